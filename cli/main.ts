@@ -1,0 +1,62 @@
+/**
+ * Commander wiring. Each command group lives in cli/commands/<group>.ts and exports `register(program)`; registering
+ * must stay cheap (implementations are imported inside actions). Errors end here and become exit codes:
+ * 0 ok, 1 failure, 2 usage error.
+ */
+import { Command, CommanderError } from 'commander';
+import { QuakectlError } from '../shared/infra/errors.ts';
+import { color } from './output.ts';
+
+type Register = (program: Command) => void;
+
+/** Command groups, in the order `--help` lists them. */
+const groups: Array<() => Promise<{ register: Register }>> = [];
+
+export async function buildProgram(): Promise<Command> {
+  const program = new Command('quakectl')
+    .description('Real-time earthquake alerts: deploy, drill, inspect and scale the quakectl system')
+    .version('0.1.0')
+    .option('--profile <name>', 'profile to use (default: $QUAKECTL_PROFILE, the config default, else local)')
+    .option('--config <file>', 'config file (default: ./quakectl.config.yaml, then ~/.config/quakectl/config.yaml)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const load of groups) (await load()).register(program);
+  for (const cmd of allCommands(program)) cmd.exitOverride();
+  return program;
+}
+
+function allCommands(cmd: Command): Command[] {
+  return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = await buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = exitCodeFor(err);
+    if (!(err instanceof CommanderError)) {
+      process.stderr.write(`${color().red('error:')} ${describe(err)}\n`);
+      if (process.env.QUAKECTL_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    }
+  }
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      return 0;
+    }
+    return 2;
+  }
+  if (err instanceof QuakectlError) return err.exitCode;
+  return 1;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = err.cause instanceof Error ? ` (${err.cause.message})` : '';
+    return `${err.message}${cause}`;
+  }
+  return String(err);
+}

@@ -1,0 +1,186 @@
+/**
+ * The one factory for service clients (DynamoDB, SQS, Lambda, CloudWatch Logs, Kafka). The CLI builds a
+ * `ServiceConfig` from its profile (`serviceConfigFromProfile`), a function from its environment
+ * (`serviceConfigFromEnv`); both then get the same clients. Local and AWS differ only in endpoints and credentials.
+ */
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
+import { allowPrivateTargets, type FanoutSettings, type KafkaSettings, type Profile, stateDir } from './config.ts';
+import { ConfigError } from './errors.ts';
+import { type ResourceNames, resourceNames } from './names.ts';
+import { requireStackState } from './stack-state.ts';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export interface ServiceConfig {
+  region?: string;
+  /** Per-service endpoint overrides (local stack); undefined = the SDK's standard resolution. */
+  endpoints: { dynamodb?: string; sqs?: string; lambda?: string; logs?: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  awsProfile?: string;
+  kafka: KafkaSettings;
+  names: ResourceNames;
+  fanout: FanoutSettings;
+  allowPrivateTargets: boolean;
+  local: boolean;
+}
+
+export function serviceConfigFromProfile(profile: Profile): ServiceConfig {
+  const names = resourceNames(profile.prefix);
+  if (profile.type === 'local') {
+    const stack = requireStackState(stateDir(profile));
+    return {
+      region: LOCAL_REGION,
+      endpoints: { dynamodb: stack.dynamodb.endpoint, sqs: stack.sqs.endpoint, lambda: stack.lambda?.endpoint },
+      credentials: LOCAL_CREDENTIALS,
+      kafka: { brokers: stack.kafka.brokers, ssl: false, clientId: 'quakectl' },
+      names,
+      fanout: profile.fanout,
+      allowPrivateTargets: allowPrivateTargets(profile),
+      local: true,
+    };
+  }
+  return {
+    region: profile.region,
+    endpoints: {},
+    awsProfile: profile.awsProfile,
+    kafka: profile.kafka,
+    names,
+    fanout: profile.fanout,
+    allowPrivateTargets: allowPrivateTargets(profile),
+    local: false,
+  };
+}
+
+/**
+ * Environment contract of the deployed functions (set by `quakectl deploy`):
+ * QUAKECTL_PREFIX, QUAKECTL_KAFKA_BROKERS (comma list), QUAKECTL_KAFKA_SSL, QUAKECTL_KAFKA_SASL_MECHANISM,
+ * QUAKECTL_KAFKA_USERNAME / QUAKECTL_KAFKA_PASSWORD, QUAKECTL_FANOUT (JSON of FanoutSettings),
+ * QUAKECTL_ALLOW_PRIVATE_TARGETS, QUAKECTL_LOCAL; AWS endpoints from the SDK's own AWS_ENDPOINT_URL_* variables.
+ */
+export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const brokers = (env.QUAKECTL_KAFKA_BROKERS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (brokers.length === 0) throw new ConfigError('QUAKECTL_KAFKA_BROKERS is not set');
+  const mechanism = env.QUAKECTL_KAFKA_SASL_MECHANISM as NonNullable<KafkaSettings['sasl']>['mechanism'] | undefined;
+  const fanoutDefaults: FanoutSettings = {
+    parallelism: 4,
+    maxSegmentSize: 2000,
+    strategy: 'geo',
+    batchSize: 100,
+    minMagnitude: 3,
+  };
+  return {
+    region: env.AWS_REGION,
+    endpoints: {
+      dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB,
+      sqs: env.AWS_ENDPOINT_URL_SQS,
+      lambda: env.AWS_ENDPOINT_URL_LAMBDA,
+      logs: env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS,
+    },
+    kafka: {
+      brokers,
+      ssl: env.QUAKECTL_KAFKA_SSL === 'true',
+      clientId: env.AWS_LAMBDA_FUNCTION_NAME ?? 'quakectl-fn',
+      sasl: mechanism
+        ? { mechanism, username: env.QUAKECTL_KAFKA_USERNAME, password: env.QUAKECTL_KAFKA_PASSWORD }
+        : undefined,
+    },
+    names: resourceNames(env.QUAKECTL_PREFIX ?? 'quakectl'),
+    fanout: {
+      ...fanoutDefaults,
+      ...(env.QUAKECTL_FANOUT ? (JSON.parse(env.QUAKECTL_FANOUT) as Partial<FanoutSettings>) : {}),
+    },
+    allowPrivateTargets: env.QUAKECTL_ALLOW_PRIVATE_TARGETS === 'true',
+    local: env.QUAKECTL_LOCAL === 'true',
+  };
+}
+
+function awsClientConfig(cfg: ServiceConfig, endpoint: string | undefined) {
+  return {
+    region: cfg.region ?? (cfg.local ? LOCAL_REGION : undefined),
+    ...(endpoint ? { endpoint } : {}),
+    ...(cfg.credentials ? { credentials: cfg.credentials } : {}),
+    ...(cfg.awsProfile ? { profile: cfg.awsProfile } : {}),
+    // Local services answer at once or not at all: do not let the SDK retry a dead port for long.
+    ...(cfg.local ? { maxAttempts: 2 } : {}),
+  };
+}
+
+export interface Clients {
+  config: ServiceConfig;
+  dynamodb: DynamoDBClient;
+  /** Document client (plain JS values) over `dynamodb`. */
+  ddb: DynamoDBDocumentClient;
+  sqs: SQSClient;
+  lambda: LambdaClient;
+  logs: CloudWatchLogsClient;
+  kafka: Kafka;
+  destroy(): void;
+}
+
+export function createKafka(settings: KafkaSettings): Kafka {
+  const config: KafkaConfig = {
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    ssl: settings.ssl,
+    logLevel: process.env.QUAKECTL_KAFKA_LOG === 'debug' ? logLevel.DEBUG : logLevel.NOTHING,
+    retry: { retries: 5, initialRetryTime: 100 },
+    connectionTimeout: 3000,
+  };
+  if (settings.sasl) {
+    const { mechanism, username = '', password = '' } = settings.sasl;
+    if (mechanism === 'oauthbearer') {
+      throw new ConfigError('kafka sasl oauthbearer needs an oauthBearerProvider: not configurable from a profile yet');
+    }
+    config.sasl = { mechanism, username, password } as SASLOptions;
+  }
+  return new Kafka(config);
+}
+
+export function createClients(cfg: ServiceConfig): Clients {
+  let lazy: Partial<Omit<Clients, 'config' | 'destroy'>> = {};
+  const clients = {
+    config: cfg,
+    get dynamodb() {
+      lazy.dynamodb ??= new DynamoDBClient(awsClientConfig(cfg, cfg.endpoints.dynamodb));
+      return lazy.dynamodb;
+    },
+    get ddb() {
+      lazy.ddb ??= DynamoDBDocumentClient.from(this.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+      return lazy.ddb;
+    },
+    get sqs() {
+      lazy.sqs ??= new SQSClient(awsClientConfig(cfg, cfg.endpoints.sqs));
+      return lazy.sqs;
+    },
+    get lambda() {
+      lazy.lambda ??= new LambdaClient(awsClientConfig(cfg, cfg.endpoints.lambda));
+      return lazy.lambda;
+    },
+    get logs() {
+      lazy.logs ??= new CloudWatchLogsClient(awsClientConfig(cfg, cfg.endpoints.logs));
+      return lazy.logs;
+    },
+    get kafka() {
+      lazy.kafka ??= createKafka(cfg.kafka);
+      return lazy.kafka;
+    },
+    destroy() {
+      lazy.dynamodb?.destroy();
+      lazy.sqs?.destroy();
+      lazy.lambda?.destroy();
+      lazy.logs?.destroy();
+      lazy = {};
+    },
+  };
+  return clients as Clients;
+}

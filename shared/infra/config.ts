@@ -1,0 +1,149 @@
+/**
+ * The one config loader. A profile says where the system runs:
+ * - `local`: the stack started by `quakectl local up` (endpoints read from its state file, dummy credentials);
+ * - `aws`: real AWS through the standard chain (AWS_PROFILE / AWS_REGION / AWS_ENDPOINT_URL_*), with Kafka settings.
+ *
+ * Resolution order: flags > environment (QUAKECTL_PROFILE, QUAKECTL_CONFIG) > `./quakectl.config.yaml` >
+ * `~/.config/quakectl/config.yaml` > the built-in `local` profile.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const saslSchema = z.object({
+  mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer']),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** Secrets Manager ARN holding `{"username","password"}`: what the Kafka event source mapping authenticates with. */
+  secretArn: z.string().optional(),
+});
+
+const kafkaSchema = z.object({
+  brokers: z.array(z.string().min(1)).min(1),
+  ssl: z.boolean().default(false),
+  sasl: saslSchema.optional(),
+  clientId: z.string().default('quakectl'),
+});
+
+const fanoutSchema = z.object({
+  /** Number of segment-worker chains started per event (P). */
+  parallelism: z.number().int().min(1).max(1000).default(4),
+  maxSegmentSize: z.number().int().min(10).max(100_000).default(2000),
+  strategy: z.enum(['geo', 'scan']).default('geo'),
+  /** Webhook batch size. */
+  batchSize: z.number().int().min(1).max(1000).default(100),
+  minMagnitude: z.number().min(-2).max(10).default(3),
+});
+
+const profileBase = {
+  prefix: z.string().default('quakectl'),
+  fanout: fanoutSchema.default(fanoutSchema.parse({})),
+  /** Allow webhook targets on private / loopback / link-local addresses (true only for local testing). */
+  allowPrivateTargets: z.boolean().optional(),
+  eventsPartitions: z.number().int().min(1).max(1000).default(6),
+  autoscaler: z
+    .object({
+      enabled: z.boolean().default(false),
+      rules: z.string().optional(),
+      schedule: z.string().default('rate(1 minute)'),
+    })
+    .optional(),
+};
+
+const localProfileSchema = z.object({
+  type: z.literal('local'),
+  stateDir: z.string().optional(),
+  ...profileBase,
+});
+
+const awsProfileSchema = z.object({
+  type: z.literal('aws'),
+  region: z.string().optional(),
+  awsProfile: z.string().optional(),
+  roleArn: z.string().optional(),
+  kafka: kafkaSchema,
+  ...profileBase,
+});
+
+const profileSchema = z.discriminatedUnion('type', [localProfileSchema, awsProfileSchema]);
+
+export const configFileSchema = z.object({
+  defaultProfile: z.string().optional(),
+  profiles: z.record(z.string(), profileSchema).default({}),
+});
+
+export type LocalProfile = z.infer<typeof localProfileSchema> & { name: string };
+export type AwsProfile = z.infer<typeof awsProfileSchema> & { name: string };
+export type Profile = LocalProfile | AwsProfile;
+export type FanoutSettings = z.infer<typeof fanoutSchema>;
+export type KafkaSettings = z.infer<typeof kafkaSchema>;
+
+export interface LoadOptions {
+  profile?: string;
+  configFile?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function configFileCandidates(opts: LoadOptions = {}): string[] {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  if (opts.configFile) return [resolve(cwd, opts.configFile)];
+  if (env.QUAKECTL_CONFIG) return [resolve(cwd, env.QUAKECTL_CONFIG)];
+  const xdg = env.XDG_CONFIG_HOME ?? join(homedir(), '.config');
+  return [join(cwd, 'quakectl.config.yaml'), join(xdg, 'quakectl', 'config.yaml')];
+}
+
+export function readConfigFile(path: string): z.infer<typeof configFileSchema> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = configFileSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid config file ${path}: ${issues}`);
+  }
+  return parsed.data;
+}
+
+/** Loads the named (or default) profile. The built-in `local` profile needs no file. */
+export function loadProfile(opts: LoadOptions = {}): Profile {
+  const env = opts.env ?? process.env;
+  const candidates = configFileCandidates(opts);
+  const explicit = Boolean(opts.configFile || env.QUAKECTL_CONFIG);
+  const file = candidates.find((c) => existsSync(c));
+  if (explicit && !file) throw new ConfigError(`config file not found: ${candidates[0]}`);
+  const config = file ? readConfigFile(file) : { profiles: {} as Record<string, z.infer<typeof profileSchema>> };
+  const name = opts.profile ?? env.QUAKECTL_PROFILE ?? config.defaultProfile ?? 'local';
+  const found = config.profiles[name];
+  if (found) return { ...found, name } as Profile;
+  if (name === 'local') return { ...localProfileSchema.parse({ type: 'local' }), name };
+  const known = ['local', ...Object.keys(config.profiles).filter((k) => k !== 'local')];
+  throw new ConfigError(
+    `unknown profile "${name}"${file ? ` in ${file}` : ' (no config file found)'}; known: ${known.join(', ')}. ` +
+      'Define it under profiles: in quakectl.config.yaml (see README).',
+  );
+}
+
+/** Where the local stack keeps its state, pids and logs. */
+export function stateDir(profile?: Profile, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  if (env.QUAKECTL_STATE_DIR) return resolve(cwd, env.QUAKECTL_STATE_DIR);
+  if (profile?.type === 'local' && profile.stateDir) return resolve(cwd, profile.stateDir);
+  return resolve(cwd, '.quakectl');
+}
+
+/** Where downloaded jars are cached across projects and runs. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.QUAKECTL_CACHE) return resolve(env.QUAKECTL_CACHE);
+  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'quakectl');
+}
+
+export function allowPrivateTargets(profile: Profile): boolean {
+  return profile.allowPrivateTargets ?? profile.type === 'local';
+}
