@@ -1,0 +1,10 @@
+export type {
+  FeedFormat,
+  ParseOptions,
+  ParseResult,
+  Quake,
+  QuakeKind,
+  QuakeSource,
+  QuakeStatus,
+  Rejection,
+} from './types.ts';
