@@ -1,0 +1,23 @@
+export { getMany } from './batch.ts';
+export {
+  isConditionFailed,
+  LeaseLostError,
+  LockError,
+  LockHeldError,
+  SegmentDoneError,
+  StaleVersionError,
+} from './errors.ts';
+export {
+  type AcquireInput,
+  acquire,
+  checkpoint,
+  complete,
+  fail,
+  get,
+  heartbeat,
+  type ListFilter,
+  type LockStore,
+  list,
+  release,
+} from './segment-lock.ts';
+export { type Cursor, type Lease, type LockItem, type LockState, lockKey } from './types.ts';
