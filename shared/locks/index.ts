@@ -14,10 +14,11 @@ export {
   complete,
   fail,
   get,
+  handOff,
   heartbeat,
   type ListFilter,
   type LockStore,
   list,
   release,
 } from './segment-lock.ts';
-export { type Cursor, type Lease, type LockItem, type LockState, lockKey } from './types.ts';
+export { type Cursor, type Lease, type LockCounts, type LockItem, type LockState, lockKey } from './types.ts';

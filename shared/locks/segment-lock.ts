@@ -17,10 +17,11 @@
  *   t0+     B acquire      same condition fails (A's lease has not expired) → LockHeldError; B moves on
  *   t1      A checkpoint   after each batch the channel acknowledged:
  *                          condition  owner = :me AND version = :v
- *                          update     SET cursor = LastEvaluatedKey, leaseUntil = t1 + L, ADD delivered n
+ *                          update     SET cursor = LastEvaluatedKey, leaseUntil = t1 + L,
+ *                                     ADD delivered d, failed f, eligible e
  *           A heartbeat    same condition, SET leaseUntil = now + L (long batches without a checkpoint)
  *   t2      A complete     condition  owner = :me AND version = :v
- *                          update     SET #state = done, REMOVE cursor, ADD delivered n
+ *                          update     SET #state = done
  *           …from here on, every acquire fails on `#state <> :done` → SegmentDoneError.
  *
  *   Crash:  A dies after its checkpoint at t1 (a batch may be in flight, delivered but not checkpointed).
@@ -28,6 +29,8 @@
  *                          in flight is delivered twice, with the same idempotency keys.
  *   later   A wakes up     A checkpoint: version = v fails (item is at v+1) → LeaseLostError; A stops at once.
  *
+ *   Hand-off (domino, A's time budget runs low mid-segment): condition owner/version, SET leaseUntil = now − 1: A's
+ *           successor acquires at once (expired, version + 1) and resumes from the cursor.
  *   Fail:   holder gives up (e.g. a read keeps failing): condition owner/version, SET #state = failed,
  *           leaseUntil = now: immediately takeable again by the sweep, attempts tells how often it was tried.
  *   Release (operator, `quakectl locks release`): condition version = :v AND #state <> :done,
@@ -41,7 +44,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed, LeaseLostError, LockHeldError, SegmentDoneError, StaleVersionError } from './errors.ts';
-import { type Cursor, type Lease, type LockItem, lockKey } from './types.ts';
+import { type Cursor, type Lease, type LockCounts, type LockItem, lockKey } from './types.ts';
 
 export interface LockStore {
   ddb: DynamoDBDocumentClient;
@@ -95,9 +98,11 @@ export async function acquire(store: LockStore, input: AcquireInput): Promise<Le
       owner: input.owner,
       version: item.version,
       leaseUntil: item.leaseUntil,
-      cursor: item.cursor ? (JSON.parse(item.cursor) as Cursor) : undefined,
+      cursor: item.cursor,
       attempts: item.attempts,
       delivered: item.delivered ?? 0,
+      failed: item.failed ?? 0,
+      eligible: item.eligible ?? 0,
       takeover: item.attempts > 1,
     };
   } catch (err) {
@@ -142,48 +147,59 @@ export async function heartbeat(store: LockStore, lease: Lease, leaseMs: number)
 }
 
 /**
- * Records that everything up to `cursor` was delivered (call after the channel acknowledged the batch), adds the
- * batch's deliveries and extends the lease. `cursor` undefined = the segment's last page.
+ * Records that everything up to `cursor` was handled (call after the channel acknowledged the batch, or after it went
+ * to the delivery DLQ), adds the batch's counts and extends the lease. `cursor` undefined = the segment's last page.
  */
 export async function checkpoint(
   store: LockStore,
   lease: Lease,
   cursor: Cursor | undefined,
-  delivered: number,
+  counts: LockCounts,
   leaseMs: number,
 ): Promise<void> {
   const now = clock(store);
-  const values = { ':until': now + leaseMs, ':now': now, ':n': delivered };
+  const values: Record<string, unknown> = {
+    ':until': now + leaseMs,
+    ':now': now,
+    ':d': counts.delivered,
+    ':f': counts.failed ?? 0,
+    ':e': counts.eligible ?? 0,
+  };
+  const add = 'ADD delivered :d, failed :f, eligible :e';
   if (cursor) {
-    await underLease(
-      store,
-      lease,
-      'SET #cursor = :c, leaseUntil = :until, updatedAt = :now ADD delivered :n',
-      {
-        ...values,
-        ':c': JSON.stringify(cursor),
-      },
-      { '#cursor': 'cursor' },
-    );
+    values[':c'] = cursor;
+    await underLease(store, lease, `SET #cursor = :c, leaseUntil = :until, updatedAt = :now ${add}`, values, {
+      '#cursor': 'cursor',
+    });
   } else {
-    await underLease(store, lease, 'SET leaseUntil = :until, updatedAt = :now ADD delivered :n', values);
+    await underLease(store, lease, `SET leaseUntil = :until, updatedAt = :now ${add}`, values);
   }
   lease.cursor = cursor;
   lease.leaseUntil = now + leaseMs;
-  lease.delivered += delivered;
+  lease.delivered += counts.delivered;
+  lease.failed += counts.failed ?? 0;
+  lease.eligible += counts.eligible ?? 0;
 }
 
 /** Marks the segment done for this event. */
-export async function complete(store: LockStore, lease: Lease, delivered = 0): Promise<void> {
+export async function complete(store: LockStore, lease: Lease): Promise<void> {
   const now = clock(store);
   await underLease(
     store,
     lease,
-    'SET #state = :done, updatedAt = :now ADD delivered :n',
-    { ':done': 'done', ':now': now, ':n': delivered },
+    'SET #state = :done, updatedAt = :now',
+    { ':done': 'done', ':now': now },
     { '#state': 'state' },
   );
-  lease.delivered += delivered;
+}
+
+/**
+ * Ends the holder's lease now, keeping state and cursor: the domino's hand-over of a half-read segment to a successor,
+ * which acquires it at once (its lease has expired) and resumes from the cursor.
+ */
+export async function handOff(store: LockStore, lease: Lease): Promise<void> {
+  const now = clock(store);
+  await underLease(store, lease, 'SET leaseUntil = :now, updatedAt = :now', { ':now': now - 1 });
 }
 
 /** Gives the segment up as failed; its lease ends now so the sweep can retry it (attempts counts the tries). */

@@ -1,8 +1,21 @@
 /** The locks table's item (shared/infra/tables.ts `locks`), one per (event run, segment). */
 export type LockState = 'running' | 'done' | 'failed';
 
-/** A DynamoDB `LastEvaluatedKey` of the subscribers table: where to resume reading a segment. */
-export type Cursor = Record<string, unknown>;
+/**
+ * Where to resume reading a segment: the JSON of a DynamoDB `LastEvaluatedKey`, kept as the opaque string the
+ * subscriber store hands out (shared/segments `SegmentPage.cursor`).
+ */
+export type Cursor = string;
+
+/** Per-lock counters, accumulated across holders by checkpoints. */
+export interface LockCounts {
+  /** Notifications acknowledged by their channel. */
+  delivered: number;
+  /** Notifications that went to the delivery DLQ after retries. */
+  failed?: number;
+  /** Subscribers at or above their threshold (delivered + failed, plus any skipped). */
+  eligible?: number;
+}
 
 export interface LockItem {
   /** `<eventId>#<segment>`; the segment itself is `<h3cell>#<shard>`. */
@@ -19,6 +32,8 @@ export interface LockItem {
   state: LockState;
   attempts: number;
   delivered: number;
+  failed?: number;
+  eligible?: number;
   updatedAt: number;
   error?: string;
 }
@@ -34,7 +49,10 @@ export interface Lease {
   /** Resume point (undefined: from the start of the segment). */
   cursor?: Cursor;
   attempts: number;
+  /** Counts so far (from earlier holders too). */
   delivered: number;
+  failed: number;
+  eligible: number;
   /** True when this acquisition took over from an earlier holder (attempts > 1). */
   takeover: boolean;
 }

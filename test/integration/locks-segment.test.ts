@@ -6,6 +6,7 @@ import {
   fail,
   get,
   getMany,
+  handOff,
   heartbeat,
   LeaseLostError,
   LockHeldError,
@@ -51,8 +52,8 @@ describe('segment lock against DynamoDB (dynalite)', () => {
     let now = 1_000_000;
     const timed: LockStore = { ...store, now: () => now };
     const a = await acquire(timed, { eventId: 'crash', segment: 'cellB#1', owner: 'A', leaseMs: 5000 });
-    const cursor = { segment: 'cellB#1', subscriberId: 's-0099' };
-    await checkpoint(timed, a, cursor, 100, 5000);
+    const cursor = JSON.stringify({ segment: 'cellB#1', subscriberId: 's-0099' });
+    await checkpoint(timed, a, cursor, { delivered: 100, eligible: 100 }, 5000);
     // Still within A's (extended) lease: B cannot take it.
     now += 4000;
     await expect(acquire(timed, { eventId: 'crash', segment: 'cellB#1', owner: 'B', leaseMs: 5000 })).rejects.toThrow(
@@ -67,18 +68,20 @@ describe('segment lock against DynamoDB (dynalite)', () => {
     expect(b.takeover).toBe(true);
     expect(b.attempts).toBe(2);
     // A wakes up: every write under its old lease is refused.
-    await expect(checkpoint(timed, a, { segment: 'cellB#1', subscriberId: 's-0199' }, 100, 5000)).rejects.toThrow(
-      LeaseLostError,
-    );
+    await expect(
+      checkpoint(timed, a, JSON.stringify({ segment: 'cellB#1', subscriberId: 's-0199' }), { delivered: 100 }, 5000),
+    ).rejects.toThrow(LeaseLostError);
     await expect(heartbeat(timed, a, 5000)).rejects.toThrow(LeaseLostError);
     await expect(complete(timed, a)).rejects.toThrow(LeaseLostError);
     // B's writes go through, and the cursor is still the one A acknowledged.
-    expect((await get(timed, 'crash', 'cellB#1'))?.cursor).toBe(JSON.stringify(cursor));
-    await checkpoint(timed, b, undefined, 50, 5000);
+    expect((await get(timed, 'crash', 'cellB#1'))?.cursor).toBe(cursor);
+    await checkpoint(timed, b, undefined, { delivered: 50, failed: 2, eligible: 52 }, 5000);
     await complete(timed, b);
     const done = await get(timed, 'crash', 'cellB#1');
     expect(done?.state).toBe('done');
     expect(done?.delivered).toBe(150);
+    expect(done?.failed).toBe(2);
+    expect(done?.eligible).toBe(152);
     // A done segment is never acquired again, even long after its lease.
     now += 3_600_000;
     await expect(acquire(timed, { eventId: 'crash', segment: 'cellB#1', owner: 'C', leaseMs: 5000 })).rejects.toThrow(
@@ -96,6 +99,19 @@ describe('segment lock against DynamoDB (dynalite)', () => {
     await heartbeat(timed, second, 1000);
   });
 
+  it('hand-off lets a successor acquire at once and resume from the cursor', async () => {
+    let now = 7_000_000;
+    const timed: LockStore = { ...store, now: () => now };
+    const a = await acquire(timed, { eventId: 'domino', segment: 'd#0', owner: 'A', leaseMs: 60_000 });
+    await checkpoint(timed, a, '{"p":1}', { delivered: 10 }, 60_000);
+    await handOff(timed, a);
+    now += 1;
+    const b = await acquire(timed, { eventId: 'domino', segment: 'd#0', owner: 'A-hop1', leaseMs: 60_000 });
+    expect(b.cursor).toBe('{"p":1}');
+    expect(b.delivered).toBe(10);
+    await expect(checkpoint(timed, a, '{"p":2}', { delivered: 10 }, 60_000)).rejects.toThrow(LeaseLostError);
+  });
+
   it('fail ends the lease at once so a sweep can retry; forced release is version-checked', async () => {
     let now = 9_000_000;
     const timed: LockStore = { ...store, now: () => now };
@@ -106,7 +122,7 @@ describe('segment lock against DynamoDB (dynalite)', () => {
     expect((await get(timed, 'ops', 'x#0'))?.error).toBeUndefined();
     await expect(release(timed, b.pk, a.version)).rejects.toThrow(StaleVersionError);
     await release(timed, b.pk, b.version);
-    await expect(checkpoint(timed, b, { k: 1 }, 1, 60_000)).rejects.toThrow(LeaseLostError);
+    await expect(checkpoint(timed, b, '{"k":1}', { delivered: 1 }, 60_000)).rejects.toThrow(LeaseLostError);
     const c = await acquire(timed, { eventId: 'ops', segment: 'x#0', owner: 'C', leaseMs: 60_000 });
     expect(c.version).toBe(b.version + 2);
   });
@@ -116,7 +132,8 @@ describe('segment lock against DynamoDB (dynalite)', () => {
     const timed: LockStore = { ...store, now: () => now };
     const l1 = await acquire(timed, { eventId: 'listed', segment: 'a#0', owner: 'A', leaseMs: 1000 });
     await acquire(timed, { eventId: 'listed', segment: 'b#0', owner: 'B', leaseMs: 10_000 });
-    await complete(timed, l1, 3);
+    await checkpoint(timed, l1, undefined, { delivered: 3 }, 1000);
+    await complete(timed, l1);
     await acquire(timed, { eventId: 'listed', segment: 'c#0', owner: 'C', leaseMs: 1000 });
     now += 2000;
     expect((await list(timed, { eventId: 'listed' })).map((l) => l.segment)).toEqual(['a#0', 'b#0', 'c#0']);
