@@ -1,0 +1,143 @@
+/**
+ * The desired state of one quakectl system, computed from its profile and the function bundles. Pure: the caller
+ * resolves brokers (local stack or profile), the execution role and the bundles.
+ */
+import { serviceConfigFromEnv } from '../infra/clients.ts';
+import type { Profile } from '../infra/config.ts';
+import { ConfigError } from '../infra/errors.ts';
+import { DLQ_KINDS, type FunctionRole, type ResourceNames, TABLES } from '../infra/names.ts';
+import { tableDefinition } from '../infra/tables.ts';
+import { type DeploySettings, DLQ_ATTRIBUTES, functionSettings, MAPPING_DEFAULTS, RUNTIME } from './settings.ts';
+import type { DesiredState, FunctionSpec, KafkaAuthType, MappingSpec, ResourceSpec } from './types.ts';
+
+export interface BundleRef {
+  codeSha256: string;
+  zip?: Uint8Array;
+}
+
+export interface DesiredInput {
+  profile: Profile;
+  names: ResourceNames;
+  brokers: string[];
+  roleArn: string;
+  bundles: Partial<Record<FunctionRole, BundleRef>>;
+  settings?: DeploySettings;
+  allowPrivateTargets: boolean;
+}
+
+export function deployedRoles(profile: Profile): FunctionRole[] {
+  const roles: FunctionRole[] = ['producer', 'consumer', 'segment-worker'];
+  if (profile.autoscaler?.enabled) roles.push('autoscaler');
+  return roles;
+}
+
+/**
+ * The functions' environment: exactly what `serviceConfigFromEnv` (shared/infra/clients.ts) reads, plus source maps.
+ * Endpoints are not set here: on AWS the SDK resolves them, locally the emulator sets AWS_ENDPOINT_URL_*.
+ */
+export function functionEnv(input: DesiredInput): Record<string, string> {
+  const { profile, brokers } = input;
+  const env: Record<string, string> = {
+    QUAKECTL_PREFIX: profile.prefix,
+    QUAKECTL_KAFKA_BROKERS: brokers.join(','),
+    QUAKECTL_FANOUT: JSON.stringify(profile.fanout),
+    QUAKECTL_ALLOW_PRIVATE_TARGETS: String(input.allowPrivateTargets),
+    QUAKECTL_LOCAL: String(profile.type === 'local'),
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+  if (profile.type === 'aws') {
+    env.QUAKECTL_KAFKA_SSL = String(profile.kafka.ssl);
+    const sasl = profile.kafka.sasl;
+    if (sasl) {
+      env.QUAKECTL_KAFKA_SASL_MECHANISM = sasl.mechanism;
+      if (sasl.username) env.QUAKECTL_KAFKA_USERNAME = sasl.username;
+      if (sasl.password) env.QUAKECTL_KAFKA_PASSWORD = sasl.password;
+    }
+  }
+  // Guard the contract: what we set must be what the functions can read back.
+  serviceConfigFromEnv(env);
+  return env;
+}
+
+const AUTH_TYPES: Record<string, KafkaAuthType> = {
+  plain: 'BASIC_AUTH',
+  'scram-sha-256': 'SASL_SCRAM_256_AUTH',
+  'scram-sha-512': 'SASL_SCRAM_512_AUTH',
+};
+
+/** The mapping's broker credentials: AWS reads them from Secrets Manager, never from the function's environment. */
+export function mappingAuth(profile: Profile): MappingSpec['auth'] {
+  if (profile.type !== 'aws' || !profile.kafka.sasl) return undefined;
+  const { mechanism, secretArn } = profile.kafka.sasl;
+  const type = AUTH_TYPES[mechanism];
+  if (!type) {
+    throw new ConfigError(
+      `kafka sasl mechanism "${mechanism}" is not supported by Lambda's Kafka event source (use plain or scram-sha-256/512)`,
+    );
+  }
+  if (!secretArn) {
+    throw new ConfigError(
+      `profile "${profile.name}": kafka.sasl.secretArn is required: the Kafka event source mapping reads the broker ` +
+        'credentials from a Secrets Manager secret {"username","password"} (see README, Deploying to AWS)',
+    );
+  }
+  return { type, secretArn };
+}
+
+export function desiredState(input: DesiredInput): DesiredState {
+  const { profile, names, settings = {} } = input;
+  const resources: ResourceSpec[] = [];
+  for (const kind of DLQ_KINDS) resources.push({ kind: 'queue', name: names.dlq(kind), attributes: DLQ_ATTRIBUTES });
+  for (const role of TABLES) {
+    resources.push({ kind: 'table', name: names.table(role), definition: tableDefinition(names, role) });
+  }
+  resources.push({ kind: 'topic', name: names.eventsTopic, partitions: profile.eventsPartitions });
+  resources.push({
+    kind: 'topic',
+    name: names.notificationsTopic,
+    partitions: settings.notificationsPartitions ?? profile.eventsPartitions,
+  });
+  const env = functionEnv(input);
+  for (const role of deployedRoles(profile)) {
+    const bundle = input.bundles[role];
+    if (!bundle) throw new ConfigError(`no bundle for function ${role}`);
+    const s = functionSettings(role, settings);
+    const fn: FunctionSpec = {
+      kind: 'function',
+      name: names.function(role),
+      role,
+      codeSha256: bundle.codeSha256,
+      zip: bundle.zip,
+      runtime: RUNTIME,
+      handler: 'index.handler',
+      executionRole: input.roleArn,
+      memoryMb: s.memoryMb,
+      timeoutS: s.timeoutS,
+      env,
+      dlq: s.dlq ? names.dlq(s.dlq) : undefined,
+      reservedConcurrency: s.reservedConcurrency,
+      eventInvoke: s.eventInvoke,
+      alias: names.alias,
+    };
+    resources.push(fn);
+  }
+  const consumer = names.function('consumer');
+  resources.push({
+    kind: 'mapping',
+    name: mappingName(names.eventsTopic, consumer, names.alias),
+    functionName: consumer,
+    qualifier: names.alias,
+    topic: names.eventsTopic,
+    brokers: input.brokers,
+    auth: mappingAuth(profile),
+    batchSize: settings.consumerBatchSize ?? MAPPING_DEFAULTS.batchSize,
+    batchWindowS: MAPPING_DEFAULTS.batchWindowS,
+    startingPosition: MAPPING_DEFAULTS.startingPosition,
+    onFailureQueue: names.dlq('consumer'),
+  });
+  return { resources };
+}
+
+export function mappingName(topic: string, functionName: string, qualifier?: string): string {
+  return `${topic} → ${functionName}${qualifier ? `:${qualifier}` : ''}`;
+}

@@ -1,0 +1,94 @@
+/**
+ * Deploy's own knobs. Defaults live here; a profile may override them under an optional `deploy:` block, read by
+ * `readDeploySettings` from the same config file the one loader uses (config.ts keeps its schema; this object is
+ * merged on top of it, optional fields only).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { configFileCandidates, type LoadOptions, readConfigFile } from '../infra/config.ts';
+import { ConfigError } from '../infra/errors.ts';
+import { type DlqKind, FUNCTION_ROLES, type FunctionRole } from '../infra/names.ts';
+import type { EventInvokeSpec } from './types.ts';
+
+export const RUNTIME = 'nodejs24.x';
+export const LOCAL_ROLE_ARN = 'arn:aws:iam::000000000000:role/quakectl-local';
+
+export interface FunctionDefaults {
+  memoryMb: number;
+  timeoutS: number;
+  reservedConcurrency?: number;
+  /** Async-invoke DLQ (producer and worker are invoked asynchronously; the consumer's failures go to its mapping). */
+  dlq?: DlqKind;
+  eventInvoke?: EventInvokeSpec;
+}
+
+export const FUNCTION_DEFAULTS: Record<FunctionRole, FunctionDefaults> = {
+  producer: {
+    memoryMb: 512,
+    timeoutS: 30,
+    reservedConcurrency: 10,
+    dlq: 'producer',
+    eventInvoke: { maximumRetryAttempts: 2, maximumEventAgeS: 3600 },
+  },
+  consumer: { memoryMb: 512, timeoutS: 60 },
+  // The worker hands over to a successor before its time runs out (the domino); 5 minutes keeps a chain's hop long.
+  'segment-worker': {
+    memoryMb: 1024,
+    timeoutS: 300,
+    dlq: 'worker',
+    eventInvoke: { maximumRetryAttempts: 2, maximumEventAgeS: 3600 },
+  },
+  autoscaler: {
+    memoryMb: 256,
+    timeoutS: 60,
+    reservedConcurrency: 1,
+    eventInvoke: { maximumRetryAttempts: 0, maximumEventAgeS: 300 },
+  },
+};
+
+export const MAPPING_DEFAULTS = {
+  batchSize: 100,
+  // Alerts are latency-bound: do not wait to fill a batch (Kafka's default window is 0.5 s; 0 is allowed).
+  batchWindowS: 0,
+  // A mapping created after the first event was produced must still see it; the consumer is idempotent per event.
+  startingPosition: 'TRIM_HORIZON' as const,
+};
+
+/** Dead letters are kept the longest SQS allows (14 days): they wait for an operator's redrive. */
+export const DLQ_ATTRIBUTES = { MessageRetentionPeriod: '1209600' };
+
+const functionOverride = z
+  .object({
+    memoryMb: z.number().int().min(128).max(10240),
+    timeoutS: z.number().int().min(1).max(900),
+    reservedConcurrency: z.number().int().min(0),
+  })
+  .partial();
+
+export const deploySettingsSchema = z.object({
+  functions: z.partialRecord(z.enum(FUNCTION_ROLES), functionOverride).optional(),
+  consumerBatchSize: z.number().int().min(1).max(10_000).optional(),
+  notificationsPartitions: z.number().int().min(1).max(1000).optional(),
+});
+export type DeploySettings = z.infer<typeof deploySettingsSchema>;
+
+/** The profile's optional `deploy:` block, validated with deploy's schema. */
+export function readDeploySettings(profileName: string, opts: LoadOptions = {}): DeploySettings {
+  const file = configFileCandidates(opts).find((c) => existsSync(c));
+  if (!file) return {};
+  readConfigFile(file); // the one loader validates the rest of the file
+  const raw = parseYaml(readFileSync(file, 'utf8')) as { profiles?: Record<string, { deploy?: unknown }> } | null;
+  const block = raw?.profiles?.[profileName]?.deploy;
+  if (block === undefined) return {};
+  const parsed = deploySettingsSchema.safeParse(block);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `deploy.${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid deploy settings in profile "${profileName}" (${file}): ${issues}`);
+  }
+  return parsed.data;
+}
+
+export function functionSettings(role: FunctionRole, settings: DeploySettings = {}): FunctionDefaults {
+  return { ...FUNCTION_DEFAULTS[role], ...(settings.functions?.[role] ?? {}) };
+}

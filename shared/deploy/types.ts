@@ -1,0 +1,110 @@
+/**
+ * The desired state of a quakectl system, one spec per resource, and the plan that turns what exists into it.
+ * Specs hold only the fields deploy manages; `fields(spec)` is the comparable projection both sides are diffed on.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { FunctionRole } from '../infra/names.ts';
+
+export interface TopicSpec {
+  kind: 'topic';
+  name: string;
+  partitions: number;
+}
+
+export interface TableSpec {
+  kind: 'table';
+  name: string;
+  definition: CreateTableCommandInput;
+}
+
+export interface QueueSpec {
+  kind: 'queue';
+  name: string;
+  /** SQS attributes deploy sets (strings, as SQS returns them). */
+  attributes: Record<string, string>;
+}
+
+export interface EventInvokeSpec {
+  maximumRetryAttempts: number;
+  maximumEventAgeS: number;
+}
+
+export interface FunctionSpec {
+  kind: 'function';
+  name: string;
+  role: FunctionRole;
+  codeSha256: string;
+  /** The deployment package; absent when a plan is read back (e.g. from JSON). */
+  zip?: Uint8Array;
+  runtime: string;
+  handler: string;
+  executionRole: string;
+  memoryMb: number;
+  timeoutS: number;
+  env: Record<string, string>;
+  /** Async-invoke dead-letter queue (queue name), for functions invoked asynchronously. */
+  dlq?: string;
+  /** Reserved concurrency; undefined = not managed by deploy (left as `quakectl scale` set it). */
+  reservedConcurrency?: number;
+  eventInvoke?: EventInvokeSpec;
+  alias: string;
+}
+
+export type KafkaAuthType = 'BASIC_AUTH' | 'SASL_SCRAM_256_AUTH' | 'SASL_SCRAM_512_AUTH';
+
+export interface MappingSpec {
+  kind: 'mapping';
+  /** `<topic> → <function>:<alias>`: mappings have no name of their own (their id is a UUID). */
+  name: string;
+  functionName: string;
+  qualifier?: string;
+  topic: string;
+  brokers: string[];
+  /** AWS: the Secrets Manager secret holding `{"username","password"}` for the broker's SASL. */
+  auth?: { type: KafkaAuthType; secretArn: string };
+  batchSize: number;
+  batchWindowS: number;
+  startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /** On-failure destination (queue name). */
+  onFailureQueue: string;
+}
+
+export type ResourceSpec = TopicSpec | TableSpec | QueueSpec | FunctionSpec | MappingSpec;
+export type ResourceKind = ResourceSpec['kind'];
+
+/** What exists, projected onto the same fields as the desired spec (see `fields`). */
+export interface ActualResource {
+  kind: ResourceKind;
+  name: string;
+  fields: Record<string, unknown>;
+  /** Service-side identity needed to change or delete it (queue URL, mapping UUID…). */
+  ref?: string;
+}
+
+export interface DesiredState {
+  /** In convergence order: queues and tables before the functions that name them, functions before mappings. */
+  resources: ResourceSpec[];
+}
+
+export type PlanAction = 'create' | 'update' | 'replace' | 'unchanged' | 'blocked' | 'delete';
+
+export interface Change {
+  field: string;
+  from: unknown;
+  to: unknown;
+}
+
+export interface PlanItem {
+  kind: ResourceKind;
+  name: string;
+  action: PlanAction;
+  changes: Change[];
+  /** Why an item is blocked or replaced. */
+  note?: string;
+  desired?: ResourceSpec;
+  actual?: ActualResource;
+}
+
+export interface Plan {
+  items: PlanItem[];
+}

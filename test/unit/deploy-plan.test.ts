@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { type DesiredInput, desiredState, functionEnv } from '../../shared/deploy/desired.ts';
+import { fields } from '../../shared/deploy/fields.ts';
+import { hasChanges, planDeploy, planDestroy, planSummary } from '../../shared/deploy/plan.ts';
+import { LOCAL_ROLE_ARN } from '../../shared/deploy/settings.ts';
+import type { ActualResource, DesiredState, FunctionSpec, ResourceSpec } from '../../shared/deploy/types.ts';
+import { serviceConfigFromEnv } from '../../shared/infra/clients.ts';
+import type { AwsProfile, LocalProfile } from '../../shared/infra/config.ts';
+import { ConfigError } from '../../shared/infra/errors.ts';
+import { resourceNames } from '../../shared/infra/names.ts';
+
+const fanout = { parallelism: 4, maxSegmentSize: 2000, strategy: 'geo' as const, batchSize: 100, minMagnitude: 3 };
+const local: LocalProfile = { name: 'local', type: 'local', prefix: 'qt', fanout, eventsPartitions: 6 };
+const aws: AwsProfile = {
+  name: 'prod',
+  type: 'aws',
+  prefix: 'quakectl',
+  fanout,
+  eventsPartitions: 12,
+  roleArn: 'arn:aws:iam::123456789012:role/quakectl',
+  kafka: {
+    brokers: ['b1.example.com:9092'],
+    ssl: true,
+    clientId: 'quakectl',
+    sasl: { mechanism: 'plain', secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:kafka-AbCdEf' },
+  },
+};
+const bundles = {
+  producer: { codeSha256: 'P1' },
+  consumer: { codeSha256: 'C1' },
+  'segment-worker': { codeSha256: 'W1' },
+  autoscaler: { codeSha256: 'A1' },
+};
+
+function input(profile: LocalProfile | AwsProfile, over: Partial<DesiredInput> = {}): DesiredInput {
+  return {
+    profile,
+    names: resourceNames(profile.prefix),
+    brokers: profile.type === 'aws' ? profile.kafka.brokers : ['127.0.0.1:19092'],
+    roleArn: profile.type === 'aws' ? profile.roleArn! : LOCAL_ROLE_ARN,
+    bundles,
+    allowPrivateTargets: profile.type === 'local',
+    ...over,
+  };
+}
+
+/** What the services would report after a successful deploy of `state`. */
+function existing(state: DesiredState): ActualResource[] {
+  return state.resources.map((r) => ({ kind: r.kind, name: r.name, fields: structuredClone(fields(r)) }));
+}
+
+function find<K extends ResourceSpec['kind']>(state: DesiredState, kind: K, name: string) {
+  const r = state.resources.find((x) => x.kind === kind && x.name === name);
+  if (!r) throw new Error(`no ${kind} ${name}`);
+  return r as Extract<ResourceSpec, { kind: K }>;
+}
+
+describe('desiredState', () => {
+  it('lists queues and tables before functions, functions before the mapping', () => {
+    const kinds = desiredState(input(local)).resources.map((r) => r.kind);
+    expect(kinds.lastIndexOf('queue')).toBeLessThan(kinds.indexOf('function'));
+    expect(kinds.lastIndexOf('table')).toBeLessThan(kinds.indexOf('function'));
+    expect(kinds.lastIndexOf('function')).toBeLessThan(kinds.indexOf('mapping'));
+  });
+
+  it('derives names, partitions, DLQs and the local role from the profile', () => {
+    const s = desiredState(input(local));
+    expect(s.resources.filter((r) => r.kind === 'queue').map((r) => r.name)).toEqual([
+      'qt-producer-dlq',
+      'qt-consumer-dlq',
+      'qt-worker-dlq',
+      'qt-delivery-dlq',
+    ]);
+    expect(find(s, 'topic', 'quakes.events').partitions).toBe(6);
+    const producer = find(s, 'function', 'qt-producer');
+    expect(producer).toMatchObject({ dlq: 'qt-producer-dlq', executionRole: LOCAL_ROLE_ARN, handler: 'index.handler' });
+    expect(find(s, 'function', 'qt-segment-worker').dlq).toBe('qt-worker-dlq');
+    expect(find(s, 'function', 'qt-consumer').dlq).toBeUndefined();
+    expect(s.resources.some((r) => r.name === 'qt-autoscaler')).toBe(false);
+    const mapping = s.resources.find((r) => r.kind === 'mapping');
+    expect(mapping).toMatchObject({
+      functionName: 'qt-consumer',
+      qualifier: 'live',
+      onFailureQueue: 'qt-consumer-dlq',
+    });
+    expect(mapping).not.toHaveProperty('auth.type');
+  });
+
+  it('gives the functions an environment serviceConfigFromEnv reads back', () => {
+    const env = functionEnv(input(aws));
+    const cfg = serviceConfigFromEnv(env);
+    expect(cfg.kafka).toMatchObject({ brokers: ['b1.example.com:9092'], ssl: true, sasl: { mechanism: 'plain' } });
+    expect(cfg.names.function('producer')).toBe('quakectl-producer');
+    expect(cfg.fanout).toEqual(fanout);
+    expect(cfg.local).toBe(false);
+    expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
+  it('authenticates the AWS mapping with the Secrets Manager secret and deploys the autoscaler when enabled', () => {
+    const s = desiredState(input({ ...aws, autoscaler: { enabled: true, schedule: 'rate(1 minute)' } }));
+    const mapping = s.resources.find((r) => r.kind === 'mapping');
+    expect(mapping).toMatchObject({ auth: { type: 'BASIC_AUTH', secretArn: aws.kafka.sasl!.secretArn } });
+    expect(find(s, 'function', 'quakectl-autoscaler').reservedConcurrency).toBe(1);
+  });
+
+  it('refuses an AWS SASL profile without a secret ARN', () => {
+    const noSecret = { ...aws, kafka: { ...aws.kafka, sasl: { mechanism: 'scram-sha-512' as const } } };
+    expect(() => desiredState(input(noSecret))).toThrow(ConfigError);
+    expect(() => desiredState(input(noSecret))).toThrow(/secretArn/);
+  });
+});
+
+describe('planDeploy', () => {
+  const desired = desiredState(input(local));
+
+  it('creates everything on an empty account', () => {
+    const plan = planDeploy(desired, []);
+    expect(plan.items).toHaveLength(desired.resources.length);
+    expect(planSummary(plan)).toEqual({ create: desired.resources.length });
+  });
+
+  it('changes nothing when everything matches', () => {
+    const plan = planDeploy(desired, existing(desired));
+    expect(planSummary(plan)).toEqual({ unchanged: desired.resources.length });
+    expect(hasChanges(plan)).toBe(false);
+  });
+
+  it('updates a function whose code changed, and only that', () => {
+    const next = desiredState(input(local, { bundles: { ...bundles, producer: { codeSha256: 'P2' } } }));
+    const plan = planDeploy(next, existing(desired));
+    const changed = plan.items.filter((i) => i.action !== 'unchanged');
+    expect(changed.map((i) => [i.name, i.action])).toEqual([['qt-producer', 'update']]);
+    expect(changed[0].changes).toEqual([{ field: 'code', from: 'P1', to: 'P2' }]);
+  });
+
+  it('updates every function when the shared environment changes', () => {
+    const next = desiredState(input({ ...local, fanout: { ...fanout, parallelism: 8 } }));
+    const updated = planDeploy(next, existing(desired)).items.filter((i) => i.action === 'update');
+    expect(updated.map((i) => i.name)).toEqual(['qt-producer', 'qt-consumer', 'qt-segment-worker']);
+    expect(updated.every((i) => i.changes.map((c) => c.field).join() === 'env')).toBe(true);
+  });
+
+  it('re-points a stale alias', () => {
+    const actual = existing(desired);
+    const worker = actual.find((a) => a.name === 'qt-segment-worker')!;
+    worker.fields.alias = 'live:stale';
+    const item = planDeploy(desired, actual).items.find((i) => i.name === 'qt-segment-worker')!;
+    expect(item).toMatchObject({ action: 'update', changes: [{ field: 'alias', from: 'live:stale' }] });
+  });
+
+  it('adds partitions but never removes them', () => {
+    const more = desiredState(input({ ...local, eventsPartitions: 12 }));
+    expect(planDeploy(more, existing(desired)).items.find((i) => i.name === 'quakes.events')?.action).toBe('update');
+    const fewer = desiredState(input({ ...local, eventsPartitions: 3 }));
+    const item = planDeploy(fewer, existing(desired)).items.find((i) => i.name === 'quakes.events')!;
+    expect(item.action).toBe('blocked');
+    expect(item.note).toMatch(/cannot reduce/);
+  });
+
+  it('blocks a table whose keys differ (it would lose data)', () => {
+    const actual = existing(desired);
+    const events = actual.find((a) => a.kind === 'table' && a.name === 'qt-events')!;
+    events.fields.keySchema = ['id:HASH'];
+    const item = planDeploy(desired, actual).items.find((i) => i.name === 'qt-events')!;
+    expect(item.action).toBe('blocked');
+  });
+
+  it('replaces a mapping whose create-only fields differ, updates one whose batch size differs', () => {
+    const actual = existing(desired);
+    const mapping = actual.find((a) => a.kind === 'mapping')!;
+    mapping.fields.brokers = ['old:9092'];
+    expect(planDeploy(desired, actual).items.find((i) => i.kind === 'mapping')?.action).toBe('replace');
+    const resized = existing(desired);
+    resized.find((a) => a.kind === 'mapping')!.fields.batchSize = 10;
+    expect(planDeploy(desired, resized).items.find((i) => i.kind === 'mapping')?.action).toBe('update');
+  });
+
+  it('leaves reserved concurrency alone where deploy does not manage it', () => {
+    const actual = existing(desired);
+    actual.find((a) => a.name === 'qt-segment-worker')!.fields.reservedConcurrency = 50;
+    const worker = desired.resources.find((r) => r.name === 'qt-segment-worker') as FunctionSpec;
+    expect(worker.reservedConcurrency).toBeUndefined();
+    expect(planDeploy(desired, actual).items.find((i) => i.name === 'qt-segment-worker')?.action).toBe('unchanged');
+  });
+});
+
+describe('planDestroy', () => {
+  it('deletes what exists, mapping first and queues last', () => {
+    const desired = desiredState(input(local));
+    const actual = existing(desired).filter((a) => a.kind !== 'topic');
+    const plan = planDestroy(desired, actual);
+    expect(plan.items.every((i) => i.action === 'delete')).toBe(true);
+    expect(plan.items[0].kind).toBe('mapping');
+    expect(plan.items.at(-1)?.kind).toBe('queue');
+    expect(plan.items.some((i) => i.kind === 'topic')).toBe(false);
+  });
+});
