@@ -1,0 +1,84 @@
+/**
+ * Where subscribers are bucketed: H3 cells at resolution 5.
+ *
+ * Why resolution 5 (hexagons of ≈253 km² on average, ≈9.9 km edge, ≈17 km across):
+ * - Nearest-first ordering only works as finely as the cells: an S wave (3.5 km/s) crosses a res-5 cell in ≈5 s, so
+ *   cells ordered by distance stay within a few seconds of true arrival order. Res 4 (≈1,770 km², 45 km across) would
+ *   put ≈13 s of arrival spread in one segment, which is the whole warning time near the epicentre.
+ * - Footprints of tens to hundreds of km stay manageable: a 50 km disk is ≈35 cells, 200 km ≈500, 400 km ≈2,000 (the
+ *   plan is a list of non-empty segments only, so sea, mountains and empty land cost nothing).
+ * - Segment size is bounded by sharding, not by the resolution: a city cell (Bucharest: ~2M people per 250 km²)
+ *   splits into shards of at most maxSegmentSize (default 2,000), while a rural cell holds one small shard.
+ *   Res 6 (36 km²) would multiply plan length and lock traffic by 7 for rural areas without helping cities.
+ */
+import { cellToBoundary, cellToLatLng, gridDisk, latLngToCell } from 'h3-js';
+import { haversineKm } from '../seismo/geodesy.ts';
+
+export const H3_RESOLUTION = 5;
+
+export function cellFor(lat: number, lon: number): string {
+  return latLngToCell(lat, lon, H3_RESOLUTION);
+}
+
+/** Segment key = subscribers table hash key: `<h3 cell>#<shard>`. */
+export function segmentKey(cell: string, shard: number): string {
+  return `${cell}#${shard}`;
+}
+
+export function parseSegmentKey(key: string): { cell: string; shard: number } {
+  const i = key.lastIndexOf('#');
+  const shard = Number(key.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(shard) || shard < 0) throw new Error(`not a segment key: ${key}`);
+  return { cell: key.slice(0, i), shard };
+}
+
+/** Centre of a cell and the radius of the circle around it that holds the whole cell (its farthest vertex). */
+export function cellCircle(cell: string): { lat: number; lon: number; radiusKm: number } {
+  const [lat, lon] = cellToLatLng(cell);
+  let radiusKm = 0;
+  for (const [vlat, vlon] of cellToBoundary(cell)) radiusKm = Math.max(radiusKm, haversineKm(lat, lon, vlat, vlon));
+  return { lat, lon, radiusKm };
+}
+
+/** Great-circle distance from a point to the nearest possible point of a cell (a lower bound; 0 inside). */
+export function cellMinDistanceKm(cell: string, lat: number, lon: number): number {
+  const c = cellCircle(cell);
+  return Math.max(0, haversineKm(lat, lon, c.lat, c.lon) - c.radiusKm);
+}
+
+/**
+ * Every cell whose area intersects the disk of `radiusKm` around (lat, lon), nearest first.
+ *
+ * A breadth-first walk over neighbours from the centre's cell, keeping cells whose circumscribed circle reaches the
+ * disk. It never misses a cell: the cells that truly intersect the disk form an edge-connected set containing the
+ * centre's cell (the disk is connected), and each of them passes the circle test, so the walk reaches all of them.
+ * It may add a few cells whose corner circle grazes the disk while the hexagon does not (harmless: an empty or
+ * far segment costs one read). Walking instead of gridDisk(k) keeps it exact where cells shrink or distort
+ * (pentagons, high latitudes) without guessing k.
+ */
+export function coveringCells(lat: number, lon: number, radiusKm: number): string[] {
+  const origin = cellFor(lat, lon);
+  const r = Math.max(0, radiusKm);
+  const dist = new Map<string, number>([[origin, 0]]);
+  let frontier = [origin];
+  while (frontier.length > 0) {
+    const next: string[] = [];
+    for (const cell of frontier) {
+      for (const n of gridDisk(cell, 1)) {
+        if (dist.has(n)) continue;
+        const d = cellMinDistanceKm(n, lat, lon);
+        if (d <= r) {
+          dist.set(n, d);
+          next.push(n);
+        } else {
+          dist.set(n, Number.POSITIVE_INFINITY);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return [...dist.entries()]
+    .filter(([, d]) => d <= r)
+    .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([c]) => c);
+}

@@ -1,0 +1,456 @@
+/**
+ * SubscriberStore: subscribers by segment over the DynamoDB document client (system.md section 5).
+ *
+ * Layout: subscribers {segment = `<cell>#<shard>`, subscriberId, lat, lon, minMmi, channel, locale}, GSI bySubscriber
+ * (subscriberId → segment); segments {cell, shard, count, updatedAt}.
+ *
+ * Shard capacity is reserved before items are written, with a conditional atomic ADD
+ * (`ADD count :n` if `attribute_not_exists(count) OR count <= :max - :n`), so concurrent importers never overfill a
+ * shard. A crash between reservation and write leaves a count too high (the shard looks fuller than it is: never
+ * overfull); `resegment` recounts exactly.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ValidationError } from '../infra/errors.ts';
+import type { ResourceNames } from '../infra/names.ts';
+import { SUBSCRIBER_INDEX } from '../infra/tables.ts';
+import { batchWriteAll, type WriteRequest } from './batch-write.ts';
+import { cellFor, parseSegmentKey, segmentKey } from './cells.ts';
+import { mapLimit } from './concurrency.ts';
+import { InvalidCursorError, SegmentStoreError } from './errors.ts';
+import {
+  type ReadPageOptions,
+  type ResegmentResult,
+  type ScanPageOptions,
+  type SegmentPage,
+  type SegmentRef,
+  type SegmentStats,
+  type Subscriber,
+  type SubscriberInput,
+  subscriberSchema,
+  type UpsertOptions,
+  type UpsertResult,
+} from './types.ts';
+
+export const DEFAULT_MAX_SEGMENT_SIZE = 2000;
+
+export interface SubscriberStoreOptions {
+  maxSegmentSize?: number;
+  /** DynamoDB calls in flight per operation (BatchWrite chunks, GSI lookups, per-cell queries). */
+  concurrency?: number;
+  now?: () => number;
+}
+
+type Item = Record<string, unknown>;
+
+function toItem(s: Subscriber, segment: string): Item {
+  return {
+    segment,
+    subscriberId: s.id,
+    lat: s.lat,
+    lon: s.lon,
+    minMmi: s.minMmi,
+    channel: s.channel,
+    locale: s.locale,
+  };
+}
+
+export function subscriberFromItem(item: Item): Subscriber {
+  return {
+    id: item.subscriberId as string,
+    lat: item.lat as number,
+    lon: item.lon as number,
+    minMmi: (item.minMmi as number | undefined) ?? 3,
+    channel: item.channel as Subscriber['channel'],
+    locale: (item.locale as string | undefined) ?? 'en',
+  };
+}
+
+function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+  return key ? JSON.stringify(key) : undefined;
+}
+
+function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const v = JSON.parse(cursor) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch (err) {
+    throw new InvalidCursorError(`invalid cursor: ${cursor.slice(0, 80)}`, { cause: err });
+  }
+  throw new InvalidCursorError(`invalid cursor: ${cursor.slice(0, 80)}`);
+}
+
+export class SubscriberStore {
+  readonly ddb: DynamoDBDocumentClient;
+  readonly names: ResourceNames;
+  readonly maxSegmentSize: number;
+  readonly concurrency: number;
+  readonly now: () => number;
+
+  constructor(ddb: DynamoDBDocumentClient, names: ResourceNames, opts: SubscriberStoreOptions = {}) {
+    this.ddb = ddb;
+    this.names = names;
+    this.maxSegmentSize = opts.maxSegmentSize ?? DEFAULT_MAX_SEGMENT_SIZE;
+    this.concurrency = opts.concurrency ?? 16;
+    this.now = opts.now ?? Date.now;
+  }
+
+  private get subscribersTable() {
+    return this.names.table('subscribers');
+  }
+
+  private get segmentsTable() {
+    return this.names.table('segments');
+  }
+
+  /**
+   * Inserts or updates subscribers. Idempotent: the same id is rewritten in place, or moved (old item deleted, counts
+   * moved) when its new location falls in another cell. Invalid inputs are reported in `rejected`, the rest written.
+   */
+  async upsert(inputs: readonly SubscriberInput[], opts: UpsertOptions = {}): Promise<UpsertResult> {
+    const rejected: UpsertResult['rejected'] = [];
+    const byId = new Map<string, Subscriber>();
+    inputs.forEach((input, index) => {
+      const parsed = subscriberSchema.safeParse(input);
+      if (parsed.success) {
+        byId.set(parsed.data.id, parsed.data); // last one wins within a call
+      } else {
+        const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+        const id = typeof (input as { id?: unknown })?.id === 'string' ? (input as { id: string }).id : undefined;
+        rejected.push({ index, id, reason });
+      }
+    });
+    const subs = [...byId.values()];
+    const existing = opts.assumeNew ? new Map<string, string>() : await this.locate(subs.map((s) => s.id));
+
+    const puts: WriteRequest[] = [];
+    const deletes: WriteRequest[] = [];
+    const decrements = new Map<string, number>();
+    const toAssign = new Map<string, Subscriber[]>();
+    let inserted = 0;
+    let updated = 0;
+    let moved = 0;
+    for (const s of subs) {
+      const cell = cellFor(s.lat, s.lon);
+      const old = existing.get(s.id);
+      if (old !== undefined && parseSegmentKey(old).cell === cell) {
+        puts.push({ PutRequest: { Item: toItem(s, old) } });
+        updated++;
+        continue;
+      }
+      if (old !== undefined) {
+        deletes.push({ DeleteRequest: { Key: { segment: old, subscriberId: s.id } } });
+        decrements.set(old, (decrements.get(old) ?? 0) + 1);
+        moved++;
+      } else {
+        inserted++;
+      }
+      const list = toAssign.get(cell) ?? [];
+      list.push(s);
+      toAssign.set(cell, list);
+    }
+
+    await mapLimit([...toAssign.entries()], this.concurrency, async ([cell, list]) => {
+      const grants = await this.reserve(cell, list.length);
+      let i = 0;
+      for (const g of grants) {
+        const key = segmentKey(cell, g.shard);
+        for (let k = 0; k < g.n; k++) puts.push({ PutRequest: { Item: toItem(list[i++], key) } });
+      }
+    });
+
+    // Puts before deletes: a moved subscriber is briefly in two segments, never in none (notifications are
+    // idempotent by id, a missed alert is not recoverable).
+    await batchWriteAll(this.ddb, this.subscribersTable, puts, { concurrency: this.concurrency });
+    await batchWriteAll(this.ddb, this.subscribersTable, deletes, { concurrency: this.concurrency });
+    await mapLimit([...decrements.entries()], this.concurrency, ([key, n]) => {
+      const { cell, shard } = parseSegmentKey(key);
+      return this.addCount(cell, shard, -n);
+    });
+    return { inserted, updated, moved, rejected };
+  }
+
+  /** Current segment of each id that exists (bySubscriber GSI; eventually consistent on AWS). */
+  async locate(ids: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    await mapLimit(ids, this.concurrency * 2, async (id) => {
+      const res = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.subscribersTable,
+          IndexName: SUBSCRIBER_INDEX,
+          KeyConditionExpression: 'subscriberId = :id',
+          ExpressionAttributeValues: { ':id': id },
+        }),
+      );
+      // More than one item only mid-move (puts land before deletes): the first is as good as any.
+      const seg = res.Items?.[0]?.segment;
+      if (typeof seg === 'string') found.set(id, seg);
+    });
+    return found;
+  }
+
+  /** Shards of one cell as recorded in the segments table, by shard number. */
+  async shardsOf(cell: string): Promise<SegmentRef[]> {
+    const out: SegmentRef[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.segmentsTable,
+          KeyConditionExpression: 'cell = :c',
+          ExpressionAttributeValues: { ':c': cell },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const it of res.Items ?? []) out.push(refFromItem(it));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return out.sort((a, b) => a.shard - b.shard);
+  }
+
+  /** Reserves room for `n` subscribers in a cell: fills shards with room first, then opens new shards. */
+  private async reserve(cell: string, n: number): Promise<{ shard: number; n: number }[]> {
+    const max = this.maxSegmentSize;
+    const grants: { shard: number; n: number }[] = [];
+    let remaining = n;
+    for (let round = 0; remaining > 0; round++) {
+      if (round > 20) throw new SegmentStoreError(`could not reserve ${remaining} places in cell ${cell}`);
+      const shards = await this.shardsOf(cell);
+      for (const s of shards) {
+        if (remaining === 0) break;
+        const take = Math.min(max - s.count, remaining);
+        if (take <= 0) continue;
+        if (await this.tryAdd(cell, s.shard, take)) {
+          grants.push({ shard: s.shard, n: take });
+          remaining -= take;
+        }
+      }
+      let shard = shards.length ? shards[shards.length - 1].shard + 1 : 0;
+      while (remaining > 0) {
+        const take = Math.min(max, remaining);
+        if (await this.tryAdd(cell, shard, take)) {
+          grants.push({ shard, n: take });
+          remaining -= take;
+          shard++;
+        } else {
+          break; // another importer opened it: re-read the cell
+        }
+      }
+    }
+    return grants;
+  }
+
+  private async tryAdd(cell: string, shard: number, n: number): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.segmentsTable,
+          Key: { cell, shard },
+          UpdateExpression: 'ADD #count :n SET updatedAt = :now',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count <= :limit',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':n': n, ':limit': this.maxSegmentSize - n, ':now': this.now() },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  private async addCount(cell: string, shard: number, n: number): Promise<void> {
+    await this.ddb.send(
+      new UpdateCommand({
+        TableName: this.segmentsTable,
+        Key: { cell, shard },
+        UpdateExpression: 'ADD #count :n SET updatedAt = :now',
+        ExpressionAttributeNames: { '#count': 'count' },
+        ExpressionAttributeValues: { ':n': n, ':now': this.now() },
+      }),
+    );
+  }
+
+  /** Non-empty shards of the given cells, in the order of `cells` then shard. */
+  async segmentsForCells(cells: readonly string[]): Promise<SegmentRef[]> {
+    const per = await mapLimit(cells, this.concurrency * 2, (cell) => this.shardsOf(cell));
+    return per.flat().filter((s) => s.count > 0);
+  }
+
+  /** One page of a segment's subscribers; pass the returned cursor back for the next page. */
+  async readSegmentPage(key: string, opts: ReadPageOptions = {}): Promise<SegmentPage> {
+    const res = await this.ddb.send(
+      new QueryCommand({
+        TableName: this.subscribersTable,
+        KeyConditionExpression: 'segment = :s',
+        ExpressionAttributeValues: { ':s': key },
+        Limit: opts.limit ?? 500,
+        ExclusiveStartKey: decodeCursor(opts.cursor),
+      }),
+    );
+    return { items: (res.Items ?? []).map(subscriberFromItem), cursor: encodeCursor(res.LastEvaluatedKey) };
+  }
+
+  /** Every subscriber of a segment (tests, resegment). */
+  async readSegment(key: string): Promise<Subscriber[]> {
+    const out: Subscriber[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.readSegmentPage(key, { cursor, limit: 1000 });
+      out.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor);
+    return out;
+  }
+
+  async get(subscriberId: string): Promise<(Subscriber & { segment: string }) | undefined> {
+    const seg = (await this.locate([subscriberId])).get(subscriberId);
+    if (seg === undefined) return undefined;
+    const res = await this.ddb.send(
+      new GetCommand({ TableName: this.subscribersTable, Key: { segment: seg, subscriberId } }),
+    );
+    return res.Item ? { ...subscriberFromItem(res.Item), segment: seg } : undefined;
+  }
+
+  /** One page of a whole-table parallel Scan (the seed's `scan` strategy, kept as a baseline). */
+  async scanPages(opts: ScanPageOptions): Promise<SegmentPage> {
+    if (!(opts.totalSegments >= 1 && opts.segment >= 0 && opts.segment < opts.totalSegments)) {
+      throw new ValidationError(`scan segment ${opts.segment} out of 0..${opts.totalSegments - 1}`);
+    }
+    const res = await this.ddb.send(
+      new ScanCommand({
+        TableName: this.subscribersTable,
+        Segment: opts.segment,
+        TotalSegments: opts.totalSegments,
+        Limit: opts.limit ?? 1000,
+        ExclusiveStartKey: decodeCursor(opts.cursor),
+      }),
+    );
+    return { items: (res.Items ?? []).map(subscriberFromItem), cursor: encodeCursor(res.LastEvaluatedKey) };
+  }
+
+  /** Every row of the segments table. */
+  async allSegments(): Promise<SegmentRef[]> {
+    const out: SegmentRef[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.ddb.send(new ScanCommand({ TableName: this.segmentsTable, ExclusiveStartKey: start }));
+      for (const it of res.Items ?? []) out.push(refFromItem(it));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async stats(): Promise<SegmentStats> {
+    const all = (await this.allSegments()).filter((s) => s.count > 0);
+    const perCell = new Map<string, { cell: string; shards: number; count: number }>();
+    let largest: SegmentRef | undefined;
+    let subscribers = 0;
+    let overfull = 0;
+    for (const s of all) {
+      subscribers += s.count;
+      if (s.count > this.maxSegmentSize) overfull++;
+      if (!largest || s.count > largest.count) largest = s;
+      const c = perCell.get(s.cell) ?? { cell: s.cell, shards: 0, count: 0 };
+      c.shards++;
+      c.count += s.count;
+      perCell.set(s.cell, c);
+    }
+    return {
+      subscribers,
+      cells: perCell.size,
+      segments: all.length,
+      largest,
+      perCell: [...perCell.values()].sort((a, b) => b.count - a.count || (a.cell < b.cell ? -1 : 1)),
+      maxSegmentSize: this.maxSegmentSize,
+      overfull,
+    };
+  }
+
+  /**
+   * Re-shards every cell to `maxSegmentSize` (default: this store's): splits over-full shards and merges cells that
+   * hold more shards than they need (ceil(count / max)). Items move by put-then-delete (never absent), and the
+   * cell's counts are rewritten from what was actually read. Run it while imports are quiet: an import racing it
+   * may leave counts off until the next run (never loses a subscriber).
+   */
+  async resegment(maxSegmentSize = this.maxSegmentSize): Promise<ResegmentResult> {
+    const max = maxSegmentSize;
+    const byCell = new Map<string, SegmentRef[]>();
+    for (const s of await this.allSegments()) {
+      const list = byCell.get(s.cell) ?? [];
+      list.push(s);
+      byCell.set(s.cell, list);
+    }
+    const result: ResegmentResult = { cellsChanged: 0, moved: 0, created: 0, removed: 0 };
+    const cells = [...byCell.entries()].filter(([, shards]) => {
+      const total = shards.reduce((a, s) => a + Math.max(0, s.count), 0);
+      const need = Math.max(1, Math.ceil(total / max));
+      return shards.some((s) => s.count > max) || shards.length > need;
+    });
+    await mapLimit(cells, Math.max(1, Math.floor(this.concurrency / 4)), async ([cell, shards]) => {
+      const members = new Map<number, Subscriber[]>();
+      for (const s of shards) members.set(s.shard, await this.readSegment(s.key));
+      const total = [...members.values()].reduce((a, l) => a + l.length, 0);
+      const need = Math.max(1, Math.ceil(total / max));
+      const counts = new Array<number>(need).fill(0);
+      const overflow: Subscriber[] = [];
+      for (const [shard, list] of members) {
+        if (shard < need) {
+          const keep = Math.min(list.length, max);
+          counts[shard] = keep;
+          overflow.push(...list.slice(keep).map((s) => ({ ...s, from: shard })));
+        } else {
+          overflow.push(...list.map((s) => ({ ...s, from: shard })));
+        }
+      }
+      const puts: WriteRequest[] = [];
+      const deletes: WriteRequest[] = [];
+      let target = 0;
+      for (const s of overflow as (Subscriber & { from: number })[]) {
+        while (counts[target] >= max) target++;
+        counts[target]++;
+        const { from, ...sub } = s;
+        puts.push({ PutRequest: { Item: toItem(sub, segmentKey(cell, target)) } });
+        deletes.push({ DeleteRequest: { Key: { segment: segmentKey(cell, from), subscriberId: sub.id } } });
+      }
+      await batchWriteAll(this.ddb, this.subscribersTable, puts, { concurrency: this.concurrency });
+      await batchWriteAll(this.ddb, this.subscribersTable, deletes, { concurrency: this.concurrency });
+      const now = this.now();
+      for (let shard = 0; shard < need; shard++) {
+        await this.ddb.send(
+          new PutCommand({
+            TableName: this.segmentsTable,
+            Item: { cell, shard, count: counts[shard], updatedAt: now },
+          }),
+        );
+      }
+      const before = new Set(shards.map((s) => s.shard));
+      for (const shard of before) {
+        if (shard >= need) {
+          await this.ddb.send(new DeleteCommand({ TableName: this.segmentsTable, Key: { cell, shard } }));
+          result.removed++;
+        }
+      }
+      for (let shard = 0; shard < need; shard++) if (!before.has(shard)) result.created++;
+      result.cellsChanged++;
+      result.moved += puts.length;
+    });
+    return result;
+  }
+}
+
+function refFromItem(it: Record<string, unknown>): SegmentRef {
+  const cell = it.cell as string;
+  const shard = Number(it.shard);
+  return { cell, shard, count: Number(it.count ?? 0), key: segmentKey(cell, shard) };
+}
