@@ -10,7 +10,11 @@ import { color } from './output.ts';
 type Register = (program: Command) => void;
 
 /** Command groups, in the order `--help` lists them. */
-const groups: Array<() => Promise<{ register: Register }>> = [() => import('./commands/local.ts')];
+const groups: Array<() => Promise<{ register: Register }>> = [
+  () => import('./commands/local.ts'),
+  () => import('./commands/predict.ts'),
+  () => import('./commands/replay.ts'),
+];
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command('quakectl')
