@@ -1,0 +1,104 @@
+/**
+ * `quakectl local up / status / down` as a user runs them, on a throwaway stack with its own state dir and ports
+ * (never the shared one in ./.quakectl, which other test runs use at the same time).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, isPortFree } from '../../local/stack/ports.ts';
+import { isAlive } from '../../local/stack/processes.ts';
+import type { LocalStackState } from '../../local/stack/stack.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/quakectl', import.meta.url));
+const stateDir = mkdtempSync(join(tmpdir(), 'quakectl-lifecycle-'));
+
+function quakectl(args: string[], dir = stateDir) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, QUAKECTL_STATE_DIR: dir, NO_COLOR: '1' },
+    timeout: 200_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+afterAll(() => {
+  // Whatever happened, leave nothing running from this stack.
+  quakectl(['local', 'down']);
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe('quakectl local on a separate stack', () => {
+  it('starts, reports itself running, and stops leaving no process and no port behind', async () => {
+    const ports = {
+      kafka: await freePort(),
+      kafkaController: await freePort(),
+      sqs: await freePort(),
+      dynamodb: await freePort(),
+      lambda: await freePort(),
+    };
+    const portFlags = [
+      ['--kafka-port', ports.kafka],
+      ['--kafka-controller-port', ports.kafkaController],
+      ['--sqs-port', ports.sqs],
+      ['--dynamodb-port', ports.dynamodb],
+      ['--lambda-port', ports.lambda],
+    ].flatMap(([flag, port]) => [String(flag), String(port)]);
+
+    const first = quakectl(['local', 'up', ...portFlags, '-o', 'json']);
+    expect(first.code, first.stderr).toBe(0);
+    const view = JSON.parse(first.stdout);
+    expect(view.kafka).toEqual({ brokers: [`127.0.0.1:${ports.kafka}`], healthy: true });
+    expect(view.sqs).toEqual({ endpoint: `http://127.0.0.1:${ports.sqs}`, healthy: true });
+    expect(view.dynamodb).toEqual({ endpoint: `http://127.0.0.1:${ports.dynamodb}`, healthy: true });
+    if (view.lambda) expect(view.lambda.endpoint).toBe(`http://127.0.0.1:${ports.lambda}`);
+
+    const state = JSON.parse(readFileSync(join(stateDir, 'stack.json'), 'utf8')) as LocalStackState;
+    const pids = [state.kafka.pid, state.sqs.pid, state.dynamodb.pid, state.lambda?.pid].filter(
+      (p): p is number => typeof p === 'number',
+    );
+    expect(pids.length).toBeGreaterThanOrEqual(3);
+    for (const pid of pids) expect(isAlive(pid)).toBe(true);
+
+    // Idempotent: a second up finds the stack and says so.
+    const second = quakectl(['local', 'up']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/already running/);
+
+    const status = quakectl(['local', 'status', '-o', 'json']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).kafka.healthy).toBe(true);
+
+    const down = quakectl(['local', 'down']);
+    expect(down.code, down.stderr).toBe(0);
+    for (const pid of pids) expect(isAlive(pid), `pid ${pid} still alive`).toBe(false);
+    for (const port of Object.values(ports)) expect(await isPortFree(port), `port ${port} still taken`).toBe(true);
+
+    const after = quakectl(['local', 'status']);
+    expect(after.code).toBe(1);
+    expect(after.stdout).toMatch(/not running/);
+  });
+
+  it('refuses a busy port with a clear message and exit 1, starting nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quakectl-busy-'));
+    const blocker: Server = createServer();
+    const port = await new Promise<number>((resolve) =>
+      blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)),
+    );
+    try {
+      const others = ['--kafka-port', '--kafka-controller-port', '--dynamodb-port', '--lambda-port'];
+      const flags = ['--sqs-port', String(port)];
+      for (const flag of others) flags.push(flag, String(await freePort()));
+      const r = quakectl(['local', 'up', ...flags], dir);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`port ${port} \\(sqs\\) already in use`));
+      expect(r.stderr).toMatch(/--sqs-port/);
+    } finally {
+      blocker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
