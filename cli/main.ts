@@ -14,6 +14,8 @@ const groups: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/local.ts'),
   () => import('./commands/predict.ts'),
   () => import('./commands/replay.ts'),
+  () => import('./commands/kafka.ts'),
+  () => import('./commands/dlq.ts'),
 ];
 
 export async function buildProgram(): Promise<Command> {
