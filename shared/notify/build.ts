@@ -27,7 +27,16 @@ export function buildNotification(
   const secondsUntilShaking = round1(facts.secondsUntilShaking);
   const drill = quake.drill === true;
   const { text, locale } = notificationText(
-    { drill, level: facts.level, magnitude: quake.magnitude, place: quake.place, mmi, distanceKm, secondsUntilShaking },
+    // Text from the unrounded figures: rounding twice (123.46 → 123.5 → 124 km) would misstate them.
+    {
+      drill,
+      level: facts.level,
+      magnitude: quake.magnitude,
+      place: quake.place,
+      mmi,
+      distanceKm: facts.distanceKm,
+      secondsUntilShaking: facts.secondsUntilShaking,
+    },
     subscriber.locale,
   );
   return {

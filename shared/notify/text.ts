@@ -36,7 +36,7 @@ function num(x: number, digits: number, locale: TextLocale): string {
 
 const TEMPLATES: Record<TextLocale, (f: TextFacts) => string> = {
   en: (f) => {
-    const quake = `Earthquake M${num(f.magnitude, 1, 'en')}${f.place ? ` ${f.place}` : ''}, ${Math.round(f.distanceKm)} km away.`;
+    const quake = `Earthquake M${num(f.magnitude, 1, 'en')}${f.place ? ` (${f.place})` : ''}, ${Math.round(f.distanceKm)} km away.`;
     const strength = f.level === 'take-action' ? 'Strong shaking' : 'Light shaking';
     const when =
       f.secondsUntilShaking > 0
@@ -46,7 +46,7 @@ const TEMPLATES: Record<TextLocale, (f: TextFacts) => string> = {
     return `${quake} ${when} ${act}`;
   },
   ro: (f) => {
-    const quake = `Cutremur M${num(f.magnitude, 1, 'ro')}${f.place ? ` ${f.place}` : ''}, la ${Math.round(f.distanceKm)} km.`;
+    const quake = `Cutremur M${num(f.magnitude, 1, 'ro')}${f.place ? ` (${f.place})` : ''}, la ${Math.round(f.distanceKm)} km.`;
     const strength = f.level === 'take-action' ? 'Mișcări puternice' : 'Mișcări ușoare';
     const when =
       f.secondsUntilShaking > 0

@@ -1,0 +1,189 @@
+/**
+ * A loopback webhook receiver for tests and `quakectl drill`: verifies `X-Quake-Signature` on the raw body,
+ * de-duplicates notifications by id (as a real receiver must, see system.md section 8), and records when each one
+ * arrived so drills can compute latencies and the share delivered before the S wave. It sits on the hot path of the
+ * fan-out benchmark: one Buffer concat, one HMAC, one JSON.parse per batch, nothing else.
+ *
+ * Secrets: a string is the secret for every path; a record maps a target (a path like `/hooks/a`, or a full URL whose
+ * path is used) to its secret, with `*` as the default. A path with no secret accepts unsigned bodies.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { verifySignature } from '../shared/notify/signature.ts';
+import type { Notification } from '../shared/notify/types.ts';
+
+export interface FailMode {
+  /** Status to answer (default 500). */
+  status?: number;
+  /** Fail only this many requests from now, then succeed again (default: until told otherwise). */
+  times?: number;
+  /** Hold each failing request this long before answering (to exercise client timeouts). */
+  delayMs?: number;
+}
+
+export interface WebhookSinkOptions {
+  port?: number;
+  secrets?: Record<string, string> | string;
+  failMode?: boolean | FailMode;
+}
+
+export interface Receipt {
+  notification: Notification;
+  /** Epoch ms when the batch holding it was accepted. */
+  receivedAt: number;
+  path: string;
+  idempotencyKey?: string;
+}
+
+export interface WebhookSink {
+  url: string;
+  port: number;
+  /** First delivery of each notification id, in arrival order. */
+  received(): Notification[];
+  receipts(): Receipt[];
+  /** Notifications received again with an id already seen. */
+  duplicates(): number;
+  badSignatures(): number;
+  /** Every POST, failed ones included. */
+  requests(): number;
+  /** POSTs answered with a failure status on purpose. */
+  failedRequests(): number;
+  setFailing(mode: boolean | FailMode): void;
+  /** Resolves once `count` distinct notifications have arrived (rejects after timeoutMs). */
+  waitFor(count: number, timeoutMs?: number): Promise<void>;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+function secretResolver(secrets: WebhookSinkOptions['secrets']): (path: string) => string | undefined {
+  if (secrets === undefined) return () => undefined;
+  if (typeof secrets === 'string') return () => secrets;
+  const byPath = new Map<string, string>();
+  for (const [target, secret] of Object.entries(secrets)) {
+    if (target === '*') continue;
+    const path = /^https?:\/\//i.test(target) ? new URL(target).pathname : target;
+    byPath.set(path, secret);
+  }
+  const fallback = secrets['*'];
+  return (path) => byPath.get(path) ?? fallback;
+}
+
+export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<WebhookSink> {
+  const secretFor = secretResolver(opts.secrets);
+  const seen = new Map<string, Receipt>();
+  let dupes = 0;
+  let bad = 0;
+  let requests = 0;
+  let failedRequests = 0;
+  let failing: FailMode | undefined;
+  const setFailing = (mode: boolean | FailMode) => {
+    failing = mode === true ? {} : mode === false ? undefined : { ...mode };
+  };
+  setFailing(opts.failMode ?? false);
+  const waiters = new Set<{ count: number; resolve: () => void }>();
+
+  const answer = (res: ServerResponse, status: number, body: object) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
+    requests++;
+    if (req.method !== 'POST') return answer(res, 405, { error: 'POST only' });
+    if (failing) {
+      const mode = failing;
+      if (mode.times !== undefined && --mode.times <= 0) failing = undefined;
+      failedRequests++;
+      const status = mode.status ?? 500;
+      if (mode.delayMs) setTimeout(() => answer(res, status, { error: 'failing on purpose' }), mode.delayMs);
+      else answer(res, status, { error: 'failing on purpose' });
+      return;
+    }
+    const path = (req.url ?? '/').split('?')[0];
+    const secret = secretFor(path);
+    if (secret !== undefined && !verifySignature(raw, req.headers['x-quake-signature'] as string | undefined, secret)) {
+      bad++;
+      return answer(res, 401, { error: 'bad signature' });
+    }
+    let notifications: Notification[];
+    try {
+      notifications = (JSON.parse(raw.toString('utf8')) as { notifications: Notification[] }).notifications;
+      if (!Array.isArray(notifications)) throw new Error('notifications is not an array');
+    } catch (err) {
+      return answer(res, 400, { error: `bad body: ${(err as Error).message}` });
+    }
+    const receivedAt = Date.now();
+    const idempotencyKey = req.headers['idempotency-key'] as string | undefined;
+    let fresh = 0;
+    for (const n of notifications) {
+      if (seen.has(n.id)) {
+        dupes++;
+      } else {
+        seen.set(n.id, { notification: n, receivedAt, path, idempotencyKey });
+        fresh++;
+      }
+    }
+    if (fresh > 0) {
+      for (const w of waiters) {
+        if (seen.size >= w.count) {
+          waiters.delete(w);
+          w.resolve();
+        }
+      }
+    }
+    answer(res, 200, { accepted: notifications.length });
+  };
+
+  const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => handle(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    received: () => [...seen.values()].map((r) => r.notification),
+    receipts: () => [...seen.values()],
+    duplicates: () => dupes,
+    badSignatures: () => bad,
+    requests: () => requests,
+    failedRequests: () => failedRequests,
+    setFailing,
+    waitFor(count, timeoutMs = 30_000) {
+      if (seen.size >= count) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const w = {
+          count,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(w);
+          reject(new Error(`webhook sink: ${seen.size} of ${count} notifications after ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(w);
+      });
+    },
+    reset() {
+      seen.clear();
+      dupes = 0;
+      bad = 0;
+      requests = 0;
+      failedRequests = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
