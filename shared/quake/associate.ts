@@ -37,7 +37,10 @@ export const DEFAULT_ASSOCIATION_THRESHOLDS: AssociationThresholds = {
 
 export interface AssociatorOptions {
   thresholds?: Partial<AssociationThresholds>;
-  /** Events whose origin is this much older than the newest origin or update seen are forgotten. Default 6 h. */
+  /**
+   * An event is forgotten when both its origin and its last update are this much older than the newest origin time
+   * seen (the associator's clock, so replays of old files behave as live). Default 6 h.
+   */
   retentionMs?: number;
   /** Hard cap on remembered events (oldest forgotten first). Default 10 000. */
   maxEvents?: number;
@@ -95,7 +98,7 @@ export class Associator {
   }
 
   offer(q: Quake): AssociationResult {
-    this.highWaterMs = Math.max(this.highWaterMs, q.originTime, q.updatedAt);
+    this.highWaterMs = Math.max(this.highWaterMs, q.originTime);
     this.prune();
     const known = this.findById(q);
     if (known) return this.merge(known, q, 'updated');
@@ -172,7 +175,8 @@ export class Associator {
   private prune(): void {
     const cutoff = this.highWaterMs - this.retentionMs;
     for (const [id, entry] of this.entries) {
-      if (entry.event.originTime >= cutoff && this.entries.size <= this.maxEvents) break;
+      if (Math.max(entry.event.originTime, entry.event.updatedAt) >= cutoff && this.entries.size <= this.maxEvents)
+        break;
       this.forget(id, entry);
     }
   }
