@@ -6,6 +6,7 @@
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import type { LocalStackState, StackView } from '../../local/stack/stack.ts';
+import { UsageError } from '../../shared/infra/errors.ts';
 import { loadCommandProfile, outputFormat, withOutput } from '../context.ts';
 import { color, output, renderTable } from '../output.ts';
 
@@ -53,7 +54,19 @@ interface UpFlags {
   lambda?: boolean;
   lambdaTimeScale?: string;
   timeout?: string;
+  restart?: string;
   output?: string;
+}
+
+const SERVICE_NAMES = ['kafka', 'sqs', 'dynamodb', 'lambda'] as const;
+type Service = (typeof SERVICE_NAMES)[number];
+
+function parseServices(value: string | undefined): Service[] | undefined {
+  if (!value) return undefined;
+  const list = value.split(',').map((s) => s.trim());
+  const bad = list.filter((s) => !(SERVICE_NAMES as readonly string[]).includes(s));
+  if (bad.length > 0) throw new UsageError(`unknown service ${bad.join(', ')}: expected ${SERVICE_NAMES.join(', ')}`);
+  return list as Service[];
 }
 
 export function register(program: Command): void {
@@ -74,6 +87,7 @@ export function register(program: Command): void {
       .option('--persist', 'keep DynamoDB tables and Kafka topics on disk under the state dir across restarts')
       .option('--no-lambda', 'do not start the Lambda emulator')
       .option('--lambda-time-scale <x>', 'Lambda emulator time scale (e.g. 0.01 shortens async retry delays)')
+      .option('--restart <services>', 'comma list of running services to restart anyway (e.g. lambda)')
       .option('--timeout <seconds>', 'how long to wait for the services to answer', '180'),
   ).action(async (flags: UpFlags, cmd: Command) => {
     const format = outputFormat(cmd);
@@ -97,6 +111,7 @@ export function register(program: Command): void {
       persist: flags.persist,
       lambda: flags.lambda,
       lambdaTimeScale: timeScale,
+      restart: parseServices(flags.restart),
       timeoutMs: Number(flags.timeout ?? 180) * 1000,
       onProgress: format === 'table' ? progress : undefined,
     });

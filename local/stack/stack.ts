@@ -159,6 +159,8 @@ export interface UpOptions {
   /** Start the Lambda emulator when local/lambda/main.ts exists (default true). */
   lambda?: boolean;
   lambdaTimeScale?: number;
+  /** Services to stop and start again even if healthy (e.g. the Lambda emulator after its code changed). */
+  restart?: ServiceName[];
   timeoutMs?: number;
   onProgress?: (message: string) => void;
 }
@@ -210,7 +212,8 @@ export async function up(o: UpOptions): Promise<UpResult> {
           SERVICES.map(async (svc) => {
             const prev = previous[svc];
             if (!prev || !ours(svc, previous)) return;
-            const same = svc !== 'kafka' || previous.kafka.version === state.kafka.version;
+            const same =
+              !o.restart?.includes(svc) && (svc !== 'kafka' || previous.kafka.version === state.kafka.version);
             if (same && JSON.stringify(servicePorts(svc, previous)) === JSON.stringify(servicePorts(svc, state))) {
               if (await isHealthy(svc, previous, clients)) {
                 keep.add(svc);
@@ -218,7 +221,8 @@ export async function up(o: UpOptions): Promise<UpResult> {
                 return;
               }
             }
-            o.onProgress?.(`stopping ${svc} (pid ${prev.pid}): ${same ? 'not healthy' : 'other version'}`);
+            const why = o.restart?.includes(svc) ? 'restart' : same ? 'not healthy' : 'other version';
+            o.onProgress?.(`stopping ${svc} (pid ${prev.pid}): ${why}`);
             await stopGroup(prev.pid as number);
           }),
         );
