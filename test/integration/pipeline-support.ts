@@ -4,10 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { type Clients, createClients, serviceConfigFromProfile } from '../../shared/infra/clients.ts';
-import { loadProfile } from '../../shared/infra/config.ts';
+import { CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
+import { type Clients, createClients } from '../../shared/infra/clients.ts';
+import type { DlqKind } from '../../shared/infra/names.ts';
 import { type ResourceNames, resourceNames, type TableRole } from '../../shared/infra/names.ts';
 import { tableDefinition } from '../../shared/infra/tables.ts';
+import { localServiceConfig } from '../helpers/stack.ts';
 
 export interface TestStack {
   clients: Clients;
@@ -19,11 +21,9 @@ export function uniquePrefix(tag: string): string {
   return `t${tag}${randomBytes(4).toString('hex')}`;
 }
 
-export async function testStack(tag: string, tables: TableRole[]): Promise<TestStack> {
-  const profile = loadProfile({ profile: 'local', env: { ...process.env, QUAKECTL_CONFIG: undefined } });
+export async function testStack(tag: string, tables: TableRole[], queues: DlqKind[] = []): Promise<TestStack> {
   const names = resourceNames(uniquePrefix(tag));
-  const base = serviceConfigFromProfile({ ...profile, prefix: names.prefix });
-  const clients = createClients({ ...base, names });
+  const clients = createClients({ ...localServiceConfig(), names });
   for (const role of tables) {
     await clients.dynamodb.send(new CreateTableCommand(tableDefinition(names, role)));
     await waitUntilTableExists(
@@ -31,10 +31,16 @@ export async function testStack(tag: string, tables: TableRole[]): Promise<TestS
       { TableName: names.table(role) },
     );
   }
+  const queueUrls: string[] = [];
+  for (const kind of queues) {
+    const out = await clients.sqs.send(new CreateQueueCommand({ QueueName: names.dlq(kind) }));
+    queueUrls.push(out.QueueUrl!);
+  }
   return {
     clients,
     names,
     async cleanup() {
+      for (const QueueUrl of queueUrls) await clients.sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {});
       for (const role of tables) {
         await clients.dynamodb.send(new DeleteTableCommand({ TableName: names.table(role) })).catch(() => {});
       }

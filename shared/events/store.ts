@@ -1,0 +1,308 @@
+/**
+ * The events table: versions, plans and progress of each event. Every write is one conditional UpdateItem, so two
+ * producers, a redelivered Kafka record or racing segment workers can never double-count or re-plan.
+ *
+ *   producer   acceptVersion   attribute_not_exists(eventId) OR updatedAt < :u OR (updatedAt = :u AND published = :f)
+ *              markPublished   updatedAt = :u
+ *   consumer   savePlan        attribute_not_exists(handledUpdatedAt) OR handledUpdatedAt < :u
+ *   worker     claimNext       revision = :r                    ADD nextIndex 1 → the claimed index
+ *              segmentDone     revision = :r AND NOT contains(doneSegments, :seg)   ADD doneCount 1, counts
+ *              tryComplete     revision = :r AND doneCount = total AND #state <> :complete
+ */
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailed } from '../locks/errors.ts';
+import type { Quake } from '../quake/types.ts';
+import { StaleRevisionError } from './errors.ts';
+import type { EventRecord } from './types.ts';
+
+export interface EventStore {
+  ddb: DynamoDBDocumentClient;
+  table: string;
+  now?: () => number;
+}
+
+const clock = (s: EventStore) => (s.now ?? Date.now)();
+
+export async function getEvent(store: EventStore, eventId: string): Promise<EventRecord | undefined> {
+  const out = await store.ddb.send(new GetCommand({ TableName: store.table, Key: { eventId }, ConsistentRead: true }));
+  return out.Item as EventRecord | undefined;
+}
+
+/**
+ * Producer: records a version unless a newer (or the same, already published) one is known. Returns false for a
+ * superseded or duplicate version. The same version may pass again while unpublished: a producer retry after a failed
+ * produce must not lose the event.
+ */
+export async function acceptVersion(store: EventStore, quake: Quake, acceptedAt: number): Promise<boolean> {
+  try {
+    await store.ddb.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { eventId: quake.id },
+        ConditionExpression:
+          'attribute_not_exists(eventId) OR updatedAt < :u OR (updatedAt = :u AND published = :false)',
+        UpdateExpression: 'SET quake = :q, updatedAt = :u, acceptedAt = :a, published = :false',
+        ExpressionAttributeValues: { ':q': quake, ':u': quake.updatedAt, ':a': acceptedAt, ':false': false },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+export async function markPublished(store: EventStore, eventId: string, updatedAt: number): Promise<void> {
+  try {
+    await store.ddb.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { eventId },
+        ConditionExpression: 'updatedAt = :u',
+        UpdateExpression: 'SET published = :true',
+        ExpressionAttributeValues: { ':u': updatedAt, ':true': true },
+      }),
+    );
+  } catch (err) {
+    // A newer version was accepted meanwhile: it carries its own flag.
+    if (!isConditionFailed(err)) throw err;
+  }
+}
+
+export interface PlanRecord {
+  strategy: 'geo' | 'scan';
+  segments: string[];
+  distancesKm: number[];
+  radiusKm: number;
+  minMmi: number;
+  chains: number;
+}
+
+/**
+ * Consumer: stores a new plan for this version, or returns undefined when this version (or a newer one) was already
+ * handled: the same Kafka record delivered twice plans once. `previousQuake` is the version alerted before (updates).
+ */
+export async function savePlan(
+  store: EventStore,
+  quake: Quake,
+  plan: PlanRecord,
+  opts: { acceptedAt?: number; previousQuake?: Quake } = {},
+): Promise<EventRecord | undefined> {
+  const now = clock(store);
+  const empty = plan.segments.length === 0;
+  try {
+    const out = await store.ddb.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { eventId: quake.id },
+        ConditionExpression: 'attribute_not_exists(handledUpdatedAt) OR handledUpdatedAt < :u',
+        UpdateExpression:
+          'SET quake = if_not_exists(quake, :q), plannedQuake = :q, handledUpdatedAt = :u, ' +
+          'updatedAt = if_not_exists(updatedAt, :u), acceptedAt = if_not_exists(acceptedAt, :a), ' +
+          'revision = if_not_exists(revision, :zero) + :one, #state = :state, strategy = :strategy, ' +
+          '#plan = :plan, planDistancesKm = :dist, radiusKm = :radius, minMmi = :minMmi, chains = :chains, ' +
+          '#total = :total, nextIndex = :zero, doneCount = :zero, eligible = :zero, delivered = :zero, ' +
+          'failed = :zero, plannedAt = :now' +
+          (opts.previousQuake ? ', previousQuake = :prev' : '') +
+          (empty ? ', completedAt = :now' : '') +
+          ' REMOVE doneSegments, firstDeliveryAt, lastDeliveryAt' +
+          (empty ? '' : ', completedAt'),
+        ExpressionAttributeNames: { '#state': 'state', '#plan': 'plan', '#total': 'total' },
+        ExpressionAttributeValues: {
+          ':q': quake,
+          ':u': quake.updatedAt,
+          ':a': opts.acceptedAt ?? now,
+          ':zero': 0,
+          ':one': 1,
+          ':state': empty ? 'complete' : 'planned',
+          ':strategy': plan.strategy,
+          ':plan': plan.segments,
+          ':dist': plan.distancesKm,
+          ':radius': plan.radiusKm,
+          ':minMmi': plan.minMmi,
+          ':chains': plan.chains,
+          ':total': plan.segments.length,
+          ':now': now,
+          ...(opts.previousQuake ? { ':prev': opts.previousQuake } : {}),
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes as EventRecord;
+  } catch (err) {
+    if (isConditionFailed(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Consumer: records a version it does not plan (not alertable, or an update under which no level rises). Returns false
+ * when this version was already handled. `skip` marks a never-planned event as skipped, with the reason.
+ */
+export async function recordHandled(
+  store: EventStore,
+  quake: Quake,
+  opts: { skip?: string; acceptedAt?: number } = {},
+): Promise<boolean> {
+  const now = clock(store);
+  try {
+    await store.ddb.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { eventId: quake.id },
+        ConditionExpression: 'attribute_not_exists(handledUpdatedAt) OR handledUpdatedAt < :u',
+        UpdateExpression:
+          'SET handledUpdatedAt = :u, quake = :q, updatedAt = if_not_exists(updatedAt, :u), ' +
+          'acceptedAt = if_not_exists(acceptedAt, :a), handledAt = :now' +
+          (opts.skip ? ', #state = if_not_exists(#state, :skipped), reason = :reason' : ''),
+        ...(opts.skip ? { ExpressionAttributeNames: { '#state': 'state' } } : {}),
+        ExpressionAttributeValues: {
+          ':u': quake.updatedAt,
+          ':q': quake,
+          ':a': opts.acceptedAt ?? now,
+          ':now': now,
+          ...(opts.skip ? { ':skipped': 'skipped', ':reason': opts.skip } : {}),
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+/** Worker: claims the next plan index (atomic ADD). The index may be ≥ total: the plan is exhausted. */
+export async function claimNext(store: EventStore, eventId: string, revision: number): Promise<number> {
+  try {
+    const out = await store.ddb.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { eventId },
+        ConditionExpression: 'revision = :r',
+        UpdateExpression: 'ADD nextIndex :one',
+        ExpressionAttributeValues: { ':r': revision, ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return (out.Attributes?.nextIndex as number) - 1;
+  } catch (err) {
+    if (isConditionFailed(err)) throw new StaleRevisionError(eventId, revision, { cause: err });
+    throw err;
+  }
+}
+
+/** Worker: the event is being delivered (first segment acquired). */
+export async function markRunning(store: EventStore, eventId: string, revision: number): Promise<void> {
+  try {
+    await store.ddb.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { eventId },
+        ConditionExpression: 'revision = :r AND #state = :planned',
+        UpdateExpression: 'SET #state = :running, startedAt = :now',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':r': revision,
+          ':planned': 'planned',
+          ':running': 'running',
+          ':now': clock(store),
+        },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailed(err)) throw err;
+  }
+}
+
+export interface SegmentTotals {
+  eligible: number;
+  delivered: number;
+  failed: number;
+  firstDeliveryAt?: number;
+  lastDeliveryAt?: number;
+}
+
+/**
+ * Worker: counts a finished segment into the event, once (a second call for the same segment is a no-op), keeps the
+ * earliest first and latest last delivery time, and completes the event when it was the last segment. Returns true
+ * when this call completed the event.
+ */
+export async function segmentDone(
+  store: EventStore,
+  eventId: string,
+  revision: number,
+  segment: string,
+  totals: SegmentTotals,
+): Promise<boolean> {
+  let record: EventRecord | undefined;
+  try {
+    const out = await store.ddb.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { eventId },
+        ConditionExpression: 'revision = :r AND NOT contains(doneSegments, :seg)',
+        UpdateExpression: 'ADD doneCount :one, doneSegments :segs, eligible :e, delivered :d, failed :f',
+        ExpressionAttributeValues: {
+          ':r': revision,
+          ':seg': segment,
+          ':segs': new Set([segment]),
+          ':one': 1,
+          ':e': totals.eligible,
+          ':d': totals.delivered,
+          ':f': totals.failed,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    record = out.Attributes as EventRecord;
+  } catch (err) {
+    if (!isConditionFailed(err)) throw err;
+  }
+  if (totals.firstDeliveryAt !== undefined) {
+    await conditionalSet(store, eventId, 'firstDeliveryAt', totals.firstDeliveryAt, '>');
+  }
+  if (totals.lastDeliveryAt !== undefined) {
+    await conditionalSet(store, eventId, 'lastDeliveryAt', totals.lastDeliveryAt, '<');
+  }
+  if (record && (record.doneCount ?? 0) >= (record.total ?? 0)) return tryComplete(store, eventId, revision);
+  return false;
+}
+
+/** Keeps the min (`>`: replace when the stored one is later) or max (`<`) of a time attribute. */
+async function conditionalSet(store: EventStore, eventId: string, attr: string, value: number, op: '<' | '>') {
+  try {
+    await store.ddb.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { eventId },
+        ConditionExpression: `attribute_not_exists(#a) OR #a ${op} :v`,
+        UpdateExpression: 'SET #a = :v',
+        ExpressionAttributeNames: { '#a': attr },
+        ExpressionAttributeValues: { ':v': value },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailed(err)) throw err;
+  }
+}
+
+/** Marks the event complete when every segment is done. True when this call did it. */
+export async function tryComplete(store: EventStore, eventId: string, revision: number): Promise<boolean> {
+  try {
+    await store.ddb.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { eventId },
+        ConditionExpression: 'revision = :r AND doneCount = #total AND #state <> :complete',
+        UpdateExpression: 'SET #state = :complete, completedAt = :now',
+        ExpressionAttributeNames: { '#state': 'state', '#total': 'total' },
+        ExpressionAttributeValues: { ':r': revision, ':complete': 'complete', ':now': clock(store) },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err)) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,51 @@
+/** The events table's item (shared/infra/tables.ts `events`): one per canonical quake id. */
+import type { Quake } from '../quake/types.ts';
+
+export type EventState = 'planned' | 'running' | 'complete' | 'skipped';
+
+export interface EventRecord {
+  eventId: string;
+  /** The latest version seen (producer or consumer). */
+  quake: Quake;
+  /** `quake.updatedAt` of the latest version the producer accepted: later versions only may pass. */
+  updatedAt: number;
+  /** Epoch ms the producer accepted that version (stamped on the Kafka message too). */
+  acceptedAt?: number;
+  /** False between the producer's version write and its acknowledged produce (a retry may then send it again). */
+  published?: boolean;
+  /** `updatedAt` of the latest version the consumer handled: a redelivered Kafka record is recognized by it. */
+  handledUpdatedAt?: number;
+  /** The version the current plan alerts for, and the one before it (an update alerts only rising levels). */
+  plannedQuake?: Quake;
+  previousQuake?: Quake;
+  /** 1 for the first plan, +1 per re-plan; segment workers of an older revision stop. */
+  revision?: number;
+  state?: EventState;
+  reason?: string;
+  strategy?: 'geo' | 'scan';
+  /** Segment keys, nearest first, and the distance of each from the epicentre. */
+  plan?: string[];
+  planDistancesKm?: number[];
+  radiusKm?: number;
+  minMmi?: number;
+  total?: number;
+  /** Next plan index to claim (atomic ADD); past `total` the chains sweep and stop. */
+  nextIndex?: number;
+  doneCount?: number;
+  /** Segments counted into doneCount: makes "segment done" idempotent when a worker dies after counting. */
+  doneSegments?: Set<string>;
+  eligible?: number;
+  delivered?: number;
+  failed?: number;
+  plannedAt?: number;
+  firstDeliveryAt?: number;
+  lastDeliveryAt?: number;
+  completedAt?: number;
+  /** Chains started (P). */
+  chains?: number;
+}
+
+/** The lock namespace of one plan revision: locks of an older plan never block a newer one. */
+export function runId(eventId: string, revision: number): string {
+  return revision <= 1 ? eventId : `${eventId}~r${revision}`;
+}

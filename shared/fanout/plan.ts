@@ -1,0 +1,113 @@
+/**
+ * Fan-out planning (system.md 7.1), pure: the footprint of an event for the lowest subscriber threshold, the H3 cells
+ * that cover it, their non-empty shards, nearest first. I/O (the segments table) is passed in as `segmentsForCells`.
+ *
+ * Nearest first because the nearest subscribers have the least warning time: segments are ordered by the distance
+ * from the epicentre to the nearest point of their cell (0 for the epicentre's own cell), ties by centre distance.
+ * With res-5 cells (≈17 km across) this keeps delivery order within a few seconds of S-wave arrival order.
+ */
+import type { Quake } from '../quake/types.ts';
+import { cellCircle, type SegmentRef } from '../segments/index.ts';
+import { haversineKm } from '../seismo/geodesy.ts';
+import { intensityModelFor } from '../seismo/index.ts';
+
+export type FanoutStrategy = 'geo' | 'scan';
+
+export interface PlanInput {
+  /** The lowest threshold any subscriber may have (default 3: the schema's default minMmi). */
+  minSubscriberMmi?: number;
+  strategy?: FanoutStrategy;
+  /** `scan` strategy: how many parallel Scan segments (TotalSegments). */
+  scanSegments?: number;
+  /** Covering cells of a disk (shared/segments `coveringCells`). */
+  coveringCells(lat: number, lon: number, radiusKm: number): string[];
+  /** Non-empty shards of these cells (shared/segments `SubscriberStore.segmentsForCells`). */
+  segmentsForCells(cells: readonly string[]): Promise<SegmentRef[]>;
+}
+
+export interface FanoutPlan {
+  strategy: FanoutStrategy;
+  minMmi: number;
+  /** Epicentral km within which some site can reach `minMmi`. */
+  radiusKm: number;
+  cells: number;
+  /** Segment keys in delivery order: `<cell>#<shard>` for geo, `scan#<i>/<n>` for scan. */
+  segments: string[];
+  /** Distance from the epicentre to each segment's cell (nearest point), same order; 0 for scan segments. */
+  distancesKm: number[];
+  /** Subscribers in the planned segments (segments-table counts; scan: unknown = 0). */
+  subscribers: number;
+}
+
+export const DEFAULT_MIN_SUBSCRIBER_MMI = 3;
+
+export function scanSegmentKey(i: number, total: number): string {
+  return `scan#${i}/${total}`;
+}
+
+export function parseScanSegmentKey(key: string): { segment: number; totalSegments: number } | undefined {
+  const m = /^scan#(\d+)\/(\d+)$/.exec(key);
+  return m ? { segment: Number(m[1]), totalSegments: Number(m[2]) } : undefined;
+}
+
+export interface OrderedSegment {
+  key: string;
+  nearestKm: number;
+  centreKm: number;
+  count: number;
+}
+
+/** Orders segments nearest first (pure). */
+export function orderNearestFirst(lat: number, lon: number, refs: readonly SegmentRef[]): OrderedSegment[] {
+  const byCell = new Map<string, { nearestKm: number; centreKm: number }>();
+  const out: OrderedSegment[] = [];
+  for (const r of refs) {
+    let d = byCell.get(r.cell);
+    if (!d) {
+      const c = cellCircle(r.cell);
+      const centreKm = haversineKm(lat, lon, c.lat, c.lon);
+      d = { centreKm, nearestKm: Math.max(0, centreKm - c.radiusKm) };
+      byCell.set(r.cell, d);
+    }
+    out.push({ key: r.key, count: r.count, ...d });
+  }
+  return out.sort(
+    (a, b) => a.nearestKm - b.nearestKm || a.centreKm - b.centreKm || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
+}
+
+export async function planFanout(quake: Quake, input: PlanInput): Promise<FanoutPlan> {
+  const minMmi = input.minSubscriberMmi ?? DEFAULT_MIN_SUBSCRIBER_MMI;
+  const radiusKm = intensityModelFor(quake).footprintRadiusKm(minMmi);
+  const strategy = input.strategy ?? 'geo';
+  if (strategy === 'scan') {
+    // The seed's baseline: every subscriber is read; the worker filters by predicted intensity.
+    const n = Math.max(1, input.scanSegments ?? 16);
+    const segments = Array.from({ length: n }, (_, i) => scanSegmentKey(i, n));
+    return { strategy, minMmi, radiusKm, cells: 0, segments, distancesKm: segments.map(() => 0), subscribers: 0 };
+  }
+  if (radiusKm <= 0) return { strategy, minMmi, radiusKm, cells: 0, segments: [], distancesKm: [], subscribers: 0 };
+  const cells = input.coveringCells(quake.lat, quake.lon, radiusKm);
+  const refs = await input.segmentsForCells(cells);
+  const ordered = orderNearestFirst(quake.lat, quake.lon, refs);
+  return {
+    strategy,
+    minMmi,
+    radiusKm,
+    cells: cells.length,
+    segments: ordered.map((s) => s.key),
+    distancesKm: ordered.map((s) => Math.round(s.nearestKm * 10) / 10),
+    subscribers: ordered.reduce((n, s) => n + s.count, 0),
+  };
+}
+
+/**
+ * For an update of an already planned event: can any subscriber's level rise? Intensity at every site grows only if
+ * the magnitude grows or the hypocentre moves; an unchanged or smaller event re-alerts nobody (system.md section 3).
+ * Conservative: a moved hypocentre always re-plans, and the worker then delivers only to sites whose level rose.
+ */
+export function levelMayRise(previous: Quake, next: Quake): boolean {
+  if (next.magnitude > previous.magnitude) return true;
+  const movedKm = haversineKm(previous.lat, previous.lon, next.lat, next.lon);
+  return movedKm > 1 || Math.abs(previous.depthKm - next.depthKm) > 1;
+}

@@ -1,0 +1,72 @@
+import type { DeliveryItem, DeliveryResult } from '../notify/types.ts';
+import type { ReadPageOptions, ScanPageOptions, SegmentPage } from '../segments/types.ts';
+import type { AlertThresholds } from '../seismo/alert.ts';
+
+/** Payload of a segment-worker invocation (functions contract). `revision`/`resume` are the worker's own additions. */
+export interface WorkerPayload {
+  eventId: string;
+  /** Which of the P chains this is (0..P-1): only for logs. */
+  chain: number;
+  /** Invocations before this one in the chain (the domino's step). */
+  hop: number;
+  /** Plan revision the chain works for; absent = the current one. */
+  revision?: number;
+  /** A segment handed over mid-way by the predecessor: acquire it first and resume from its cursor. */
+  resume?: string;
+}
+
+export type WorkerOutcome = 'exhausted' | 'handed-off' | 'stale' | 'complete' | 'no-plan';
+
+export interface WorkerResult {
+  outcome: WorkerOutcome;
+  /** Segments this invocation finished. */
+  segments: number;
+  /** Segments taken over from an expired lease. */
+  takeovers: number;
+  eligible: number;
+  delivered: number;
+  failed: number;
+  /** True when this invocation marked the event complete. */
+  completedEvent: boolean;
+}
+
+/** What the worker reads subscribers with (shared/segments `SubscriberStore` fits). */
+export interface SubscriberReader {
+  readSegmentPage(key: string, opts?: ReadPageOptions): Promise<SegmentPage>;
+  scanPages(opts: ScanPageOptions): Promise<SegmentPage>;
+}
+
+export interface WorkerLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Everything the loop touches, passed in (the handler wires the real ones; tests may pass their own clock). */
+export interface WorkerDeps {
+  events: import('../events/store.ts').EventStore;
+  locks: import('../locks/segment-lock.ts').LockStore;
+  subscribers: SubscriberReader;
+  deliver(items: DeliveryItem[]): Promise<DeliveryResult>;
+  /** Starts the next link of the chain (Lambda async invoke of the segment worker). */
+  invokeSuccessor(payload: WorkerPayload): Promise<void>;
+  /** Milliseconds this invocation has left (context.getRemainingTimeInMillis). */
+  remainingMs(): number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Unique per invocation: the lock owner. */
+  owner: string;
+  leaseMs: number;
+  /** Subscribers per page = per delivery batch = per checkpoint. */
+  pageSize: number;
+  /** Hand over to a successor when fewer than this many ms remain. */
+  reserveMs: number;
+  thresholds?: AlertThresholds;
+  log?: WorkerLog;
+  /** Counted into metrics by the handler. */
+  onMetric?(name: string, value: number): void;
+  /**
+   * Called after each batch was delivered and before its checkpoint: the worst moment to die (test hook for crashing a
+   * worker mid-segment: the batch in flight is delivered again by the next holder, under the same keys).
+   */
+  afterDeliver?(info: { segment: string; batches: number }): void | Promise<void>;
+}

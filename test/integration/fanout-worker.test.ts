@@ -1,0 +1,212 @@
+/**
+ * The segment-worker loop on the local stack, in-process: real DynamoDB tables (dynalite), a real Deliverer posting
+ * signed batches to a loopback webhook sink, a real delivery DLQ. The Lambda parts (successor invoke, environment
+ * death) are replaced by calling the loop again, which is what Lambda does.
+ */
+import { randomBytes } from 'node:crypto';
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startWebhookSink, type WebhookSink } from '../../local/webhook-sink.ts';
+import { type EventStore, getEvent, savePlan } from '../../shared/events/index.ts';
+import {
+  planFanout,
+  runSegmentWorker,
+  subscriberReader,
+  type WorkerDeps,
+  type WorkerPayload,
+} from '../../shared/fanout/index.ts';
+import { type LockStore, list } from '../../shared/locks/index.ts';
+import { Deliverer, DRILL_BANNER } from '../../shared/notify/index.ts';
+import type { Quake } from '../../shared/quake/types.ts';
+import { coveringCells, SubscriberStore } from '../../shared/segments/index.ts';
+import type { SubscriberInput } from '../../shared/segments/types.ts';
+import { drillQuake, expectedIds, population } from './pipeline-fixtures.ts';
+import { type TestStack, testStack } from './pipeline-support.ts';
+
+const SECRET = 'fanout-test-secret';
+let stack: TestStack;
+let sink: WebhookSink;
+let store: SubscriberStore;
+let events: EventStore;
+let locks: LockStore;
+let deliverer: Deliverer;
+let subs: SubscriberInput[];
+const segmentOf = new Map<string, string>();
+
+beforeAll(async () => {
+  stack = await testStack('fan', ['subscribers', 'segments', 'events', 'locks'], ['delivery']);
+  sink = await startWebhookSink({ secrets: SECRET });
+  const { ddb } = stack.clients;
+  store = new SubscriberStore(ddb, stack.names, { maxSegmentSize: 150 });
+  events = { ddb, table: stack.names.table('events') };
+  locks = { ddb, table: stack.names.table('locks') };
+  deliverer = new Deliverer({ sqs: stack.clients.sqs, names: stack.names, allowPrivateTargets: true, batchSize: 100 });
+  subs = population({ count: 2500, maxKm: 140, dense: 400, target: `${sink.url}/hooks/a`, secret: SECRET });
+  const r = await store.upsert(subs);
+  expect(r.rejected).toEqual([]);
+  for await (const page of paginateScan({ client: ddb }, { TableName: stack.names.table('subscribers') })) {
+    for (const item of page.Items ?? []) segmentOf.set(item.subscriberId as string, item.segment as string);
+  }
+});
+afterAll(async () => {
+  await sink?.close();
+  await stack?.cleanup();
+});
+beforeEach(() => sink.reset());
+
+async function planned(quake: Quake, chains: number) {
+  const plan = await planFanout(quake, {
+    minSubscriberMmi: 3,
+    coveringCells,
+    segmentsForCells: (cells) => store.segmentsForCells(cells),
+  });
+  const saved = await savePlan(events, quake, { ...plan, segments: plan.segments, chains });
+  expect(saved?.revision).toBe(1);
+  return plan;
+}
+
+function deps(over: Partial<WorkerDeps> = {}): WorkerDeps {
+  return {
+    events,
+    locks,
+    subscribers: subscriberReader(store),
+    deliver: (items) => deliverer.deliver(items),
+    invokeSuccessor: async () => {},
+    remainingMs: () => 60_000,
+    owner: `w-${randomBytes(3).toString('hex')}`,
+    leaseMs: 5000,
+    pageSize: 100,
+    reserveMs: 1000,
+    ...over,
+  };
+}
+
+function assertDeliveredExactly(quake: Quake) {
+  const want = expectedIds(quake, subs);
+  const got = sink.received();
+  expect(sink.badSignatures()).toBe(0);
+  expect(got.every((n) => n.drill === true && n.eventId === quake.id && n.text.startsWith(DRILL_BANNER[n.locale as 'en' | 'ro']))).toBe(true);
+  expect(new Set(got.map((n) => n.subscriberId))).toEqual(want);
+  expect(got).toHaveLength(want.size);
+  return want;
+}
+
+describe('segment worker loop', () => {
+  it('one chain delivers every eligible subscriber once, nearest segments first, and completes the event', async () => {
+    const quake = drillQuake(`fan-one-${randomBytes(3).toString('hex')}`);
+    const plan = await planned(quake, 1);
+    expect(plan.segments.length).toBeGreaterThan(5);
+    expect([...plan.distancesKm].sort((a, b) => a - b)).toEqual(plan.distancesKm);
+
+    const result = await runSegmentWorker(deps(), { eventId: quake.id, chain: 0, hop: 0 });
+    expect(result.completedEvent).toBe(true);
+    const want = assertDeliveredExactly(quake);
+    expect(sink.duplicates()).toBe(0);
+    expect(want.size).toBeGreaterThan(300);
+    expect(want.size).toBeLessThan(subs.length);
+
+    // Nearest first: the first receipt of each segment follows plan order.
+    const firstAt = new Map<string, number>();
+    for (const r of sink.receipts()) {
+      const seg = segmentOf.get(r.notification.subscriberId)!;
+      if (!firstAt.has(seg)) firstAt.set(seg, r.receivedAt);
+    }
+    const order = plan.segments.filter((s) => firstAt.has(s)).map((s) => firstAt.get(s)!);
+    for (let i = 1; i < order.length; i++) expect(order[i]).toBeGreaterThanOrEqual(order[i - 1]);
+
+    const ev = await getEvent(events, quake.id);
+    expect(ev?.state).toBe('complete');
+    expect(ev?.doneCount).toBe(plan.segments.length);
+    expect(ev?.delivered).toBe(want.size);
+    expect(ev?.eligible).toBe(want.size);
+    expect(ev?.failed).toBe(0);
+    expect(ev?.firstDeliveryAt).toBeLessThanOrEqual(ev!.lastDeliveryAt!);
+    expect(ev?.completedAt).toBeGreaterThanOrEqual(ev!.lastDeliveryAt!);
+  });
+
+  it('a worker dying mid-segment: its lease expires, another resumes from the cursor; only the batch in flight repeats', async () => {
+    const quake = drillQuake(`fan-crash-${randomBytes(3).toString('hex')}`);
+    const plan = await planned(quake, 3);
+    const crash = new Error('simulated environment death');
+    // A dies after delivering its second batch of the first segment, before checkpointing it.
+    const a = runSegmentWorker(
+      deps({
+        owner: 'A',
+        leaseMs: 1500,
+        pageSize: 50,
+        afterDeliver: ({ batches }) => {
+          if (batches === 2) throw crash;
+        },
+      }),
+      { eventId: quake.id, chain: 0, hop: 0 },
+    );
+    await expect(a).rejects.toBe(crash);
+    const [b, c] = await Promise.all([
+      runSegmentWorker(deps({ owner: 'B', pageSize: 50 }), { eventId: quake.id, chain: 1, hop: 0 }),
+      runSegmentWorker(deps({ owner: 'C', pageSize: 50 }), { eventId: quake.id, chain: 2, hop: 0 }),
+    ]);
+    expect(b.takeovers + c.takeovers).toBe(1);
+    assertDeliveredExactly(quake);
+    // The batch in flight (≤ one page) arrived twice, with the same ids; nothing else did.
+    expect(sink.duplicates()).toBeGreaterThan(0);
+    expect(sink.duplicates()).toBeLessThanOrEqual(50);
+    const ev = await getEvent(events, quake.id);
+    expect(ev?.state).toBe('complete');
+    expect(ev?.doneCount).toBe(plan.segments.length);
+    const first = (await list(locks, { eventId: quake.id })).find((l) => l.segment === plan.segments[0]);
+    expect(first?.attempts).toBe(2);
+    expect(first?.state).toBe('done');
+  });
+
+  it('the domino: a chain low on time hands its segment to a successor, which resumes exactly there', async () => {
+    const quake = drillQuake(`fan-domino-${randomBytes(3).toString('hex')}`);
+    const plan = await planned(quake, 1);
+    const queue: WorkerPayload[] = [{ eventId: quake.id, chain: 0, hop: 0 }];
+    const hops: WorkerPayload[] = [];
+    while (queue.length > 0) {
+      const payload = queue.shift()!;
+      hops.push(payload);
+      let batches = 0;
+      await runSegmentWorker(
+        deps({
+          pageSize: 60,
+          // Each invocation's budget lasts three batches.
+          remainingMs: () => (batches >= 3 ? 500 : 60_000),
+          afterDeliver: () => {
+            batches++;
+          },
+          invokeSuccessor: async (p) => {
+            queue.push(p);
+          },
+        }),
+        payload,
+      );
+      expect(hops.length).toBeLessThan(500);
+    }
+    expect(hops.length).toBeGreaterThan(3);
+    expect(hops.map((h) => h.hop)).toEqual(hops.map((_, i) => i));
+    expect(hops.some((h) => h.resume)).toBe(true);
+    assertDeliveredExactly(quake);
+    expect(sink.duplicates()).toBe(0);
+    const ev = await getEvent(events, quake.id);
+    expect(ev?.state).toBe('complete');
+    expect(ev?.doneCount).toBe(plan.segments.length);
+  });
+
+  it('the scan baseline reads the whole table in parallel segments and alerts the same subscribers', async () => {
+    const quake = drillQuake(`fan-scan-${randomBytes(3).toString('hex')}`);
+    const plan = await planFanout(quake, {
+      strategy: 'scan',
+      scanSegments: 4,
+      coveringCells,
+      segmentsForCells: (cells) => store.segmentsForCells(cells),
+    });
+    await savePlan(events, quake, { ...plan, chains: 2 });
+    await Promise.all([
+      runSegmentWorker(deps(), { eventId: quake.id, chain: 0, hop: 0 }),
+      runSegmentWorker(deps(), { eventId: quake.id, chain: 1, hop: 0 }),
+    ]);
+    assertDeliveredExactly(quake);
+    expect((await getEvent(events, quake.id))?.state).toBe('complete');
+  });
+});
