@@ -42,6 +42,12 @@ import {
 
 export const DEFAULT_MAX_SEGMENT_SIZE = 2000;
 
+/**
+ * How many index keys a Scan reads for the cost of one Query request (a 1 MB Scan page holds tens of thousands of
+ * keys-only items; HTTP + request overhead dominates a single-item Query). Conservative.
+ */
+const INDEX_KEYS_PER_QUERY_COST = 200;
+
 export interface SubscriberStoreOptions {
   maxSegmentSize?: number;
   /** DynamoDB calls in flight per operation (BatchWrite chunks, GSI lookups, per-cell queries). */
@@ -95,6 +101,8 @@ export class SubscriberStore {
   readonly maxSegmentSize: number;
   readonly concurrency: number;
   readonly now: () => number;
+  /** Per cell, the shard that last accepted a reservation: where the next one is tried first. */
+  private readonly roomHint = new Map<string, number>();
 
   constructor(ddb: DynamoDBDocumentClient, names: ResourceNames, opts: SubscriberStoreOptions = {}) {
     this.ddb = ddb;
@@ -130,7 +138,9 @@ export class SubscriberStore {
       }
     });
     const subs = [...byId.values()];
-    const existing = opts.assumeNew ? new Map<string, string>() : await this.locate(subs.map((s) => s.id));
+    const existing: ReadonlyMap<string, string> = opts.assumeNew
+      ? new Map()
+      : (opts.locations ?? (await this.locate(subs.map((s) => s.id))));
 
     const puts: WriteRequest[] = [];
     const deletes: WriteRequest[] = [];
@@ -179,8 +189,28 @@ export class SubscriberStore {
     return { inserted, updated, moved, rejected };
   }
 
-  /** Current segment of each id that exists (bySubscriber GSI; eventually consistent on AWS). */
-  async locate(ids: readonly string[]): Promise<Map<string, string>> {
+  /**
+   * Current segment of each id that exists, from the bySubscriber GSI (eventually consistent on AWS). A Query per id
+   * costs one request each; for large sets a parallel Scan of the (keys-only, so small) index costs about one request
+   * per few thousand subscribers in the table. Picks the cheaper from the segments table's total count.
+   */
+  async locate(ids: readonly string[], how: 'auto' | 'query' | 'scan' = 'auto'): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    let strategy = how;
+    if (strategy === 'auto') {
+      if (ids.length <= 64) {
+        strategy = 'query';
+      } else {
+        // Counts only ever over-estimate (reserved before written): 0 means no subscriber exists at all.
+        const total = (await this.allSegments()).reduce((a, seg) => a + Math.max(0, seg.count), 0);
+        if (total === 0) return new Map();
+        strategy = total <= ids.length * INDEX_KEYS_PER_QUERY_COST ? 'scan' : 'query';
+      }
+    }
+    return strategy === 'scan' ? this.scanIndex(new Set(ids)) : this.queryIndex(ids);
+  }
+
+  private async queryIndex(ids: readonly string[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
     await mapLimit(ids, this.concurrency * 2, async (id) => {
       const res = await this.ddb.send(
@@ -198,6 +228,77 @@ export class SubscriberStore {
     return found;
   }
 
+  /** The whole bySubscriber index, parallel Scan, keeping the ids asked for (all when `ids` is undefined). */
+  async scanIndex(ids?: ReadonlySet<string>, totalSegments = 4): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    await mapLimit(
+      Array.from({ length: totalSegments }, (_, i) => i),
+      totalSegments,
+      async (segment) => {
+        let start: Record<string, unknown> | undefined;
+        do {
+          const res = await this.ddb.send(
+            new ScanCommand({
+              TableName: this.subscribersTable,
+              IndexName: SUBSCRIBER_INDEX,
+              Segment: segment,
+              TotalSegments: totalSegments,
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const it of res.Items ?? []) {
+            const id = it.subscriberId as string;
+            if (!ids || ids.has(id)) found.set(id, it.segment as string);
+          }
+          start = res.LastEvaluatedKey;
+        } while (start);
+      },
+    );
+    return found;
+  }
+
+  /**
+   * Bulk import: looks every id up once (one index Scan for the whole set when that is cheaper), then upserts in
+   * chunks ordered by cell so each chunk reserves shards in few cells. Idempotent like `upsert`.
+   */
+  async importAll(
+    inputs: readonly SubscriberInput[],
+    opts: UpsertOptions & { chunkSize?: number; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<UpsertResult> {
+    const total: UpsertResult = { inserted: 0, updated: 0, moved: 0, rejected: [] };
+    const keyed = inputs.map((input, index) => {
+      const i = input as { lat?: unknown; lon?: unknown };
+      const cell =
+        typeof i.lat === 'number' && typeof i.lon === 'number' && Math.abs(i.lat) <= 90 && Math.abs(i.lon) <= 180
+          ? cellFor(i.lat, i.lon)
+          : '';
+      return { input, index, cell };
+    });
+    keyed.sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : a.index - b.index));
+    const locations = opts.assumeNew
+      ? new Map<string, string>()
+      : (opts.locations ??
+        (await this.locate(
+          inputs.map((i) => String((i as { id?: unknown }).id)),
+          inputs.length > 64 ? 'auto' : 'query',
+        )));
+    const size = opts.chunkSize ?? 5000;
+    for (let start = 0; start < keyed.length; start += size) {
+      const part = keyed.slice(start, start + size);
+      const r = await this.upsert(
+        part.map((k) => k.input),
+        { ...opts, locations },
+      );
+      total.inserted += r.inserted;
+      total.updated += r.updated;
+      total.moved += r.moved;
+      for (const rej of r.rejected) total.rejected.push({ ...rej, index: part[rej.index].index });
+      opts.onProgress?.(Math.min(start + size, keyed.length), keyed.length);
+    }
+    total.rejected.sort((a, b) => a.index - b.index);
+    return total;
+  }
+
   /** Shards of one cell as recorded in the segments table, by shard number. */
   async shardsOf(cell: string): Promise<SegmentRef[]> {
     const out: SegmentRef[] = [];
@@ -206,7 +307,8 @@ export class SubscriberStore {
       const res = await this.ddb.send(
         new QueryCommand({
           TableName: this.segmentsTable,
-          KeyConditionExpression: 'cell = :c',
+          KeyConditionExpression: '#cell = :c',
+          ExpressionAttributeNames: { '#cell': 'cell' },
           ExpressionAttributeValues: { ':c': cell },
           ConsistentRead: true,
           ExclusiveStartKey: start,
@@ -223,6 +325,14 @@ export class SubscriberStore {
     const max = this.maxSegmentSize;
     const grants: { shard: number; n: number }[] = [];
     let remaining = n;
+    // Optimistic first try on the shard that last had room (0 for a cell not seen yet): one conditional write
+    // instead of a read and a write per cell in the common case (bulk import into fresh or roomy cells).
+    const hint = this.roomHint.get(cell) ?? 0;
+    const first = Math.min(max, remaining);
+    if (await this.tryAdd(cell, hint, first)) {
+      grants.push({ shard: hint, n: first });
+      remaining -= first;
+    }
     for (let round = 0; remaining > 0; round++) {
       if (round > 20) throw new SegmentStoreError(`could not reserve ${remaining} places in cell ${cell}`);
       const shards = await this.shardsOf(cell);
@@ -233,6 +343,7 @@ export class SubscriberStore {
         if (await this.tryAdd(cell, s.shard, take)) {
           grants.push({ shard: s.shard, n: take });
           remaining -= take;
+          this.roomHint.set(cell, s.shard);
         }
       }
       let shard = shards.length ? shards[shards.length - 1].shard + 1 : 0;
@@ -241,6 +352,7 @@ export class SubscriberStore {
         if (await this.tryAdd(cell, shard, take)) {
           grants.push({ shard, n: take });
           remaining -= take;
+          this.roomHint.set(cell, shard);
           shard++;
         } else {
           break; // another importer opened it: re-read the cell
@@ -292,7 +404,8 @@ export class SubscriberStore {
     const res = await this.ddb.send(
       new QueryCommand({
         TableName: this.subscribersTable,
-        KeyConditionExpression: 'segment = :s',
+        KeyConditionExpression: '#segment = :s',
+        ExpressionAttributeNames: { '#segment': 'segment' },
         ExpressionAttributeValues: { ':s': key },
         Limit: opts.limit ?? 500,
         ExclusiveStartKey: decodeCursor(opts.cursor),
@@ -385,6 +498,7 @@ export class SubscriberStore {
    */
   async resegment(maxSegmentSize = this.maxSegmentSize): Promise<ResegmentResult> {
     const max = maxSegmentSize;
+    this.roomHint.clear();
     const byCell = new Map<string, SegmentRef[]>();
     for (const s of await this.allSegments()) {
       const list = byCell.get(s.cell) ?? [];

@@ -76,6 +76,8 @@ export interface UpsertOptions {
    * these ids (benchmarks). Re-running such a load duplicates subscribers; the default path is idempotent.
    */
   assumeNew?: boolean;
+  /** Current segments already looked up (`locate`), e.g. once for a whole import split into chunks. */
+  locations?: ReadonlyMap<string, string>;
 }
 
 export interface UpsertResult {

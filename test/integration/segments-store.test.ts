@@ -1,0 +1,206 @@
+/**
+ * SubscriberStore against dynalite: idempotent import, moving segment, shard split at maxSegmentSize (also under
+ * concurrent importers), page reading with a cursor, the baseline Scan, resegmenting, and the import rate.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cellFor,
+  coveringCells,
+  parseSegmentKey,
+  type SubscriberInput,
+  SubscriberStore,
+} from '../../shared/segments/index.ts';
+import { destination } from '../../shared/seismo/geodesy.ts';
+import { type TestStack, testStack } from './pipeline-support.ts';
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await testStack('segs', ['subscribers', 'segments']);
+});
+afterAll(async () => stack?.cleanup());
+
+/** Subscribers scattered within `radiusKm` of a point (deterministic). */
+function around(prefix: string, n: number, lat: number, lon: number, radiusKm: number): SubscriberInput[] {
+  return Array.from({ length: n }, (_, i) => {
+    const [la, lo] = destination(lat, lon, (i * 137.508) % 360, radiusKm * Math.sqrt(((i * 7919) % n) / n));
+    return { id: `${prefix}-${i}`, lat: la, lon: lo, channel: { type: 'log', target: 'test' } };
+  });
+}
+
+async function allIdsOf(store: SubscriberStore, cell: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (const s of await store.shardsOf(cell)) ids.push(...(await store.readSegment(s.key)).map((x) => x.id));
+  return ids;
+}
+
+describe('SubscriberStore', () => {
+  it('imports idempotently: the same ids again are updates, counts unchanged', async () => {
+    const store = new SubscriberStore(stack.clients.ddb, stack.names, { maxSegmentSize: 2000 });
+    const subs = around('idem', 400, 44.43, 26.1, 1.5); // central Bucharest: one or two cells
+    const first = await store.upsert(subs);
+    expect(first).toMatchObject({ inserted: 400, updated: 0, moved: 0, rejected: [] });
+    const again = await store.upsert(subs.map((s) => ({ ...s, minMmi: 4 })));
+    expect(again).toMatchObject({ inserted: 0, updated: 400, moved: 0 });
+    const cells = [...new Set(subs.map((s) => cellFor(s.lat, s.lon)))];
+    const segs = await store.segmentsForCells(cells);
+    expect(segs.reduce((a, s) => a + s.count, 0)).toBe(400);
+    const ids = (await Promise.all(cells.map((c) => allIdsOf(store, c)))).flat().filter((id) => id.startsWith('idem-'));
+    expect(ids).toHaveLength(400);
+    expect(new Set(ids).size).toBe(400);
+    expect((await store.get('idem-7'))?.minMmi).toBe(4);
+  });
+
+  it('moves a subscriber whose location changed cell, and moves its count', async () => {
+    const store = new SubscriberStore(stack.clients.ddb, stack.names);
+    const a = { id: 'mover', lat: 45.75, lon: 21.23, channel: { type: 'log' as const, target: 't' } }; // Timișoara
+    const b = { ...a, lat: 47.16, lon: 27.59 }; // Iași
+    await store.upsert([a]);
+    const before = await store.get('mover');
+    expect(parseSegmentKey(before!.segment).cell).toBe(cellFor(a.lat, a.lon));
+    const r = await store.upsert([b]);
+    expect(r).toMatchObject({ inserted: 0, updated: 0, moved: 1 });
+    const after = await store.get('mover');
+    expect(parseSegmentKey(after!.segment).cell).toBe(cellFor(b.lat, b.lon));
+    expect(after).toMatchObject({ lat: b.lat, lon: b.lon });
+    expect(await store.readSegment(before!.segment)).toEqual([]);
+    const [oldSeg] = await store.shardsOf(cellFor(a.lat, a.lon));
+    expect(oldSeg.count).toBe(0);
+    expect((await store.segmentsForCells([cellFor(a.lat, a.lon)])).length).toBe(0);
+    const [newSeg] = await store.segmentsForCells([cellFor(b.lat, b.lon)]);
+    expect(newSeg.count).toBe(1);
+  });
+
+  it('rejects invalid subscribers with reasons and writes the rest', async () => {
+    const store = new SubscriberStore(stack.clients.ddb, stack.names);
+    const r = await store.upsert([
+      { id: 'ok-1', lat: 46.77, lon: 23.6, channel: { type: 'log', target: 'x' } },
+      { id: 'bad-1', lat: 146, lon: 23.6, channel: { type: 'log', target: 'x' } } as SubscriberInput,
+    ]);
+    expect(r.inserted).toBe(1);
+    expect(r.rejected).toEqual([{ index: 1, id: 'bad-1', reason: expect.stringContaining('lat') }]);
+    expect(await store.get('bad-1')).toBeUndefined();
+  });
+
+  it('splits a cell into shards of at most maxSegmentSize, also with concurrent importers', async () => {
+    const store = new SubscriberStore(stack.clients.ddb, stack.names, { maxSegmentSize: 50 });
+    const [lat, lon] = [45.65, 25.6]; // Brașov
+    const cell = cellFor(lat, lon);
+    const subs = around('split', 180, lat, lon, 0.3).filter((s) => cellFor(s.lat, s.lon) === cell);
+    expect(subs.length).toBeGreaterThan(150);
+    await store.upsert(subs);
+    let shards = await store.shardsOf(cell);
+    expect(shards.map((s) => s.count)).toEqual([50, 50, 50, subs.length - 150]);
+    for (const s of shards) expect(await store.readSegment(s.key)).toHaveLength(s.count);
+
+    // Two importers at once into the same cell: reservations are conditional, so no shard overfills.
+    const more = around('split2', 300, lat, lon, 0.3).filter((s) => cellFor(s.lat, s.lon) === cell);
+    const half = Math.floor(more.length / 2);
+    await Promise.all([store.upsert(more.slice(0, half)), store.upsert(more.slice(half))]);
+    shards = await store.shardsOf(cell);
+    expect(shards.every((s) => s.count <= 50)).toBe(true);
+    expect(shards.reduce((a, s) => a + s.count, 0)).toBe(subs.length + more.length);
+    for (const s of shards) expect(await store.readSegment(s.key)).toHaveLength(s.count);
+    expect(new Set(await allIdsOf(store, cell)).size).toBe(subs.length + more.length);
+  });
+
+  it('reads a segment page by page with a cursor', async () => {
+    const store = new SubscriberStore(stack.clients.ddb, stack.names, { maxSegmentSize: 500 });
+    const [lat, lon] = [44.18, 28.65]; // Constanța
+    const cell = cellFor(lat, lon);
+    const subs = around('page', 140, lat, lon, 0.2).filter((s) => cellFor(s.lat, s.lon) === cell);
+    await store.upsert(subs);
+    const [seg] = await store.segmentsForCells([cell]);
+    const sizes: number[] = [];
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.readSegmentPage(seg.key, { cursor, limit: 50 });
+      sizes.push(page.items.length);
+      ids.push(...page.items.map((s) => s.id));
+      if (page.cursor) expect(JSON.parse(page.cursor)).toMatchObject({ segment: seg.key });
+      cursor = page.cursor;
+    } while (cursor);
+    expect(ids.length).toBe(subs.length);
+    expect(new Set(ids)).toEqual(new Set(subs.map((s) => s.id)));
+    expect(sizes.slice(0, 2)).toEqual([50, 50]);
+    // A checkpointed cursor resumes exactly after its page.
+    const p1 = await store.readSegmentPage(seg.key, { limit: 50 });
+    const p2 = await store.readSegmentPage(seg.key, { limit: 50, cursor: p1.cursor });
+    expect(p2.items.map((s) => s.id)).toEqual(ids.slice(50, 100));
+    await expect(store.readSegmentPage(seg.key, { cursor: 'not json' })).rejects.toThrow(/invalid cursor/);
+  });
+
+  it('finds the segments of the cells covering a footprint, and the whole-table Scan sees everyone', async () => {
+    const store = new SubscriberStore(stack.clients.ddb, stack.names);
+    const cells = coveringCells(44.43, 26.1, 20);
+    const segs = await store.segmentsForCells(cells);
+    expect(segs.length).toBeGreaterThan(0);
+    for (const s of segs) expect(cells).toContain(s.cell);
+    const fromSegments = (await Promise.all(segs.map((s) => store.readSegment(s.key)))).flat().map((s) => s.id);
+    expect(fromSegments.filter((id) => id.startsWith('idem-'))).toHaveLength(400);
+
+    const stats = await store.stats();
+    const seen: string[] = [];
+    for (let segment = 0; segment < 3; segment++) {
+      let cursor: string | undefined;
+      do {
+        const page = await store.scanPages({ segment, totalSegments: 3, cursor, limit: 100 });
+        seen.push(...page.items.map((s) => s.id));
+        cursor = page.cursor;
+      } while (cursor);
+    }
+    expect(seen.length).toBe(stats.subscribers);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('resegments: merges shards a cell no longer needs and splits over-full ones, losing nobody', async () => {
+    const store = new SubscriberStore(stack.clients.ddb, stack.names, { maxSegmentSize: 50 });
+    const cell = cellFor(45.65, 25.6);
+    const ids = new Set(await allIdsOf(store, cell));
+    const merged = await store.resegment(200);
+    expect(merged.cellsChanged).toBeGreaterThanOrEqual(1);
+    let shards = await store.shardsOf(cell);
+    const need = Math.ceil(ids.size / 200);
+    expect(shards.map((s) => s.count)).toEqual(
+      Array.from({ length: need }, (_, i) => (i < need - 1 ? 200 : ids.size - 200 * (need - 1))),
+    );
+    expect(new Set(await allIdsOf(store, cell))).toEqual(ids);
+
+    const split = await store.resegment(30);
+    expect(split.created).toBeGreaterThan(0);
+    shards = await store.shardsOf(cell);
+    expect(shards).toHaveLength(Math.ceil(ids.size / 30));
+    expect(shards.every((s) => s.count <= 30)).toBe(true);
+    const after = await allIdsOf(store, cell);
+    expect(after).toHaveLength(ids.size);
+    expect(new Set(after)).toEqual(ids);
+    expect((await store.stats()).overfull).toBe(0);
+  });
+
+  it('measures the import rate (bulk, idempotent insert, idempotent re-import)', async () => {
+    const store = new SubscriberStore(stack.clients.ddb, stack.names, { maxSegmentSize: 2000, concurrency: 16 });
+    const n = 20_000;
+    const subs = around('rate', n, 45.9, 25.0, 250);
+    const rate = async (label: string, run: () => Promise<unknown>, count: number) => {
+      const t = performance.now();
+      const r = await run();
+      const perS = Math.round((count / (performance.now() - t)) * 1000);
+      console.log(
+        `import rate against dynalite, ${label}: ${count} in ${Math.round(performance.now() - t)} ms = ${perS}/s`,
+      );
+      return r;
+    };
+    const bulk = await rate(
+      'bulk (assumeNew)',
+      () => store.importAll(subs.slice(0, n / 2), { assumeNew: true }),
+      n / 2,
+    );
+    const idem = await rate('idempotent, new ids', () => store.importAll(subs.slice(n / 2)), n / 2);
+    const again = await rate('idempotent, re-import of all', () => store.importAll(subs), n);
+    expect(bulk).toMatchObject({ inserted: n / 2, updated: 0 });
+    expect(idem).toMatchObject({ inserted: n / 2, updated: 0 });
+    expect(again).toMatchObject({ inserted: 0, updated: n, moved: 0 });
+    const mine = (await store.scanIndex()).size;
+    expect(mine).toBe((await store.stats()).subscribers);
+  });
+});
