@@ -16,6 +16,9 @@ const groups: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/replay.ts'),
   () => import('./commands/kafka.ts'),
   () => import('./commands/dlq.ts'),
+  () => import('./commands/scale.ts'),
+  () => import('./commands/logs.ts'),
+  () => import('./commands/deploy.ts'),
 ];
 
 export async function buildProgram(): Promise<Command> {

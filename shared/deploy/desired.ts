@@ -134,6 +134,7 @@ export function desiredState(input: DesiredInput): DesiredState {
     batchWindowS: MAPPING_DEFAULTS.batchWindowS,
     startingPosition: MAPPING_DEFAULTS.startingPosition,
     onFailureQueue: names.dlq('consumer'),
+    maximumRetryAttempts: MAPPING_DEFAULTS.maximumRetryAttempts,
   });
   return { resources };
 }

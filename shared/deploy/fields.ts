@@ -43,6 +43,7 @@ export function fields(spec: ResourceSpec): Record<string, unknown> {
         batchWindowS: spec.batchWindowS,
         startingPosition: spec.startingPosition,
         onFailureQueue: spec.onFailureQueue,
+        maximumRetryAttempts: spec.maximumRetryAttempts,
       };
   }
 }

@@ -53,6 +53,9 @@ export const MAPPING_DEFAULTS = {
   batchWindowS: 0,
   // A mapping created after the first event was produced must still see it; the consumer is idempotent per event.
   startingPosition: 'TRIM_HORIZON' as const,
+  // A batch that keeps failing (a poison record) must not stall its partition forever: after 3 retries it goes to the
+  // consumer DLQ for `quakectl dlq` to inspect and redrive.
+  maximumRetryAttempts: 3,
 };
 
 /** Dead letters are kept the longest SQS allows (14 days): they wait for an operator's redrive. */

@@ -67,6 +67,8 @@ export interface MappingSpec {
   startingPosition: 'TRIM_HORIZON' | 'LATEST';
   /** On-failure destination (queue name). */
   onFailureQueue: string;
+  /** Retries of a failing batch before it goes to the on-failure destination (Kafka's default -1 = forever). */
+  maximumRetryAttempts: number;
 }
 
 export type ResourceSpec = TopicSpec | TableSpec | QueueSpec | FunctionSpec | MappingSpec;
@@ -79,6 +81,8 @@ export interface ActualResource {
   fields: Record<string, unknown>;
   /** Service-side identity needed to change or delete it (queue URL, mapping UUID…). */
   ref?: string;
+  /** ARN where the service reports one (queues: the DLQ targets need it). */
+  arn?: string;
 }
 
 export interface DesiredState {

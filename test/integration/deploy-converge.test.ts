@@ -1,0 +1,142 @@
+/**
+ * deploy against the local stack: plan, converge, idempotence, a code change, destroy. Functions are small fixtures
+ * bundled by the real bundler; names (topics included) are unique to this run so it shares the stack safely.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  GetAliasCommand,
+  GetFunctionCommand,
+  InvokeCommand,
+  ListEventSourceMappingsCommand,
+} from '@aws-sdk/client-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleFunction, PROJECT_ROOT } from '../../shared/bundle/index.ts';
+import { readActual } from '../../shared/deploy/actual.ts';
+import { computeDesired, type DeployOptions, deploy, destroy } from '../../shared/deploy/index.ts';
+import { loadProfile, type Profile } from '../../shared/infra/config.ts';
+import { NotConfirmedError } from '../../shared/infra/errors.ts';
+import { resourceNames } from '../../shared/infra/names.ts';
+import { localClients, uniqueName } from '../helpers/stack.ts';
+
+const clients = localClients();
+const prefix = uniqueName('dt');
+const names = {
+  ...resourceNames(prefix),
+  eventsTopic: `${prefix}.events`,
+  notificationsTopic: `${prefix}.notifications`,
+};
+const profile: Profile = { ...loadProfile({ profile: 'local' }), prefix, eventsPartitions: 2 };
+const dir = join(PROJECT_ROOT, '.quakectl', `test-deploy-${prefix}`);
+const notTty = Object.assign(process.stdin, {}) as NodeJS.ReadableStream & { isTTY?: boolean };
+
+async function fixtureBundles(version: string) {
+  const roles = ['producer', 'consumer', 'segment-worker'] as const;
+  const out: Record<string, { codeSha256: string; zip: Uint8Array }> = {};
+  for (const role of roles) {
+    const entry = join(dir, role, 'index.ts');
+    await mkdir(join(dir, role), { recursive: true });
+    await writeFile(
+      entry,
+      `export const handler = async (event: unknown) => ({ role: '${role}', version: '${version}', prefix: process.env.QUAKECTL_PREFIX, event });\n`,
+    );
+    const b = await bundleFunction(role, { entry });
+    out[role] = { codeSha256: b.codeSha256, zip: b.zip };
+  }
+  return out;
+}
+
+let v1: Awaited<ReturnType<typeof fixtureBundles>>;
+const opts = (over: Partial<DeployOptions> = {}): DeployOptions => ({ names, bundles: v1, ...over });
+
+beforeAll(async () => {
+  v1 = await fixtureBundles('v1');
+});
+
+afterAll(async () => {
+  await destroy({ profile, clients }, opts({ yes: true })).catch(() => {});
+  clients.destroy();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('deploy (local stack)', () => {
+  it('--dry-run plans every resource as create and changes nothing', async () => {
+    const r = await deploy({ profile, clients }, opts({ dryRun: true }));
+    expect(r.dryRun).toBe(true);
+    expect(r.summary).toEqual({ create: 4 + 4 + 2 + 3 + 1 });
+    const desired = await computeDesired({ profile, clients }, opts());
+    expect(await readActual(clients, desired)).toEqual([]);
+  });
+
+  it('converges, then a second deploy finds every resource unchanged', async () => {
+    const first = await deploy({ profile, clients }, opts());
+    expect(first.applied).toHaveLength(14);
+
+    const fn = await clients.lambda.send(new GetFunctionCommand({ FunctionName: `${prefix}-producer` }));
+    expect(fn.Configuration).toMatchObject({
+      CodeSha256: v1.producer.codeSha256,
+      Handler: 'index.handler',
+      Timeout: 30,
+    });
+    expect(fn.Configuration?.DeadLetterConfig?.TargetArn).toMatch(new RegExp(`:${prefix}-producer-dlq$`));
+    expect(fn.Configuration?.Environment?.Variables).toMatchObject({
+      QUAKECTL_PREFIX: prefix,
+      QUAKECTL_LOCAL: 'true',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    expect(fn.Concurrency?.ReservedConcurrentExecutions).toBe(10);
+    const alias = await clients.lambda.send(new GetAliasCommand({ FunctionName: `${prefix}-producer`, Name: 'live' }));
+    expect(alias.FunctionVersion).toMatch(/^\d+$/);
+
+    const invoked = await clients.lambda.send(
+      new InvokeCommand({ FunctionName: `${prefix}-producer`, Qualifier: 'live', Payload: Buffer.from('{"x":1}') }),
+    );
+    expect(JSON.parse(Buffer.from(invoked.Payload!).toString())).toMatchObject({ role: 'producer', version: 'v1' });
+
+    const mappings = await clients.lambda.send(new ListEventSourceMappingsCommand({}));
+    const mine = (mappings.EventSourceMappings ?? []).filter((m) => m.Topics?.includes(names.eventsTopic));
+    expect(mine).toHaveLength(1);
+    expect(mine[0].FunctionArn).toMatch(new RegExp(`:function:${prefix}-consumer:live$`));
+    expect(mine[0].DestinationConfig?.OnFailure?.Destination).toMatch(new RegExp(`:${prefix}-consumer-dlq$`));
+
+    const second = await deploy({ profile, clients }, opts());
+    expect(second.summary).toEqual({ unchanged: 14 });
+    expect(second.applied).toEqual([]);
+  });
+
+  it('re-uploads only the function whose code changed and moves its alias', async () => {
+    const v2 = await fixtureBundles('v2');
+    const before = await clients.lambda.send(new GetAliasCommand({ FunctionName: `${prefix}-consumer`, Name: 'live' }));
+    const onlyConsumer = { ...v1, consumer: v2.consumer };
+    const r = await deploy({ profile, clients }, opts({ bundles: onlyConsumer }));
+    expect(r.items.filter((i) => i.action !== 'unchanged').map((i) => [i.name, i.action])).toEqual([
+      [`${prefix}-consumer`, 'update'],
+    ]);
+    const after = await clients.lambda.send(new GetAliasCommand({ FunctionName: `${prefix}-consumer`, Name: 'live' }));
+    expect(Number(after.FunctionVersion)).toBeGreaterThan(Number(before.FunctionVersion));
+    const again = await deploy({ profile, clients }, opts({ bundles: onlyConsumer }));
+    expect(again.applied).toEqual([]);
+  });
+
+  it('adds partitions to the events topic', async () => {
+    const more = { ...profile, eventsPartitions: 3 };
+    const r = await deploy({ profile: more, clients }, opts({ bundles: v1 }));
+    const changed = r.items.filter((i) => i.action !== 'unchanged').map((i) => i.name);
+    expect(changed).toContain(names.eventsTopic);
+    const admin = clients.kafka.admin();
+    await admin.connect();
+    const meta = await admin.fetchTopicMetadata({ topics: [names.eventsTopic] });
+    await admin.disconnect();
+    expect(meta.topics[0].partitions).toHaveLength(3);
+  });
+
+  it('destroy refuses without --yes when stdin is not a TTY, then removes everything', async () => {
+    const noTty = { ...notTty, isTTY: false } as NodeJS.ReadableStream & { isTTY?: boolean };
+    await expect(destroy({ profile, clients }, opts({ stdin: noTty }))).rejects.toThrow(NotConfirmedError);
+    await expect(destroy({ profile, clients }, opts({ stdin: noTty }))).rejects.toThrow(/--yes/);
+    const r = await destroy({ profile, clients }, opts({ yes: true }));
+    expect(r.applied.length).toBe(14);
+    const desired = await computeDesired({ profile, clients }, opts());
+    expect(await readActual(clients, desired)).toEqual([]);
+  });
+});
