@@ -71,9 +71,9 @@ export class Associator {
   readonly thresholds: AssociationThresholds;
   private readonly retentionMs: number;
   private readonly maxEvents: number;
-  /** Canonical id → entry, in insertion order (oldest first). */
+  /** Key (canonical id, drills in their own namespace) → entry, in insertion order (oldest first). */
   private readonly entries = new Map<string, Entry>();
-  /** Any source id → canonical id. */
+  /** Key of any source id → key of the canonical id. */
   private readonly byId = new Map<string, string>();
   private highWaterMs = Number.NEGATIVE_INFINITY;
 
@@ -88,8 +88,8 @@ export class Associator {
   }
 
   /** The event known under any of its ids. */
-  get(id: string): Quake | undefined {
-    const canonical = this.byId.get(id);
+  get(id: string, drill = false): Quake | undefined {
+    const canonical = this.byId.get(key(id, drill));
     return canonical === undefined ? undefined : this.entries.get(canonical)?.event;
   }
 
@@ -106,7 +106,7 @@ export class Associator {
     if (match) return this.merge(match, q, 'associated');
     const event: Quake = { ...q, sourceIds: uniqueIds([q.id, ...q.sourceIds]) };
     const entry = { event, sources: new Set([q.source]) };
-    this.entries.set(event.id, entry);
+    this.entries.set(key(event.id, event.drill), entry);
     this.index(entry);
     return { outcome: 'new', event };
   }
@@ -118,9 +118,9 @@ export class Associator {
 
   private findById(q: Quake): Entry | undefined {
     for (const id of [q.id, ...q.sourceIds]) {
-      const canonical = this.byId.get(id);
+      const canonical = this.byId.get(key(id, q.drill));
       const entry = canonical === undefined ? undefined : this.entries.get(canonical);
-      if (entry && entry.event.drill === q.drill) return entry;
+      if (entry) return entry;
     }
     return undefined;
   }
@@ -168,8 +168,8 @@ export class Associator {
   }
 
   private index(entry: Entry): void {
-    for (const id of entry.event.sourceIds) this.byId.set(id, entry.event.id);
-    this.byId.set(entry.event.id, entry.event.id);
+    const e = entry.event;
+    for (const id of [e.id, ...e.sourceIds]) this.byId.set(key(id, e.drill), key(e.id, e.drill));
   }
 
   private prune(): void {
@@ -183,8 +183,16 @@ export class Associator {
 
   private forget(id: string, entry: Entry): void {
     this.entries.delete(id);
-    for (const s of entry.event.sourceIds) if (this.byId.get(s) === id) this.byId.delete(s);
+    for (const s of entry.event.sourceIds) {
+      const k = key(s, entry.event.drill);
+      if (this.byId.get(k) === id) this.byId.delete(k);
+    }
   }
+}
+
+/** Drills live in their own id space: a drill can never update or shadow a real event with the same id. */
+function key(id: string, drill: boolean): string {
+  return drill ? `drill\u0000${id}` : id;
 }
 
 function uniqueIds(ids: string[]): string[] {

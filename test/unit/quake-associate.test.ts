@@ -79,6 +79,11 @@ describe('association of USGS and EMSC solutions of the same earthquake', () => 
     a.offer(base);
     expect(a.offer({ ...base, id: 'us6000zzzz', sourceIds: ['us6000zzzz'] }).outcome).toBe('new');
     expect(a.offer({ ...e('20230407_0000034'), drill: true }).outcome).toBe('new');
+    // Even under the same id, a drill neither updates nor shadows the real event.
+    const drill = a.offer({ ...base, drill: true, magnitude: 7.5, updatedAt: base.updatedAt + 1 });
+    expect(drill.outcome).toBe('new');
+    expect(a.get('us6000k2kk')?.magnitude).toBe(5.8);
+    expect(a.get('us6000k2kk', true)?.magnitude).toBe(7.5);
   });
 
   it('the closest candidate wins when two qualify', () => {
