@@ -1,0 +1,167 @@
+/**
+ * `quakectl subscribers import FILE | seed --count N --center LAT,LON --radius-km R [--webhook URL] | stats`.
+ * import exits 1 when any row was rejected (after importing the good ones), so scripts notice.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { SegmentStats } from '../../shared/segments/index.ts';
+import { commandContext, outputFormat, withOutput } from '../context.ts';
+import { color, output, renderTable } from '../output.ts';
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+const positive = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+
+async function storeFor(cmd: Command) {
+  const ctx = await commandContext(cmd);
+  const { SubscriberStore } = await import('../../shared/segments/index.ts');
+  const store = new SubscriberStore(ctx.clients.ddb, ctx.config.names, {
+    maxSegmentSize: ctx.config.fanout.maxSegmentSize,
+  });
+  return { ...ctx, store };
+}
+
+function progress(enabled: boolean) {
+  if (!enabled || !process.stderr.isTTY) return undefined;
+  return (done: number, total: number) => process.stderr.write(`\r  ${done}/${total}`);
+}
+
+export function register(program: Command): void {
+  const subs = program.command('subscribers').description('Subscribers: import a file, seed synthetic ones, stats');
+
+  withOutput(
+    subs
+      .command('import')
+      .argument('<file>', 'CSV (id,lat,lon,minMmi,channel,target[,secret][,locale]) or NDJSON')
+      .description('validate and import subscribers; bad rows are reported with line numbers (idempotent)'),
+  ).action(async (file: string, _opts: unknown, cmd: Command) => {
+    const format = outputFormat(cmd);
+    const { readFile } = await import('node:fs/promises');
+    const { UsageError } = await import('../../shared/infra/errors.ts');
+    const text = await readFile(file, 'utf8').catch((err: Error) => {
+      throw new UsageError(`cannot read ${file}: ${err.message}`, { cause: err });
+    });
+    const { store, clients } = await storeFor(cmd);
+    try {
+      const { importSubscribersText } = await import('../../shared/drill/subscribers.ts');
+      const report = await importSubscribersText(store, file, text, progress(format === 'table'));
+      if (format === 'table' && process.stderr.isTTY) process.stderr.write('\n');
+      output(format, report, (r) => {
+        const head = `${r.file} (${r.format}): ${r.rows} rows, ${r.inserted} inserted, ${r.updated} updated, ${r.moved} moved, ${r.rejected.length} rejected`;
+        if (r.rejected.length === 0) return head;
+        const bad = renderTable(r.rejected, [
+          { header: 'LINE', value: (b) => b.line, align: 'right' },
+          { header: 'ID', value: (b) => b.id ?? '' },
+          { header: 'REASON', value: (b) => b.reason },
+        ]);
+        return `${head}\n${color().yellow('rejected rows:')}\n${bad}`;
+      });
+      if (report.rejected.length > 0) process.exitCode = 1;
+    } finally {
+      clients.destroy();
+    }
+  });
+
+  withOutput(
+    subs
+      .command('seed')
+      .description('synthetic subscribers for drills, placed by population around a centre (reproducible)')
+      .requiredOption('--count <n>', 'how many', positiveInt)
+      .requiredOption('--center <lat,lon>', 'centre of the disk, e.g. 45.77,26.76')
+      .requiredOption('--radius-km <km>', 'radius of the disk', positive)
+      .option('--webhook <url>', 'webhook target for all of them (default: a log channel)')
+      .option('--secret <secret>', 'HMAC secret of the webhook channel (default: the drill secret)')
+      .option('--seed <n>', 'PRNG seed: the same seed gives the same subscribers and ids', positiveInt, 1)
+      .option('--uniform', 'place uniformly over the disk instead of by population'),
+  ).action(
+    async (
+      opts: {
+        count: number;
+        center: string;
+        radiusKm: number;
+        webhook?: string;
+        secret?: string;
+        seed: number;
+        uniform?: boolean;
+      },
+      cmd: Command,
+    ) => {
+      const format = outputFormat(cmd);
+      const { parseLatLon, seedStore } = await import('../../shared/drill/subscribers.ts');
+      const { UsageError } = await import('../../shared/infra/errors.ts');
+      let center: { lat: number; lon: number };
+      try {
+        center = parseLatLon(opts.center);
+      } catch (err) {
+        throw new UsageError(`--center: ${(err as Error).message}`);
+      }
+      const { store, clients } = await storeFor(cmd);
+      try {
+        const report = await seedStore(
+          store,
+          {
+            count: opts.count,
+            center,
+            radiusKm: opts.radiusKm,
+            webhook: opts.webhook,
+            secret: opts.secret,
+            seed: opts.seed,
+            placement: opts.uniform ? 'uniform' : 'population',
+          },
+          progress(format === 'table'),
+        );
+        if (format === 'table' && process.stderr.isTTY) process.stderr.write('\n');
+        output(
+          format,
+          report,
+          (r) =>
+            `seeded ${r.count} subscribers within ${r.radiusKm} km of ${r.center.lat},${r.center.lon} (seed ${r.seed}, ${r.channel}): ` +
+            `${r.inserted} inserted, ${r.updated} updated, ${r.moved} moved`,
+        );
+      } finally {
+        clients.destroy();
+      }
+    },
+  );
+
+  withOutput(subs.command('stats').description('totals, segments, largest shard, per-cell counts')).action(
+    async (_opts: unknown, cmd: Command) => {
+      const format = outputFormat(cmd);
+      const { store, clients } = await storeFor(cmd);
+      try {
+        const stats = await store.stats();
+        output(format, stats, renderStats);
+      } finally {
+        clients.destroy();
+      }
+    },
+  );
+}
+
+function renderStats(s: SegmentStats): string {
+  const lines = [
+    `subscribers ${s.subscribers}, cells ${s.cells}, segments ${s.segments}, max segment size ${s.maxSegmentSize}` +
+      (s.overfull ? color().yellow(`, ${s.overfull} overfull (run resegment)`) : ''),
+    s.largest ? `largest shard ${s.largest.key} (${s.largest.count})` : 'no subscribers',
+  ];
+  if (s.perCell.length > 0) {
+    const top = s.perCell.slice(0, 20);
+    lines.push(
+      renderTable(top, [
+        { header: 'CELL', value: (c) => c.cell },
+        { header: 'SHARDS', value: (c) => c.shards, align: 'right' },
+        { header: 'SUBSCRIBERS', value: (c) => c.count, align: 'right' },
+      ]),
+    );
+    if (s.perCell.length > top.length)
+      lines.push(color().dim(`… ${s.perCell.length - top.length} more cells (-o json)`));
+  }
+  return lines.join('\n');
+}
