@@ -1,4 +1,20 @@
 export {
+  type ConsumeDeps,
+  type ConsumeResult,
+  type ConsumerDlqMessage,
+  consumeBatch,
+  dlqMessage,
+  type RecordOutcome,
+} from './consume.ts';
+export {
+  type DecodedRecord,
+  decodeRecord,
+  type KafkaRecord,
+  recordHeaders,
+  recordsByPartition,
+  type SelfManagedKafkaEvent,
+} from './kafka-event.ts';
+export {
   DEFAULT_MIN_SUBSCRIBER_MMI,
   type FanoutPlan,
   type FanoutStrategy,
@@ -10,8 +26,8 @@ export {
   planFanout,
   scanSegmentKey,
 } from './plan.ts';
-export { subscriberReader } from './reader.ts';
 export type {
+  LambdaContext,
   SubscriberReader,
   WorkerDeps,
   WorkerLog,

@@ -70,3 +70,10 @@ export interface WorkerDeps {
    */
   afterDeliver?(info: { segment: string; batches: number }): void | Promise<void>;
 }
+
+/** The part of Lambda's `context` the functions use (no @types/aws-lambda dependency for three fields). */
+export interface LambdaContext {
+  awsRequestId: string;
+  functionName?: string;
+  getRemainingTimeInMillis(): number;
+}

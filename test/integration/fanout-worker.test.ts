@@ -11,7 +11,6 @@ import { type EventStore, getEvent, savePlan } from '../../shared/events/index.t
 import {
   planFanout,
   runSegmentWorker,
-  subscriberReader,
   type WorkerDeps,
   type WorkerPayload,
 } from '../../shared/fanout/index.ts';
@@ -69,7 +68,7 @@ function deps(over: Partial<WorkerDeps> = {}): WorkerDeps {
   return {
     events,
     locks,
-    subscribers: subscriberReader(store),
+    subscribers: store,
     deliver: (items) => deliverer.deliver(items),
     invokeSuccessor: async () => {},
     remainingMs: () => 60_000,
@@ -85,7 +84,11 @@ function assertDeliveredExactly(quake: Quake) {
   const want = expectedIds(quake, subs);
   const got = sink.received();
   expect(sink.badSignatures()).toBe(0);
-  expect(got.every((n) => n.drill === true && n.eventId === quake.id && n.text.startsWith(DRILL_BANNER[n.locale as 'en' | 'ro']))).toBe(true);
+  expect(
+    got.every(
+      (n) => n.drill === true && n.eventId === quake.id && n.text.startsWith(DRILL_BANNER[n.locale as 'en' | 'ro']),
+    ),
+  ).toBe(true);
   expect(new Set(got.map((n) => n.subscriberId))).toEqual(want);
   expect(got).toHaveLength(want.size);
   return want;

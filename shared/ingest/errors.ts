@@ -1,0 +1,60 @@
+/**
+ * Errors of real-time ingestion, in the quakectl family (shared/infra/errors.ts): each says whether trying again can
+ * help, so the poller, the listener and the forwarders decide retries from the class, not from message text.
+ */
+import { QuakectlError, ServiceUnavailableError, ValidationError } from '../infra/errors.ts';
+
+/** A feed did not answer in time, refused the connection, or answered 408/425/429/5xx: the next poll may succeed. */
+export class FeedUnavailableError extends ServiceUnavailableError {
+  readonly url: string;
+  readonly status: number | undefined;
+  constructor(url: string, message: string, options?: ErrorOptions & { status?: number }) {
+    super('feed', message, options);
+    this.name = 'FeedUnavailableError';
+    this.url = url;
+    this.status = options?.status;
+  }
+}
+
+/** A feed answered with a client error (400, 401, 403, 404…): the URL or query is wrong; polling again will not help. */
+export class FeedRequestError extends QuakectlError {
+  readonly url: string;
+  readonly status: number;
+  constructor(url: string, status: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'FeedRequestError';
+    this.url = url;
+    this.status = status;
+  }
+}
+
+/** A feed answered 200 with a body no parser reads (an HTML error page, a truncated document). */
+export class FeedFormatError extends ValidationError {
+  readonly url: string;
+  constructor(url: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'FeedFormatError';
+    this.url = url;
+  }
+}
+
+/** Forwarding to the producer failed. `retriable` is decided by the forwarder (throttled, timed out, Kafka down…). */
+export class ForwardError extends QuakectlError {
+  override readonly retriable: boolean;
+  constructor(message: string, options?: ErrorOptions & { retriable?: boolean }) {
+    super(message, options);
+    this.name = 'ForwardError';
+    this.retriable = options?.retriable ?? true;
+  }
+}
+
+/** True when retrying the operation that threw `err` can help (unknown errors count as retriable: network blips). */
+export function isRetriable(err: unknown): boolean {
+  if (err instanceof QuakectlError) return err.retriable;
+  return true;
+}
+
+/** HTTP statuses worth retrying: timeouts, too early, throttling and server errors. */
+export function retriableStatus(status: number): boolean {
+  return status === 408 || status === 425 || status === 429 || status >= 500;
+}

@@ -1,0 +1,33 @@
+import type { Quake } from '../quake/types.ts';
+
+/** Producer invocation payload (functions contract). */
+export interface ProducerPayload {
+  /** Feed documents in any format shared/quake's `parseFeed` reads: raw text, or decoded JSON. */
+  documents?: (string | object)[];
+  /** Already normalized quakes (validated again). */
+  quakes?: unknown[];
+  /** Marks every event of this payload as a drill. */
+  drill?: boolean;
+  /** Scheduled mode: poll the configured feeds until the time budget runs low. */
+  poll?: boolean;
+}
+
+export interface ProducerResult {
+  /** Canonical ids produced to quakes.events. */
+  accepted: string[];
+  /** Inputs that could not become a Quake: `index` is the position in documents, then quakes (documents first). */
+  rejected: { index: number; reason: string }[];
+  /** Versions dropped because the same or a newer one was already produced. */
+  superseded: number;
+  /** Inputs merged into another source's event (their canonical id is the other's). */
+  associated: number;
+}
+
+/** Value of a quakes.events record. */
+export interface EventMessage {
+  schema: 1;
+  quake: Quake;
+  acceptedAt: number;
+}
+
+export const EVENT_SCHEMA = 1;

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import {
+  levelMayRise,
+  orderNearestFirst,
+  parseScanSegmentKey,
+  planFanout,
+  scanSegmentKey,
+} from '../../shared/fanout/index.ts';
+import { cellFor, cellMinDistanceKm, coveringCells, type SegmentRef, segmentKey } from '../../shared/segments/index.ts';
+import { destination } from '../../shared/seismo/geodesy.ts';
+import { footprintRadiusKm } from '../../shared/seismo/index.ts';
+import { drillQuake, EPICENTRE } from '../integration/pipeline-fixtures.ts';
+
+function refsAt(points: [number, number][], shards = 1): SegmentRef[] {
+  const cells = [...new Set(points.map(([lat, lon]) => cellFor(lat, lon)))];
+  return cells.flatMap((cell) =>
+    Array.from({ length: shards }, (_, shard) => ({ cell, shard, count: 10, key: segmentKey(cell, shard) })),
+  );
+}
+
+describe('planFanout', () => {
+  it('covers the footprint for the lowest threshold with existing shards only, nearest first', async () => {
+    const quake = drillQuake('plan-1');
+    const radius = footprintRadiusKm(quake, 3);
+    const inside: [number, number][] = [10, 40, 80, radius * 0.95].map((d, i) =>
+      destination(EPICENTRE.lat, EPICENTRE.lon, i * 90, d),
+    );
+    const outside = destination(EPICENTRE.lat, EPICENTRE.lon, 45, radius + 60);
+    const known = refsAt([...inside, outside], 2);
+    let asked: readonly string[] = [];
+    const plan = await planFanout(quake, {
+      minSubscriberMmi: 3,
+      coveringCells,
+      segmentsForCells: async (cells) => {
+        asked = cells;
+        const set = new Set(cells);
+        return known.filter((r) => set.has(r.cell)).reverse();
+      },
+    });
+    expect(plan.radiusKm).toBe(radius);
+    expect(asked.length).toBe(plan.cells);
+    expect(plan.segments).toHaveLength(8);
+    expect(plan.segments).not.toContain(segmentKey(cellFor(outside[0], outside[1]), 0));
+    // Shards of one cell stay together, cells in increasing distance from the epicentre.
+    expect(plan.segments.slice(0, 2)).toEqual([
+      `${cellFor(inside[0][0], inside[0][1])}#0`,
+      `${cellFor(inside[0][0], inside[0][1])}#1`,
+    ]);
+    for (let i = 1; i < plan.distancesKm.length; i++)
+      expect(plan.distancesKm[i]).toBeGreaterThanOrEqual(plan.distancesKm[i - 1]);
+    expect(plan.subscribers).toBe(80);
+  });
+
+  it('a higher lowest threshold shrinks the footprint; an event too small to reach it plans nothing', async () => {
+    const quake = drillQuake('plan-2');
+    const lookup = { coveringCells, segmentsForCells: async () => [] };
+    const p3 = await planFanout(quake, { ...lookup, minSubscriberMmi: 3 });
+    const p5 = await planFanout(quake, { ...lookup, minSubscriberMmi: 5 });
+    expect(p5.radiusKm).toBeLessThan(p3.radiusKm);
+    expect(p5.cells).toBeLessThan(p3.cells);
+    const tiny = await planFanout(drillQuake('plan-3', { magnitude: 1 }), { ...lookup, minSubscriberMmi: 6 });
+    expect(tiny).toMatchObject({ radiusKm: 0, cells: 0, segments: [] });
+  });
+
+  it('the scan baseline plans TotalSegments parallel scan segments', async () => {
+    const plan = await planFanout(drillQuake('plan-4'), {
+      strategy: 'scan',
+      scanSegments: 5,
+      coveringCells,
+      segmentsForCells: async () => {
+        throw new Error('scan must not look segments up');
+      },
+    });
+    expect(plan.segments).toEqual([0, 1, 2, 3, 4].map((i) => scanSegmentKey(i, 5)));
+    expect(parseScanSegmentKey(plan.segments[3])).toEqual({ segment: 3, totalSegments: 5 });
+    expect(parseScanSegmentKey('8a1#0')).toBeUndefined();
+  });
+});
+
+describe('orderNearestFirst', () => {
+  it('orders by the distance to the nearest point of each cell, the epicentre cell first', () => {
+    const pts: [number, number][] = [200, 5, 120, 60, 30].map((d, i) =>
+      destination(EPICENTRE.lat, EPICENTRE.lon, i * 70, d),
+    );
+    const refs = refsAt(pts);
+    const ordered = orderNearestFirst(EPICENTRE.lat, EPICENTRE.lon, refs);
+    expect(ordered[0].nearestKm).toBe(0);
+    expect(ordered.map((o) => o.nearestKm)).toEqual(
+      refs.map((r) => cellMinDistanceKm(r.cell, EPICENTRE.lat, EPICENTRE.lon)).sort((a, b) => a - b),
+    );
+  });
+});
+
+describe('levelMayRise', () => {
+  const q = drillQuake('u');
+  it('re-plans for a larger magnitude or a moved hypocentre, not for a same-or-smaller event in place', () => {
+    expect(levelMayRise(q, { ...q, magnitude: q.magnitude + 0.3 })).toBe(true);
+    expect(levelMayRise(q, { ...q, lat: q.lat + 0.2 })).toBe(true);
+    expect(levelMayRise(q, { ...q, depthKm: q.depthKm - 5 })).toBe(true);
+    expect(levelMayRise(q, { ...q, magnitude: q.magnitude - 0.2, updatedAt: q.updatedAt + 1 })).toBe(false);
+    expect(levelMayRise(q, { ...q, updatedAt: q.updatedAt + 1 })).toBe(false);
+  });
+});
