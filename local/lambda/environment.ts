@@ -59,6 +59,7 @@ export class Environment {
   #initReported: boolean;
   #pending?: { id: string; resolve: (m: ChildMessage & { t: 'done' }) => void };
   #crash?: FunctionError;
+  #outOfMemory = false;
   #exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #onLog: (message: string) => void;
 
@@ -76,12 +77,17 @@ export class Environment {
       serialization: 'json',
     });
     const forward = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.#onLog(line);
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        if (line.includes('JavaScript heap out of memory')) this.#outOfMemory = true;
+        this.#onLog(line);
+      }
     };
     this.#proc.stdout?.on('data', forward);
     this.#proc.stderr?.on('data', forward);
     this.#exit = new Promise((resolve) => {
-      this.#proc.once('exit', (code, signal) => {
+      // 'close' rather than 'exit': stdio is drained by then, so a dying process's last lines (an OOM report) are seen.
+      this.#proc.once('close', (code, signal) => {
         this.state = 'dead';
         resolve({ code, signal });
       });
@@ -182,7 +188,13 @@ export class Environment {
     const how = r.signal
       ? `signal: ${r.signal === 'SIGKILL' || r.signal === 'SIGABRT' ? 'killed' : r.signal}`
       : `exit status ${r.code}`;
-    const error = this.#crash ?? exitError(requestId, how);
+    // V8 aborts when the heap cap (from MemorySize) is reached: Lambda reports that as Runtime.OutOfMemory.
+    const error = this.#outOfMemory
+      ? {
+          errorType: 'Runtime.OutOfMemory',
+          errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: signal: killed`,
+        }
+      : (this.#crash ?? exitError(requestId, how));
     return finish({ ok: false, error, maxMemoryMb: 0, envDied: true });
   }
 

@@ -325,6 +325,13 @@ describe('invoke', () => {
     expect(tail(again.LogResult)).toContain('Init Duration');
   });
 
+  it('caps the heap from MemorySize: an allocation past it kills the environment as Runtime.OutOfMemory', async () => {
+    const { name } = await createFunction('hog.mjs', { timeout: 60 });
+    const r = await invoke(name);
+    expect(r.FunctionError).toBe('Unhandled');
+    expect((decode(r.Payload) as { errorType: string }).errorType).toBe('Runtime.OutOfMemory');
+  });
+
   it('runs CommonJS callback handlers and lets functions import the AWS SDK unbundled', async () => {
     const { name } = await createFunction('legacy.js', { entry: 'lib/legacy.js', handler: 'lib/legacy.handler' });
     expect(decode((await invoke(name, { a: 1 })).Payload)).toEqual({ cjs: true, got: { a: 1 }, name });
