@@ -269,4 +269,45 @@ describe('Kafka event source mapping', () => {
     expect(Buffer.from(delivered(out)[1].value, 'base64').toString()).toBe('while-disabled');
     await h.lambda.send(new DeleteEventSourceMappingCommand({ UUID: m.UUID }));
   });
+  it('keeps a mapping across an emulator restart and resumes from the committed offsets', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'quakectl-lambda-kafka-restart-'));
+    const opts = { stateDir, sqsEndpoint: localStack().sqs.endpoint, kafkaBrokers: brokers, timeScale: 0.01 };
+    const first = await startHarness(opts);
+    const t = await topic(1);
+    const out = join(scratch, `${t}.jsonl`);
+    const fn = uniqueName('kafka-restart');
+    await first.lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: fn,
+        Runtime: 'nodejs22.x',
+        Role: ROLE,
+        Handler: 'index.handler',
+        Code: { ZipFile: zipHandler('record.mjs', 'index.mjs') },
+        Environment: { Variables: { OUT_FILE: out } },
+      }),
+    );
+    const m = await first.lambda.send(
+      new CreateEventSourceMappingCommand({
+        FunctionName: fn,
+        Topics: [t],
+        SelfManagedEventSource: { Endpoints: { KAFKA_BOOTSTRAP_SERVERS: brokers } },
+        StartingPosition: 'TRIM_HORIZON',
+      }),
+    );
+    await producer.send({ topic: t, messages: [{ value: 'one' }, { value: 'two' }] });
+    await until(() => delivered(out).length === 2);
+    await first.close({ keepState: true });
+
+    await producer.send({ topic: t, messages: [{ value: 'three' }] });
+    const second = await startHarness(opts);
+    try {
+      expect((await second.lambda.send(new GetEventSourceMappingCommand({ UUID: m.UUID }))).Topics).toEqual([t]);
+      await until(() => delivered(out).length >= 3);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(delivered(out).map((r) => Buffer.from(r.value, 'base64').toString())).toEqual(['one', 'two', 'three']);
+      await second.lambda.send(new DeleteEventSourceMappingCommand({ UUID: m.UUID }));
+    } finally {
+      await second.close();
+    }
+  });
 });
