@@ -8,11 +8,14 @@ import { QuakectlError, ServiceUnavailableError, ValidationError } from '../infr
 export class FeedUnavailableError extends ServiceUnavailableError {
   readonly url: string;
   readonly status: number | undefined;
-  constructor(url: string, message: string, options?: ErrorOptions & { status?: number }) {
+  /** From a `Retry-After` header: the feed asked not to be polled again before this many ms. */
+  readonly retryAfterMs: number | undefined;
+  constructor(url: string, message: string, options?: ErrorOptions & { status?: number; retryAfterMs?: number }) {
     super('feed', message, options);
     this.name = 'FeedUnavailableError';
     this.url = url;
     this.status = options?.status;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
