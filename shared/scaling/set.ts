@@ -1,0 +1,183 @@
+/**
+ * `scale set`: plan first (validated, refusals raised with their numbers), then run. Planning never changes
+ * anything, so `--dry-run` and the confirmation prompt show exactly what running will do.
+ */
+import type { Clients } from '../infra/clients.ts';
+import type { FanoutSettings } from '../infra/config.ts';
+import { UsageError } from '../infra/errors.ts';
+import { type ResourceNames, resolveFunctionName } from '../infra/names.ts';
+import { eventsInProgress } from '../ops/events.ts';
+import {
+  accountConcurrency,
+  checkCount,
+  getConcurrency,
+  provisionedRefusal,
+  reservedRefusal,
+  setProvisioned,
+  setReserved,
+} from './concurrency.ts';
+import { ScaleBusyError, ScaleRefusedError, UnknownFunctionError } from './errors.ts';
+import { effectiveFanout, readFanout, updateFanout } from './fanout-settings.ts';
+
+export interface SetRequest {
+  function?: string;
+  /** null: remove the reservation. */
+  reserved?: number | null;
+  provisioned?: number;
+  parallelism?: number;
+  maxSegmentSize?: number;
+}
+
+export interface SetChange {
+  knob: 'reserved' | 'provisioned' | 'parallelism' | 'maxSegmentSize';
+  function?: string;
+  from: number | null;
+  to: number | null;
+  description: string;
+}
+
+export interface SetPlan {
+  request: SetRequest;
+  changes: SetChange[];
+}
+
+export async function planSet(
+  clients: Pick<Clients, 'lambda' | 'ddb'>,
+  names: ResourceNames,
+  profileFanout: FanoutSettings,
+  req: SetRequest,
+): Promise<SetPlan> {
+  const changes: SetChange[] = [];
+  const wantsFn = req.reserved !== undefined || req.provisioned !== undefined;
+  if (wantsFn && !req.function) throw new UsageError('--reserved and --provisioned need --function NAME');
+  if (!wantsFn && req.parallelism === undefined && req.maxSegmentSize === undefined) {
+    throw new UsageError(
+      'nothing to set: give --function with --reserved/--provisioned, --parallelism or --max-segment-size',
+    );
+  }
+  if (typeof req.reserved === 'number') checkCount('--reserved', req.reserved);
+  if (req.provisioned !== undefined) checkCount('--provisioned', req.provisioned);
+  if (
+    req.parallelism !== undefined &&
+    (!Number.isInteger(req.parallelism) || req.parallelism < 1 || req.parallelism > 1000)
+  ) {
+    throw new UsageError(`--parallelism must be an integer from 1 to 1000 (got ${req.parallelism})`);
+  }
+  if (
+    req.maxSegmentSize !== undefined &&
+    (!Number.isInteger(req.maxSegmentSize) || req.maxSegmentSize < 10 || req.maxSegmentSize > 100_000)
+  ) {
+    throw new UsageError(`--max-segment-size must be an integer from 10 to 100000 (got ${req.maxSegmentSize})`);
+  }
+
+  if (wantsFn && req.function) {
+    const fn = resolveFunctionName(names, req.function);
+    const cur = await getConcurrency(clients.lambda, fn, names.alias);
+    if (!cur.exists) throw new UnknownFunctionError(req.function);
+    const account = await accountConcurrency(clients.lambda);
+    if (req.reserved !== undefined) {
+      if (req.reserved !== null) {
+        const refusal = reservedRefusal(fn, req.reserved, cur.reserved, req.provisioned ?? cur.provisioned, account);
+        if (refusal) throw new ScaleRefusedError(refusal);
+      }
+      changes.push({
+        knob: 'reserved',
+        function: fn,
+        from: cur.reserved,
+        to: req.reserved,
+        description: `reserved concurrency of ${fn}: ${cur.reserved ?? 'none'} → ${req.reserved ?? 'none'}`,
+      });
+    }
+    if (req.provisioned !== undefined) {
+      const reserved = req.reserved !== undefined ? req.reserved : cur.reserved;
+      const refusal =
+        req.provisioned > 0 ? provisionedRefusal(fn, req.provisioned, reserved, cur.provisioned, account) : undefined;
+      if (refusal) throw new ScaleRefusedError(refusal);
+      changes.push({
+        knob: 'provisioned',
+        function: fn,
+        from: cur.provisioned,
+        to: req.provisioned,
+        description: `provisioned concurrency of ${fn}:${names.alias}: ${cur.provisioned ?? 0} → ${req.provisioned}`,
+      });
+    }
+  }
+
+  if (req.parallelism !== undefined || req.maxSegmentSize !== undefined) {
+    const fns = await readFanout(clients.lambda, names);
+    const eff = effectiveFanout(fns, names, profileFanout);
+    const where = fns.length ? fns.map((f) => f.function).join(', ') : 'no deployed function (nothing to change)';
+    if (req.parallelism !== undefined) {
+      changes.push({
+        knob: 'parallelism',
+        from: eff.parallelism,
+        to: req.parallelism,
+        description: `fan-out parallelism P: ${eff.parallelism} → ${req.parallelism} (QUAKECTL_FANOUT of ${where})`,
+      });
+    }
+    if (req.maxSegmentSize !== undefined) {
+      await refuseWhileBusy(clients, names);
+      const { SubscriberStore } = await import('../segments/index.ts');
+      const stats = await new SubscriberStore(clients.ddb, names, { maxSegmentSize: req.maxSegmentSize }).stats();
+      changes.push({
+        knob: 'maxSegmentSize',
+        from: eff.maxSegmentSize,
+        to: req.maxSegmentSize,
+        description:
+          `maxSegmentSize: ${eff.maxSegmentSize} → ${req.maxSegmentSize}: re-segment ${stats.subscribers} subscribers in ` +
+          `${stats.cells} cells (${stats.segments} shards, ${stats.overfull} over the new size) and set QUAKECTL_FANOUT of ${where}`,
+      });
+    }
+  }
+  return { request: req, changes };
+}
+
+async function refuseWhileBusy(clients: Pick<Clients, 'ddb'>, names: ResourceNames): Promise<void> {
+  const busy = await eventsInProgress(clients.ddb, names.table('events'));
+  if (busy.length > 0) {
+    throw new ScaleBusyError(
+      `cannot re-segment while ${busy.length} event(s) are in progress (${busy
+        .slice(0, 3)
+        .map((e) => e.eventId)
+        .join(', ')}${busy.length > 3 ? ', …' : ''}): their plans name today's segments; retry when they complete`,
+    );
+  }
+}
+
+export async function runSet(
+  clients: Pick<Clients, 'lambda' | 'ddb'>,
+  names: ResourceNames,
+  profileFanout: FanoutSettings,
+  plan: SetPlan,
+): Promise<string[]> {
+  const done: string[] = [];
+  // Lower provisioned before lowering reserved, raise reserved before raising provisioned (AWS refuses otherwise).
+  const ordered = [...plan.changes].sort((a, b) => order(a) - order(b));
+  for (const c of ordered) {
+    if (c.knob === 'reserved' && c.function) await setReserved(clients.lambda, c.function, c.to, names.alias);
+    else if (c.knob === 'provisioned' && c.function)
+      await setProvisioned(clients.lambda, c.function, c.to ?? 0, names.alias);
+    else if (c.knob === 'parallelism')
+      await updateFanout(clients.lambda, names, profileFanout, { parallelism: c.to ?? 1 });
+    else if (c.knob === 'maxSegmentSize' && c.to !== null) {
+      // Checked again right before moving subscribers: an event may have started since the plan was shown.
+      await refuseWhileBusy(clients, names);
+      const { SubscriberStore } = await import('../segments/index.ts');
+      const r = await new SubscriberStore(clients.ddb, names, { maxSegmentSize: c.to }).resegment(c.to);
+      await updateFanout(clients.lambda, names, profileFanout, { maxSegmentSize: c.to });
+      done.push(
+        `${c.description} (${r.cellsChanged} cells changed, ${r.moved} moved, +${r.created}/−${r.removed} shards)`,
+      );
+      continue;
+    }
+    done.push(c.description);
+  }
+  return done;
+}
+
+function order(c: SetChange): number {
+  const lowering = c.from !== null && c.to !== null && c.to < c.from;
+  if (c.knob === 'provisioned') return lowering ? 0 : 2;
+  if (c.knob === 'reserved') return 1;
+  return 3;
+}

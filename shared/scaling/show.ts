@@ -1,0 +1,69 @@
+/** `scale show`: the knobs as they are now, with the metrics they answer to. */
+import type { Clients } from '../infra/clients.ts';
+import type { FanoutSettings } from '../infra/config.ts';
+import { errorMessage } from '../infra/errors.ts';
+import { FUNCTION_ROLES, type ResourceNames } from '../infra/names.ts';
+import { withAdmin } from '../ops/kafka/admin.ts';
+import { defaultConsumerGroup } from '../ops/kafka/group.ts';
+import { fetchGroupLag } from '../ops/kafka/lag.ts';
+import { partitionCount } from '../ops/kafka/topics.ts';
+import {
+  type AccountConcurrency,
+  accountConcurrency,
+  type FunctionConcurrency,
+  getConcurrency,
+} from './concurrency.ts';
+import { effectiveFanout, readFanout } from './fanout-settings.ts';
+
+export interface ScaleShow {
+  functions: Array<FunctionConcurrency & { role: string }>;
+  account?: AccountConcurrency;
+  fanout: { parallelism: number; maxSegmentSize: number };
+  topic: string;
+  partitions: number;
+  group?: string;
+  lag?: number;
+  notes: string[];
+}
+
+export async function scaleShow(
+  clients: Pick<Clients, 'lambda' | 'kafka'>,
+  names: ResourceNames,
+  profileFanout: FanoutSettings,
+): Promise<ScaleShow> {
+  const notes: string[] = [];
+  const functions = await Promise.all(
+    FUNCTION_ROLES.map(async (role) => ({
+      role,
+      ...(await getConcurrency(clients.lambda, names.function(role), names.alias)),
+    })),
+  );
+  const account = await accountConcurrency(clients.lambda).catch((err) => {
+    notes.push(`account settings unavailable: ${errorMessage(err)}`);
+    return undefined;
+  });
+  const fanout = effectiveFanout(await readFanout(clients.lambda, names), names, profileFanout);
+  const topic = names.eventsTopic;
+  let group: string | undefined;
+  let lag: number | undefined;
+  let partitions = 0;
+  await withAdmin(clients.kafka, async (admin) => {
+    partitions = await partitionCount(admin, topic);
+    try {
+      group = await defaultConsumerGroup(clients.lambda, names.function('consumer'), topic);
+      lag = (await fetchGroupLag(admin, group, topic)).total;
+    } catch (err) {
+      notes.push(`lag unknown: ${errorMessage(err)}`);
+    }
+  }).catch((err) => notes.push(`kafka unavailable: ${errorMessage(err)}`));
+  return {
+    functions,
+    account,
+    fanout: { parallelism: fanout.parallelism, maxSegmentSize: fanout.maxSegmentSize },
+    topic,
+    partitions,
+    group,
+    lag,
+    notes,
+  };
+}

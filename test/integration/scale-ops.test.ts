@@ -1,0 +1,216 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DeleteTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import {
+  GetFunctionConcurrencyCommand,
+  GetFunctionConfigurationCommand,
+  GetProvisionedConcurrencyConfigCommand,
+} from '@aws-sdk/client-lambda';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Admin } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resourceNames } from '../../shared/infra/names.ts';
+import { tableDefinition } from '../../shared/infra/tables.ts';
+import type { Decision } from '../../shared/scaling/engine.ts';
+import { localClients, uniqueName } from '../helpers/stack.ts';
+import { createTestFunction, deleteTestFunctions, profileArgs, runCli, runJson } from './ops-cli.ts';
+
+const clients = localClients();
+const prefix = uniqueName('ops');
+const names = resourceNames(prefix);
+const fns = [names.function('consumer'), names.function('segment-worker'), names.function('producer')];
+const topic = uniqueName('ops-scale');
+const group = uniqueName('ops-scale-group');
+const P = profileArgs(prefix);
+let admin: Admin;
+
+const reserved = async (fn: string) =>
+  (await clients.lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: fn }))).ReservedConcurrentExecutions;
+
+beforeAll(async () => {
+  const source = 'export const handler = async (e) => ({ ok: true, e });';
+  const fanout = JSON.stringify({
+    parallelism: 4,
+    maxSegmentSize: 2000,
+    strategy: 'geo',
+    batchSize: 100,
+    minMagnitude: 3,
+  });
+  for (const fn of fns) await createTestFunction(clients.lambda, fn, source, { QUAKECTL_FANOUT: fanout, KEEP: 'me' });
+  await clients.dynamodb.send(new CreateTableCommand(tableDefinition(names, 'events')));
+  await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: names.table('events') });
+  // One event in progress: 37 segments planned, 5 done → 32 pending.
+  await clients.ddb.send(
+    new PutCommand({
+      TableName: names.table('events'),
+      Item: { eventId: 'ev-scale', state: 'running', total: 37, doneCount: 5, quake: { magnitude: 6, drill: true } },
+    }),
+  );
+  admin = clients.kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+  const producer = clients.kafka.producer();
+  await producer.connect();
+  // A real lag: 50 records, nobody consuming them.
+  await producer.send({ topic, messages: Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
+  await producer.disconnect();
+});
+
+afterAll(async () => {
+  await deleteTestFunctions(clients.lambda, fns);
+  await clients.dynamodb.send(new DeleteTableCommand({ TableName: names.table('events') })).catch(() => {});
+  await admin?.deleteTopics({ topics: [topic] }).catch(() => {});
+  await admin?.disconnect();
+  clients.destroy();
+});
+
+describe('quakectl scale set', () => {
+  it('reserved and provisioned changes are visible through the Lambda API', async () => {
+    const dry = await runCli([...P, 'scale', 'set', '--function', 'consumer', '--reserved', '7', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toContain(`would reserved concurrency of ${names.function('consumer')}: none → 7`);
+    expect(await reserved(names.function('consumer'))).toBeUndefined();
+
+    const r = await runCli([...P, 'scale', 'set', '--function', 'consumer', '--reserved', '7', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await reserved(names.function('consumer'))).toBe(7);
+
+    const p = await runCli([...P, 'scale', 'set', '--function', 'producer', '--reserved', '6', '--provisioned', '4']);
+    expect(p.code, p.stderr).toBe(0);
+    const pc = await clients.lambda.send(
+      new GetProvisionedConcurrencyConfigCommand({ FunctionName: names.function('producer'), Qualifier: 'live' }),
+    );
+    expect(pc.RequestedProvisionedConcurrentExecutions).toBe(4);
+    expect(await reserved(names.function('producer'))).toBe(6);
+
+    const show = await runJson<{
+      functions: Array<{ role: string; reserved: number | null; provisioned: number | null }>;
+    }>([...P, 'scale', 'show']);
+    expect(show.functions.find((f) => f.role === 'producer')).toMatchObject({ reserved: 6, provisioned: 4 });
+  });
+
+  it('refuses clearly: over the account limit, negative, unknown function, provisioned above reserved', async () => {
+    const over = await runCli([...P, 'scale', 'set', '--function', 'segment-worker', '--reserved', '990']);
+    expect(over.code).toBe(1);
+    expect(over.stderr).toMatch(/cannot reserve 990 .* 100 must stay unreserved, so at most \d+/);
+    const neg = await runCli([...P, 'scale', 'set', '--function', 'segment-worker', '--reserved', '-3']);
+    expect(neg.code).toBe(2);
+    expect(neg.stderr).toMatch(/non-negative/);
+    const unknown = await runCli([...P, 'scale', 'set', '--function', 'nope', '--reserved', '1']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown function "nope"/);
+    const pc = await runCli([...P, 'scale', 'set', '--function', 'producer', '--provisioned', '9']);
+    expect(pc.code).toBe(1);
+    expect(pc.stderr).toMatch(/above its reserved concurrency 6/);
+    expect(await reserved(names.function('segment-worker'))).toBeUndefined();
+  });
+
+  it('parallelism goes into QUAKECTL_FANOUT of every function, keeping the rest of the environment', async () => {
+    const r = await runCli([...P, 'scale', 'set', '--parallelism', '9']);
+    expect(r.code, r.stderr).toBe(0);
+    for (const fn of fns) {
+      const c = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
+      expect(JSON.parse(c.Environment?.Variables?.QUAKECTL_FANOUT ?? '{}')).toMatchObject({
+        parallelism: 9,
+        maxSegmentSize: 2000,
+      });
+      expect(c.Environment?.Variables?.KEEP).toBe('me');
+    }
+    const show = await runJson<{ fanout: { parallelism: number } }>([...P, 'scale', 'show']);
+    expect(show.fanout.parallelism).toBe(9);
+  });
+
+  it('re-segmenting is refused while an event is in progress', async () => {
+    const r = await runCli([...P, 'scale', 'set', '--max-segment-size', '500', '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot re-segment while 1 event\(s\) are in progress \(ev-scale\)/);
+  });
+});
+
+describe('quakectl scale plan / apply', () => {
+  const rulesFile = join(tmpdir(), `${prefix}-rules.yaml`);
+  beforeAll(() => {
+    writeFileSync(
+      rulesFile,
+      [
+        'version: 1',
+        'consumer:',
+        `  topic: ${topic}`,
+        `  group: ${group}`,
+        '  lagPerInstance: 20',
+        '  min: 1',
+        '  max: 10',
+        '  cooldown: { up: 0, down: 0 }',
+        'worker:',
+        '  pendingSegmentsPerInstance: 8',
+        '  min: 2',
+        '  max: 40',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('plan proposes the numbers the lag and pending segments call for', async () => {
+    const plan = await runJson<{ decisions: Decision[] }>([...P, 'scale', 'plan', '--rules', rulesFile]);
+    const [consumer, worker] = plan.decisions;
+    // lag 50 / 20 → 3, within [1, 10] and the 3 partitions; current reservation 7 → scale down to 3.
+    expect(consumer).toMatchObject({ function: 'consumer', current: 7, desired: 3, action: 'scale-down' });
+    expect(consumer.metrics).toMatchObject({ totalLag: 50, partitions: 3 });
+    // 32 pending segments / 8 → 4 (no reservation yet: set).
+    expect(worker).toMatchObject({ function: 'segment-worker', current: null, desired: 4, action: 'set' });
+    expect(worker.metrics).toMatchObject({ pendingSegments: 32, eventsInProgress: 1 });
+    expect(await reserved(names.function('consumer'))).toBe(7);
+  });
+
+  it('apply sets them, and then holds', async () => {
+    const r = await runCli([...P, 'scale', 'apply', '--rules', rulesFile, '-o', 'json', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { applied: Array<Decision & { applied: boolean }> };
+    expect(out.applied.map((a) => [a.function, a.applied, a.desired])).toEqual([
+      ['consumer', true, 3],
+      ['segment-worker', true, 4],
+    ]);
+    expect(await reserved(names.function('consumer'))).toBe(3);
+    expect(await reserved(names.function('segment-worker'))).toBe(4);
+    const again = await runJson<{ decisions: Decision[] }>([...P, 'scale', 'plan', '--rules', rulesFile]);
+    expect(again.decisions.map((d) => d.action)).toEqual(['hold', 'hold']);
+  });
+});
+
+describe('an AWS profile (pointed at the local endpoints through the SDK variables)', () => {
+  it('asks before changing; without a TTY it refuses with a hint and changes nothing', async () => {
+    const stack = JSON.parse(
+      (await import('node:fs')).readFileSync(join(process.env.QUAKECTL_STATE_DIR ?? '.quakectl', 'stack.json'), 'utf8'),
+    );
+    const args = profileArgs(prefix, {});
+    const file = args[1];
+    writeFileSync(
+      file,
+      `profiles:\n  a:\n    type: aws\n    region: us-east-1\n    prefix: ${prefix}\n    kafka: { brokers: [${stack.kafka.brokers[0]}] }\n`,
+    );
+    const env = {
+      AWS_ENDPOINT_URL_LAMBDA: stack.lambda.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodb.endpoint,
+      AWS_ENDPOINT_URL_SQS: stack.sqs.endpoint,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    };
+    const before = await reserved(names.function('consumer'));
+    const r = await runCli(
+      ['--config', file, '--profile', 'a', 'scale', 'set', '--function', 'consumer', '--reserved', '2'],
+      {
+        env,
+      },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/stdin is not a TTY \(pass --yes\)/);
+    expect(await reserved(names.function('consumer'))).toBe(before);
+    const ok = await runCli(
+      ['--config', file, '--profile', 'a', 'scale', 'set', '--function', 'consumer', '--reserved', '2', '--yes'],
+      { env },
+    );
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await reserved(names.function('consumer'))).toBe(2);
+  });
+});
