@@ -72,7 +72,12 @@ export class Environment {
     this.#proc = fork(BOOTSTRAP, [], {
       cwd: spec.taskRoot,
       env: spec.env,
-      execArgv: [`--max-old-space-size=${Math.max(64, Math.floor(spec.memoryMb * 0.9))}`, '--no-warnings'],
+      execArgv: [
+        `--max-old-space-size=${Math.max(64, Math.floor(spec.memoryMb * 0.9))}`,
+        '--no-warnings',
+        // The bootstrap is TypeScript: Node 22 needs the flag that Node 24 no longer does.
+        ...((process.features as { typescript?: unknown }).typescript ? [] : ['--experimental-strip-types']),
+      ],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
