@@ -20,6 +20,7 @@ const groups: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/logs.ts'),
   () => import('./commands/deploy.ts'),
   () => import('./commands/subscribers.ts'),
+  () => import('./commands/simulate.ts'),
 ];
 
 export async function buildProgram(): Promise<Command> {

@@ -1,0 +1,195 @@
+/**
+ * `quakectl simulate (--scenario NAME | --mag M --lat LAT --lon LON [--depth KM] | --replay FILE) [--wait] [--direct]
+ * [--live] [-o json]`. Every simulated event is a drill unless `--live` (refused on the local profile, confirmed
+ * elsewhere). With `--wait` on the local profile the loopback sink listens on the drill port, so delivered, duplicates
+ * and latencies are measured at the receiving end. Exit 1 if a followed event did not complete or missed anyone.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { type DrillReport, drillPassed } from '../../shared/drill/report.ts';
+import type { RunResult } from '../../shared/drill/run.ts';
+import type { Clients, ServiceConfig } from '../../shared/infra/clients.ts';
+import type { Profile } from '../../shared/infra/config.ts';
+import type { ProducerPayload } from '../../shared/ingest/index.ts';
+import { commandContext, outputFormat, withOutput } from '../context.ts';
+import { color, interactive, type OutputFormat, printJson } from '../output.ts';
+
+const num = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  return n;
+};
+
+export interface SimulateFlags {
+  scenario?: string;
+  mag?: number;
+  lat?: number;
+  lon?: number;
+  depth?: number;
+  replay?: string;
+  detectionDelay: number;
+  live?: boolean;
+  yes?: boolean;
+  direct?: boolean;
+  wait?: boolean;
+  timeout: number;
+  sinkPort?: number;
+  secret?: string;
+}
+
+export function register(program: Command): void {
+  withOutput(
+    program
+      .command('simulate')
+      .description('send a simulated (drill) earthquake through the pipeline and optionally follow it to completion')
+      .option('--scenario <name>', 'historical scenario: vrancea-1977, vrancea-1990, kahramanmaras-2023')
+      .option('--mag <m>', 'magnitude', num)
+      .option('--lat <deg>', 'epicentre latitude', num)
+      .option('--lon <deg>', 'epicentre longitude', num)
+      .option('--depth <km>', 'hypocentre depth (default 10)', num)
+      .option('--replay <file>', 'send the events of a feed file (USGS GeoJSON, EMSC, FDSN text) as drills')
+      .option('--detection-delay <s>', 'origin time = now minus this (networks publish 5-7 s after origin)', num, 5)
+      .option('--live', 'send a REAL, non-drill alert (refused on the local profile; asks for confirmation)')
+      .option('--yes', 'confirm --live without asking')
+      .option('--direct', 'produce straight to Kafka with the producer code instead of invoking the producer Lambda')
+      .option('--wait', 'follow the event to completion and print the report')
+      .option('--timeout <s>', 'give up following after this many seconds', num, 300)
+      .option('--sink-port <port>', 'local: port of the loopback receiver (default 19080; 0 = no receiver)', num)
+      .option('--secret <secret>', 'local: webhook secret the receiver verifies (default: the drill secret)'),
+  ).action(async (flags: SimulateFlags, cmd: Command) => {
+    const format = outputFormat(cmd);
+    const ctx = await commandContext(cmd);
+    try {
+      const payload = await buildPayload(flags, ctx.profile);
+      const receiver = flags.wait && ctx.profile.type === 'local' ? await startReceiver(flags) : undefined;
+      try {
+        const result = await simulateAndReport(ctx, payload, flags, format, receiver);
+        if (result.reports.some((r) => !drillPassed(r))) process.exitCode = 1;
+      } finally {
+        await receiver?.close();
+      }
+    } finally {
+      ctx.clients.destroy();
+    }
+  });
+}
+
+export async function buildPayload(flags: SimulateFlags, profile: Profile): Promise<ProducerPayload> {
+  const { UsageError } = await import('../../shared/infra/errors.ts');
+  const sources = [flags.scenario, flags.replay, flags.mag !== undefined ? 'mag' : undefined].filter(Boolean);
+  if (sources.length !== 1) throw new UsageError('give exactly one of --scenario, --replay or --mag/--lat/--lon');
+  if (flags.live) {
+    if (profile.type === 'local') {
+      throw new UsageError('--live is refused on the local profile: a local stack only runs drills');
+    }
+    const { confirm } = await import('../../shared/ops/confirm.ts');
+    await confirm({
+      action: `send a REAL, non-drill earthquake alert to every eligible subscriber of profile "${profile.name}"`,
+      yes: flags.yes,
+      alwaysAsk: true,
+    });
+  }
+  const drill = !flags.live;
+  if (flags.replay) {
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(flags.replay, 'utf8').catch((err: Error) => {
+      throw new UsageError(`cannot read ${flags.replay}: ${err.message}`, { cause: err });
+    });
+    return { documents: [text], drill };
+  }
+  const { findScenario, scenarioQuake, simulatedQuake } = await import('../../shared/drill/scenarios.ts');
+  const now = Date.now();
+  const common = { now, detectionDelayS: flags.detectionDelay, live: flags.live };
+  if (flags.scenario) return { quakes: [scenarioQuake(findScenario(flags.scenario), common)], drill };
+  if (flags.lat === undefined || flags.lon === undefined) throw new UsageError('--mag needs --lat and --lon');
+  const e = { magnitude: flags.mag!, lat: flags.lat, lon: flags.lon, depthKm: flags.depth ?? 10 };
+  return { quakes: [simulatedQuake(e, common)], drill };
+}
+
+/** The loopback receiver on the drill port; undefined (with a note) when that port is taken. */
+export async function startReceiver(flags: { sinkPort?: number; secret?: string }) {
+  const { sinkPort } = await import('../../shared/drill/receiver.ts');
+  const { DEFAULT_DRILL_SECRET } = await import('../../shared/drill/seed.ts');
+  const port = flags.sinkPort ?? sinkPort();
+  if (port === 0) return undefined;
+  const { startWebhookSink } = await import('../../local/webhook-sink.ts');
+  try {
+    return await startWebhookSink({ port, secrets: { '*': flags.secret ?? DEFAULT_DRILL_SECRET } });
+  } catch (err) {
+    process.stderr.write(
+      `note: no receiver on port ${port} (${(err as Error).message}); figures come from the sender's counters\n`,
+    );
+    return undefined;
+  }
+}
+
+export async function simulateAndReport(
+  ctx: { clients: Clients; config: ServiceConfig },
+  payload: ProducerPayload,
+  flags: Pick<SimulateFlags, 'direct' | 'wait' | 'timeout'>,
+  format: OutputFormat,
+  receiver?: Awaited<ReturnType<typeof startReceiver>>,
+): Promise<RunResult> {
+  const { SubscriberStore } = await import('../../shared/segments/index.ts');
+  const { runSimulation } = await import('../../shared/drill/run.ts');
+  const { inkProgress, plainProgress } = await import('./simulate-view.ts');
+  const store = new SubscriberStore(ctx.clients.ddb, ctx.config.names, {
+    maxSegmentSize: ctx.config.fanout.maxSegmentSize,
+  });
+  const progress = flags.wait ? (interactive(process.stderr) ? await inkProgress() : plainProgress()) : undefined;
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  let result: RunResult;
+  try {
+    result = await runSimulation({
+      clients: ctx.clients,
+      names: ctx.config.names,
+      store,
+      payload,
+      direct: flags.direct,
+      wait: flags.wait,
+      timeoutMs: flags.timeout * 1000,
+      receiver,
+      signal: abort.signal,
+      onSent: (sent) => {
+        if (format === 'table') {
+          process.stderr.write(
+            `sent ${sent.accepted.length} event(s)${sent.accepted.length ? `: ${sent.accepted.join(', ')}` : ''}` +
+              `${sent.rejected.length ? `, ${sent.rejected.length} rejected` : ''}\n`,
+          );
+        }
+      },
+      onProgress: (u) => progress?.update(u),
+    });
+  } finally {
+    progress?.stop();
+    process.off('SIGINT', onSigint);
+  }
+  if (format === 'json')
+    printJson(flags.wait ? (result.reports.length === 1 ? result.reports[0] : result.reports) : result.sent);
+  else if (flags.wait) process.stdout.write(`${result.reports.map(renderReport).join('\n\n')}\n`);
+  else process.stdout.write(`accepted: ${result.sent.accepted.join(', ') || 'none'}\n`);
+  return result;
+}
+
+const ms = (v: number | null) => (v === null ? '-' : v < 1000 ? `${v} ms` : `${(v / 1000).toFixed(2)} s`);
+
+export function renderReport(r: DrillReport): string {
+  const c = color();
+  const passed = drillPassed(r);
+  const where = r.measuredAt === 'receiver' ? 'measured at the receiver' : "sender's counters";
+  return [
+    `${r.drill ? c.yellow('DRILL') : c.red.bold('LIVE')} ${c.bold(r.eventId)}  M${r.magnitude} ${r.place}`,
+    `  state ${r.state}, strategy ${r.strategy ?? '-'}, segments ${r.segments.done}/${r.segments.total}`,
+    `  subscribers in footprint ${r.subscribersInFootprint ?? '-'}, eligible ${r.eligible}`,
+    `  delivered ${r.delivered} (${where}), failed ${r.failed}, duplicates ${r.duplicates ?? '-'}` +
+      (r.missing !== null ? `, missing ${r.missing}` : ''),
+    `  after acceptance: first ${ms(r.firstDeliveryMs)}, p50 ${ms(r.p50DeliveryMs)}, p99 ${ms(r.p99DeliveryMs)}, ` +
+      `last ${ms(r.lastDeliveryMs)}${r.ratePerS !== null ? `, ${r.ratePerS} notifications/s` : ''}`,
+    `  notified before shaking ${r.notifiedBeforeShakingPct === null ? '-' : `${r.notifiedBeforeShakingPct}%`}`,
+    passed
+      ? c.green('  PASS: every eligible subscriber was notified')
+      : c.red('  FAIL: not every eligible subscriber was notified'),
+  ].join('\n');
+}

@@ -1,0 +1,157 @@
+/**
+ * The drill report (issue 6): what reached the receiving end, measured from the moment the producer accepted the
+ * event. Pure: the caller gathers the event record, the receipts at the sink and the eligible subscribers.
+ *
+ * "Before shaking" per subscriber: the first notification's arrival at the receiver is earlier than the predicted S
+ * arrival at the subscriber's location, origin time + hypocentral distance / 3.5 km/s (shared/seismo travel.ts).
+ */
+import type { EventRecord } from '../events/types.ts';
+import type { Quake } from '../quake/types.ts';
+import { hypocentralKm, sArrivalS } from '../seismo/index.ts';
+
+export interface DrillReport {
+  eventId: string;
+  drill: boolean;
+  subscribersInFootprint: number | null;
+  eligible: number;
+  delivered: number;
+  failed: number;
+  duplicates: number | null;
+  segments: { total: number; done: number };
+  firstDeliveryMs: number | null;
+  lastDeliveryMs: number | null;
+  p50DeliveryMs: number | null;
+  p99DeliveryMs: number | null;
+  notifiedBeforeShakingPct: number | null;
+  strategy: string | null;
+  /** Beyond the issue's fields: */
+  state: string;
+  complete: boolean;
+  /** Where delivered/duplicates/latencies were measured: at the receiving end, or from the sender's counters. */
+  measuredAt: 'receiver' | 'sender';
+  /** Eligible subscribers (recomputed from the store) with no notification at the receiver. */
+  missing: number | null;
+  /** Notifications per second between first and last delivery. */
+  ratePerS: number | null;
+  magnitude: number;
+  place: string;
+}
+
+export interface Receipt {
+  subscriberId: string;
+  receivedAt: number;
+}
+
+export interface EligibleSite {
+  id: string;
+  lat: number;
+  lon: number;
+}
+
+export interface ReportInput {
+  eventId: string;
+  quake: Quake;
+  record: EventRecord | undefined;
+  /** First receipt per notification at the sink, this event only; undefined without a sink. */
+  receipts?: Receipt[];
+  duplicates?: number;
+  /** Eligible subscribers recomputed from the store (id and location); undefined when not computed. */
+  eligibleSites?: EligibleSite[];
+  subscribersInFootprint?: number;
+}
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+/** Epoch ms at which S waves reach a site. */
+export function sArrivalAt(quake: Quake, site: { lat: number; lon: number }): number {
+  return quake.originTime + sArrivalS(hypocentralKm(quake, site)) * 1000;
+}
+
+export function buildReport(input: ReportInput): DrillReport {
+  const { record, quake } = input;
+  const acceptedAt = record?.acceptedAt ?? quake.updatedAt;
+  const state = record?.state ?? 'not-planned';
+  const complete = state === 'complete' || state === 'skipped';
+  const eligible = input.eligibleSites?.length ?? record?.eligible ?? 0;
+  const base = {
+    eventId: input.eventId,
+    drill: quake.drill,
+    subscribersInFootprint: input.subscribersInFootprint ?? null,
+    eligible,
+    failed: record?.failed ?? 0,
+    segments: { total: record?.total ?? 0, done: record?.doneCount ?? 0 },
+    strategy: record?.strategy ?? null,
+    state,
+    complete,
+    magnitude: quake.magnitude,
+    place: quake.place,
+  };
+  if (!input.receipts) {
+    const first = record?.firstDeliveryAt;
+    const last = record?.lastDeliveryAt;
+    const delivered = record?.delivered ?? 0;
+    return {
+      ...base,
+      delivered,
+      duplicates: null,
+      firstDeliveryMs: first !== undefined ? first - acceptedAt : null,
+      lastDeliveryMs: last !== undefined ? last - acceptedAt : null,
+      p50DeliveryMs: null,
+      p99DeliveryMs: null,
+      notifiedBeforeShakingPct: null,
+      measuredAt: 'sender',
+      missing: null,
+      ratePerS: rate(delivered, first, last),
+    };
+  }
+  const firstBySubscriber = new Map<string, number>();
+  for (const r of input.receipts) {
+    const t = firstBySubscriber.get(r.subscriberId);
+    if (t === undefined || r.receivedAt < t) firstBySubscriber.set(r.subscriberId, r.receivedAt);
+  }
+  const latencies = input.receipts.map((r) => r.receivedAt - acceptedAt).sort((a, b) => a - b);
+  let beforeShaking = 0;
+  let missing = 0;
+  for (const site of input.eligibleSites ?? []) {
+    const at = firstBySubscriber.get(site.id);
+    if (at === undefined) missing++;
+    else if (at < sArrivalAt(quake, site)) beforeShaking++;
+  }
+  const first = latencies[0];
+  const last = latencies.at(-1);
+  return {
+    ...base,
+    delivered: input.receipts.length,
+    duplicates: input.duplicates ?? 0,
+    firstDeliveryMs: first ?? null,
+    lastDeliveryMs: last ?? null,
+    p50DeliveryMs: percentile(latencies, 50),
+    p99DeliveryMs: percentile(latencies, 99),
+    notifiedBeforeShakingPct: eligible > 0 && input.eligibleSites ? round1((100 * beforeShaking) / eligible) : null,
+    measuredAt: 'receiver',
+    missing: input.eligibleSites ? missing : null,
+    ratePerS: rate(input.receipts.length, first, last),
+  };
+}
+
+/** Exit status of a drill: it completed, nothing failed, and every eligible subscriber was notified. */
+export function drillPassed(r: DrillReport): boolean {
+  if (!r.complete || r.failed > 0) return false;
+  if (r.missing !== null) return r.missing === 0;
+  return r.delivered >= r.eligible;
+}
+
+function rate(n: number, first: number | undefined, last: number | undefined): number | null {
+  if (n === 0 || first === undefined || last === undefined) return null;
+  const s = Math.max(last - first, 1) / 1000;
+  return Math.round(n / s);
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}

@@ -1,0 +1,148 @@
+/**
+ * `quakectl simulate`: send a (drill) event through the producer Lambda — or straight to Kafka with the producer's
+ * own code — then follow its record in the events table to completion and gather what the report needs.
+ */
+import { InvokeCommand, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { type EventRecord, getEvent } from '../events/index.ts';
+import type { Clients } from '../infra/clients.ts';
+import { QuakectlError, ServiceUnavailableError } from '../infra/errors.ts';
+import type { ResourceNames } from '../infra/names.ts';
+import {
+  createEventProducer,
+  eventsTopic,
+  type ProducerPayload,
+  type ProducerResult,
+  produceEvents,
+} from '../ingest/index.ts';
+import { Associator } from '../quake/associate.ts';
+import type { Quake } from '../quake/types.ts';
+import { cellMinDistanceKm, type SubscriberStore } from '../segments/index.ts';
+import { epicentralKm, intensityModelFor } from '../seismo/index.ts';
+import type { EligibleSite } from './report.ts';
+
+/** The producer refused every event, or the invocation failed. */
+export class SimulateError extends QuakectlError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SimulateError';
+  }
+}
+
+/** Invokes the producer's alias `live` synchronously: its answer says which ids it accepted. */
+export async function sendViaProducer(
+  clients: Clients,
+  names: ResourceNames,
+  payload: ProducerPayload,
+): Promise<ProducerResult> {
+  const FunctionName = names.function('producer');
+  let out: InvokeCommandOutput;
+  try {
+    out = await clients.lambda.send(
+      new InvokeCommand({ FunctionName, Qualifier: names.alias, Payload: Buffer.from(JSON.stringify(payload)) }),
+    );
+  } catch (err) {
+    const e = err as Error;
+    if (e.name === 'ResourceNotFoundException') {
+      throw new SimulateError(`${FunctionName}:${names.alias} is not deployed: run quakectl deploy first`, {
+        cause: err,
+      });
+    }
+    throw new ServiceUnavailableError('lambda', `cannot invoke ${FunctionName}: ${e.message}`, { cause: err });
+  }
+  const body = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
+  if (out.FunctionError) {
+    let message = body;
+    try {
+      message = (JSON.parse(body) as { errorMessage?: string }).errorMessage ?? body;
+    } catch {}
+    throw new SimulateError(`producer failed (${out.FunctionError}): ${message}`);
+  }
+  return JSON.parse(body) as ProducerResult;
+}
+
+/** `--direct`: the producer's domain code run here, with this machine's Kafka and DynamoDB clients. */
+export async function sendDirect(
+  clients: Clients,
+  names: ResourceNames,
+  payload: ProducerPayload,
+): Promise<ProducerResult> {
+  const producer = createEventProducer(clients.kafka);
+  await producer.connect();
+  try {
+    return await produceEvents(payload, {
+      events: { ddb: clients.ddb, table: names.table('events') },
+      producer,
+      topic: eventsTopic(names.eventsTopic),
+      associator: new Associator(),
+    });
+  } finally {
+    await producer.disconnect().catch(() => {});
+  }
+}
+
+export interface FollowOptions {
+  timeoutMs?: number;
+  pollMs?: number;
+  onProgress?: (record: EventRecord | undefined, elapsedMs: number) => void;
+  /** Resolves early when aborted (Ctrl-C): the record as last seen is returned. */
+  signal?: AbortSignal;
+}
+
+export function isFinished(r: EventRecord | undefined): boolean {
+  return r?.state === 'complete' || r?.state === 'skipped';
+}
+
+/** Polls the event's record until it is complete (or skipped), or the timeout passes. */
+export async function followEvent(
+  clients: Clients,
+  names: ResourceNames,
+  eventId: string,
+  opts: FollowOptions = {},
+): Promise<EventRecord | undefined> {
+  const store = { ddb: clients.ddb, table: names.table('events') };
+  const start = Date.now();
+  const deadline = start + (opts.timeoutMs ?? 300_000);
+  let record: EventRecord | undefined;
+  while (!opts.signal?.aborted) {
+    record = await getEvent(store, eventId);
+    opts.onProgress?.(record, Date.now() - start);
+    if (isFinished(record) || Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
+  }
+  return record;
+}
+
+export interface FootprintCensus {
+  /** Subscribers within the footprint radius (epicentral distance). */
+  inFootprint: number;
+  /** Subscribers whose predicted MMI reaches their own threshold: who must be notified. */
+  eligible: EligibleSite[];
+}
+
+/**
+ * Recomputes, independently of the pipeline's counters, who must be notified: every subscriber in the cells that
+ * reach into the footprint, with the same intensity model and rule (MMI at or above the subscriber's minMmi).
+ */
+export async function footprintCensus(
+  store: SubscriberStore,
+  quake: Quake,
+  radiusKm: number,
+): Promise<FootprintCensus> {
+  const model = intensityModelFor(quake);
+  const segments = (await store.allSegments()).filter(
+    (s) => s.count > 0 && cellMinDistanceKm(s.cell, quake.lat, quake.lon) <= radiusKm,
+  );
+  let inFootprint = 0;
+  const eligible: EligibleSite[] = [];
+  const queue = [...segments];
+  const worker = async () => {
+    for (let seg = queue.shift(); seg; seg = queue.shift()) {
+      for (const s of await store.readSegment(seg.key)) {
+        if (epicentralKm(quake, s) <= radiusKm) inFootprint++;
+        if (model.predict(s.lat, s.lon) >= s.minMmi) eligible.push({ id: s.id, lat: s.lat, lon: s.lon });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return { inFootprint, eligible };
+}
