@@ -4,6 +4,8 @@
  * arrived so drills can compute latencies and the share delivered before the S wave. It sits on the hot path of the
  * fan-out benchmark: one Buffer concat, one HMAC, one JSON.parse per batch, nothing else.
  *
+ * GET /_stats answers the counters (for a sink in another process).
+ *
  * Secrets: a string is the secret for every path; a record maps a target (a path like `/hooks/a`, or a full URL whose
  * path is used) to its secret, with `*` as the default. A path with no secret accepts unsigned bodies.
  */
@@ -89,6 +91,9 @@ export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<W
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
+    if (req.method === 'GET' && req.url === '/_stats') {
+      return answer(res, 200, { received: seen.size, duplicates: dupes, badSignatures: bad, requests, failedRequests });
+    }
     requests++;
     if (req.method !== 'POST') return answer(res, 405, { error: 'POST only' });
     if (failing) {
@@ -186,4 +191,19 @@ export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<W
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Standalone, for benchmarks that want the receiver on its own core:
+ * `node local/webhook-sink.ts [--port 18080] [--secret s]`; prints its URL, serves counters at GET /_stats.
+ */
+if (import.meta.main) {
+  const { values } = (await import('node:util')).parseArgs({
+    options: { port: { type: 'string' }, secret: { type: 'string' } },
+  });
+  const sink = await startWebhookSink({ port: values.port ? Number(values.port) : undefined, secrets: values.secret });
+  process.stdout.write(`${JSON.stringify({ url: sink.url, stats: `${sink.url}/_stats` })}\n`);
+  const stop = () => void sink.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }

@@ -13,7 +13,7 @@ import type { ResourceNames } from '../infra/names.ts';
 import { chunk, mapLimit } from '../segments/concurrency.ts';
 import { type Lookup, TargetGuard } from './address.ts';
 import { DeliveryError } from './errors.ts';
-import { redactUrl } from './telemetry.ts';
+import { createTelemetry, redactUrl } from './telemetry.ts';
 import type { DeliveryDlqMessage, DeliveryItem, DeliveryResult, Notification } from './types.ts';
 import { type PostOptions, postBatch } from './webhook.ts';
 
@@ -86,7 +86,7 @@ export class Deliverer {
       } else if (channel.type === 'kafka') {
         kafka.push(item);
       } else {
-        this.opts.logger?.info('notification', { channel: 'log', target: channel.target, notification });
+        this.logChannelLogger().info('notification', { channel: 'log', target: channel.target, notification });
         result.delivered.push(notification.id);
       }
     }
@@ -246,6 +246,12 @@ export class Deliverer {
       count: notifications.length,
     });
     return 1;
+  }
+
+  /** The log channel always writes a structured line: to the caller's logger, else to one of its own. */
+  private logChannelLogger(): Logger {
+    this.opts.logger ??= createTelemetry('quakectl-notify').logger;
+    return this.opts.logger;
   }
 
   async close(): Promise<void> {

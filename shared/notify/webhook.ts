@@ -2,7 +2,7 @@
  * One webhook batch POST with retries: JSON body `{"notifications":[…]}`, signed, with a per-batch Idempotency-Key,
  * a hard timeout per attempt (AbortSignal.timeout), and exponential backoff with full jitter between attempts.
  *
- * Retried: timeouts, connection errors, 5xx, 408 and 429. Not retried: other 4xx (the receiver rejects the content;
+ * Retried: timeouts, connection errors, 5xx, 408 and 429 (after Retry-After when given, capped at backoffMaxMs). Not retried: other 4xx (the receiver rejects the content;
  * repeating it cannot help) and 3xx (redirects are not followed: they could lead to an address the guard refused).
  * Uses the global fetch (undici) whose default agent keeps connections alive and opens as many per origin as there are
  * requests in flight; the caller bounds that number.
@@ -22,7 +22,14 @@ export type PostResult =
   | { ok: true; attempts: number; status: number; firstFailureAt?: number }
   | { ok: false; attempts: number; reason: string; firstFailureAt: number };
 
-type Attempt = { ok: true; status: number } | { ok: false; retriable: boolean; reason: string };
+type Attempt = { ok: true; status: number } | { ok: false; retriable: boolean; reason: string; retryAfterMs?: number };
+
+/** Retry-After in seconds (HTTP-date is not worth the parsing here); undefined when absent or unusable. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const s = Number(header);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : undefined;
+}
 
 export function encodeBatch(notifications: readonly Notification[], secret: string | undefined) {
   const body = JSON.stringify({ notifications });
@@ -61,7 +68,27 @@ async function attempt(
   await res.arrayBuffer().catch(() => undefined);
   if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
   const retriable = res.status >= 500 || res.status === 408 || res.status === 429;
-  return { ok: false, retriable, reason: `HTTP ${res.status}` };
+  return {
+    ok: false,
+    retriable,
+    reason: `HTTP ${res.status}`,
+    retryAfterMs: retryAfterMs(res.headers.get('retry-after')),
+  };
+}
+
+/**
+ * fetch refuses URLs carrying credentials (WHATWG Fetch); a target written `https://user:pass@host/…` means HTTP
+ * Basic authentication, so move them into an Authorization header.
+ */
+function withoutUserInfo(url: string, headers: Record<string, string>): string {
+  const u = new URL(url);
+  if (!u.username && !u.password) return url;
+  const user = decodeURIComponent(u.username);
+  const pass = decodeURIComponent(u.password);
+  headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+  u.username = '';
+  u.password = '';
+  return u.toString();
 }
 
 export async function postBatch(
@@ -71,12 +98,16 @@ export async function postBatch(
   opts: PostOptions,
 ): Promise<PostResult> {
   const { body, headers } = encodeBatch(notifications, secret);
+  const target = withoutUserInfo(url, headers);
   let firstFailureAt: number | undefined;
   for (let n = 1; ; n++) {
-    const r = await attempt(url, body, headers, opts.timeoutMs);
+    const r = await attempt(target, body, headers, opts.timeoutMs);
     if (r.ok) return { ok: true, attempts: n, status: r.status, firstFailureAt };
     firstFailureAt ??= Date.now();
     if (!r.retriable || n >= opts.maxAttempts) return { ok: false, attempts: n, reason: r.reason, firstFailureAt };
-    await sleep(Math.random() * Math.min(opts.backoffMaxMs, opts.backoffBaseMs * 2 ** (n - 1)));
+    const backoff = Math.random() * Math.min(opts.backoffMaxMs, opts.backoffBaseMs * 2 ** (n - 1));
+    // A receiver's Retry-After (429/503) is honoured up to backoffMaxMs: an alert cannot wait minutes.
+    const asked = 'retryAfterMs' in r && r.retryAfterMs !== undefined ? Math.min(r.retryAfterMs, opts.backoffMaxMs) : 0;
+    await sleep(Math.max(backoff, asked));
   }
 }

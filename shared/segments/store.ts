@@ -48,6 +48,9 @@ export const DEFAULT_MAX_SEGMENT_SIZE = 2000;
  */
 const INDEX_KEYS_PER_QUERY_COST = 200;
 
+/** Cells above which `segmentsForCells` scans the segments table instead of querying each cell. */
+const SCAN_SEGMENTS_ABOVE = 100;
+
 export interface SubscriberStoreOptions {
   maxSegmentSize?: number;
   /** DynamoDB calls in flight per operation (BatchWrite chunks, GSI lookups, per-cell queries). */
@@ -393,10 +396,19 @@ export class SubscriberStore {
     );
   }
 
-  /** Non-empty shards of the given cells, in the order of `cells` then shard. */
-  async segmentsForCells(cells: readonly string[]): Promise<SegmentRef[]> {
-    const per = await mapLimit(cells, this.concurrency * 2, (cell) => this.shardsOf(cell));
-    return per.flat().filter((s) => s.count > 0);
+  /**
+   * Non-empty shards of the given cells, in the order of `cells` then shard. A footprint of a few hundred km covers
+   * thousands of cells, most of them empty: past `SCAN_SEGMENTS_ABOVE` cells, one parallel Scan of the (small)
+   * segments table costs a handful of requests where a Query per cell would cost thousands.
+   */
+  async segmentsForCells(cells: readonly string[], how: 'auto' | 'query' | 'scan' = 'auto'): Promise<SegmentRef[]> {
+    const scan = how === 'scan' || (how === 'auto' && cells.length > SCAN_SEGMENTS_ABOVE);
+    if (!scan) {
+      const per = await mapLimit(cells, this.concurrency * 2, (cell) => this.shardsOf(cell));
+      return per.flat().filter((s) => s.count > 0);
+    }
+    const byCell = Map.groupBy(await this.allSegments(), (s) => s.cell);
+    return cells.flatMap((c) => (byCell.get(c) ?? []).filter((s) => s.count > 0).sort((a, b) => a.shard - b.shard));
   }
 
   /** One page of a segment's subscribers; pass the returned cursor back for the next page. */
@@ -452,16 +464,30 @@ export class SubscriberStore {
     return { items: (res.Items ?? []).map(subscriberFromItem), cursor: encodeCursor(res.LastEvaluatedKey) };
   }
 
-  /** Every row of the segments table. */
-  async allSegments(): Promise<SegmentRef[]> {
-    const out: SegmentRef[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.ddb.send(new ScanCommand({ TableName: this.segmentsTable, ExclusiveStartKey: start }));
-      for (const it of res.Items ?? []) out.push(refFromItem(it));
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return out;
+  /** Every row of the segments table (parallel Scan: the planner reads it on the alert path). */
+  async allSegments(totalSegments = 4): Promise<SegmentRef[]> {
+    const parts = await mapLimit(
+      Array.from({ length: totalSegments }, (_, i) => i),
+      totalSegments,
+      async (segment) => {
+        const out: SegmentRef[] = [];
+        let start: Record<string, unknown> | undefined;
+        do {
+          const res = await this.ddb.send(
+            new ScanCommand({
+              TableName: this.segmentsTable,
+              Segment: segment,
+              TotalSegments: totalSegments,
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const it of res.Items ?? []) out.push(refFromItem(it));
+          start = res.LastEvaluatedKey;
+        } while (start);
+        return out;
+      },
+    );
+    return parts.flat();
   }
 
   async stats(): Promise<SegmentStats> {

@@ -3,6 +3,8 @@
  * batches land in the delivery DLQ (read back from ElasticMQ), private targets refused when the profile does not allow
  * them, the Kafka outbox channel, and the one case where nothing can be parked (the DLQ itself is gone).
  */
+
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebhookSink, type WebhookSink } from '../../local/webhook-sink.ts';
@@ -49,14 +51,18 @@ function items(eventId: string, n: number, channel: Channel, drill = true): Deli
   }));
 }
 
-async function drainDlq(expectMessages: number): Promise<DeliveryDlqMessage[]> {
+/** Receives (and deletes) DLQ messages until `expectMessages` of this event arrived; others are dropped. */
+async function drainDlq(eventId: string, expectMessages: number): Promise<DeliveryDlqMessage[]> {
   const out: DeliveryDlqMessage[] = [];
   for (let tries = 0; out.length < expectMessages && tries < 20; tries++) {
     const res = await stack.clients.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
     );
     const msgs = res.Messages ?? [];
-    for (const m of msgs) out.push(JSON.parse(m.Body!) as DeliveryDlqMessage);
+    for (const m of msgs) {
+      const body = JSON.parse(m.Body!) as DeliveryDlqMessage;
+      if (body.eventId === eventId) out.push(body);
+    }
     if (msgs.length) {
       await stack.clients.sqs.send(
         new DeleteMessageBatchCommand({
@@ -97,12 +103,23 @@ describe('Deliverer on the local stack', () => {
         target: `${sink.url}/down?token=abc`,
         secret: 'down-secret',
       });
-      const r = await deliverer({ maxAttempts: 3 }).deliver(batch);
+      // Collects what the deliverer hands its logger: the fields Powertools would serialize as the JSON line.
+      const lines: string[] = [];
+      const collect = (level: string) => (message: string, extra?: object) =>
+        lines.push(JSON.stringify({ level, message, ...extra }));
+      const logger = { info: collect('INFO'), warn: collect('WARN'), error: collect('ERROR') } as unknown as Logger;
+      const r = await deliverer({ maxAttempts: 3, logger }).deliver(batch);
+      const logged = lines.join('\n');
+      expect(logged).toContain('"message":"webhook batch failed"');
+      expect(logged).toContain('"message":"notifications sent to delivery DLQ"');
+      expect(logged).toContain('"reason":"HTTP 500"');
+      expect(logged).not.toContain('down-secret');
+      expect(logged).not.toContain('token=abc');
       expect(r.delivered).toEqual([]);
       expect(r.failed.sort()).toEqual(batch.map((b) => b.notification.id).sort());
       expect(r.dlq).toBe(3);
       expect(sink.failedRequests()).toBe(9); // 3 batches × 3 attempts
-      const messages = await drainDlq(3);
+      const messages = await drainDlq(eventId, 3);
       expect(messages).toHaveLength(3);
       const parked = messages.flatMap((m) => m.notifications.map((n) => n.id));
       expect(parked.sort()).toEqual(r.failed.sort());
@@ -125,7 +142,7 @@ describe('Deliverer on the local stack', () => {
     expect(r).toMatchObject({ delivered: [], dlq: 1 });
     expect(r.failed).toHaveLength(20);
     expect(sink.requests()).toBe(0);
-    const [m] = await drainDlq(1);
+    const [m] = await drainDlq(eventId, 1);
     expect(m).toMatchObject({ reason: 'target refused: private address', attempts: 0, eventId });
     expect(m.notifications).toHaveLength(20);
   });

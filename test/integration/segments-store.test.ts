@@ -139,6 +139,21 @@ describe('SubscriberStore', () => {
     const fromSegments = (await Promise.all(segs.map((s) => store.readSegment(s.key)))).flat().map((s) => s.id);
     expect(fromSegments.filter((id) => id.startsWith('idem-'))).toHaveLength(400);
 
+    // Both lookups (Query per cell, Scan of the segments table) agree, on a footprint large enough to scan.
+    const wide = coveringCells(45.5, 25.5, 300);
+    const viaQuery = await store.segmentsForCells(wide, 'query');
+    const viaScan = await store.segmentsForCells(wide, 'scan');
+    expect(viaScan).toEqual(viaQuery);
+    expect(viaScan.length).toBeGreaterThan(3);
+    let t = performance.now();
+    await store.segmentsForCells(wide, 'query');
+    const queryMs = performance.now() - t;
+    t = performance.now();
+    await store.segmentsForCells(wide);
+    console.log(
+      `segmentsForCells over ${wide.length} cells: Query per cell ${queryMs.toFixed(0)} ms, auto (Scan) ${(performance.now() - t).toFixed(0)} ms`,
+    );
+
     const stats = await store.stats();
     const seen: string[] = [];
     for (let segment = 0; segment < 3; segment++) {

@@ -152,6 +152,7 @@ describe('Deliverer → webhook sink', () => {
     expect(r.delivered).toHaveLength(100_000);
     expect(sink.received()).toHaveLength(100_000);
     expect(sink.badSignatures()).toBe(0);
-    expect(ms).toBeLessThan(15_000);
+    // ≈2–3 s measured on an idle 2-core box; the bound only catches pathologies (the box is shared and loaded).
+    expect(ms).toBeLessThan(60_000);
   });
 });
