@@ -15,7 +15,10 @@ import type { Associator } from '../quake/associate.ts';
 import { parseFeed } from '../quake/detect.ts';
 import { validateQuake } from '../quake/schema.ts';
 import type { Quake } from '../quake/types.ts';
+import { mapLimit } from '../segments/concurrency.ts';
 import { EVENT_SCHEMA, type EventMessage, type ProducerPayload, type ProducerResult } from './types.ts';
+
+const WRITE_CONCURRENCY = 16;
 
 export interface ProduceDeps {
   events: EventStore;
@@ -87,16 +90,17 @@ export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps)
     if (pending) result.superseded++;
     toSend.set(event.id, event);
   }
-  const fresh: Quake[] = [];
-  for (const event of toSend.values()) {
-    if (await acceptVersion(deps.events, event, acceptedAt)) fresh.push(event);
-    else result.superseded++;
-  }
+  // Table writes of distinct events are independent: run them side by side (a feed holds thousands).
+  const verdicts = await mapLimit([...toSend.values()], WRITE_CONCURRENCY, (e) =>
+    acceptVersion(deps.events, e, acceptedAt),
+  );
+  const fresh = [...toSend.values()].filter((_, i) => verdicts[i]);
+  result.superseded += verdicts.filter((v) => !v).length;
   if (fresh.length > 0) {
     // Throws after kafkajs' retries: the invocation fails and Lambda's retry / DLQ keep the payload.
     await deps.producer.send({ topic: deps.topic, acks: -1, messages: fresh.map((q) => eventMessage(q, acceptedAt)) });
+    await mapLimit(fresh, WRITE_CONCURRENCY, (q) => markPublished(deps.events, q.id, q.updatedAt));
     for (const q of fresh) {
-      await markPublished(deps.events, q.id, q.updatedAt);
       deps.published?.set(q.id, q.updatedAt);
       result.accepted.push(q.id);
     }

@@ -6,13 +6,13 @@ import { type Kafka, Partitioners, type Producer } from 'kafkajs';
  * so a retry can never overtake its predecessor. kafkajs retries an idempotent producer forever by default; a Lambda
  * must fail instead so its payload goes to async retries and the DLQ: retries are bounded (≈ 10 s in all).
  */
-export function createEventProducer(kafka: Kafka): Producer {
+export function createEventProducer(kafka: Kafka, opts: { retries?: number } = {}): Producer {
   return kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
-    retry: { retries: 6, initialRetryTime: 200, maxRetryTime: 3000 },
+    retry: { retries: opts.retries ?? 6, initialRetryTime: 200, maxRetryTime: 3000 },
   });
 }
 

@@ -2,8 +2,8 @@
 
 /** The logging shape ingestion needs; Powertools' Logger and the CLI's stderr logger both fit. */
 export interface IngestLog {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
 }
 
 export const silentLog: IngestLog = { info() {}, warn() {} };

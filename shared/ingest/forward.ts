@@ -1,0 +1,98 @@
+/**
+ * Where ingestion sends events: the producer Lambda (Invoke, RequestResponse, payload `{quakes:[…]}` per the producer
+ * contract), or, with `--direct`, the producer's own domain code in this process (shared/ingest/produce.ts, written
+ * by the pipeline), which validates, associates, drops superseded versions and produces to quakes.events. Both answer
+ * with the producer's `ProducerResult`; neither re-implements producing.
+ */
+import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { Quake } from '../quake/types.ts';
+import { ForwardError } from './errors.ts';
+import { type ProduceDeps, produceEvents } from './produce.ts';
+import type { ProducerResult } from './types.ts';
+
+export type Forwarder = (quakes: Quake[]) => Promise<ProducerResult>;
+
+/** Lambda errors that another try cannot fix: the function, its permissions or the payload are wrong. */
+const PERMANENT = new Set([
+  'ResourceNotFoundException',
+  'AccessDeniedException',
+  'InvalidParameterValueException',
+  'RequestTooLargeException',
+  'UnrecognizedClientException',
+  'InvalidRequestContentException',
+  'KMSAccessDeniedException',
+]);
+
+export interface LambdaForwarderOptions {
+  lambda: LambdaClient;
+  /** Function name or ARN, with an optional `:alias`. */
+  functionName: string;
+  qualifier?: string;
+  drill?: boolean;
+}
+
+export function lambdaForwarder(opts: LambdaForwarderOptions): Forwarder {
+  return async (quakes) => {
+    const payload = { quakes, ...(opts.drill ? { drill: true } : {}) };
+    let out: InvokeCommandOutput;
+    try {
+      out = await opts.lambda.send(
+        new InvokeCommand({
+          FunctionName: opts.functionName,
+          Qualifier: opts.qualifier,
+          InvocationType: 'RequestResponse',
+          Payload: new TextEncoder().encode(JSON.stringify(payload)),
+        }),
+      );
+    } catch (err) {
+      const name = (err as Error).name;
+      throw new ForwardError(`invoke ${opts.functionName}: ${name}: ${(err as Error).message}`, {
+        cause: err,
+        retriable: !PERMANENT.has(name),
+      });
+    }
+    const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+    if (out.FunctionError) {
+      // The producer fails an invocation only when producing failed (Kafka unavailable after its retries): transient.
+      throw new ForwardError(`producer ${opts.functionName} failed (${out.FunctionError}): ${errorText(text)}`, {
+        retriable: true,
+      });
+    }
+    try {
+      return asResult(JSON.parse(text));
+    } catch (err) {
+      throw new ForwardError(`producer ${opts.functionName} answered ${text.slice(0, 200)}`, {
+        cause: err,
+        retriable: false,
+      });
+    }
+  };
+}
+
+/** `--direct`: the producer's domain in this process (a connected producer, the events table, an associator). */
+export function directForwarder(deps: ProduceDeps, drill = false): Forwarder {
+  return async (quakes) => {
+    try {
+      return await produceEvents({ quakes, ...(drill ? { drill: true } : {}) }, deps);
+    } catch (err) {
+      throw new ForwardError(`produce to ${deps.topic}: ${(err as Error).message}`, { cause: err, retriable: true });
+    }
+  };
+}
+
+function asResult(v: unknown): ProducerResult {
+  const r = v as Partial<ProducerResult> | null;
+  if (!r || !Array.isArray(r.accepted) || !Array.isArray(r.rejected)) {
+    throw new Error('not a producer result');
+  }
+  return { accepted: r.accepted, rejected: r.rejected, superseded: r.superseded ?? 0, associated: r.associated ?? 0 };
+}
+
+function errorText(payload: string): string {
+  try {
+    const e = JSON.parse(payload) as { errorType?: string; errorMessage?: string };
+    return `${e.errorType ?? 'Error'}: ${e.errorMessage ?? payload}`;
+  } catch {
+    return payload.slice(0, 200);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The producer's scheduled mode (an EventBridge rule invoking it every minute): which feeds to poll, from the
+ * function's environment, and one FeedPoller per execution environment so that a warm environment keeps its
+ * validators (the next invocation's first GET is conditional) and the versions it already forwarded.
+ *
+ * Environment: QUAKECTL_USGS_FEED_URL (a USGS GeoJSON summary feed, e.g.
+ * https://earthquake.usgs.gov/earthquakes/feed/v1.0/summary/all_hour.geojson), QUAKECTL_FDSN_QUERY_URL (an FDSN
+ * event query with format=text), both comma-separated lists; QUAKECTL_FEEDS (any of them, comma-separated: the kind
+ * is told from the URL); QUAKECTL_POLL_INTERVAL_MS (default 5000).
+ */
+import { FeedPoller, type FeedSource, type Forward } from './feed-poller.ts';
+import type { IngestLog } from './support.ts';
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** An FDSN event service path (`/fdsnws/event/1/query`) or a `format=text` query; anything else is GeoJSON. */
+export function feedKindOf(url: string): FeedSource['kind'] {
+  return /\/fdsnws\/event\/|[?&]format=text\b/i.test(url) ? 'fdsn' : 'usgs';
+}
+
+export function feedSourcesFromEnv(env: NodeJS.ProcessEnv = process.env): FeedSource[] {
+  const sources: FeedSource[] = [
+    ...list(env.QUAKECTL_USGS_FEED_URL).map((url) => ({ kind: 'usgs' as const, url })),
+    ...list(env.QUAKECTL_FDSN_QUERY_URL).map((url) => ({ kind: 'fdsn' as const, url })),
+    ...list(env.QUAKECTL_FEEDS).map((url) => ({ kind: feedKindOf(url), url })),
+  ];
+  const seen = new Set<string>();
+  return sources.filter((s) => !seen.has(s.url) && seen.add(s.url));
+}
+
+/** The environment's poller, or undefined when no feed is configured (the scheduled invocation is then a no-op). */
+export function scheduledPoller(
+  forward: Forward,
+  log: IngestLog,
+  env: NodeJS.ProcessEnv = process.env,
+): FeedPoller | undefined {
+  const sources = feedSourcesFromEnv(env);
+  if (sources.length === 0) return undefined;
+  return new FeedPoller({
+    sources,
+    forward,
+    log,
+    intervalMs: Number(env.QUAKECTL_POLL_INTERVAL_MS ?? 5_000),
+    timeoutMs: 8_000,
+    reserveMs: 2_000,
+  });
+}
+
+/** An EventBridge scheduled event (`{"source":"aws.events","detail-type":"Scheduled Event"}`) or `{poll: true}`. */
+export function isScheduledInvocation(event: unknown): boolean {
+  if (!event || typeof event !== 'object') return false;
+  const e = event as Record<string, unknown>;
+  return e.poll === true || (e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event');
+}
