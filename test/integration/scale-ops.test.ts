@@ -214,3 +214,51 @@ describe('an AWS profile (pointed at the local endpoints through the SDK variabl
     expect(await reserved(names.function('consumer'))).toBe(2);
   });
 });
+
+describe('functions/autoscaler', () => {
+  it('runs the same engine in the emulator and applies its decisions', async () => {
+    const { bundleFunction } = await import('../../shared/bundle/index.ts');
+    const { InvokeCommand } = await import('@aws-sdk/client-lambda');
+    const stack = JSON.parse(
+      (await import('node:fs')).readFileSync(join(process.env.QUAKECTL_STATE_DIR ?? '.quakectl', 'stack.json'), 'utf8'),
+    );
+    const bundle = await bundleFunction('autoscaler');
+    const fn = names.function('autoscaler');
+    fns.push(fn);
+    const { CreateFunctionCommand } = await import('@aws-sdk/client-lambda');
+    const rules = [
+      'version: 1',
+      `consumer: { topic: ${topic}, group: ${group}, lagPerInstance: 5, max: 10, cooldown: { up: 0, down: 0 } }`,
+      'worker: { pendingSegmentsPerInstance: 4, min: 2, max: 40, cooldown: { up: 0, down: 0 } }',
+    ].join('\n');
+    await clients.lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: fn,
+        Runtime: 'nodejs24.x',
+        Role: 'arn:aws:iam::000000000000:role/quakectl-ops-test',
+        Handler: 'index.handler',
+        Code: { ZipFile: bundle.zip },
+        Timeout: 60,
+        MemorySize: 256,
+        Environment: {
+          Variables: {
+            QUAKECTL_PREFIX: prefix,
+            QUAKECTL_KAFKA_BROKERS: stack.kafka.brokers.join(','),
+            QUAKECTL_LOCAL: 'true',
+            QUAKECTL_SCALING_RULES_YAML: rules,
+          },
+        },
+      }),
+    );
+    const out = await clients.lambda.send(new InvokeCommand({ FunctionName: fn }));
+    const payload = JSON.parse(Buffer.from(out.Payload ?? new Uint8Array()).toString('utf8'));
+    expect(out.FunctionError, JSON.stringify(payload)).toBeUndefined();
+    // lag 50 / 5 = 10, capped at the 3 partitions; 32 pending / 4 = 8.
+    expect(payload.decisions.map((d: Decision & { applied: boolean }) => [d.function, d.desired, d.applied])).toEqual([
+      ['consumer', 3, true],
+      ['segment-worker', 8, true],
+    ]);
+    expect(await reserved(names.function('consumer'))).toBe(3);
+    expect(await reserved(names.function('segment-worker'))).toBe(8);
+  });
+});
