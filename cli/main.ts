@@ -21,6 +21,7 @@ const groups: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/deploy.ts'),
   () => import('./commands/subscribers.ts'),
   () => import('./commands/simulate.ts'),
+  () => import('./commands/ingest.ts'),
   () => import('./commands/drill.ts'),
 ];
 

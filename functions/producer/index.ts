@@ -10,12 +10,11 @@ import { createClients, serviceConfigFromEnv } from '../../shared/infra/clients.
 import {
   createEventProducer,
   eventsTopic,
-  type FeedState,
   type ProducerPayload,
   type ProducerResult,
-  pollFeeds,
   produceEvents,
 } from '../../shared/ingest/index.ts';
+import { scheduledPoller } from '../../shared/ingest/scheduled.ts';
 import { createTelemetry } from '../../shared/notify/telemetry.ts';
 import { Associator } from '../../shared/quake/associate.ts';
 
@@ -31,11 +30,19 @@ const topic = eventsTopic(config.names.eventsTopic);
 // Per environment, kept warm across invocations: association memory, produced versions, feed validators.
 const associator = new Associator();
 const published = new Map<string, number>();
-const feeds: FeedState[] = (process.env.QUAKECTL_FEEDS ?? '')
-  .split(',')
-  .map((u) => u.trim())
-  .filter(Boolean)
-  .map((url) => ({ url }));
+// Scheduled mode (shared/ingest/scheduled.ts): feeds from QUAKECTL_USGS_FEED_URL / QUAKECTL_FDSN_QUERY_URL /
+// QUAKECTL_FEEDS; the poller forwards only new or updated events; `round` sums one invocation's results.
+let round: ProducerResult | undefined;
+const poller = scheduledPoller(async (quakes, { source }) => {
+  const r = await produce({ quakes });
+  if (round) {
+    round.accepted.push(...r.accepted);
+    round.rejected.push(...r.rejected);
+    round.superseded += r.superseded;
+    round.associated += r.associated;
+  }
+  logger.info('feed changed', { url: source.url, forwarded: quakes.length, accepted: r.accepted.length });
+}, logger);
 let producer: Promise<ReturnType<typeof createEventProducer>> | undefined;
 
 function connected() {
@@ -80,21 +87,9 @@ export async function handler(event: ProducerPayload & { source?: string }, cont
   try {
     if (event?.poll || event?.source === 'aws.events') {
       const total: ProducerResult = { accepted: [], rejected: [], superseded: 0, associated: 0 };
-      const stats = await pollFeeds({
-        feeds,
-        remainingMs: () => context.getRemainingTimeInMillis(),
-        reserveMs: 3000,
-        intervalMs: Number(process.env.QUAKECTL_POLL_INTERVAL_MS ?? 5000),
-        onDocument: async (url, body) => {
-          const r = await produce({ documents: [body] });
-          total.accepted.push(...r.accepted);
-          total.rejected.push(...r.rejected);
-          total.superseded += r.superseded;
-          total.associated += r.associated;
-          logger.info('feed changed', { url, accepted: r.accepted.length, rejected: r.rejected.length });
-        },
-        onError: (url, reason) => logger.warn('feed poll failed', { url, reason }),
-      });
+      round = total;
+      const stats = poller ? await poller.pollUntil(context.getRemainingTimeInMillis()) : undefined;
+      round = undefined;
       count(total);
       return { ...total, polls: stats };
     }

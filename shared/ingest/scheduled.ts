@@ -50,10 +50,3 @@ export function scheduledPoller(
     reserveMs: 2_000,
   });
 }
-
-/** An EventBridge scheduled event (`{"source":"aws.events","detail-type":"Scheduled Event"}`) or `{poll: true}`. */
-export function isScheduledInvocation(event: unknown): boolean {
-  if (!event || typeof event !== 'object') return false;
-  const e = event as Record<string, unknown>;
-  return e.poll === true || (e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event');
-}
