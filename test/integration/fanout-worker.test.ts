@@ -8,12 +8,7 @@ import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startWebhookSink, type WebhookSink } from '../../local/webhook-sink.ts';
 import { type EventStore, getEvent, savePlan } from '../../shared/events/index.ts';
-import {
-  planFanout,
-  runSegmentWorker,
-  type WorkerDeps,
-  type WorkerPayload,
-} from '../../shared/fanout/index.ts';
+import { planFanout, runSegmentWorker, type WorkerDeps, type WorkerPayload } from '../../shared/fanout/index.ts';
 import { type LockStore, list } from '../../shared/locks/index.ts';
 import { Deliverer, DRILL_BANNER } from '../../shared/notify/index.ts';
 import type { Quake } from '../../shared/quake/types.ts';
