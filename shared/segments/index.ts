@@ -9,7 +9,13 @@ export {
   segmentKey,
 } from './cells.ts';
 export { InvalidCursorError, SegmentStoreError } from './errors.ts';
-export { DEFAULT_MAX_SEGMENT_SIZE, SubscriberStore, type SubscriberStoreOptions, subscriberFromItem } from './store.ts';
+export {
+  DEFAULT_MAX_SEGMENT_SIZE,
+  type Locations,
+  SubscriberStore,
+  type SubscriberStoreOptions,
+  subscriberFromItem,
+} from './store.ts';
 export {
   CHANNEL_TYPES,
   type Channel,

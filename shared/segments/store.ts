@@ -60,6 +60,19 @@ export interface SubscriberStoreOptions {
 
 type Item = Record<string, unknown>;
 
+/**
+ * Where ids live now. `strays`: further segments holding the same id, left by a move interrupted between its put and
+ * its delete; the next upsert or remove of that id deletes them.
+ */
+export type Locations = Map<string, string> & { strays?: Map<string, string[]> };
+
+function addStray(found: Locations, id: string, segment: string): void {
+  found.strays ??= new Map();
+  const list = found.strays.get(id) ?? [];
+  list.push(segment);
+  found.strays.set(id, list);
+}
+
 function toItem(s: Subscriber, segment: string): Item {
   return {
     segment,
@@ -141,9 +154,9 @@ export class SubscriberStore {
       }
     });
     const subs = [...byId.values()];
-    const existing: ReadonlyMap<string, string> = opts.assumeNew
+    const existing: Locations = opts.assumeNew
       ? new Map()
-      : (opts.locations ?? (await this.locate(subs.map((s) => s.id))));
+      : ((opts.locations as Locations | undefined) ?? (await this.locate(subs.map((s) => s.id))));
 
     const puts: WriteRequest[] = [];
     const deletes: WriteRequest[] = [];
@@ -154,19 +167,23 @@ export class SubscriberStore {
     let moved = 0;
     for (const s of subs) {
       const cell = cellFor(s.lat, s.lon);
-      const old = existing.get(s.id);
-      if (old !== undefined && parseSegmentKey(old).cell === cell) {
-        puts.push({ PutRequest: { Item: toItem(s, old) } });
+      // Every segment holding this id now (normally one). One in the target cell is rewritten in place; all others
+      // are deleted, so an id never stays in two segments and a put never collides with a delete of the same key.
+      const primary = existing.get(s.id);
+      const held = primary === undefined ? [] : [primary, ...(existing.strays?.get(s.id) ?? [])];
+      const keep = held.find((seg) => parseSegmentKey(seg).cell === cell);
+      for (const seg of held) {
+        if (seg === keep) continue;
+        deletes.push({ DeleteRequest: { Key: { segment: seg, subscriberId: s.id } } });
+        decrements.set(seg, (decrements.get(seg) ?? 0) + 1);
+      }
+      if (keep !== undefined) {
+        puts.push({ PutRequest: { Item: toItem(s, keep) } });
         updated++;
         continue;
       }
-      if (old !== undefined) {
-        deletes.push({ DeleteRequest: { Key: { segment: old, subscriberId: s.id } } });
-        decrements.set(old, (decrements.get(old) ?? 0) + 1);
-        moved++;
-      } else {
-        inserted++;
-      }
+      if (primary !== undefined) moved++;
+      else inserted++;
       const list = toAssign.get(cell) ?? [];
       list.push(s);
       toAssign.set(cell, list);
@@ -197,7 +214,7 @@ export class SubscriberStore {
    * costs one request each; for large sets a parallel Scan of the (keys-only, so small) index costs about one request
    * per few thousand subscribers in the table. Picks the cheaper from the segments table's total count.
    */
-  async locate(ids: readonly string[], how: 'auto' | 'query' | 'scan' = 'auto'): Promise<Map<string, string>> {
+  async locate(ids: readonly string[], how: 'auto' | 'query' | 'scan' = 'auto'): Promise<Locations> {
     if (ids.length === 0) return new Map();
     let strategy = how;
     if (strategy === 'auto') {
@@ -213,8 +230,27 @@ export class SubscriberStore {
     return strategy === 'scan' ? this.scanIndex(new Set(ids)) : this.queryIndex(ids);
   }
 
-  private async queryIndex(ids: readonly string[]): Promise<Map<string, string>> {
-    const found = new Map<string, string>();
+  /** Deletes subscribers by id (and any strays), moving the counts down. Returns how many existed. */
+  async remove(ids: readonly string[]): Promise<number> {
+    const found = await this.locate([...new Set(ids)]);
+    const deletes: WriteRequest[] = [];
+    const decrements = new Map<string, number>();
+    const drop = (id: string, segment: string) => {
+      deletes.push({ DeleteRequest: { Key: { segment, subscriberId: id } } });
+      decrements.set(segment, (decrements.get(segment) ?? 0) + 1);
+    };
+    for (const [id, segment] of found) drop(id, segment);
+    for (const [id, list] of found.strays ?? []) for (const segment of list) drop(id, segment);
+    await batchWriteAll(this.ddb, this.subscribersTable, deletes, { concurrency: this.concurrency });
+    await mapLimit([...decrements.entries()], this.concurrency, ([key, n]) => {
+      const { cell, shard } = parseSegmentKey(key);
+      return this.addCount(cell, shard, -n);
+    });
+    return found.size;
+  }
+
+  private async queryIndex(ids: readonly string[]): Promise<Locations> {
+    const found: Locations = new Map<string, string>();
     await mapLimit(ids, this.concurrency * 2, async (id) => {
       const res = await this.ddb.send(
         new QueryCommand({
@@ -224,16 +260,19 @@ export class SubscriberStore {
           ExpressionAttributeValues: { ':id': id },
         }),
       );
-      // More than one item only mid-move (puts land before deletes): the first is as good as any.
-      const seg = res.Items?.[0]?.segment;
-      if (typeof seg === 'string') found.set(id, seg);
+      // More than one item only mid-move (puts land before deletes) or after a move was interrupted: keep one.
+      for (const it of res.Items ?? []) {
+        const seg = it.segment as string;
+        if (!found.has(id)) found.set(id, seg);
+        else addStray(found, id, seg);
+      }
     });
     return found;
   }
 
   /** The whole bySubscriber index, parallel Scan, keeping the ids asked for (all when `ids` is undefined). */
-  async scanIndex(ids?: ReadonlySet<string>, totalSegments = 4): Promise<Map<string, string>> {
-    const found = new Map<string, string>();
+  async scanIndex(ids?: ReadonlySet<string>, totalSegments = 4): Promise<Locations> {
+    const found: Locations = new Map<string, string>();
     await mapLimit(
       Array.from({ length: totalSegments }, (_, i) => i),
       totalSegments,
@@ -251,7 +290,9 @@ export class SubscriberStore {
           );
           for (const it of res.Items ?? []) {
             const id = it.subscriberId as string;
-            if (!ids || ids.has(id)) found.set(id, it.segment as string);
+            if (ids && !ids.has(id)) continue;
+            if (!found.has(id)) found.set(id, it.segment as string);
+            else addStray(found, id, it.segment as string);
           }
           start = res.LastEvaluatedKey;
         } while (start);

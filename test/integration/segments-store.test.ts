@@ -70,6 +70,29 @@ describe('SubscriberStore', () => {
     expect(newSeg.count).toBe(1);
   });
 
+  it('heals a subscriber left in two segments by an interrupted move, and removes subscribers', async () => {
+    const store = new SubscriberStore(stack.clients.ddb, stack.names);
+    const a = { id: 'twice', lat: 46.07, lon: 23.58, channel: { type: 'log' as const, target: 't' } }; // Alba Iulia
+    await store.upsert([a]);
+    const home = (await store.get('twice'))!.segment;
+    // A move that crashed after its put and before its delete: the same id in a second cell.
+    const b = { ...a, lat: 47.65, lon: 26.25 }; // Suceava
+    await store.upsert([b], { assumeNew: true });
+    expect((await store.locate(['twice'])).strays?.get('twice')).toHaveLength(1);
+    await store.upsert([b]);
+    const where = await store.locate(['twice']);
+    expect(where.strays).toBeUndefined();
+    expect(parseSegmentKey(where.get('twice')!).cell).toBe(cellFor(b.lat, b.lon));
+    expect(await store.readSegment(home)).toEqual([]);
+    const [homeShard] = await store.shardsOf(parseSegmentKey(home).cell);
+    expect(homeShard.count).toBe(0);
+
+    expect(await store.remove(['twice', 'never-existed'])).toBe(1);
+    expect(await store.get('twice')).toBeUndefined();
+    const [bShard] = await store.shardsOf(cellFor(b.lat, b.lon));
+    expect(bShard.count).toBe(0);
+  });
+
   it('rejects invalid subscribers with reasons and writes the rest', async () => {
     const store = new SubscriberStore(stack.clients.ddb, stack.names);
     const r = await store.upsert([
