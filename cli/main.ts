@@ -18,6 +18,7 @@ const groups: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/dlq.ts'),
   () => import('./commands/scale.ts'),
   () => import('./commands/logs.ts'),
+  () => import('./commands/locks.ts'),
   () => import('./commands/deploy.ts'),
   () => import('./commands/subscribers.ts'),
   () => import('./commands/simulate.ts'),
