@@ -8,6 +8,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Clients } from '../../shared/infra/clients.ts';
 import { PrerequisiteError, QuakectlError, UsageError } from '../../shared/infra/errors.ts';
 import { readStackState, type StackState, stackStatePath } from '../../shared/infra/stack-state.ts';
 import { ELASTICMQ_MAIN, elasticmqArtifact, startElasticmq } from './elasticmq.ts';
@@ -215,7 +216,9 @@ export async function up(o: UpOptions): Promise<UpResult> {
             const same =
               !o.restart?.includes(svc) && (svc !== 'kafka' || previous.kafka.version === state.kafka.version);
             if (same && JSON.stringify(servicePorts(svc, previous)) === JSON.stringify(servicePorts(svc, state))) {
-              if (await isHealthy(svc, previous, clients)) {
+              // A live process of ours that is merely slow (a loaded machine, a GC pause) must not be restarted
+              // under the feet of other users of the shared stack: ask a few times, patiently, before giving up.
+              if (await isHealthyPatiently(svc, previous, clients)) {
                 keep.add(svc);
                 (state[svc] as { pid?: number }).pid = prev.pid;
                 return;
@@ -371,6 +374,14 @@ export async function up(o: UpOptions): Promise<UpResult> {
       view: stackView(state, healthOf(state)),
     };
   });
+}
+
+async function isHealthyPatiently(svc: ServiceName, state: StackState, clients: Clients): Promise<boolean> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (await isHealthy(svc, state, clients, 5000)) return true;
+    await sleep(500);
+  }
+  return false;
 }
 
 function healthOf(state: StackState): Record<ServiceName, boolean> {
