@@ -1,14 +1,12 @@
 /**
- * The producer's domain on the local stack: real Kafka (a unique topic), real events table. The feed is the real USGS
- * sample, served by a loopback HTTP server for the polling path.
+ * The producer's domain on the local stack: real Kafka (a unique topic), real events table, the real USGS sample feed.
+ * (Scheduled polling with conditional GETs is shared/ingest/feed-poller.ts, tested in ingest-producer.test.ts.)
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEvent } from '../../shared/events/index.ts';
-import { createEventProducer, fetchFeed, pollFeeds, produceEvents } from '../../shared/ingest/index.ts';
+import { createEventProducer, produceEvents } from '../../shared/ingest/index.ts';
 import { Associator } from '../../shared/quake/associate.ts';
 import { parseFeed } from '../../shared/quake/detect.ts';
 import { uniqueName } from '../helpers/stack.ts';
@@ -138,60 +136,5 @@ describe('produceEvents', () => {
     const retry = await produceEvents({ quakes: [q] }, deps());
     expect(retry.accepted).toEqual([q.id]);
     expect((await getEvent(deps().events, q.id))?.published).toBe(true);
-  });
-});
-
-describe('feed polling with conditional GETs', () => {
-  let server: Server;
-  let url: string;
-  const seen: { ifNoneMatch?: string; ifModifiedSince?: string }[] = [];
-  const body = readFileSync(SAMPLE);
-  const etag = '"usgs-all-week-1"';
-  const lastModified = new Date(Date.UTC(2023, 3, 7, 17, 23)).toUTCString();
-
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      const h = { ifNoneMatch: req.headers['if-none-match'], ifModifiedSince: req.headers['if-modified-since'] };
-      seen.push(h);
-      if (h.ifNoneMatch === etag) {
-        res.writeHead(304, { etag }).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json', etag, 'last-modified': lastModified }).end(body);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/earthquakes/feed/v1.0/summary/all_week.geojson`;
-  });
-  afterAll(async () => new Promise<void>((r) => server.close(() => r())));
-
-  it('fetches once, then costs a 304 per poll until the feed changes', async () => {
-    seen.length = 0;
-    const state = { url };
-    const a = await fetchFeed(state);
-    expect(a.status).toBe('changed');
-    expect(state).toMatchObject({ etag, lastModified });
-    const b = await fetchFeed(state);
-    expect(b.status).toBe('unchanged');
-    expect(seen[1]).toEqual({ ifNoneMatch: etag, ifModifiedSince: lastModified });
-
-    let budget = 4;
-    const documents: string[] = [];
-    const stats = await pollFeeds({
-      feeds: [{ url }],
-      remainingMs: () => (budget > 0 ? 60_000 : 0),
-      reserveMs: 1000,
-      intervalMs: 10,
-      sleep: async () => {
-        budget--;
-      },
-      onDocument: async (_, text) => {
-        documents.push(text);
-        await produceEvents({ documents: [text] }, deps());
-      },
-    });
-    expect(stats.rounds).toBeGreaterThanOrEqual(3);
-    expect(stats).toMatchObject({ changed: 1, unchanged: stats.rounds - 1 });
-    expect(documents).toHaveLength(1);
-    expect(JSON.parse(documents[0]).features.length).toBe(JSON.parse(body.toString()).features.length);
   });
 });
