@@ -5,7 +5,7 @@
 import { serviceConfigFromEnv } from '../infra/clients.ts';
 import type { Profile } from '../infra/config.ts';
 import { ConfigError } from '../infra/errors.ts';
-import { DLQ_KINDS, type FunctionRole, type ResourceNames, TABLES } from '../infra/names.ts';
+import { DLQ_KINDS, type FunctionRole, type ResourceNames, resourceNames, TABLES } from '../infra/names.ts';
 import { tableDefinition } from '../infra/tables.ts';
 import { type DeploySettings, DLQ_ATTRIBUTES, functionSettings, MAPPING_DEFAULTS, RUNTIME } from './settings.ts';
 import type { DesiredState, FunctionSpec, KafkaAuthType, MappingSpec, ResourceSpec } from './types.ts';
@@ -45,6 +45,8 @@ export function functionEnv(input: DesiredInput): Record<string, string> {
     QUAKECTL_LOCAL: String(profile.type === 'local'),
     NODE_OPTIONS: '--enable-source-maps',
   };
+  // A non-default events topic (an isolated test system on a shared broker) must reach the producer too.
+  if (input.names.eventsTopic !== resourceNames().eventsTopic) env.QUAKECTL_EVENTS_TOPIC = input.names.eventsTopic;
   if (profile.type === 'aws') {
     env.QUAKECTL_KAFKA_SSL = String(profile.kafka.ssl);
     const sasl = profile.kafka.sasl;

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { buildReport, drillPassed, percentile, sArrivalAt } from '../../shared/drill/report.ts';
+import { findScenario, scenarioQuake } from '../../shared/drill/scenarios.ts';
+import type { EventRecord } from '../../shared/events/types.ts';
+
+const acceptedAt = Date.UTC(2026, 0, 1, 12);
+const quake = scenarioQuake(findScenario('vrancea-1977'), { now: acceptedAt, detectionDelayS: 5 });
+const record = (over: Partial<EventRecord> = {}): EventRecord => ({
+  eventId: quake.id,
+  quake,
+  updatedAt: quake.updatedAt,
+  acceptedAt,
+  state: 'complete',
+  strategy: 'geo',
+  total: 10,
+  doneCount: 10,
+  eligible: 3,
+  delivered: 3,
+  failed: 0,
+  firstDeliveryAt: acceptedAt + 150,
+  lastDeliveryAt: acceptedAt + 900,
+  radiusKm: 300,
+  ...over,
+});
+// Bucharest (~160 km away: S wave ≈ 53 s after origin) and a site right above the hypocentre (94 km deep: ≈ 27 s).
+const sites = [
+  { id: 'buc', lat: 44.43, lon: 26.1 },
+  { id: 'above', lat: 45.77, lon: 26.76 },
+  { id: 'iasi', lat: 47.16, lon: 27.6 },
+];
+
+describe('percentile', () => {
+  it('is nearest-rank', () => {
+    expect(percentile([], 50)).toBeNull();
+    expect(percentile([10], 99)).toBe(10);
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+    expect(percentile([1, 2, 3, 4], 99)).toBe(4);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        99,
+      ),
+    ).toBe(99);
+  });
+});
+
+describe('buildReport', () => {
+  it('measures at the receiver, from acceptance, with the before-shaking share per subscriber', () => {
+    const aboveS = sArrivalAt(quake, sites[1]);
+    expect(aboveS - quake.originTime).toBeGreaterThan(26_000);
+    const receipts = [
+      { subscriberId: 'above', receivedAt: aboveS + 1000 }, // late: shaking had begun
+      { subscriberId: 'buc', receivedAt: acceptedAt + 400 },
+      { subscriberId: 'iasi', receivedAt: acceptedAt + 200 },
+    ];
+    const r = buildReport({
+      eventId: quake.id,
+      quake,
+      record: record(),
+      receipts,
+      duplicates: 2,
+      eligibleSites: sites,
+    });
+    expect(r).toMatchObject({
+      measuredAt: 'receiver',
+      eligible: 3,
+      delivered: 3,
+      duplicates: 2,
+      missing: 0,
+      firstDeliveryMs: 200,
+      lastDeliveryMs: aboveS + 1000 - acceptedAt,
+      p50DeliveryMs: 400,
+      notifiedBeforeShakingPct: 66.7,
+      segments: { total: 10, done: 10 },
+      complete: true,
+    });
+    expect(drillPassed(r)).toBe(true);
+  });
+
+  it('counts eligible subscribers the receiver never saw as missing, and fails the drill', () => {
+    const r = buildReport({
+      eventId: quake.id,
+      quake,
+      record: record(),
+      receipts: [{ subscriberId: 'buc', receivedAt: acceptedAt + 300 }],
+      eligibleSites: sites,
+    });
+    expect(r).toMatchObject({ delivered: 1, missing: 2, notifiedBeforeShakingPct: 33.3 });
+    expect(drillPassed(r)).toBe(false);
+  });
+
+  it("falls back to the sender's counters without a receiver", () => {
+    const r = buildReport({ eventId: quake.id, quake, record: record() });
+    expect(r).toMatchObject({
+      measuredAt: 'sender',
+      delivered: 3,
+      duplicates: null,
+      firstDeliveryMs: 150,
+      lastDeliveryMs: 900,
+      notifiedBeforeShakingPct: null,
+      ratePerS: 4,
+    });
+    expect(drillPassed(r)).toBe(true);
+  });
+
+  it('fails an incomplete event', () => {
+    const r = buildReport({ eventId: quake.id, quake, record: record({ state: 'running', doneCount: 4 }) });
+    expect(r.complete).toBe(false);
+    expect(drillPassed(r)).toBe(false);
+  });
+});
