@@ -9,11 +9,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateFunctionCommand, DeleteFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
 import type { Admin, Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleFunction, HANDLER } from '../../shared/bundle/index.ts';
+import { ForwardError } from '../../shared/ingest/errors.ts';
+import { lambdaForwarder } from '../../shared/ingest/forward.ts';
 import type { ForwardedEvent } from '../../shared/ingest/run.ts';
 import type { ProducerResult } from '../../shared/ingest/types.ts';
 import { parseFeed } from '../../shared/quake/detect.ts';
@@ -229,6 +234,65 @@ describe('quakectl ingest → producer Lambda → quakes.events', () => {
   });
 });
 
+describe('quakectl ingest --direct → quakes.events', () => {
+  it('produces through the producer domain code in-process, once per event, and stops on SIGINT', async () => {
+    const doc = JSON.parse(quakeFixture('usgs-all_week-2023-04-07-cut.geojson')) as { features: unknown[] };
+    const body = JSON.stringify({ ...doc, features: doc.features.slice(5, 9) });
+    feeds.set('/summary/direct.geojson', { body, etag: '"direct-1"' });
+    const dir = mkdtempSync(join(tmpdir(), 'quakectl-ingest-'));
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, `profiles:\n  ingest-test:\n    type: local\n    prefix: ${stack.names.prefix}\n`);
+    const topicBefore = onTopic.length;
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        '--config',
+        config,
+        '--profile',
+        'ingest-test',
+        'ingest',
+        '--direct',
+        '--usgs',
+        feeds.url('/summary/direct.geojson'),
+        '--interval',
+        '1',
+      ],
+      { env: { ...process.env, NO_COLOR: '1', QUAKECTL_EVENTS_TOPIC: topic }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const ids = parseFeed(body).accepted.map((q) => q.id);
+    try {
+      await until('direct lines', () => out.split('\n').filter((l) => l.includes('accepted')).length >= ids.length);
+      await until('events on the topic', () => onTopic.length >= topicBefore + ids.length, 30_000);
+      await new Promise((r) => setTimeout(r, 2_000));
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGINT');
+      const [code] = (await exited) as [number | null];
+      rmSync(dir, { recursive: true, force: true });
+      expect(code, err).toBe(0);
+    }
+    const printed = out.split('\n').filter((l) => l.trim() !== '');
+    expect(printed).toHaveLength(ids.length);
+    for (const id of ids) expect(printed.some((l) => l.includes(` ${id} `) && l.endsWith('accepted'))).toBe(true);
+    expect(
+      onTopic
+        .slice(topicBefore)
+        .map((m) => m.key)
+        .sort(),
+    ).toEqual([...ids].sort());
+    expect(err).toContain(`kafka producer connected`);
+  });
+});
+
 describe('producer scheduled mode', () => {
   async function invokeScheduled(): Promise<ProducerResult & { polls?: Record<string, number> }> {
     const out = await stack.clients.lambda.send(
@@ -271,5 +335,18 @@ describe('producer scheduled mode', () => {
     expect(second.polls?.rounds).toBeGreaterThanOrEqual(1);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(onTopic.length).toBe(topicBefore + first.accepted.length);
+  });
+});
+
+describe('lambdaForwarder errors', () => {
+  it('a missing function is not retriable; the producer result comes back as is', async () => {
+    const quake = parseFeed(usgsDoc).accepted[0];
+    const missing = lambdaForwarder({ lambda: stack.clients.lambda, functionName: `${fn}-missing` });
+    const err = await missing([quake]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ForwardError);
+    expect((err as ForwardError).retriable).toBe(false);
+    const ok = await lambdaForwarder({ lambda: stack.clients.lambda, functionName: fn })([quake]);
+    // Already produced by the first test: the producer drops it as superseded.
+    expect(ok).toMatchObject({ accepted: [], rejected: [], superseded: 1 });
   });
 });
