@@ -18,6 +18,8 @@ export interface IngestCommandOptions {
   /** true = the default EMSC URL. */
   emsc?: string | boolean;
   intervalS: number;
+  /** 0 = no limit. */
+  maxAgeMin: number;
   direct: boolean;
   functionName?: string;
   qualifier?: string;
@@ -39,6 +41,7 @@ export function register(program: Command): void {
         'listen to the EMSC SeismicPortal websocket (default wss://www.seismicportal.eu/standing_order/websocket)',
       )
       .option('--interval <seconds>', 'feed polling interval', '10')
+      .option('--max-age <minutes>', 'do not forward events older than this (origin time); 0 = no limit', '60')
       .option(
         '--direct',
         'produce to Kafka from this process (the producer domain code) instead of invoking the producer Lambda',
@@ -51,11 +54,14 @@ export function register(program: Command): void {
     const interval = Number(opts.interval);
     if (!Number.isFinite(interval) || interval < 1)
       throw new UsageError(`--interval ${opts.interval}: at least 1 second`);
+    const maxAge = Number(opts.maxAge);
+    if (!Number.isFinite(maxAge) || maxAge < 0) throw new UsageError(`--max-age ${opts.maxAge}: minutes, 0 or more`);
     const options: IngestCommandOptions = {
       usgs: opts.usgs as string[],
       fdsn: opts.fdsn as string[],
       emsc: opts.emsc as string | boolean | undefined,
       intervalS: interval,
+      maxAgeMin: maxAge,
       direct: opts.direct === true,
       functionName: opts.function as string | undefined,
       qualifier: opts.qualifier as string | undefined,
@@ -114,6 +120,7 @@ export async function ingest(options: IngestCommandOptions, cmd: Command): Promi
         fdsn: options.fdsn,
         emsc,
         intervalMs: options.intervalS * 1000,
+        maxAgeMs: options.maxAgeMin > 0 ? options.maxAgeMin * 60_000 : undefined,
         listener: {
           onState: (state, detail) => log.info(`emsc ${state}`, detail ?? {}),
         },

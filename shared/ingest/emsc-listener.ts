@@ -38,6 +38,9 @@ export interface EmscListenerOptions {
   /** Tries per event when the forward fails retriably. Default 5. */
   forwardAttempts?: number;
   memory?: VersionMemoryOptions;
+  /** Events whose origin time is older than this are not forwarded (see FeedPollerOptions.maxAgeMs). */
+  maxAgeMs?: number;
+  now?: () => number;
   log?: IngestLog;
   onState?(state: ListenerState, detail?: Record<string, unknown>): void;
 }
@@ -53,6 +56,7 @@ export interface ListenerStats {
   rejected: number;
   forwardFailures: number;
   pingTimeouts: number;
+  tooOld: number;
 }
 
 export class EmscListener {
@@ -67,6 +71,7 @@ export class EmscListener {
     rejected: 0,
     forwardFailures: 0,
     pingTimeouts: 0,
+    tooOld: 0,
   };
   private readonly opts: EmscListenerOptions;
   private readonly log: IngestLog;
@@ -188,6 +193,11 @@ export class EmscListener {
       return;
     }
     const quake = parsed.quake;
+    const now = this.opts.now ?? Date.now;
+    if (this.opts.maxAgeMs !== undefined && quake.originTime < now() - this.opts.maxAgeMs) {
+      this.stats.tooOld++;
+      return;
+    }
     const verdict = this.memory.check(quake);
     if (verdict !== 'new' && verdict !== 'updated') {
       this.stats.duplicates++;

@@ -43,6 +43,11 @@ export interface FeedPollerOptions {
   /** `pollUntil` stops when less than this (plus one request timeout) remains. Default 1 s. */
   reserveMs?: number;
   memory?: VersionMemoryOptions;
+  /**
+   * Events whose origin time is older than this are not forwarded: their shaking has long passed, and a first poll of
+   * a week-long feed must not replay a week of events as alerts. Undefined = no limit.
+   */
+  maxAgeMs?: number;
   now?: () => number;
   fetch?: typeof fetch;
   log?: IngestLog;
@@ -70,6 +75,8 @@ export interface PollStats {
   empty: number;
   errors: number;
   forwarded: number;
+  /** Events skipped as older than `maxAgeMs`. */
+  tooOld: number;
 }
 
 interface SourceState {
@@ -89,10 +96,20 @@ export class FeedPoller {
   private readonly timeoutMs: number;
   private readonly intervalMs: number;
   private readonly reserveMs: number;
+  private readonly maxAgeMs: number | undefined;
   private readonly now: () => number;
   private readonly fetchImpl: typeof fetch;
   private readonly log: IngestLog;
-  readonly stats: PollStats = { rounds: 0, requests: 0, changed: 0, unchanged: 0, empty: 0, errors: 0, forwarded: 0 };
+  readonly stats: PollStats = {
+    rounds: 0,
+    requests: 0,
+    changed: 0,
+    unchanged: 0,
+    empty: 0,
+    errors: 0,
+    forwarded: 0,
+    tooOld: 0,
+  };
 
   constructor(opts: FeedPollerOptions) {
     this.states = opts.sources.map((source) => ({ source, notBefore: 0 }));
@@ -100,6 +117,7 @@ export class FeedPoller {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.intervalMs = opts.intervalMs ?? 5_000;
     this.reserveMs = opts.reserveMs ?? 1_000;
+    this.maxAgeMs = opts.maxAgeMs;
     this.now = opts.now ?? Date.now;
     this.memory = new VersionMemory({ now: this.now, ...opts.memory });
     this.fetchImpl = opts.fetch ?? fetch;
@@ -192,7 +210,12 @@ export class FeedPoller {
   /** New and newer versions, one per source id (the newest, if a body lists an id twice). */
   private select(quakes: Quake[], noUpdateTimes: boolean): Quake[] {
     const chosen = new Map<string, Quake>();
+    const oldest = this.maxAgeMs === undefined ? Number.NEGATIVE_INFINITY : this.now() - this.maxAgeMs;
     for (const q of quakes) {
+      if (q.originTime < oldest) {
+        this.stats.tooOld++;
+        continue;
+      }
       const verdict = this.memory.check(q);
       let next: Quake | undefined;
       if (verdict === 'new' || verdict === 'updated') next = q;

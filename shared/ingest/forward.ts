@@ -31,8 +31,31 @@ export interface LambdaForwarderOptions {
   drill?: boolean;
 }
 
-export function lambdaForwarder(opts: LambdaForwarderOptions): Forwarder {
+/** Events per producer call: far below Lambda's 6 MB RequestResponse payload and Kafka's 1 MB request default. */
+export const FORWARD_BATCH = 200;
+
+/**
+ * Splits a large batch (the first poll of a day- or week-long feed) into producer calls of at most `size` events,
+ * in order, and sums their results (rejection indexes stay positions in the whole batch). A failure part-way throws:
+ * the caller offers the whole batch again and the producer drops the parts already produced as superseded.
+ */
+export function inBatches(forward: Forwarder, size = FORWARD_BATCH): Forwarder {
   return async (quakes) => {
+    if (quakes.length <= size) return forward(quakes);
+    const total: ProducerResult = { accepted: [], rejected: [], superseded: 0, associated: 0 };
+    for (let i = 0; i < quakes.length; i += size) {
+      const r = await forward(quakes.slice(i, i + size));
+      total.accepted.push(...r.accepted);
+      total.rejected.push(...r.rejected.map((x) => ({ ...x, index: x.index + i })));
+      total.superseded += r.superseded;
+      total.associated += r.associated;
+    }
+    return total;
+  };
+}
+
+export function lambdaForwarder(opts: LambdaForwarderOptions): Forwarder {
+  return inBatches(async (quakes) => {
     const payload = { quakes, ...(opts.drill ? { drill: true } : {}) };
     let out: InvokeCommandOutput;
     try {
@@ -66,18 +89,18 @@ export function lambdaForwarder(opts: LambdaForwarderOptions): Forwarder {
         retriable: false,
       });
     }
-  };
+  });
 }
 
 /** `--direct`: the producer's domain in this process (a connected producer, the events table, an associator). */
 export function directForwarder(deps: ProduceDeps, drill = false): Forwarder {
-  return async (quakes) => {
+  return inBatches(async (quakes) => {
     try {
       return await produceEvents({ quakes, ...(drill ? { drill: true } : {}) }, deps);
     } catch (err) {
       throw new ForwardError(`produce to ${deps.topic}: ${(err as Error).message}`, { cause: err, retriable: true });
     }
-  };
+  });
 }
 
 function asResult(v: unknown): ProducerResult {

@@ -16,6 +16,8 @@ export interface IngestOptions {
   emsc?: string;
   /** Feed polling interval. Default 5 s. */
   intervalMs?: number;
+  /** Events older than this (origin time) are not forwarded. Undefined = no limit. */
+  maxAgeMs?: number;
   /** Overrides for the listener (tests shorten the ping interval and backoff). */
   listener?: Partial<Omit<EmscListenerOptions, 'forward' | 'url'>>;
   fetch?: typeof fetch;
@@ -105,6 +107,7 @@ export async function runIngest(
     poller = new FeedPoller({
       sources,
       intervalMs: opts.intervalMs,
+      maxAgeMs: opts.maxAgeMs,
       fetch: opts.fetch,
       log,
       forward: (quakes, ctx) => send(quakes, ctx.source.kind),
@@ -116,6 +119,7 @@ export async function runIngest(
     listener = new EmscListener({
       ...opts.listener,
       url: opts.emsc,
+      maxAgeMs: opts.maxAgeMs,
       log,
       forward: (q) => send([q], 'emsc'),
     });

@@ -6,7 +6,8 @@
  * Environment: QUAKECTL_USGS_FEED_URL (a USGS GeoJSON summary feed, e.g.
  * https://earthquake.usgs.gov/earthquakes/feed/v1.0/summary/all_hour.geojson), QUAKECTL_FDSN_QUERY_URL (an FDSN
  * event query with format=text), both comma-separated lists; QUAKECTL_FEEDS (any of them, comma-separated: the kind
- * is told from the URL); QUAKECTL_POLL_INTERVAL_MS (default 5000).
+ * is told from the URL); QUAKECTL_POLL_INTERVAL_MS (default 5000); QUAKECTL_INGEST_MAX_AGE_S (default 3600: older
+ * events, by origin time, are not forwarded; 0 = no limit).
  */
 import { FeedPoller, type FeedSource, type Forward } from './feed-poller.ts';
 import type { IngestLog } from './support.ts';
@@ -33,6 +34,12 @@ export function feedSourcesFromEnv(env: NodeJS.ProcessEnv = process.env): FeedSo
   return sources.filter((s) => !seen.has(s.url) && seen.add(s.url));
 }
 
+/** Seconds from the environment to ms; default 1 hour, 0 (or not a number) = no limit. */
+export function maxAgeMs(seconds: string | undefined): number | undefined {
+  const s = Number(seconds ?? 3_600);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : undefined;
+}
+
 /** The environment's poller, or undefined when no feed is configured (the scheduled invocation is then a no-op). */
 export function scheduledPoller(
   forward: Forward,
@@ -46,6 +53,7 @@ export function scheduledPoller(
     forward,
     log,
     intervalMs: Number(env.QUAKECTL_POLL_INTERVAL_MS ?? 5_000),
+    maxAgeMs: maxAgeMs(env.QUAKECTL_INGEST_MAX_AGE_S),
     timeoutMs: 8_000,
     reserveMs: 2_000,
   });

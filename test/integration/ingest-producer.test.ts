@@ -115,6 +115,8 @@ beforeAll(async () => {
           QUAKECTL_EVENTS_TOPIC: topic,
           QUAKECTL_FDSN_QUERY_URL: `${feeds.url(FDSN_PATH)}?format=text&minmagnitude=2`,
           QUAKECTL_POLL_INTERVAL_MS: '400',
+          // The samples are from 2023 and 2025: no age limit here (unit tests cover it).
+          QUAKECTL_INGEST_MAX_AGE_S: '0',
         },
       },
     }),
@@ -148,6 +150,8 @@ describe('quakectl ingest → producer Lambda → quakes.events', () => {
         ws.url,
         '--interval',
         '1',
+        '--max-age',
+        '0',
         '--function',
         fn,
         '--qualifier',
@@ -257,6 +261,8 @@ describe('quakectl ingest --direct → quakes.events', () => {
         feeds.url('/summary/direct.geojson'),
         '--interval',
         '1',
+        '--max-age',
+        '0',
       ],
       { env: { ...process.env, NO_COLOR: '1', QUAKECTL_EVENTS_TOPIC: topic }, stdio: ['ignore', 'pipe', 'pipe'] },
     );

@@ -167,3 +167,24 @@ describe('forward failures', () => {
     expect(listener.stats.forwardFailures).toBe(1);
   });
 });
+
+describe('max age', () => {
+  it('drops messages about events older than maxAgeMs', async () => {
+    server = await startReplayServer({ messages: () => versions });
+    const forwarded: Quake[] = [];
+    const first = parseEmscMessage(JSON.parse(versions[0]));
+    if (!first.ok) throw new Error(first.reason);
+    listener = new EmscListener({
+      url: server.url,
+      maxAgeMs: 3600_000,
+      now: () => first.quake.originTime + 2 * 3600_000,
+      forward: async (q) => {
+        forwarded.push(q);
+      },
+    });
+    listener.start();
+    await until(() => listener!.stats.messages === versions.length);
+    expect(forwarded).toEqual([]);
+    expect(listener.stats.tooOld).toBe(versions.length);
+  });
+});

@@ -265,3 +265,24 @@ describe('memory', () => {
     expect(poller.memory.size).toBe(0);
   });
 });
+
+describe('max age', () => {
+  it('does not forward events whose origin time is older than maxAgeMs', async () => {
+    server.set('/feed.geojson', { body: usgsText, etag: '"v1"' });
+    const all = parseFeed(usgsText).accepted;
+    const newest = Math.max(...all.map((q) => q.originTime));
+    const maxAgeMs = 6 * 3600_000;
+    const poller = new FeedPoller({ sources: [usgs()], forward: collect, now: () => newest + 60_000, maxAgeMs });
+    await poller.pollOnce();
+    const want = all.filter((q) => q.originTime >= newest + 60_000 - maxAgeMs).map((q) => q.id);
+    expect(want.length).toBeGreaterThan(0);
+    expect(want.length).toBeLessThan(all.length);
+    expect(
+      sent
+        .flat()
+        .map((q) => q.id)
+        .sort(),
+    ).toEqual(want.sort());
+    expect(poller.stats.tooOld).toBe(all.length - want.length);
+  });
+});
