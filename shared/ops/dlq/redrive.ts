@@ -34,7 +34,7 @@ export interface RedriveDeps {
   /** Brokers as the consumer's event source mapping knows them (the rebuilt event's bootstrapServers). */
   brokers: string[];
   /** Re-delivers a delivery-DLQ batch; resolves on success, rejects with the reason on failure. */
-  redeliver?: (batch: DeliveryBatch) => Promise<void>;
+  redeliver?: (batch: DeliveryBatch) => Promise<unknown>;
 }
 
 export interface RedriveOptions {
@@ -107,10 +107,11 @@ export async function redrive(deps: RedriveDeps, ref: DlqRef, opts: RedriveOptio
   try {
     for (;;) {
       if (opts.max !== undefined && attempted >= opts.max) break;
-      const batch = (await receiveAll(deps.sqs, ref.url, { visibility: HOLD_S, max: 10 })).filter(
-        (m) => m.MessageId && !handled.has(m.MessageId),
-      );
-      if (batch.length === 0) break;
+      const received = await receiveAll(deps.sqs, ref.url, { visibility: HOLD_S, max: 10 });
+      if (received.length === 0) break;
+      // Seen before (a re-queued copy of this run, or a held message back after its visibility): hold it, once more.
+      for (const m of received) if (m.MessageId && handled.has(m.MessageId)) held.push(m);
+      const batch = received.filter((m) => m.MessageId && !handled.has(m.MessageId));
       for (const m of batch) {
         handled.add(m.MessageId ?? '');
         const d = decodeMessage(m, fallbackFn ? deps.names.function(fallbackFn) : undefined);
@@ -161,7 +162,8 @@ export async function redrive(deps: RedriveDeps, ref: DlqRef, opts: RedriveOptio
           record({ messageId: d.messageId, kind: d.kind, outcome: 'redriven', detail: describeTarget(d) });
         } catch (err) {
           const reason = errorMessage(err);
-          const copyId = await requeueWithReason(deps.sqs, ref.url, m, d, reason);
+          const remaining = (err as { remaining?: unknown[] }).remaining;
+          const copyId = await requeueWithReason(deps.sqs, ref.url, m, d, reason, remaining);
           if (copyId) handled.add(copyId);
           record({ messageId: d.messageId, kind: d.kind, outcome: 'failed', detail: reason });
         }
@@ -252,7 +254,7 @@ async function redriveOne(deps: RedriveDeps, d: DecodedMessage, records?: ReadRe
       if (!deps.redeliver) throw new RedriveError('no deliverer available to re-deliver notifications');
       const del = d.delivery;
       if (!del) throw new RedriveError('delivery message without a batch');
-      return deps.redeliver({
+      await deps.redeliver({
         kind: 'delivery',
         reason: del.reason,
         target: del.target,
@@ -261,6 +263,7 @@ async function redriveOne(deps: RedriveDeps, d: DecodedMessage, records?: ReadRe
         firstFailureAt: d.firstFailureAt ?? Date.now(),
         notifications: del.notifications,
       });
+      return;
     }
     default:
       throw new RedriveError(`cannot redrive a message of kind ${d.kind}`);
@@ -274,6 +277,7 @@ async function requeueWithReason(
   m: Message,
   d: DecodedMessage,
   reason: string,
+  remaining?: unknown[],
 ): Promise<string | undefined> {
   const attrs: Record<string, MessageAttributeValue> = {};
   for (const [k, v] of Object.entries(m.MessageAttributes ?? {})) {
@@ -286,7 +290,13 @@ async function requeueWithReason(
   if (d.kind === 'lambda-async') attrs.ErrorMessage = { DataType: 'String', StringValue: reason.slice(0, 1000) };
   if (d.kind === 'delivery') {
     const b = JSON.parse(body) as DeliveryBatch;
-    body = JSON.stringify({ ...b, reason, attempts: (b.attempts ?? 0) + 1 });
+    // Only what is still undelivered goes back (a partial redrive delivered the rest).
+    body = JSON.stringify({
+      ...b,
+      reason,
+      attempts: (b.attempts ?? 0) + 1,
+      notifications: remaining ?? b.notifications,
+    });
   }
   try {
     const sent = await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body, MessageAttributes: attrs }));
