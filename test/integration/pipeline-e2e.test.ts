@@ -4,7 +4,7 @@
  * 10,000 subscribers with webhook channels on a loopback receiver, one drill event sent through the producer.
  * Plus the reliability cases: a worker environment killed mid-segment, one Kafka record delivered twice, poison records.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -67,7 +67,7 @@ function baseEnv(): Record<string, string> {
     QUAKECTL_ALLOW_PRIVATE_TARGETS: 'true',
     QUAKECTL_LOCAL: 'true',
     QUAKECTL_EVENTS_TOPIC: topic,
-    QUAKECTL_LEASE_MS: '4000',
+    QUAKECTL_LEASE_MS: '8000',
     QUAKECTL_RESERVE_MS: '3000',
     NODE_OPTIONS: '--enable-source-maps',
   };
@@ -342,11 +342,12 @@ describe('alert pipeline end to end (producer → Kafka → consumer → segment
       // Only the batch in flight when the environment died was delivered twice, with the same ids.
       expect(sink.duplicates()).toBeGreaterThan(0);
       expect(sink.duplicates()).toBeLessThanOrEqual(BATCH);
-      const taken = (
-        await list({ ddb: stack.clients.ddb, table: stack.names.table('locks') }, { eventId: quake.id })
-      ).filter((l) => l.attempts > 1);
-      expect(taken).toHaveLength(1);
-      expect(taken[0].state).toBe('done');
+      // The environment did die (the hook leaves its marker), and its segment was taken over and finished. Other
+      // segments may show attempts > 1 too: domino hand-overs and, on a loaded machine, leases that ran out.
+      expect(readdirSync(crashDir)).toEqual([`quakectl-crash-${quake.id}`]);
+      const locks = await list({ ddb: stack.clients.ddb, table: stack.names.table('locks') }, { eventId: quake.id });
+      expect(locks.filter((l) => l.attempts > 1).length).toBeGreaterThanOrEqual(1);
+      expect(locks.every((l) => l.state === 'done')).toBe(true);
     } finally {
       await stack.clients.lambda.send(
         new UpdateFunctionConfigurationCommand({ FunctionName: worker, Environment: { Variables: baseEnv() } }),
