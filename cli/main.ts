@@ -19,6 +19,7 @@ const groups: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/scale.ts'),
   () => import('./commands/logs.ts'),
   () => import('./commands/locks.ts'),
+  () => import('./commands/status.ts'),
   () => import('./commands/deploy.ts'),
   () => import('./commands/subscribers.ts'),
   () => import('./commands/simulate.ts'),

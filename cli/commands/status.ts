@@ -1,0 +1,28 @@
+/**
+ * `quakectl status [-o json] [--watch [--interval S]]`: one screen of the system's health. `--watch` draws a live
+ * ink dashboard when stdout is an interactive terminal (not CI, colour allowed); otherwise it prints plain text once.
+ */
+import type { Command } from 'commander';
+import { commandContext, outputFormat, withOutput } from '../context.ts';
+import { interactive, output } from '../output.ts';
+
+export function register(program: Command): void {
+  withOutput(program.command('status').description('stack and function health, concurrency, lag, DLQs, events, drills'))
+    .option('-w, --watch', 'live dashboard (interactive terminals only; q or Ctrl-C quits)')
+    .option('--interval <seconds>', 'refresh interval of --watch', (v) => Number(v), 2)
+    .action(async (opts: { watch?: boolean; interval: number }, cmd: Command) => {
+      const format = outputFormat(cmd);
+      const ctx = await commandContext(cmd);
+      const { statusSnapshot } = await import('../../shared/ops/status/snapshot.ts');
+      const load = () => statusSnapshot(ctx.clients, { profile: ctx.profile.name });
+      if (opts.watch && format === 'table' && interactive()) {
+        const { UsageError } = await import('../../shared/infra/errors.ts');
+        if (!(opts.interval >= 0.5)) throw new UsageError('--interval must be at least 0.5 seconds');
+        const { runDashboard } = await import('../views/dashboard.ts');
+        await runDashboard({ load, intervalMs: opts.interval * 1000 });
+        return;
+      }
+      const { statusText } = await import('../../shared/ops/status/text.ts');
+      output(format, await load(), statusText);
+    });
+}
