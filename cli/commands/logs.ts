@@ -9,12 +9,12 @@ import { type CommandContext, commandContext, outputFormat, withOutput } from '.
 
 export function logSource(ctx: CommandContext): LogSource {
   if (ctx.config.local) {
-    // Read lazily-imported config synchronously: stateDir() has no I/O.
     return { kind: 'local', stateDir: localStateDir(ctx) };
   }
   return { kind: 'cloudwatch', logs: ctx.clients.logs };
 }
 
+/** Resolves the emulator's state dir of a local profile (loaded lazily, see loadLogSupport). */
 let stateDirFn: ((p: CommandContext['profile']) => string) | undefined;
 function localStateDir(ctx: CommandContext): string {
   if (!stateDirFn) throw new Error('logs: state dir resolver not loaded');
@@ -24,7 +24,8 @@ function localStateDir(ctx: CommandContext): string {
 /** Loads what logSource needs (kept out of module scope so registering stays cheap). */
 export async function loadLogSupport(): Promise<void> {
   const { stateDir } = await import('../../shared/infra/config.ts');
-  stateDirFn = (p) => stateDir(p);
+  const { emulatorStateDir } = await import('../../shared/ops/logs/local.ts');
+  stateDirFn = (p) => emulatorStateDir(stateDir(p));
 }
 
 export function register(program: Command): void {

@@ -1,14 +1,21 @@
 /**
- * Local function logs: the emulator appends one JSON object per line to `<state>/lambda/logs/<function>.log`
- * (format documented in local/lambda/logging.ts). Reading is by byte offset so `--follow` only reads what was
+ * Local function logs: the emulator appends one JSON object per line to `<emulator state>/lambda/logs/<function>.log`
+ * (format and path in local/lambda/logging.ts `logFilePath`); `quakectl local up` gives the emulator
+ * `<stack state>/lambda` as its state dir (local/stack/stack.ts). Reading is by byte offset so `--follow` only reads what was
  * appended since the last poll.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogLine } from './types.ts';
 
-export function localLogPath(stateDir: string, functionName: string): string {
-  return join(stateDir, 'lambda', 'logs', `${functionName}.log`);
+/** `emulatorStateDir` is the emulator's own state dir (`<stack state>/lambda` under `local up`). */
+export function localLogPath(emulatorStateDir: string, functionName: string): string {
+  return join(emulatorStateDir, 'lambda', 'logs', `${functionName}.log`);
+}
+
+/** The emulator's state dir as `quakectl local up` starts it. */
+export function emulatorStateDir(stackStateDir: string): string {
+  return join(stackStateDir, 'lambda');
 }
 
 export interface LocalChunk {
@@ -41,6 +48,7 @@ export function readLocalLog(path: string, offset = 0, sinceMs?: number): LocalC
     if (!raw.trim()) continue;
     try {
       const l = JSON.parse(raw) as LogLine;
+      if (typeof l?.message !== 'string' || typeof l.timestamp !== 'number') continue;
       if (sinceMs !== undefined && l.timestamp < sinceMs) continue;
       lines.push({ ...l, eventId: String(at) });
     } catch {
