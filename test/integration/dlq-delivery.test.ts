@@ -56,7 +56,10 @@ beforeAll(async () => {
   dlqUrl = (await clients.sqs.send(new CreateQueueCommand({ QueueName: names.dlq('delivery') }))).QueueUrl ?? '';
   for (const t of ['subscribers', 'segments'] as const) {
     await clients.dynamodb.send(new CreateTableCommand(tableDefinition(names, t)));
-    await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: names.table(t) });
+    await waitUntilTableExists(
+      { client: clients.dynamodb, maxWaitTime: 30, minDelay: 0.2, maxDelay: 1 },
+      { TableName: names.table(t) },
+    );
   }
   const store = new SubscriberStore(clients.ddb, names);
   const subs = Array.from({ length: 5 }, (_, i) => ({

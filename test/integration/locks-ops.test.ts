@@ -42,7 +42,10 @@ function startWorker(segment: string, leaseMs: number): Promise<ChildProcess> {
 
 beforeAll(async () => {
   await clients.dynamodb.send(new CreateTableCommand(tableDefinition(names, 'locks')));
-  await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: store.table });
+  await waitUntilTableExists(
+    { client: clients.dynamodb, maxWaitTime: 30, minDelay: 0.2, maxDelay: 1 },
+    { TableName: store.table },
+  );
 });
 
 afterAll(async () => {

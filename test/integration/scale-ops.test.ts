@@ -39,7 +39,10 @@ beforeAll(async () => {
   });
   for (const fn of fns) await createTestFunction(clients.lambda, fn, source, { QUAKECTL_FANOUT: fanout, KEEP: 'me' });
   await clients.dynamodb.send(new CreateTableCommand(tableDefinition(names, 'events')));
-  await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: names.table('events') });
+  await waitUntilTableExists(
+    { client: clients.dynamodb, maxWaitTime: 30, minDelay: 0.2, maxDelay: 1 },
+    { TableName: names.table('events') },
+  );
   // One event in progress: 37 segments planned, 5 done → 32 pending.
   await clients.ddb.send(
     new PutCommand({
@@ -260,5 +263,59 @@ describe('functions/autoscaler', () => {
     ]);
     expect(await reserved(names.function('consumer'))).toBe(3);
     expect(await reserved(names.function('segment-worker'))).toBe(8);
+  });
+});
+
+describe('scale set --max-segment-size', () => {
+  it('re-segments when no event is in progress: over-full shards split, near-empty ones merge', async () => {
+    const { SubscriberStore } = await import('../../shared/segments/index.ts');
+    const p2 = uniqueName('opsseg');
+    const n2 = resourceNames(p2);
+    const args = profileArgs(p2);
+    for (const t of ['subscribers', 'segments', 'events'] as const) {
+      await clients.dynamodb.send(new CreateTableCommand(tableDefinition(n2, t)));
+      await waitUntilTableExists(
+        { client: clients.dynamodb, maxWaitTime: 30, minDelay: 0.2, maxDelay: 1 },
+        { TableName: n2.table(t) },
+      );
+    }
+    try {
+      // 45 subscribers in one H3 cell, written with shards of at most 10 → 5 shards.
+      const small = new SubscriberStore(clients.ddb, n2, { maxSegmentSize: 10 });
+      const subs = Array.from({ length: 45 }, (_, i) => ({
+        id: `s${i}`,
+        lat: 44.4268 + i * 1e-5,
+        lon: 26.1025,
+        channel: { type: 'log' as const, target: 'ops-test' },
+      }));
+      expect((await small.upsert(subs)).rejected).toEqual([]);
+      expect((await small.stats()).segments).toBe(5);
+      // A complete event does not block re-segmenting.
+      await clients.ddb.send(
+        new PutCommand({ TableName: n2.table('events'), Item: { eventId: 'old', state: 'complete' } }),
+      );
+
+      const dry = await runCli([...args, 'scale', 'set', '--max-segment-size', '20', '--dry-run']);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stderr).toMatch(
+        /would maxSegmentSize: 2000 → 20: re-segment 45 subscribers in 1 cells \(5 shards, 0 over/,
+      );
+      expect((await small.stats()).segments).toBe(5);
+
+      const r = await runCli([...args, 'scale', 'set', '--max-segment-size', '20', '--yes']);
+      expect(r.code, r.stderr).toBe(0);
+      const after = await new SubscriberStore(clients.ddb, n2, { maxSegmentSize: 20 }).stats();
+      expect(after).toMatchObject({ subscribers: 45, segments: 3, overfull: 0 });
+      const shards = (await new SubscriberStore(clients.ddb, n2).allSegments())
+        .map((s) => s.count)
+        .sort((a, b) => b - a);
+      expect(shards).toHaveLength(3);
+      expect(shards.reduce((a, b) => a + b, 0)).toBe(45);
+      expect(Math.max(...shards)).toBeLessThanOrEqual(20);
+    } finally {
+      for (const t of ['subscribers', 'segments', 'events'] as const) {
+        await clients.dynamodb.send(new DeleteTableCommand({ TableName: n2.table(t) })).catch(() => {});
+      }
+    }
   });
 });

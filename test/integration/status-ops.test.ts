@@ -24,7 +24,10 @@ const ESC = String.fromCharCode(27);
 
 beforeAll(async () => {
   await clients.dynamodb.send(new CreateTableCommand(tableDefinition(names, 'events')));
-  await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: names.table('events') });
+  await waitUntilTableExists(
+    { client: clients.dynamodb, maxWaitTime: 30, minDelay: 0.2, maxDelay: 1 },
+    { TableName: names.table('events') },
+  );
   const put = (Item: Record<string, unknown>) =>
     clients.ddb.send(new PutCommand({ TableName: names.table('events'), Item }));
   await put({
