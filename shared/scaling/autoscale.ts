@@ -9,7 +9,7 @@ import { type AppliedDecision, applyDecisions } from './apply.ts';
 import { decide } from './engine.ts';
 import { readHistory } from './history.ts';
 import { gatherMetrics } from './metrics.ts';
-import { parseRules, RulesError, rulesSchema, type ScalingRules } from './rules.ts';
+import { loadRules, parseRules, RulesError, rulesSchema, type ScalingRules } from './rules.ts';
 
 export function rulesFromEnv(env: NodeJS.ProcessEnv): ScalingRules {
   if (env.QUAKECTL_SCALING_RULES) {
@@ -49,4 +49,12 @@ export async function autoscaleOnce(
   const decisions = decide(rules, metrics, history);
   const applied = await applyDecisions({ lambda: clients.lambda, ddb: clients.ddb, names, now: () => now }, decisions);
   return { at: new Date(now).toISOString(), decisions: applied, notes };
+}
+
+/**
+ * For `deploy`: the autoscaler's extra environment from the profile's `autoscaler.rules` file (validated here, so a
+ * bad file fails the deploy, not every scheduled run). JSON keeps it compact: Lambda allows 4 KB of environment.
+ */
+export function autoscalerEnvironment(rulesFile: string): Record<string, string> {
+  return { QUAKECTL_SCALING_RULES: JSON.stringify(loadRules(rulesFile)) };
 }

@@ -18,32 +18,39 @@ import { ValidationError } from '../infra/errors.ts';
 
 const cooldown = z
   .object({
-    up: z.number().min(0).default(0),
-    down: z.number().min(0).default(300),
+    up: z.number().min(0).default(0).describe('seconds since the last change before scaling up again'),
+    down: z.number().min(0).default(300).describe('seconds since the last change before scaling down again'),
   })
   .strict();
 
 const common = {
   /** Function role (consumer, segment-worker, …) or deployed name. */
-  function: z.string().min(1),
-  maxStep: z.number().int().min(1).optional(),
+  function: z
+    .string()
+    .min(1)
+    .describe('function role (consumer, segment-worker, producer, autoscaler) or deployed name'),
+  maxStep: z.number().int().min(1).optional().describe('largest change one decision may make'),
   cooldown: cooldown.default({ up: 0, down: 300 }),
 };
 
 const consumerRule = z
   .object({
     ...common,
-    function: z.string().min(1).default('consumer'),
+    function: z.string().min(1).default('consumer').describe('the Kafka consumer function'),
     /** Topic whose lag drives the consumer (default: the events topic). */
-    topic: z.string().min(1).optional(),
+    topic: z.string().min(1).optional().describe('topic whose lag drives the consumer (default: the events topic)'),
     /** Consumer group (default: the event source mapping's). */
-    group: z.string().min(1).optional(),
-    lagPerInstance: z.number().positive(),
-    activationLag: z.number().min(0).default(0),
+    group: z.string().min(1).optional().describe("consumer group (default: the event source mapping's, its UUID)"),
+    lagPerInstance: z.number().positive().describe("target lag per consumer instance (KEDA's lagThreshold)"),
+    activationLag: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('at or below this total lag: min (KEDA activationLagThreshold)'),
     min: z.number().int().min(1).default(1),
     max: z.number().int().min(1),
-    allowIdleConsumers: z.boolean().default(false),
-    limitToPartitionsWithLag: z.boolean().default(false),
+    allowIdleConsumers: z.boolean().default(false).describe('allow more instances than partitions'),
+    limitToPartitionsWithLag: z.boolean().default(false).describe('cap at the number of partitions that have lag'),
   })
   .strict()
   .refine((r) => r.min <= r.max, { message: 'min must not exceed max' });
@@ -51,8 +58,8 @@ const consumerRule = z
 const workerRule = z
   .object({
     ...common,
-    function: z.string().min(1).default('segment-worker'),
-    pendingSegmentsPerInstance: z.number().positive(),
+    function: z.string().min(1).default('segment-worker').describe('the segment worker function'),
+    pendingSegmentsPerInstance: z.number().positive().describe('pending segments one concurrent worker should have'),
     min: z.number().int().min(1).default(1),
     max: z.number().int().min(1),
   })
@@ -62,18 +69,18 @@ const workerRule = z
 const provisionedRule = z
   .object({
     ...common,
-    targetUtilization: z.number().gt(0).max(1),
+    targetUtilization: z.number().gt(0).max(1).describe('target concurrent executions / provisioned concurrency'),
     min: z.number().int().min(0).default(0),
     max: z.number().int().min(0),
     /** Like Application Auto Scaling's DisableScaleIn. */
-    disableScaleIn: z.boolean().default(false),
+    disableScaleIn: z.boolean().default(false).describe('never lower provisioned concurrency'),
   })
   .strict()
   .refine((r) => r.min <= r.max, { message: 'min must not exceed max' });
 
 export const rulesSchema = z
   .object({
-    version: z.literal(1),
+    version: z.literal(1).describe('rules file format version'),
     consumer: consumerRule.optional(),
     worker: workerRule.optional(),
     provisioned: z.array(provisionedRule).default([]),
