@@ -152,7 +152,7 @@ export function register(program: Command): void {
     if (!result.running || !result.state || !result.view) {
       output(
         format,
-        { running: false },
+        result.view,
         () => `local stack not running (no state in ${rel(dir)}); start it with: quakectl local up`,
       );
       process.exitCode = 1;

@@ -470,7 +470,17 @@ export interface StatusResult {
 
 export async function status(o: { stateDir: string }): Promise<StatusResult> {
   const state = readStackState(o.stateDir) as LocalStackState | undefined;
-  if (!state) return { running: false, allHealthy: false };
+  if (!state) {
+    // Same shape as a running stack (where `up` would put it), every service unhealthy.
+    const planned = plannedState({
+      stateDir: o.stateDir,
+      ports: resolvePorts({}),
+      kafkaVersion: DEFAULT_KAFKA_VERSION,
+      persist: false,
+      lambda: lambdaEmulatorAvailable(),
+    });
+    return { running: false, allHealthy: false, view: stackView(planned, {}) };
+  }
   const clients = stackClients(state);
   try {
     const entries = await Promise.all(

@@ -128,6 +128,8 @@ describe('quakectl local on a separate stack', () => {
     const after = quakectl(['local', 'status']);
     expect(after.code).toBe(1);
     expect(after.stdout).toMatch(/not running/);
+    const afterJson = JSON.parse(quakectl(['local', 'status', '-o', 'json']).stdout);
+    expect([afterJson.kafka.healthy, afterJson.sqs.healthy, afterJson.dynamodb.healthy]).toEqual([false, false, false]);
   });
 
   it('refuses a busy port with a clear message and exit 1, starting nothing', async () => {
