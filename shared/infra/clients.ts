@@ -127,7 +127,25 @@ export interface Clients {
   destroy(): void;
 }
 
+let kafkaWarningFilterInstalled = false;
+/**
+ * kafkajs 2.2.4 schedules timers with negative delays, which Node 24 reports as TimeoutNegativeWarning on every call
+ * (tulios/kafkajs#1751, unfixed upstream; the delay is clamped to 1 ms, so nothing breaks). Drop exactly that warning
+ * and pass every other one to Node's own handler.
+ */
+function filterKafkaJsTimeoutWarnings(): void {
+  if (kafkaWarningFilterInstalled) return;
+  kafkaWarningFilterInstalled = true;
+  const defaults = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name === 'TimeoutNegativeWarning') return;
+    for (const listener of defaults) listener(warning);
+  });
+}
+
 export function createKafka(settings: KafkaSettings): Kafka {
+  filterKafkaJsTimeoutWarnings();
   const config: KafkaConfig = {
     clientId: settings.clientId,
     brokers: settings.brokers,
