@@ -130,7 +130,8 @@ function formatRecord(r: import('../../shared/ops/kafka/tail.ts').TailedRecord):
   if (r.quake) {
     const q = r.quake;
     const drill = q.drill || r.headers.drill === 'true' ? ' DRILL' : '';
-    return `${at} ${q.id} M${q.magnitude ?? '?'} ${q.place ?? ''} ${q.originTime ?? ''} depth ${q.depthKm ?? '?'} km${drill}`;
+    const origin = typeof q.originTime === 'number' ? new Date(q.originTime).toISOString() : (q.originTime ?? '');
+    return `${at} ${q.id} M${q.magnitude ?? '?'} ${q.place ?? ''} ${origin} depth ${q.depthKm ?? '?'} km${drill}`;
   }
   return `${at} key=${r.key ?? ''} ${typeof r.value === 'string' ? r.value : JSON.stringify(r.value)}`;
 }

@@ -18,7 +18,8 @@ export interface TailedRecord {
     id: string;
     magnitude?: number;
     place?: string;
-    originTime?: string;
+    /** As the producer wrote it (epoch ms in the Quake type). */
+    originTime?: string | number;
     depthKm?: number;
     drill?: boolean;
     status?: string;
@@ -56,7 +57,7 @@ export function decodeValue(value: Buffer | null): Pick<TailedRecord, 'quake' | 
         id: q.id as string,
         magnitude: q.magnitude as number | undefined,
         place: q.place as string | undefined,
-        originTime: q.originTime as string | undefined,
+        originTime: q.originTime as string | number | undefined,
         depthKm: q.depthKm as number | undefined,
         drill: q.drill as boolean | undefined,
         status: q.status as string | undefined,
