@@ -130,6 +130,30 @@ describe('deploy (local stack)', () => {
     expect(meta.topics[0].partitions).toHaveLength(3);
   });
 
+  it('a non-local profile asks first: without --yes and without a TTY it refuses and changes nothing', async () => {
+    const awsLike: Profile = {
+      name: 'awsish',
+      type: 'aws',
+      prefix: `${prefix}-aws`,
+      fanout: profile.fanout,
+      eventsPartitions: 2,
+      roleArn: 'arn:aws:iam::000000000000:role/quakectl-test',
+      kafka: { brokers: clients.config.kafka.brokers, ssl: false, clientId: 'quakectl' },
+    };
+    const awsNames = {
+      ...resourceNames(`${prefix}-aws`),
+      eventsTopic: `${prefix}-aws.events`,
+      notificationsTopic: `${prefix}-aws.n`,
+    };
+    const noTty = { ...notTty, isTTY: false } as NodeJS.ReadableStream & { isTTY?: boolean };
+    const o = opts({ names: awsNames, stdin: noTty });
+    await expect(deploy({ profile: awsLike, clients }, o)).rejects.toThrow(NotConfirmedError);
+    await expect(deploy({ profile: awsLike, clients }, o)).rejects.toThrow(/pass --yes/);
+    expect(await readActual(clients, await computeDesired({ profile: awsLike, clients }, o))).toEqual([]);
+    const { roleArn: _none, ...noRole } = awsLike;
+    await expect(deploy({ profile: noRole as Profile, clients }, o)).rejects.toThrow(/--role-arn/);
+  });
+
   it('destroy refuses without --yes when stdin is not a TTY, then removes everything', async () => {
     const noTty = { ...notTty, isTTY: false } as NodeJS.ReadableStream & { isTTY?: boolean };
     await expect(destroy({ profile, clients }, opts({ stdin: noTty }))).rejects.toThrow(NotConfirmedError);
