@@ -5,11 +5,11 @@
 import type { ProgressUpdate } from '../../shared/drill/run.ts';
 
 export interface ProgressSink {
-  update(u: ProgressUpdate): void;
+  update(u: ProgressUpdate): void | Promise<void>;
   stop(): void;
 }
 
-interface Row {
+export interface Row {
   eventId: string;
   state: string;
   done: number;
@@ -20,7 +20,7 @@ interface Row {
   ratePerS: number;
 }
 
-function toRow(u: ProgressUpdate): Row {
+export function toRow(u: ProgressUpdate): Row {
   const r = u.record;
   const delivered = r?.delivered ?? 0;
   const shown = u.received ?? delivered;
@@ -64,44 +64,52 @@ export function plainProgress(out: NodeJS.WritableStream = process.stderr): Prog
   };
 }
 
-export async function inkProgress(): Promise<ProgressSink> {
+/** The live view's element for some rows (exported for tests: ink's renderToString draws it without a TTY). */
+export async function progressElement(list: Row[]) {
   const React = await import('react');
-  const { render, Box, Text } = await import('ink');
+  const { Box, Text } = await import('ink');
   const h = React.createElement;
-  const rows = new Map<string, Row>();
   const bar = (done: number, total: number, width = 24) => {
     const filled = total > 0 ? Math.round((done / total) * width) : 0;
     return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
   };
-  const View = ({ list }: { list: Row[] }) =>
-    h(
-      Box,
-      { flexDirection: 'column' },
-      ...list.map((r) =>
+  return h(
+    Box,
+    { flexDirection: 'column' },
+    ...list.map((r) =>
+      h(
+        Box,
+        { key: r.eventId, flexDirection: 'column' },
         h(
-          Box,
-          { key: r.eventId, flexDirection: 'column' },
-          h(
-            Text,
-            { bold: true },
-            `${r.eventId} `,
-            h(Text, { color: r.state === 'complete' ? 'green' : 'yellow' }, r.state),
-          ),
-          h(Text, null, `  segments ${bar(r.done, r.total)} ${r.done}/${r.total}`),
-          h(
-            Text,
-            null,
-            `  sent ${r.delivered}${r.received !== undefined ? `  received ${r.received}` : ''}  ` +
-              `${r.ratePerS}/s  ${(r.elapsedMs / 1000).toFixed(1)} s`,
-          ),
+          Text,
+          { bold: true },
+          `${r.eventId} `,
+          h(Text, { color: r.state === 'complete' ? 'green' : 'yellow' }, r.state),
+        ),
+        h(Text, null, `  segments ${bar(r.done, r.total)} ${r.done}/${r.total}`),
+        h(
+          Text,
+          null,
+          `  sent ${r.delivered}${r.received !== undefined ? `  received ${r.received}` : ''}  ` +
+            `${r.ratePerS}/s  ${(r.elapsedMs / 1000).toFixed(1)} s`,
         ),
       ),
-    );
-  const instance = render(h(View, { list: [] }), { stdout: process.stderr, patchConsole: false, exitOnCtrlC: false });
+    ),
+  );
+}
+
+export async function inkProgress(): Promise<ProgressSink> {
+  const { render } = await import('ink');
+  const rows = new Map<string, Row>();
+  const instance = render(await progressElement([]), {
+    stdout: process.stderr,
+    patchConsole: false,
+    exitOnCtrlC: false,
+  });
   return {
-    update(u) {
+    async update(u) {
       rows.set(u.eventId, toRow(u));
-      instance.rerender(h(View, { list: [...rows.values()] }));
+      instance.rerender(await progressElement([...rows.values()]));
     },
     stop() {
       instance.unmount();

@@ -160,7 +160,7 @@ export async function simulateAndReport(
           );
         }
       },
-      onProgress: (u) => progress?.update(u),
+      onProgress: (u) => void Promise.resolve(progress?.update(u)).catch(() => {}),
     });
   } finally {
     progress?.stop();
