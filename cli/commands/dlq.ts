@@ -35,7 +35,6 @@ export function register(program: Command): void {
       }
       const messages = await listMessages(cmd, queue, opts.max);
       output(format, messages, (rows) => (rows.length === 0 ? `${queue}: empty` : messagesTable(rows)));
-      void config;
     });
 
   withOutput(

@@ -2,14 +2,14 @@
  * `quakectl scale show | set | plan --rules FILE | apply --rules FILE`: Lambda concurrency, fan-out parallelism and
  * segment size, by hand or by rules (shared/scaling, docs/scaling.md).
  */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { AppliedDecision } from '../../shared/scaling/apply.ts';
 import type { Decision } from '../../shared/scaling/engine.ts';
 import { type CommandContext, commandContext, outputFormat, withOutput } from '../context.ts';
 import { color, output, renderTable } from '../output.ts';
 
 const count = (v: string) => {
-  if (!/^-?\d+$/.test(v.trim())) throw new Error(`not an integer: ${v}`);
+  if (!/^-?\d+$/.test(v.trim())) throw new InvalidArgumentError(`not an integer: ${v}`);
   return Number(v);
 };
 
@@ -64,14 +64,15 @@ export function register(program: Command): void {
       const format = outputFormat(cmd);
       const ctx = await commandContext(cmd);
       const { planSet, runSet } = await import('../../shared/scaling/set.ts');
+      const reserved =
+        opts.reserved === undefined
+          ? undefined
+          : opts.reserved === 'none'
+            ? null
+            : await parseCount('--reserved', opts.reserved);
       const plan = await planSet(ctx.clients, ctx.config.names, ctx.profile.fanout, {
         function: opts.function,
-        reserved:
-          opts.reserved === undefined
-            ? undefined
-            : opts.reserved === 'none'
-              ? null
-              : parseCount('--reserved', opts.reserved),
+        reserved,
         provisioned: opts.provisioned,
         parallelism: opts.parallelism,
         maxSegmentSize: opts.maxSegmentSize,
@@ -159,10 +160,10 @@ interface SetOptions {
   yes?: boolean;
 }
 
-function parseCount(flag: string, v: string): number {
-  const n = Number(v);
-  if (!/^-?\d+$/.test(v.trim())) throw new Error(`${flag} must be an integer or none (got ${v})`);
-  return n;
+async function parseCount(flag: string, v: string): Promise<number> {
+  if (/^-?\d+$/.test(v.trim())) return Number(v);
+  const { UsageError } = await import('../../shared/infra/errors.ts');
+  throw new UsageError(`${flag} must be an integer or none (got ${v})`);
 }
 
 async function computePlan(ctx: CommandContext, rulesFile: string) {
