@@ -23,7 +23,10 @@ export const handler = async (event: { name: string }) => ({
 
 beforeAll(async () => {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'shout.ts'), 'export const shout = (g: string, n: string): string => `${g}, ${n}!`;\n');
+  await writeFile(
+    join(dir, 'shout.ts'),
+    "export const shout = (g: string, n: string): string => g + ', ' + n + '!';\n",
+  );
   await writeFile(entry, source('hello'));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
