@@ -2,9 +2,12 @@
  * Lambda async DLQ (body = original event, attributes RequestID/ErrorCode/ErrorMessage) redriven by re-invoking the
  * function, with filters; SQS-sourced DLQs redriven by SQS's own message move task; purge.
  */
+
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   InvokeCommand,
   PutFunctionEventInvokeConfigCommand,
@@ -15,6 +18,7 @@ import {
   DeleteQueueCommand,
   GetQueueAttributesCommand,
   SendMessageBatchCommand,
+  SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceNames } from '../../shared/infra/names.ts';
@@ -36,6 +40,10 @@ const queues: string[] = [];
 const HANDLER = `
 import { appendFileSync, existsSync } from 'node:fs';
 export const handler = async (event) => {
+  if (event.sleepMs) {
+    appendFileSync(process.env.OUT_FILE + '.started', JSON.stringify(event) + '\\n');
+    await new Promise((r) => setTimeout(r, event.sleepMs));
+  }
   if (existsSync(process.env.FAIL_FLAG)) throw new Error('worker told to fail');
   appendFileSync(process.env.OUT_FILE, JSON.stringify(event) + '\\n');
   return { ok: true };
@@ -132,6 +140,37 @@ describe('Lambda async DLQ', () => {
     const rest = await runJson<RedriveResult>([...P, 'dlq', 'redrive', 'worker', '--max', '5']);
     expect(rest).toMatchObject({ redriven: 1, failed: 0 });
     expect(await depth(workerDlq.url)).toBe(0);
+  });
+});
+
+describe('crash mid-redrive', () => {
+  it('a redrive killed while re-invoking deletes nothing: the message is only held (until its hold expires)', async () => {
+    await clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: workerDlq.url,
+        MessageBody: JSON.stringify({ eventId: 'us7000crash', chain: 0, hop: 0, sleepMs: 20_000 }),
+        MessageAttributes: {
+          RequestID: { DataType: 'String', StringValue: '00000000-0000-4000-8000-000000000000' },
+          ErrorCode: { DataType: 'Number', StringValue: '200' },
+          ErrorMessage: { DataType: 'String', StringValue: 'earlier failure' },
+        },
+      }),
+    );
+    const bin = fileURLToPath(new URL('../../bin/quakectl', import.meta.url));
+    const child = spawn(process.execPath, [bin, ...P, 'dlq', 'redrive', 'worker', '--yes'], { stdio: 'ignore' });
+    const started = `${OUT}.started`;
+    const deadline = Date.now() + 30_000;
+    while (!(existsSync(started) && readFileSync(started, 'utf8').includes('us7000crash'))) {
+      if (Date.now() > deadline) throw new Error('the redrive never re-invoked the worker');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGKILL');
+    const attrs = (
+      await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: workerDlq.url, AttributeNames: ['All'] }))
+    ).Attributes;
+    // Not deleted: held invisible by the dead redrive, visible again when its hold expires.
+    expect(Number(attrs?.ApproximateNumberOfMessages) + Number(attrs?.ApproximateNumberOfMessagesNotVisible)).toBe(1);
+    expect(Number(attrs?.ApproximateNumberOfMessagesNotVisible)).toBe(1);
   });
 });
 
