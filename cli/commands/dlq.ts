@@ -170,7 +170,7 @@ function messagesTable(rows: DecodedMessage[]): string {
 }
 
 function what(r: DecodedMessage): string {
-  if (r.kind === 'kafka-batch') {
+  if (r.kind === 'kafka-batch' || r.kind === 'kafka-record') {
     return (r.kafka?.ranges ?? []).map((k) => `${k.topic}-${k.partition} @${k.firstOffset}..${k.lastOffset}`).join(' ');
   }
   if (r.kind === 'delivery') {

@@ -113,6 +113,28 @@ describe('DLQ decoding', () => {
     expect(invokeTarget(resourceNames('x'), d.function ?? '')).toBe('quakectl-producer:$LATEST');
   });
 
+  it('consumer poison record: one offset, the event id from the key', () => {
+    const body = {
+      kind: 'consumer',
+      reason: 'value is not JSON',
+      topic: 'quakes.events',
+      partition: 4,
+      offset: '77',
+      timestamp: '1764150000000',
+      key: Buffer.from('us7000poison').toString('base64'),
+      value: Buffer.from('{{').toString('base64'),
+    };
+    expect(
+      decodeMessage({ MessageId: 'p', Body: JSON.stringify(body), Attributes: sent }, 'quakectl-consumer'),
+    ).toMatchObject({
+      kind: 'kafka-record',
+      function: 'quakectl-consumer',
+      errorMessage: 'value is not JSON',
+      eventIds: ['us7000poison'],
+      kafka: { ranges: [{ topic: 'quakes.events', partition: 4, firstOffset: '77', lastOffset: '77' }] },
+    });
+  });
+
   it('unknown shapes and topic names with dashes', () => {
     expect(decodeMessage({ MessageId: 'u', Body: 'hello' }).kind).toBe('unknown');
     expect(parseTopicPartition('my-topic-name-12')).toEqual({ topic: 'my-topic-name', partition: 12 });

@@ -12,10 +12,19 @@
  *   themselves stay in Kafka.
  * - Delivery DLQ batch (shared/notify): `{kind:'delivery', reason, target, eventId, attempts, firstFailureAt,
  *   notifications:[…]}` (no secrets).
+ * - Consumer poison record (shared/fanout `dlqMessage`): `{kind:'consumer', reason, topic, partition, offset,
+ *   timestamp, key, value}` (key/value base64 as in the Kafka event, cut to a bounded length): one record the consumer
+ *   could not decode; redriven like a failure record of that one offset.
  */
 import type { Message } from '@aws-sdk/client-sqs';
 
-export type DlqMessageKind = 'lambda-async' | 'lambda-destination' | 'kafka-batch' | 'delivery' | 'unknown';
+export type DlqMessageKind =
+  | 'lambda-async'
+  | 'lambda-destination'
+  | 'kafka-batch'
+  | 'kafka-record'
+  | 'delivery'
+  | 'unknown';
 
 export interface KafkaRange {
   topic: string;
@@ -180,6 +189,22 @@ function decodeShape(m: Message, fallbackFunction?: string): DecodedMessage {
         firstFailureAt: parseTime(d.firstFailureAt),
         eventIds: d.eventId ? [d.eventId] : [],
         delivery: { reason: d.reason, target: d.target, eventId: d.eventId, notifications: d.notifications ?? [] },
+      };
+    }
+    if (b.kind === 'consumer' && typeof b.topic === 'string' && b.offset !== undefined) {
+      const offset = String(b.offset);
+      const key = typeof b.key === 'string' ? Buffer.from(b.key, 'base64').toString('utf8') : undefined;
+      return {
+        ...base,
+        kind: 'kafka-record',
+        function: fallbackFunction,
+        errorMessage: b.reason as string | undefined,
+        attempts: base.receiveCount,
+        firstFailureAt: base.sentAt,
+        eventIds: key ? [key] : [],
+        kafka: {
+          ranges: [{ topic: b.topic, partition: Number(b.partition ?? 0), firstOffset: offset, lastOffset: offset }],
+        },
       };
     }
     const r = body as FailureRecord;

@@ -97,6 +97,9 @@ export async function redrive(deps: RedriveDeps, ref: DlqRef, opts: RedriveOptio
   const handled = new Set<string>();
   let attempted = 0;
   let lastStart = 0;
+  // Messages that arrive while we redrive (a consumer re-parking a poison record, a function failing again) belong
+  // to a later redrive: taking them now could loop for as long as the failure lasts.
+  const startedAt = Date.now();
   const record = (item: RedriveItem) => {
     result.items.push(item);
     if (item.outcome === 'redriven') result.redriven++;
@@ -116,6 +119,7 @@ export async function redrive(deps: RedriveDeps, ref: DlqRef, opts: RedriveOptio
         handled.add(m.MessageId ?? '');
         const d = decodeMessage(m, fallbackFn ? deps.names.function(fallbackFn) : undefined);
         const skip =
+          (d.sentAt !== undefined && d.sentAt > startedAt ? 'arrived during this redrive' : undefined) ??
           skipReason(d, opts) ??
           (d.kind === 'delivery' && !deps.redeliver ? 'no deliverer configured to re-deliver' : undefined);
         if (skip || (opts.max !== undefined && attempted >= opts.max)) {
@@ -194,6 +198,7 @@ function describeTarget(d: DecodedMessage): string {
     case 'lambda-destination':
       return `invoke ${d.function}`;
     case 'kafka-batch':
+    case 'kafka-record':
       return `re-read ${d.kafka?.ranges.map((r) => `${r.topic}-${r.partition}@${r.firstOffset}..${r.lastOffset}`).join(', ')} → ${d.function}`;
     case 'delivery':
       return `re-deliver ${d.delivery?.notifications.length} notification(s) to ${d.delivery?.target}`;
@@ -244,7 +249,8 @@ async function redriveOne(deps: RedriveDeps, d: DecodedMessage, records?: ReadRe
       if (!d.function) throw new RedriveError('no function known for this DLQ message');
       return invoke(deps, d.function, d.payload);
     }
-    case 'kafka-batch': {
+    case 'kafka-batch':
+    case 'kafka-record': {
       const recs = records ?? (await readKafka(deps, d));
       if (recs.length === 0) throw new RedriveError('the failure record names no readable records');
       const fn = d.function ?? deps.names.function('consumer');
