@@ -1,24 +1,57 @@
 /**
- * `quakectl replay FILE --dry-run`: parse a recorded feed (USGS GeoJSON, EMSC websocket JSON Lines, FDSN text;
- * detected unless --format says), associate and deduplicate, and print what would be sent. Sending (without
- * --dry-run) goes through the producer: `loadReplaySender` is the one place to wire it.
+ * `quakectl replay FILE [--dry-run] [--drill] [--yes]`: parse a recorded feed (USGS GeoJSON, EMSC websocket JSON
+ * Lines, FDSN text; detected unless --format says), associate and deduplicate, and print what would be sent
+ * (`--dry-run`) or send it through the producer Lambda (alias `live`) in batches and print the producer's answer.
+ * Replayed events are real events unless `--drill`; outside the local profile sending asks first (shared/ops/confirm).
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { QuakectlError, UsageError, ValidationError } from '../../shared/infra/errors.ts';
+import type { ProducerResult } from '../../shared/ingest/types.ts';
 import type { FeedFormat, Quake, Rejection } from '../../shared/quake/types.ts';
-import { outputFormat, withOutput } from '../context.ts';
+import { commandContext, loadCommandProfile, outputFormat, withOutput } from '../context.ts';
 import { color, output, renderTable } from '../output.ts';
 
-/** Sends replayed events (the producer's job). Returns how many were sent. */
-export type ReplaySender = (events: Quake[], cmd: Command) => Promise<{ sent: number }>;
+/** Sends replayed events to the producer and answers with its (summed) result. */
+export type ReplaySender = (events: Quake[]) => Promise<ProducerResult>;
 
 /**
- * The producer's sender, or undefined while there is none. The producer issue replaces the body with something like
- * `return (await import('../../shared/producer/replay.ts')).sendReplay;`.
+ * The producer's sender for the command's profile: shared/ingest's Lambda forwarder (the one way quakectl invokes the
+ * producer; it splits large feeds into calls of FORWARD_BATCH events and sums the answers).
  */
-export async function loadReplaySender(): Promise<ReplaySender | undefined> {
-  return undefined;
+export async function loadReplaySender(cmd: Command, opts: { drill: boolean }): Promise<ReplaySender> {
+  const [{ clients, config }, { lambdaForwarder }] = await Promise.all([
+    commandContext(cmd),
+    import('../../shared/ingest/forward.ts'),
+  ]);
+  const functionName = config.names.function('producer');
+  const forward = lambdaForwarder({
+    lambda: clients.lambda,
+    functionName,
+    qualifier: config.names.alias,
+    drill: opts.drill,
+  });
+  return async (events) => {
+    try {
+      return await forward(events);
+    } catch (err) {
+      if ((err as Error).cause && ((err as Error).cause as Error).name === 'ResourceNotFoundException') {
+        throw new QuakectlError(`${functionName}:${config.names.alias} is not deployed: run quakectl deploy first`, {
+          cause: err,
+        });
+      }
+      throw err;
+    } finally {
+      clients.destroy();
+    }
+  };
+}
+
+/** `-o json` of a replay that was sent: the producer's answer, plus what parsing dropped before sending. */
+export interface ReplaySentReport extends ProducerResult {
+  sent: number;
+  drill: boolean;
+  parsed: { format: FeedFormat; rejected: Rejection[]; superseded: number; associated: number };
 }
 
 export interface ReplayOptions {
@@ -85,8 +118,22 @@ export function renderReplay(
   return lines.join('\n');
 }
 
+export function renderReplaySent(r: ReplaySentReport): string {
+  const c = color();
+  const lines = [
+    `${r.parsed.format}: sent ${r.sent} ${r.drill ? 'drill' : 'real'} event(s) to the producer`,
+    `producer: ${r.accepted.length} accepted, ${r.rejected.length} rejected, ${r.superseded} superseded, ` +
+      `${r.associated} associated`,
+  ];
+  for (const x of r.rejected) lines.push(c.yellow(`  producer rejected #${x.index}: ${x.reason}`));
+  if (r.parsed.rejected.length > 0) lines.push(c.dim(`(${r.parsed.rejected.length} input(s) rejected while parsing)`));
+  return lines.join('\n');
+}
+
 interface ReplayFlags {
   dryRun?: boolean;
+  drill?: boolean;
+  yes?: boolean;
   format?: string;
   minMagnitude?: string;
   output?: string;
@@ -99,6 +146,8 @@ export function register(program: Command): void {
       .description('replay a recorded feed file (USGS GeoJSON, EMSC websocket JSON Lines, FDSN text)')
       .argument('<file>', 'the feed file')
       .option('--dry-run', 'parse, associate and deduplicate, and print what would be sent; send nothing')
+      .option('--drill', 'send the events as drills (default: real events, as the feed says)')
+      .option('--yes', 'do not ask for confirmation (profiles other than local ask before sending)')
       .option('--format <format>', `skip detection: ${FORMATS.join(', ')}`)
       .option('--min-magnitude <M>', 'table output: dim events below this magnitude (not alertable)', '0'),
   ).action(async (file: string, flags: ReplayFlags, cmd: Command) => {
@@ -110,20 +159,33 @@ export function register(program: Command): void {
     if (!Number.isFinite(minMagnitude)) {
       throw new UsageError(`invalid --min-magnitude "${flags.minMagnitude}": expected a number`);
     }
-    const send = flags.dryRun ? undefined : await loadReplaySender();
-    if (!flags.dryRun && !send) {
-      throw new QuakectlError(
-        'replay without --dry-run sends through the producer, which is not wired into quakectl yet; use --dry-run',
-      );
-    }
     const report = await prepareReplay({ file, dryRun: Boolean(flags.dryRun), format: flags.format as FeedFormat });
     const { accepted, rejected, superseded, associated } = report;
-    if (send) {
-      const { sent } = await send(accepted, cmd);
-      process.stderr.write(`${color().dim(`sent ${sent} events`)}\n`);
+    if (flags.dryRun) {
+      const { isAlertable } = await import('../../shared/quake/rules.ts');
+      if (format === 'json') output(format, { accepted, rejected, superseded, associated }, () => '');
+      else output(format, report, (r) => renderReplay(r, (q) => isAlertable(q, minMagnitude)));
+      return;
     }
-    const { isAlertable } = await import('../../shared/quake/rules.ts');
-    if (format === 'json') output(format, { accepted, rejected, superseded, associated }, () => '');
-    else output(format, report, (r) => renderReplay(r, (q) => isAlertable(q, minMagnitude)));
+    const drill = Boolean(flags.drill);
+    const { confirm } = await import('../../shared/ops/confirm.ts');
+    const profile = await loadCommandProfile(cmd);
+    // Confirmed before any client exists: a refusal touches nothing.
+    await confirm({
+      action:
+        `send ${accepted.length} ${drill ? 'drill' : 'REAL (non-drill: subscribers get real alerts)'} event(s) ` +
+        `from ${file} to the producer of profile "${profile.name}"`,
+      yes: flags.yes,
+      local: profile.type === 'local',
+    });
+    const send = await loadReplaySender(cmd, { drill });
+    const result = await send(accepted);
+    const sent: ReplaySentReport = {
+      ...result,
+      sent: accepted.length,
+      drill,
+      parsed: { format: report.format, rejected, superseded, associated },
+    };
+    output(format, sent, renderReplaySent);
   });
 }

@@ -2,11 +2,12 @@
  * `quakectl simulate`: send a (drill) event through the producer Lambda — or straight to Kafka with the producer's
  * own code — then follow its record in the events table to completion and gather what the report needs.
  */
-import { InvokeCommand, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { type EventRecord, getEvent } from '../events/index.ts';
 import type { Clients } from '../infra/clients.ts';
 import { QuakectlError, ServiceUnavailableError } from '../infra/errors.ts';
 import type { ResourceNames } from '../infra/names.ts';
+import { ForwardError } from '../ingest/errors.ts';
+import { invokeProducer } from '../ingest/forward.ts';
 import {
   createEventProducer,
   eventsTopic,
@@ -28,36 +29,34 @@ export class SimulateError extends QuakectlError {
   }
 }
 
-/** Invokes the producer's alias `live` synchronously: its answer says which ids it accepted. */
+/**
+ * Invokes the producer's alias `live` synchronously (shared/ingest's `invokeProducer`, the one way to invoke it): its
+ * answer says which ids it accepted.
+ */
 export async function sendViaProducer(
   clients: Clients,
   names: ResourceNames,
   payload: ProducerPayload,
 ): Promise<ProducerResult> {
   const FunctionName = names.function('producer');
-  let out: InvokeCommandOutput;
   try {
-    out = await clients.lambda.send(
-      new InvokeCommand({ FunctionName, Qualifier: names.alias, Payload: Buffer.from(JSON.stringify(payload)) }),
+    return await invokeProducer(
+      { lambda: clients.lambda, functionName: FunctionName, qualifier: names.alias },
+      payload,
     );
   } catch (err) {
-    const e = err as Error;
-    if (e.name === 'ResourceNotFoundException') {
+    if (!(err instanceof ForwardError)) throw err;
+    const cause = err.cause as Error | undefined;
+    if (cause?.name === 'ResourceNotFoundException') {
       throw new SimulateError(`${FunctionName}:${names.alias} is not deployed: run quakectl deploy first`, {
         cause: err,
       });
     }
-    throw new ServiceUnavailableError('lambda', `cannot invoke ${FunctionName}: ${e.message}`, { cause: err });
+    if (err.retriable && cause) {
+      throw new ServiceUnavailableError('lambda', `cannot invoke ${FunctionName}: ${cause.message}`, { cause: err });
+    }
+    throw new SimulateError(err.message, { cause: err });
   }
-  const body = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
-  if (out.FunctionError) {
-    let message = body;
-    try {
-      message = (JSON.parse(body) as { errorMessage?: string }).errorMessage ?? body;
-    } catch {}
-    throw new SimulateError(`producer failed (${out.FunctionError}): ${message}`);
-  }
-  return JSON.parse(body) as ProducerResult;
 }
 
 /** `--direct`: the producer's domain code run here, with this machine's Kafka and DynamoDB clients. */

@@ -8,7 +8,7 @@ import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws
 import type { Quake } from '../quake/types.ts';
 import { ForwardError } from './errors.ts';
 import { type ProduceDeps, produceEvents } from './produce.ts';
-import type { ProducerResult } from './types.ts';
+import type { ProducerPayload, ProducerResult } from './types.ts';
 
 export type Forwarder = (quakes: Quake[]) => Promise<ProducerResult>;
 
@@ -55,41 +55,49 @@ export function inBatches(forward: Forwarder, size = FORWARD_BATCH): Forwarder {
 }
 
 export function lambdaForwarder(opts: LambdaForwarderOptions): Forwarder {
-  return inBatches(async (quakes) => {
-    const payload = { quakes, ...(opts.drill ? { drill: true } : {}) };
-    let out: InvokeCommandOutput;
-    try {
-      out = await opts.lambda.send(
-        new InvokeCommand({
-          FunctionName: opts.functionName,
-          Qualifier: opts.qualifier,
-          InvocationType: 'RequestResponse',
-          Payload: new TextEncoder().encode(JSON.stringify(payload)),
-        }),
-      );
-    } catch (err) {
-      const name = (err as Error).name;
-      throw new ForwardError(`invoke ${opts.functionName}: ${name}: ${(err as Error).message}`, {
-        cause: err,
-        retriable: !PERMANENT.has(name),
-      });
-    }
-    const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
-    if (out.FunctionError) {
-      // The producer fails an invocation only when producing failed (Kafka unavailable after its retries): transient.
-      throw new ForwardError(`producer ${opts.functionName} failed (${out.FunctionError}): ${errorText(text)}`, {
-        retriable: true,
-      });
-    }
-    try {
-      return asResult(JSON.parse(text));
-    } catch (err) {
-      throw new ForwardError(`producer ${opts.functionName} answered ${text.slice(0, 200)}`, {
-        cause: err,
-        retriable: false,
-      });
-    }
-  });
+  return inBatches((quakes) => invokeProducer(opts, { quakes, ...(opts.drill ? { drill: true } : {}) }));
+}
+
+/**
+ * The one way quakectl invokes the producer Lambda (ingest, replay, simulate): RequestResponse, so its answer says
+ * which ids it accepted. Throws ForwardError; `cause.name` keeps the Lambda error (ResourceNotFoundException…), and a
+ * failed invocation (FunctionError) is retriable: the producer fails only when producing to Kafka failed.
+ */
+export async function invokeProducer(
+  opts: Omit<LambdaForwarderOptions, 'drill'>,
+  payload: ProducerPayload,
+): Promise<ProducerResult> {
+  let out: InvokeCommandOutput;
+  try {
+    out = await opts.lambda.send(
+      new InvokeCommand({
+        FunctionName: opts.functionName,
+        Qualifier: opts.qualifier,
+        InvocationType: 'RequestResponse',
+        Payload: new TextEncoder().encode(JSON.stringify(payload)),
+      }),
+    );
+  } catch (err) {
+    const name = (err as Error).name;
+    throw new ForwardError(`invoke ${opts.functionName}: ${name}: ${(err as Error).message}`, {
+      cause: err,
+      retriable: !PERMANENT.has(name),
+    });
+  }
+  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+  if (out.FunctionError) {
+    throw new ForwardError(`producer ${opts.functionName} failed (${out.FunctionError}): ${errorText(text)}`, {
+      retriable: true,
+    });
+  }
+  try {
+    return asResult(JSON.parse(text));
+  } catch (err) {
+    throw new ForwardError(`producer ${opts.functionName} answered ${text.slice(0, 200)}`, {
+      cause: err,
+      retriable: false,
+    });
+  }
 }
 
 /** `--direct`: the producer's domain in this process (a connected producer, the events table, an associator). */

@@ -15,6 +15,7 @@ import { drillPassed, sArrivalAt } from '../../shared/drill/report.ts';
 import { runSimulation } from '../../shared/drill/run.ts';
 import { findScenario, scenarioQuake } from '../../shared/drill/scenarios.ts';
 import { seedSubscribers } from '../../shared/drill/seed.ts';
+import { getEvent } from '../../shared/events/index.ts';
 import { loadProfile, type Profile } from '../../shared/infra/config.ts';
 import { resourceNames } from '../../shared/infra/names.ts';
 import { DRILL_BANNER } from '../../shared/notify/text.ts';
@@ -174,6 +175,42 @@ describe('simulate (local stack, real functions)', () => {
     expect(report).toMatchObject({ drill: true, measuredAt: 'receiver', missing: 0, duplicates: 0 });
     expect(report.delivered).toBe(report.eligible);
     expect(r.stderr).toMatch(/complete: segments/);
+  });
+
+  it('quakectl replay FILE --drill sends through the producer and prints its answer; exit 1 when it fails', async () => {
+    const feed = join(PROJECT_ROOT, 'test', 'fixtures', 'quake', 'fdsn-usgs-13col.txt');
+    const replay = (cfgPrefix: string) => {
+      const configFile = join(dir, `replay-${cfgPrefix}.yaml`);
+      writeFileSync(configFile, `profiles:\n  local:\n    type: local\n    prefix: ${cfgPrefix}\n`);
+      return spawnSync(
+        process.execPath,
+        [join(PROJECT_ROOT, 'bin', 'quakectl'), 'replay', feed, '--drill', '-o', 'json'],
+        {
+          cwd: dir,
+          env: { ...process.env, QUAKECTL_CONFIG: configFile, QUAKECTL_STATE_DIR: localStack().stateDir, CI: '1' },
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+    };
+    const r = replay(prefix);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    // 4 valid rows, 2 rejected by the parser (no magnitude, latitude 95) before anything was sent
+    expect(out).toMatchObject({ sent: 4, drill: true, superseded: 0, rejected: [] });
+    expect(out.parsed.rejected).toHaveLength(2);
+    expect([...out.accepted].sort()).toEqual(['ak0234gpdcgp', 'us6000k25r', 'us6000k2kk', 'us6000k2m4']);
+    // the producer recorded them as drills in this system's events table
+    const record = await getEvent({ ddb: clients.ddb, table: names.table('events') }, 'us6000k2kk');
+    expect(record?.quake).toMatchObject({ id: 'us6000k2kk', drill: true, magnitude: 5.8 });
+    // the same file again: every version is already known, so the producer drops them as superseded
+    const again = JSON.parse(replay(prefix).stdout);
+    expect(again.accepted).toEqual([]);
+    expect(again.superseded).toBe(4);
+
+    const missing = replay(uniqueName('none'));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/producer:live is not deployed: run quakectl deploy first/);
   });
 
   it('refuses --live on the local profile with a usage error', () => {
