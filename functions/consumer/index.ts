@@ -63,6 +63,7 @@ export async function handler(event: SelfManagedKafkaEvent) {
       parallelism: fanout.parallelism,
       strategy: fanout.strategy,
       scanSegments: fanout.scanSegments ?? fanout.parallelism * 4,
+      maxUnitSize: fanout.maxSegmentSize,
       log,
     });
     metrics.addMetric('EventsPlanned', MetricUnit.Count, result.outcomes.planned);

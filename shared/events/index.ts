@@ -7,10 +7,11 @@ export {
   markPublished,
   markRunning,
   type PlanRecord,
+  recordFirstDelivery,
   recordHandled,
   type SegmentTotals,
   savePlan,
-  segmentDone,
   tryComplete,
+  unitDone,
 } from './store.ts';
 export { type EventRecord, type EventState, runId } from './types.ts';

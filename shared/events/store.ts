@@ -5,9 +5,17 @@
  *   producer   acceptVersion   attribute_not_exists(eventId) OR updatedAt < :u OR (updatedAt = :u AND published = :f)
  *              markPublished   updatedAt = :u
  *   consumer   savePlan        attribute_not_exists(handledUpdatedAt) OR handledUpdatedAt < :u
- *   worker     claimNext       revision = :r                    ADD nextIndex 1 → the claimed index
- *              segmentDone     revision = :r AND NOT contains(doneSegments, :seg)   ADD doneCount 1, counts
+ *   worker     claimNext       revision = :r                    ADD nextIndex 1 → the claimed unit index
+ *              recordFirst     attribute_not_exists(firstDeliveryAt) OR firstDeliveryAt > :v   (once per invocation)
+ *              unitDone        revision = :r AND NOT contains(doneUnits, :u)
+ *                                [AND (attribute_not_exists(lastDeliveryAt) OR lastDeliveryAt < :l)]
+ *                              ADD doneCount 1, doneUnits {u}, counts [SET lastDeliveryAt = :l]
+ *                              (when only the time part fails, written again without it: still one count)
  *              tryComplete     revision = :r AND doneCount = total AND #state <> :complete
+ *
+ * The plan (segment keys, distances, unit starts) is written once by savePlan and only read afterwards (once per
+ * worker invocation); the hot writes are the claim and one write per finished unit, each returning only what changed.
+ * `doneUnits` is a number set bounded by the unit count (tens), not a growing set of segment keys.
  */
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed } from '../locks/errors.ts';
@@ -72,6 +80,8 @@ export async function markPublished(store: EventStore, eventId: string, updatedA
 export interface PlanRecord {
   strategy: 'geo' | 'scan';
   segments: string[];
+  /** Start index of each work unit in `segments` (absent: one unit per segment). */
+  units?: number[];
   distancesKm: number[];
   radiusKm: number;
   minMmi: number;
@@ -90,6 +100,7 @@ export async function savePlan(
 ): Promise<EventRecord | undefined> {
   const now = clock(store);
   const empty = plan.segments.length === 0;
+  const units = plan.units ?? plan.segments.map((_, i) => i);
   try {
     const out = await store.ddb.send(
       new UpdateCommand({
@@ -100,12 +111,12 @@ export async function savePlan(
           'SET quake = if_not_exists(quake, :q), plannedQuake = :q, handledUpdatedAt = :u, ' +
           'updatedAt = if_not_exists(updatedAt, :u), acceptedAt = if_not_exists(acceptedAt, :a), ' +
           'revision = if_not_exists(revision, :zero) + :one, #state = :state, strategy = :strategy, ' +
-          '#plan = :plan, planDistancesKm = :dist, radiusKm = :radius, minMmi = :minMmi, chains = :chains, ' +
+          '#plan = :plan, planDistancesKm = :dist, units = :units, radiusKm = :radius, minMmi = :minMmi, chains = :chains, ' +
           '#total = :total, nextIndex = :zero, doneCount = :zero, eligible = :zero, delivered = :zero, ' +
           'failed = :zero, plannedAt = :now' +
           (opts.previousQuake ? ', previousQuake = :prev' : '') +
           (empty ? ', completedAt = :now' : '') +
-          ' REMOVE doneSegments, firstDeliveryAt, lastDeliveryAt' +
+          ' REMOVE doneSegments, doneUnits, firstDeliveryAt, lastDeliveryAt' +
           (empty ? '' : ', completedAt'),
         ExpressionAttributeNames: { '#state': 'state', '#plan': 'plan', '#total': 'total' },
         ExpressionAttributeValues: {
@@ -118,10 +129,11 @@ export async function savePlan(
           ':strategy': plan.strategy,
           ':plan': plan.segments,
           ':dist': plan.distancesKm,
+          ':units': units,
           ':radius': plan.radiusKm,
           ':minMmi': plan.minMmi,
           ':chains': plan.chains,
-          ':total': plan.segments.length,
+          ':total': units.length,
           ':now': now,
           ...(opts.previousQuake ? { ':prev': opts.previousQuake } : {}),
         },
@@ -224,49 +236,73 @@ export interface SegmentTotals {
 }
 
 /**
- * Worker: counts a finished segment into the event, once (a second call for the same segment is a no-op), keeps the
- * earliest first and latest last delivery time, and completes the event when it was the last segment. Returns true
- * when this call completed the event.
+ * Worker: counts a finished unit into the event, once (a second call for the same unit is a no-op), and keeps the
+ * latest delivery time in the same write; completes the event when it was the last unit (`total` units in the plan).
+ * Returns true when this call completed the event. One write in the usual case: delivery times grow as units finish.
  */
-export async function segmentDone(
+export async function unitDone(
   store: EventStore,
   eventId: string,
   revision: number,
-  segment: string,
+  unit: number,
   totals: SegmentTotals,
+  total: number,
 ): Promise<boolean> {
-  let record: EventRecord | undefined;
-  try {
-    const out = await store.ddb.send(
-      new UpdateCommand({
-        TableName: store.table,
-        Key: { eventId },
-        ConditionExpression: 'revision = :r AND NOT contains(doneSegments, :seg)',
-        UpdateExpression: 'ADD doneCount :one, doneSegments :segs, eligible :e, delivered :d, failed :f',
-        ExpressionAttributeValues: {
-          ':r': revision,
-          ':seg': segment,
-          ':segs': new Set([segment]),
-          ':one': 1,
-          ':e': totals.eligible,
-          ':d': totals.delivered,
-          ':f': totals.failed,
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    record = out.Attributes as EventRecord;
-  } catch (err) {
-    if (!isConditionFailed(err)) throw err;
-  }
-  if (totals.firstDeliveryAt !== undefined) {
-    await conditionalSet(store, eventId, 'firstDeliveryAt', totals.firstDeliveryAt, '>');
-  }
+  const base = {
+    TableName: store.table,
+    Key: { eventId },
+    ReturnValues: 'UPDATED_NEW' as const,
+  };
+  const values = {
+    ':r': revision,
+    ':u': unit,
+    ':us': new Set([unit]),
+    ':one': 1,
+    ':e': totals.eligible,
+    ':d': totals.delivered,
+    ':f': totals.failed,
+  };
+  const cond = 'revision = :r AND NOT contains(doneUnits, :u)';
+  const add = 'ADD doneCount :one, doneUnits :us, eligible :e, delivered :d, failed :f';
+  let doneCount: number | undefined;
   if (totals.lastDeliveryAt !== undefined) {
-    await conditionalSet(store, eventId, 'lastDeliveryAt', totals.lastDeliveryAt, '<');
+    try {
+      const out = await store.ddb.send(
+        new UpdateCommand({
+          ...base,
+          ConditionExpression: `${cond} AND (attribute_not_exists(lastDeliveryAt) OR lastDeliveryAt < :l)`,
+          UpdateExpression: `SET lastDeliveryAt = :l ${add}`,
+          ExpressionAttributeValues: { ...values, ':l': totals.lastDeliveryAt },
+        }),
+      );
+      doneCount = out.Attributes?.doneCount as number;
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
   }
-  if (record && (record.doneCount ?? 0) >= (record.total ?? 0)) return tryComplete(store, eventId, revision);
+  if (doneCount === undefined) {
+    try {
+      const out = await store.ddb.send(
+        new UpdateCommand({
+          ...base,
+          ConditionExpression: cond,
+          UpdateExpression: add,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      doneCount = out.Attributes?.doneCount as number;
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+  }
+  if (totals.firstDeliveryAt !== undefined) await recordFirstDelivery(store, eventId, totals.firstDeliveryAt);
+  if (doneCount !== undefined && doneCount >= total) return tryComplete(store, eventId, revision);
   return false;
+}
+
+/** Keeps the earliest first delivery time (a worker calls it once per invocation, after its first acknowledged batch). */
+export async function recordFirstDelivery(store: EventStore, eventId: string, at: number): Promise<void> {
+  await conditionalSet(store, eventId, 'firstDeliveryAt', at, '>');
 }
 
 /** Keeps the min (`>`: replace when the stored one is later) or max (`<`) of a time attribute. */

@@ -26,13 +26,17 @@ export interface EventRecord {
   /** Segment keys, nearest first, and the distance of each from the epicentre. */
   plan?: string[];
   planDistancesKm?: number[];
+  /** Start index in `plan` of each work unit (shared/fanout `groupUnits`); `total` counts units. */
+  units?: number[];
   radiusKm?: number;
   minMmi?: number;
   total?: number;
-  /** Next plan index to claim (atomic ADD); past `total` the chains sweep and stop. */
+  /** Next unit index to claim (atomic ADD); past `total` the chains sweep and stop. */
   nextIndex?: number;
   doneCount?: number;
-  /** Segments counted into doneCount: makes "segment done" idempotent when a worker dies after counting. */
+  /** Units counted into doneCount: makes "unit done" idempotent when a worker dies after counting. */
+  doneUnits?: Set<number>;
+  /** Plans saved before work units: segment keys counted (read by nothing now; removed on re-plan). */
   doneSegments?: Set<string>;
   eligible?: number;
   delivered?: number;

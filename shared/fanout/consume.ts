@@ -48,6 +48,8 @@ export interface ConsumeDeps {
   parallelism: number;
   strategy: FanoutStrategy;
   scanSegments?: number;
+  /** Work unit size (subscribers), the profile's fanout.maxSegmentSize. */
+  maxUnitSize?: number;
   log?: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
 }
 
@@ -113,10 +115,11 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
     minSubscriberMmi: deps.minSubscriberMmi,
     strategy: deps.strategy,
     scanSegments: deps.scanSegments,
+    maxUnitSize: deps.maxUnitSize,
     coveringCells,
     segmentsForCells: deps.segmentsForCells,
   });
-  const chains = Math.min(deps.parallelism, plan.segments.length);
+  const chains = Math.min(deps.parallelism, plan.units.length);
   const saved = await savePlan(deps.events, quake, { ...plan, chains }, { acceptedAt, previousQuake: previous });
   if (!saved) return 'duplicate';
   const revision = saved.revision ?? 1;
@@ -128,6 +131,7 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
     radiusKm: plan.radiusKm,
     cells: plan.cells,
     segments: plan.segments.length,
+    units: plan.units.length,
     subscribers: plan.subscribers,
     chains,
   });

@@ -15,9 +15,12 @@ export {
   type SelfManagedKafkaEvent,
 } from './kafka-event.ts';
 export {
+  DEFAULT_MAX_UNIT_SIZE,
   DEFAULT_MIN_SUBSCRIBER_MMI,
+  DEFAULT_UNIT_BAND_KM,
   type FanoutPlan,
   type FanoutStrategy,
+  groupUnits,
   levelMayRise,
   type OrderedSegment,
   orderNearestFirst,
@@ -25,6 +28,8 @@ export {
   parseScanSegmentKey,
   planFanout,
   scanSegmentKey,
+  unitKey,
+  unitSegments,
 } from './plan.ts';
 export type {
   LambdaContext,

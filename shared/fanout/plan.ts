@@ -23,6 +23,10 @@ export interface PlanInput {
   coveringCells(lat: number, lon: number, radiusKm: number): string[];
   /** Non-empty shards of these cells (shared/segments `SubscriberStore.segmentsForCells`). */
   segmentsForCells(cells: readonly string[]): Promise<SegmentRef[]>;
+  /** Work units: at most this many subscribers (segments-table counts) per unit (default 2,000). */
+  maxUnitSize?: number;
+  /** Work units: at most this spread of segment distances within one unit (default 10 km, ≈ 3 s of S-wave travel). */
+  unitBandKm?: number;
 }
 
 export interface FanoutPlan {
@@ -37,6 +41,51 @@ export interface FanoutPlan {
   distancesKm: number[];
   /** Subscribers in the planned segments (segments-table counts; scan: unknown = 0). */
   subscribers: number;
+  /**
+   * Work units, nearest first: unit i is `segments[units[i] .. units[i+1])`. A unit is what a worker claims, locks and
+   * checkpoints: consecutive small shards grouped so each claim/lock/count costs a few writes per ~2,000 subscribers
+   * instead of per shard of tens (the profile in docs/fanout-benchmark.md). Scan: one unit per Scan segment.
+   */
+  units: number[];
+}
+
+export const DEFAULT_MAX_UNIT_SIZE = 2000;
+export const DEFAULT_UNIT_BAND_KM = 10;
+
+/**
+ * Groups segments (already nearest first) into units of consecutive segments: a unit closes before it would exceed
+ * `maxSize` subscribers or span more than `bandKm` of distance, so delivery order stays nearest first to within one
+ * band (pure). Returns the start index of each unit.
+ */
+export function groupUnits(
+  ordered: readonly { count: number; nearestKm: number }[],
+  maxSize = DEFAULT_MAX_UNIT_SIZE,
+  bandKm = DEFAULT_UNIT_BAND_KM,
+): number[] {
+  const starts: number[] = [];
+  let size = 0;
+  let bandStart = 0;
+  for (let i = 0; i < ordered.length; i++) {
+    const s = ordered[i];
+    if (starts.length === 0 || size + s.count > maxSize || s.nearestKm - bandStart > bandKm) {
+      starts.push(i);
+      size = 0;
+      bandStart = s.nearestKm;
+    }
+    size += s.count;
+  }
+  return starts;
+}
+
+/** The segment keys of unit `i` (pure). */
+export function unitSegments(plan: readonly string[], units: readonly number[], i: number): string[] {
+  return plan.slice(units[i], i + 1 < units.length ? units[i + 1] : plan.length);
+}
+
+/** The lock name of a unit: its first segment, and how many follow (`<cell>#<shard>+<n>`); a one-segment unit is that segment. */
+export function unitKey(plan: readonly string[], units: readonly number[], i: number): string {
+  const segs = unitSegments(plan, units, i);
+  return segs.length === 1 ? segs[0] : `${segs[0]}+${segs.length - 1}`;
 }
 
 export const DEFAULT_MIN_SUBSCRIBER_MMI = 3;
@@ -84,9 +133,21 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
     // The seed's baseline: every subscriber is read; the worker filters by predicted intensity.
     const n = Math.max(1, input.scanSegments ?? 16);
     const segments = Array.from({ length: n }, (_, i) => scanSegmentKey(i, n));
-    return { strategy, minMmi, radiusKm, cells: 0, segments, distancesKm: segments.map(() => 0), subscribers: 0 };
+    const units = segments.map((_, i) => i);
+    return {
+      strategy,
+      minMmi,
+      radiusKm,
+      cells: 0,
+      segments,
+      distancesKm: segments.map(() => 0),
+      subscribers: 0,
+      units,
+    };
   }
-  if (radiusKm <= 0) return { strategy, minMmi, radiusKm, cells: 0, segments: [], distancesKm: [], subscribers: 0 };
+  if (radiusKm <= 0) {
+    return { strategy, minMmi, radiusKm, cells: 0, segments: [], distancesKm: [], subscribers: 0, units: [] };
+  }
   const cells = input.coveringCells(quake.lat, quake.lon, radiusKm);
   const refs = await input.segmentsForCells(cells);
   const ordered = orderNearestFirst(quake.lat, quake.lon, refs);
@@ -98,6 +159,7 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
     segments: ordered.map((s) => s.key),
     distancesKm: ordered.map((s) => Math.round(s.nearestKm * 10) / 10),
     subscribers: ordered.reduce((n, s) => n + s.count, 0),
+    units: groupUnits(ordered, input.maxUnitSize, input.unitBandKm),
   };
 }
 

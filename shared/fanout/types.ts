@@ -11,8 +11,8 @@ export interface WorkerPayload {
   hop: number;
   /** Plan revision the chain works for; absent = the current one. */
   revision?: number;
-  /** A segment handed over mid-way by the predecessor: acquire it first and resume from its cursor. */
-  resume?: string;
+  /** A work unit (index) handed over mid-way by the predecessor: acquire it first and resume from its cursor. */
+  resume?: number;
 }
 
 export type WorkerOutcome = 'exhausted' | 'handed-off' | 'stale' | 'complete' | 'no-plan';
@@ -56,7 +56,7 @@ export interface WorkerDeps {
   /** Unique per invocation: the lock owner. */
   owner: string;
   leaseMs: number;
-  /** Subscribers per page = per delivery batch = per checkpoint. */
+  /** Subscribers read per batch (one or more pages, across a unit's small shards) = per delivery and checkpoint. */
   pageSize: number;
   /** Hand over to a successor when fewer than this many ms remain. */
   reserveMs: number;

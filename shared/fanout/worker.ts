@@ -1,33 +1,40 @@
 /**
- * The segment worker's loop (system.md 7.2):
+ * The segment worker's loop (system.md 7.2), over work units (shared/fanout `groupUnits`: consecutive nearest-first
+ * shards of up to ~2,000 subscribers within a 10 km band):
  *
  *   repeat: claim i = nextIndex++ (atomic ADD on the event)
- *           i < total:  acquire lock(plan[i]) → read pages from its cursor → per subscriber: MMI, level, S arrival →
- *                       deliver those at/above their own minMmi → checkpoint cursor after each acknowledged batch →
- *                       count the segment into the event (once) → mark the lock done
- *           i ≥ total:  sweep: every plan segment not yet counted is either done (count it), takeable (no lock, or an
- *                       expired lease: resume from its cursor) or held (wait for its lease) → stop when all counted
- *   whenever remaining time < reserve: hand the current segment over (lease ends now, cursor kept) and async-invoke a
+ *           i < total:  acquire lock(unit i) → read its shards in order, page by page, from its cursor (shard index,
+ *                       LastEvaluatedKey), pages filling one batch of `pageSize` subscribers (several small shards share
+ *                       a batch) → per subscriber: MMI, level, S arrival → deliver those at/above their own minMmi →
+ *                       checkpoint the cursor after each acknowledged batch (while the next batch is already being
+ *                       read) → after the last batch: count the unit into the event (once), then mark the lock done
+ *                       with the last batch's counts (one write each)
+ *           i ≥ total:  sweep: every unit not yet counted is either done (count it), takeable (no lock, or an expired
+ *                       lease: resume from its cursor) or held (wait for its lease) → stop when all counted
+ *   whenever remaining time < reserve: hand the current unit over (lease ends now, cursor kept) and async-invoke a
  *   successor with hop + 1 (the domino); it resumes exactly there.
  *
- * The last segment counted completes the event (conditional on doneCount = total). A lost lease (LeaseLostError) stops
- * work on that segment at once: its new holder resumes from the last acknowledged cursor, so only the batch in flight
- * can be delivered twice, under the same idempotency keys.
+ * The plan is read once per invocation (the event as this invocation found it) and never written by workers. The
+ * last unit counted completes the event (conditional on doneCount = total). A lost lease (LeaseLostError) stops work on
+ * that unit at once: its new holder resumes from the last acknowledged cursor, so only the batch in flight can be
+ * delivered twice, under the same idempotency keys. Reading ahead never moves the cursor: it only moves after the
+ * batch it covers was acknowledged.
  */
 import {
   claimNext,
   type EventRecord,
   getEvent,
   markRunning,
+  recordFirstDelivery,
   runId,
   StaleRevisionError,
-  segmentDone,
   tryComplete,
+  unitDone,
 } from '../events/index.ts';
 import {
   acquire,
   checkpoint,
-  complete,
+  finish,
   getMany,
   handOff,
   type Lease,
@@ -42,10 +49,32 @@ import type { SegmentPage, Subscriber } from '../segments/types.ts';
 import { type AlertLevel, alertLevel, levelRises } from '../seismo/alert.ts';
 import { type IntensityModel, intensityModelFor } from '../seismo/intensity.ts';
 import { epicentralKm, secondsUntilShaking } from '../seismo/travel.ts';
-import { parseScanSegmentKey } from './plan.ts';
+import { parseScanSegmentKey, unitKey, unitSegments } from './plan.ts';
 import type { WorkerDeps, WorkerPayload, WorkerResult } from './types.ts';
 
 type SegmentOutcome = 'done' | 'skipped' | 'lost' | 'handed-off';
+
+/** Where a unit's reading resumes: shard `shard` of the unit, after `key` (a segment page cursor; absent = its start). */
+interface UnitPos {
+  shard: number;
+  key?: string;
+}
+
+interface Batch {
+  items: DeliveryItem[];
+  /** Position after this batch; undefined when the batch ends the unit. */
+  next?: UnitPos;
+}
+
+function encodeUnitCursor(pos: UnitPos): string {
+  return JSON.stringify(pos.key === undefined ? { shard: pos.shard } : { shard: pos.shard, key: pos.key });
+}
+
+function decodeUnitCursor(cursor: string | undefined): UnitPos {
+  if (!cursor) return { shard: 0 };
+  const v = JSON.parse(cursor) as UnitPos;
+  return { shard: v.shard, ...(v.key === undefined ? {} : { key: v.key }) };
+}
 
 class Run {
   readonly result: WorkerResult = {
@@ -57,7 +86,10 @@ class Run {
     failed: 0,
     completedEvent: false,
   };
-  private running = false;
+  private running: boolean;
+  private firstRecorded = false;
+  readonly plan: string[];
+  readonly units: number[];
   private readonly model: IntensityModel;
   private readonly previous?: IntensityModel;
   readonly run: string;
@@ -79,13 +111,25 @@ class Run {
     this.previous = event.previousQuake ? intensityModelFor(event.previousQuake) : undefined;
     this.run = runId(event.eventId, revision);
     this.now = deps.now ?? Date.now;
+    this.running = event.state !== 'planned';
+    this.plan = event.plan ?? [];
+    // Plans saved before work units: one unit per segment.
+    this.units = event.units ?? this.plan.map((_, i) => i);
+  }
+
+  get total(): number {
+    return this.units.length;
+  }
+
+  unitKey(i: number): string {
+    return unitKey(this.plan, this.units, i);
   }
 
   lowOnTime(): boolean {
     return this.deps.remainingMs() < this.deps.reserveMs;
   }
 
-  async successor(resume?: string): Promise<void> {
+  async successor(resume?: number): Promise<void> {
     await this.deps.invokeSuccessor({
       eventId: this.event.eventId,
       chain: this.payload.chain,
@@ -109,17 +153,46 @@ class Run {
     return level;
   }
 
-  readPage(segment: string, cursor: string | undefined): Promise<SegmentPage> {
+  readPage(segment: string, cursor: string | undefined, limit: number): Promise<SegmentPage> {
     const scan = parseScanSegmentKey(segment);
-    if (scan) return this.deps.subscribers.scanPages({ ...scan, cursor, limit: this.deps.pageSize });
-    return this.deps.subscribers.readSegmentPage(segment, { cursor, limit: this.deps.pageSize });
+    if (scan) return this.deps.subscribers.scanPages({ ...scan, cursor, limit });
+    return this.deps.subscribers.readSegmentPage(segment, { cursor, limit });
   }
 
-  async processSegment(segment: string): Promise<SegmentOutcome> {
+  /** Reads from `pos` until `pageSize` subscribers were read or the unit ends; builds their notifications. */
+  async readBatch(segments: readonly string[], pos: UnitPos): Promise<Batch> {
+    const items: DeliveryItem[] = [];
+    let read = 0;
+    let at: UnitPos | undefined = pos;
+    while (at && read < this.deps.pageSize) {
+      const page = await this.readPage(segments[at.shard], at.key, this.deps.pageSize - read);
+      read += page.items.length;
+      const now = this.now();
+      for (const s of page.items) {
+        const mmi = this.model.predict(s.lat, s.lon);
+        const level = this.levelFor(s, mmi);
+        if (!level) continue;
+        const facts = {
+          mmi,
+          level,
+          distanceKm: epicentralKm(this.quake, s),
+          secondsUntilShaking: secondsUntilShaking(this.quake, s, now),
+        };
+        items.push({ notification: buildNotification(this.quake, s, facts), channel: s.channel });
+      }
+      if (page.cursor) at = { shard: at.shard, key: page.cursor };
+      else at = at.shard + 1 < segments.length ? { shard: at.shard + 1 } : undefined;
+    }
+    return { items, next: at };
+  }
+
+  async processUnit(unit: number): Promise<SegmentOutcome> {
     const { deps } = this;
+    const key = this.unitKey(unit);
+    const segments = unitSegments(this.plan, this.units, unit);
     let lease: Lease;
     try {
-      lease = await acquire(deps.locks, { eventId: this.run, segment, owner: deps.owner, leaseMs: deps.leaseMs });
+      lease = await acquire(deps.locks, { eventId: this.run, segment: key, owner: deps.owner, leaseMs: deps.leaseMs });
     } catch (err) {
       if (err instanceof LockHeldError || err instanceof SegmentDoneError) return 'skipped';
       throw err;
@@ -127,38 +200,31 @@ class Run {
     if (lease.takeover) {
       this.result.takeovers++;
       deps.onMetric?.('LockTakeovers', 1);
-      deps.log?.info('segment taken over', { segment, attempts: lease.attempts, resumeFrom: lease.cursor ?? null });
+      deps.log?.info('unit taken over', { unit: key, attempts: lease.attempts, resumeFrom: lease.cursor ?? null });
     }
     if (!this.running) {
       this.running = true;
       await markRunning(deps.events, this.event.eventId, this.revision);
     }
-    let cursor = lease.cursor;
-    let first: number | undefined;
     let last: number | undefined;
     let batches = 0;
+    // Read-ahead: the next batch is read while the current one is delivered; never checkpointed before delivery.
+    let pending: Promise<Batch> | undefined = this.readBatch(segments, decodeUnitCursor(lease.cursor));
+    const drop = () => {
+      pending?.catch(() => {});
+      pending = undefined;
+    };
     try {
       for (;;) {
         if (this.lowOnTime()) {
+          drop();
           await handOff(deps.locks, lease);
-          await this.successor(segment);
+          await this.successor(unit);
           return 'handed-off';
         }
-        const page = await this.readPage(segment, cursor);
-        const items: DeliveryItem[] = [];
-        const at = this.now();
-        for (const s of page.items) {
-          const mmi = this.model.predict(s.lat, s.lon);
-          const level = this.levelFor(s, mmi);
-          if (!level) continue;
-          const facts = {
-            mmi,
-            level,
-            distanceKm: epicentralKm(this.quake, s),
-            secondsUntilShaking: secondsUntilShaking(this.quake, s, at),
-          };
-          items.push({ notification: buildNotification(this.quake, s, facts), channel: s.channel });
-        }
+        const batch: Batch = await pending!;
+        pending = batch.next ? this.readBatch(segments, batch.next) : undefined;
+        const { items } = batch;
         let delivered = 0;
         let failed = 0;
         if (items.length > 0) {
@@ -166,36 +232,49 @@ class Run {
           delivered = r.delivered.length;
           failed = r.failed.length;
           const t = this.now();
-          first ??= t;
           last = t;
+          if (!this.firstRecorded && delivered > 0) {
+            this.firstRecorded = true;
+            await recordFirstDelivery(deps.events, this.event.eventId, t);
+          }
         }
         batches++;
-        await deps.afterDeliver?.({ segment, batches });
-        // Acknowledged (or parked in the DLQ): move the cursor past this batch under our lease.
-        await checkpoint(deps.locks, lease, page.cursor, { delivered, failed, eligible: items.length }, deps.leaseMs);
+        await deps.afterDeliver?.({ segment: key, batches });
+        const counts = { delivered, failed, eligible: items.length };
         this.result.eligible += items.length;
         this.result.delivered += delivered;
         this.result.failed += failed;
-        if (!page.cursor) break;
-        cursor = page.cursor;
+        if (batch.next) {
+          // Acknowledged (or parked in the DLQ): move the cursor past this batch under our lease.
+          await checkpoint(deps.locks, lease, encodeUnitCursor(batch.next), counts, deps.leaseMs);
+          continue;
+        }
+        // Count into the event first, then close the lock: a crash in between makes the next holder deliver the last
+        // batch again (same keys) and count again, which `unitDone` ignores (doneUnits), instead of leaving a done lock
+        // never counted.
+        const completed = await unitDone(
+          deps.events,
+          this.event.eventId,
+          this.revision,
+          unit,
+          {
+            eligible: lease.eligible + counts.eligible,
+            delivered: lease.delivered + delivered,
+            failed: lease.failed + failed,
+            lastDeliveryAt: last,
+          },
+          this.total,
+        );
+        await finish(deps.locks, lease, counts);
+        if (completed) this.result.completedEvent = true;
+        this.result.segments++;
+        deps.onMetric?.('SegmentsDone', 1);
+        return 'done';
       }
-      // Count into the event first, then close the lock: a crash in between makes the next holder count again,
-      // which `segmentDone` ignores (doneSegments), instead of leaving a done lock never counted.
-      const completed = await segmentDone(deps.events, this.event.eventId, this.revision, segment, {
-        eligible: lease.eligible,
-        delivered: lease.delivered,
-        failed: lease.failed,
-        firstDeliveryAt: first,
-        lastDeliveryAt: last,
-      });
-      await complete(deps.locks, lease);
-      if (completed) this.result.completedEvent = true;
-      this.result.segments++;
-      deps.onMetric?.('SegmentsDone', 1);
-      return 'done';
     } catch (err) {
+      drop();
       if (err instanceof LeaseLostError) {
-        deps.log?.warn('lease lost: stopping work on segment', { segment, version: lease.version });
+        deps.log?.warn('lease lost: stopping work on unit', { unit: key, version: lease.version });
         deps.onMetric?.('LeasesLost', 1);
         return 'lost';
       }
@@ -217,32 +296,33 @@ class Run {
         this.result.outcome = 'complete';
         return;
       }
-      const counted = ev.doneSegments ?? new Set<string>();
-      const pending = (ev.plan ?? []).filter((s) => !counted.has(s));
+      const counted = ev.doneUnits ?? new Set<number>();
+      const pending = this.units.map((_, i) => i).filter((i) => !counted.has(i));
       if (pending.length === 0) {
         if (await tryComplete(deps.events, ev.eventId, this.revision)) this.result.completedEvent = true;
         this.result.outcome = 'complete';
         return;
       }
-      const locks = await getMany(deps.locks, this.run, pending);
+      const locks = await getMany(
+        deps.locks,
+        this.run,
+        pending.map((i) => this.unitKey(i)),
+      );
       let waitUntil = Number.POSITIVE_INFINITY;
       let progressed = false;
-      for (const segment of pending) {
+      for (const unit of pending) {
         if (this.lowOnTime()) {
           await this.successor();
           return;
         }
-        const lock = locks.get(segment);
+        const lock = locks.get(this.unitKey(unit));
         if (lock?.state === 'done') {
-          const completed = await segmentDone(deps.events, ev.eventId, this.revision, segment, {
-            eligible: lock.eligible ?? 0,
-            delivered: lock.delivered ?? 0,
-            failed: lock.failed ?? 0,
-          });
+          const totals = { eligible: lock.eligible ?? 0, delivered: lock.delivered ?? 0, failed: lock.failed ?? 0 };
+          const completed = await unitDone(deps.events, ev.eventId, this.revision, unit, totals, this.total);
           if (completed) this.result.completedEvent = true;
           progressed = true;
         } else if (!lock || lock.leaseUntil < this.now()) {
-          const outcome = await this.processSegment(segment);
+          const outcome = await this.processUnit(unit);
           if (outcome === 'handed-off') return;
           progressed ||= outcome === 'done';
         } else {
@@ -274,11 +354,11 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
   if (event.revision !== revision) return { ...emptyResult(), outcome: 'stale' };
   const run = new Run(deps, payload, event, revision, event.plannedQuake);
   try {
-    if (payload.resume) {
-      const outcome = await run.processSegment(payload.resume);
+    if (payload.resume !== undefined) {
+      const outcome = await run.processUnit(payload.resume);
       if (outcome === 'handed-off') return run.result;
     }
-    const total = event.plan.length;
+    const total = run.total;
     for (;;) {
       if (run.lowOnTime()) {
         await run.successor();
@@ -286,7 +366,7 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
       }
       const i = await claimNext(deps.events, event.eventId, revision);
       if (i >= total) break;
-      const outcome = await run.processSegment(event.plan[i]);
+      const outcome = await run.processUnit(i);
       if (outcome === 'handed-off') return run.result;
     }
     await run.sweep();

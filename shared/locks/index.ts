@@ -13,6 +13,7 @@ export {
   checkpoint,
   complete,
   fail,
+  finish,
   get,
   handOff,
   heartbeat,

@@ -1,7 +1,9 @@
 /**
  * Segment locks: lease + optimistic version + cursor (system.md section 6).
  *
- * One item per (event, segment) in the locks table. Every transition is ONE conditional UpdateItem; nothing reads
+ * One item per (event run, work unit) in the locks table: `segment` names the unit (its first segment key, `+n` for
+ * the n segments after it; a one-segment unit is that segment) and `cursor` is the unit's resume point, the JSON
+ * `{"shard": i, "key": <LastEvaluatedKey JSON>}` (shard i of the unit, key absent = from its start). Every transition is ONE conditional UpdateItem; nothing reads
  * before it writes, so there is no window between a check and a write. The lease is the liveness rule (a crashed
  * holder's segment becomes takeable when `leaseUntil` passes); the version is the safety rule (a holder's writes
  * carry the version it acquired, and any later acquisition bumps it, so a stale holder's write is refused even if
@@ -20,8 +22,10 @@
  *                          update     SET cursor = LastEvaluatedKey, leaseUntil = t1 + L,
  *                                     ADD delivered d, failed f, eligible e
  *           A heartbeat    same condition, SET leaseUntil = now + L (long batches without a checkpoint)
- *   t2      A complete     condition  owner = :me AND version = :v
- *                          update     SET #state = done
+ *   t2      A finish       the last batch's checkpoint and complete in one write:
+ *                          condition  owner = :me AND version = :v
+ *                          update     SET #state = done, ADD delivered d, failed f, eligible e
+ *                          (`complete`: same condition, SET #state = done only)
  *           …from here on, every acquire fails on `#state <> :done` → SegmentDoneError.
  *
  *   Crash:  A dies after its checkpoint at t1 (a batch may be in flight, delivered but not checkpointed).
@@ -191,6 +195,24 @@ export async function complete(store: LockStore, lease: Lease): Promise<void> {
     { ':done': 'done', ':now': now },
     { '#state': 'state' },
   );
+}
+
+/**
+ * The last batch's checkpoint and `complete` in one write: adds the batch's counts and marks the unit done (same
+ * condition, owner and version), so a finished unit costs one lock write instead of two.
+ */
+export async function finish(store: LockStore, lease: Lease, counts: LockCounts): Promise<void> {
+  const now = clock(store);
+  await underLease(
+    store,
+    lease,
+    'SET #state = :done, updatedAt = :now ADD delivered :d, failed :f, eligible :e',
+    { ':done': 'done', ':now': now, ':d': counts.delivered, ':f': counts.failed ?? 0, ':e': counts.eligible ?? 0 },
+    { '#state': 'state' },
+  );
+  lease.delivered += counts.delivered;
+  lease.failed += counts.failed ?? 0;
+  lease.eligible += counts.eligible ?? 0;
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   checkpoint,
   complete,
   fail,
+  finish,
   get,
   getMany,
   handOff,
@@ -110,6 +111,23 @@ describe('segment lock against DynamoDB (dynalite)', () => {
     expect(b.cursor).toBe('{"p":1}');
     expect(b.delivered).toBe(10);
     await expect(checkpoint(timed, a, '{"p":2}', { delivered: 10 }, 60_000)).rejects.toThrow(LeaseLostError);
+  });
+
+  it('finish adds the last batch and closes the unit in one write, under the lease only', async () => {
+    let now = 8_000_000;
+    const timed: LockStore = { ...store, now: () => now };
+    const a = await acquire(timed, { eventId: 'fin', segment: 'u#0+3', owner: 'A', leaseMs: 1000 });
+    await checkpoint(timed, a, '{"shard":2}', { delivered: 40, eligible: 41, failed: 1 }, 1000);
+    now += 2000;
+    const b = await acquire(timed, { eventId: 'fin', segment: 'u#0+3', owner: 'B', leaseMs: 1000 });
+    await expect(finish(timed, a, { delivered: 5, eligible: 5 })).rejects.toThrow(LeaseLostError);
+    await finish(timed, b, { delivered: 7, eligible: 8, failed: 1 });
+    expect(b).toMatchObject({ delivered: 47, eligible: 49, failed: 2 });
+    expect(await get(timed, 'fin', 'u#0+3')).toMatchObject({ state: 'done', delivered: 47, eligible: 49, failed: 2 });
+    now += 10_000;
+    await expect(acquire(timed, { eventId: 'fin', segment: 'u#0+3', owner: 'C', leaseMs: 1000 })).rejects.toThrow(
+      SegmentDoneError,
+    );
   });
 
   it('fail ends the lease at once so a sweep can retry; forced release is version-checked', async () => {

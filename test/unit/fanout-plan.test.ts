@@ -1,10 +1,14 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  groupUnits,
   levelMayRise,
   orderNearestFirst,
   parseScanSegmentKey,
   planFanout,
   scanSegmentKey,
+  unitKey,
+  unitSegments,
 } from '../../shared/fanout/index.ts';
 import { cellFor, cellMinDistanceKm, coveringCells, type SegmentRef, segmentKey } from '../../shared/segments/index.ts';
 import { destination } from '../../shared/seismo/geodesy.ts';
@@ -99,5 +103,60 @@ describe('levelMayRise', () => {
     expect(levelMayRise(q, { ...q, depthKm: q.depthKm - 5 })).toBe(true);
     expect(levelMayRise(q, { ...q, magnitude: q.magnitude - 0.2, updatedAt: q.updatedAt + 1 })).toBe(false);
     expect(levelMayRise(q, { ...q, updatedAt: q.updatedAt + 1 })).toBe(false);
+  });
+});
+
+describe('groupUnits', () => {
+  it('groups consecutive shards up to the size and within the distance band, covering every segment once, in order', () => {
+    const seg = fc.record({
+      count: fc.integer({ min: 1, max: 2500 }),
+      step: fc.float({ min: 0, max: 8, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(fc.array(seg, { maxLength: 200 }), fc.integer({ min: 100, max: 3000 }), (raw, max) => {
+        let km = 0;
+        const ordered = raw.map((r) => {
+          km += r.step;
+          return { count: r.count, nearestKm: km };
+        });
+        const starts = groupUnits(ordered, max, 10);
+        const plan = ordered.map((_, i) => `s${i}`);
+        expect(starts.length === 0).toBe(ordered.length === 0);
+        const covered = starts.flatMap((_, u) => unitSegments(plan, starts, u));
+        expect(covered).toEqual(plan);
+        for (let u = 0; u < starts.length; u++) {
+          const members = ordered.slice(starts[u], u + 1 < starts.length ? starts[u + 1] : ordered.length);
+          // A single shard larger than the limit is a unit of its own; otherwise the unit respects the limit.
+          if (members.length > 1) expect(members.reduce((n, m) => n + m.count, 0)).toBeLessThanOrEqual(max);
+          expect(members.at(-1)!.nearestKm - members[0].nearestKm).toBeLessThanOrEqual(10);
+        }
+      }),
+    );
+  });
+
+  it('names a unit by its first segment and how many follow; a one-segment unit by that segment', () => {
+    const plan = ['a#0', 'b#0', 'c#0', 'd#0'];
+    expect(unitKey(plan, [0, 3], 0)).toBe('a#0+2');
+    expect(unitKey(plan, [0, 3], 1)).toBe('d#0');
+    expect(
+      groupUnits(
+        [
+          { count: 10, nearestKm: 0 },
+          { count: 10, nearestKm: 11 },
+        ],
+        2000,
+        10,
+      ),
+    ).toEqual([0, 1]);
+    expect(
+      groupUnits(
+        [
+          { count: 1500, nearestKm: 0 },
+          { count: 600, nearestKm: 1 },
+        ],
+        2000,
+        10,
+      ),
+    ).toEqual([0, 1]);
   });
 });
