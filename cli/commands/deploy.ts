@@ -89,6 +89,7 @@ function actionLabel(action: string): string {
     delete: c.red,
     blocked: c.red.bold,
     unchanged: c.dim,
+    skipped: c.cyan,
   };
   return (paint[action] ?? ((s: string) => s))(action.padEnd(9));
 }

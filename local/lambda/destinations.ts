@@ -21,7 +21,15 @@ export function localClients(opts: {
     credentials: LOCAL_CREDENTIALS,
     kafka: { brokers: opts.kafkaBrokers ?? [], ssl: false, clientId: 'quakectl-lambda-emulator' },
     names: resourceNames(),
-    fanout: { parallelism: 1, maxSegmentSize: 2000, strategy: 'geo', batchSize: 100, minMagnitude: 3 },
+    fanout: {
+      parallelism: 1,
+      maxSegmentSize: 2000,
+      strategy: 'geo',
+      batchSize: 100,
+      minMagnitude: 3,
+      minSubscriberMmi: 3,
+      scanSegments: 32,
+    },
     allowPrivateTargets: true,
     local: true,
   });

@@ -3,6 +3,7 @@
  * A missing resource is simply absent from the result; a service that does not answer is an error.
  */
 import { DescribeTableCommand, ResourceNotFoundException as TableNotFound } from '@aws-sdk/client-dynamodb';
+import { DescribeRuleCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import {
   type EventSourceMappingConfiguration,
   type FunctionConfiguration,
@@ -23,6 +24,7 @@ import type {
   FunctionSpec,
   MappingSpec,
   QueueSpec,
+  ScheduleSpec,
   TableSpec,
   TopicSpec,
 } from './types.ts';
@@ -37,6 +39,8 @@ export async function readActual(clients: Clients, desired: DesiredState): Promi
         if (s.kind === 'queue') return readQueue(clients, s);
         if (s.kind === 'table') return readTable(clients, s);
         if (s.kind === 'function') return readFunction(clients, s);
+        // A skipped schedule (local stack: no EventBridge) is not looked up at all.
+        if (s.kind === 'schedule' && !s.skipped) return readSchedule(clients, s);
         return undefined;
       }),
     ),
@@ -180,7 +184,7 @@ async function aliasState(
   return sameValue(configFields(published), configFields(latest)) ? 'current' : 'stale';
 }
 
-async function listMappings(clients: Clients): Promise<EventSourceMappingConfiguration[]> {
+export async function listMappings(clients: Clients): Promise<EventSourceMappingConfiguration[]> {
   const all: EventSourceMappingConfiguration[] = [];
   let Marker: string | undefined;
   do {
@@ -242,6 +246,44 @@ async function readMappings(clients: Clients, specs: MappingSpec[]): Promise<Act
     });
   }
   return out;
+}
+
+/** An EventBridge rule and its (single) target, projected like `fields(schedule)`. */
+async function readSchedule(clients: Clients, spec: ScheduleSpec): Promise<ActualResource | undefined> {
+  try {
+    const rule = await clients.eventbridge.send(new DescribeRuleCommand({ Name: spec.name }));
+    const targets = await clients.eventbridge.send(new ListTargetsByRuleCommand({ Rule: spec.name }));
+    const arn = targets.Targets?.[0]?.Arn;
+    const fn = arn ? parseFunctionArn(arn) : undefined;
+    return {
+      kind: 'schedule',
+      name: spec.name,
+      fields: {
+        expression: rule.ScheduleExpression,
+        state: rule.State,
+        target: fn ? `${fn.name}${fn.qualifier ? `:${fn.qualifier}` : ''}` : null,
+      },
+      arn: rule.Arn,
+    };
+  } catch (err) {
+    if ((err as Error).name === 'ResourceNotFoundException') return undefined;
+    throw wrap('eventbridge', `cannot read schedule ${spec.name}`, err);
+  }
+}
+
+/**
+ * Functions outside `own` whose event source mappings read `topic`: another system (another prefix) on the same
+ * broker. Topic names carry no prefix, so destroy must not delete a topic such a system still consumes.
+ */
+export async function otherTopicConsumers(clients: Clients, topic: string, own: Set<string>): Promise<string[]> {
+  try {
+    return (await listMappings(clients))
+      .filter((m) => m.State !== 'Deleting' && (m.Topics ?? []).includes(topic) && m.FunctionArn)
+      .map((m) => parseFunctionArn(m.FunctionArn!).name)
+      .filter((name) => !own.has(name));
+  } catch (err) {
+    throw wrap('lambda', 'cannot list event source mappings', err);
+  }
 }
 
 export function nameFromArn(arn: string): string {

@@ -10,12 +10,20 @@ import {
   UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteRuleCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import {
+  AddPermissionCommand,
   CreateAliasCommand,
   CreateEventSourceMappingCommand,
   CreateFunctionCommand,
   DeleteEventSourceMappingCommand,
   DeleteFunctionCommand,
   DeleteFunctionConcurrencyCommand,
+  GetAliasCommand,
   GetEventSourceMappingCommand,
   GetFunctionConfigurationCommand,
   PublishVersionCommand,
@@ -37,7 +45,16 @@ import type { Clients } from '../infra/clients.ts';
 import { findMappings, queueArn } from './actual.ts';
 import { ConvergeError } from './errors.ts';
 import { resourceKey } from './plan.ts';
-import type { FunctionSpec, MappingSpec, Plan, PlanItem, QueueSpec, TableSpec, TopicSpec } from './types.ts';
+import type {
+  FunctionSpec,
+  MappingSpec,
+  Plan,
+  PlanItem,
+  QueueSpec,
+  ScheduleSpec,
+  TableSpec,
+  TopicSpec,
+} from './types.ts';
 
 export interface AppliedItem {
   kind: string;
@@ -61,16 +78,17 @@ export async function converge(clients: Clients, plan: Plan, opts: ConvergeOptio
     const start = Date.now();
     try {
       if (item.kind === 'queue') queueArns.set(item.name, await applyQueue(clients, item));
-      else if (item.action === 'unchanged') continue;
+      else if (item.action === 'unchanged' || item.action === 'skipped') continue;
       else if (item.kind === 'table') await applyTable(clients, item, opts);
       else if (item.kind === 'topic') await applyTopic(clients, item);
       else if (item.kind === 'function') await applyFunction(clients, item, queueArns, opts);
       else if (item.kind === 'mapping') await applyMapping(clients, item, queueArns, opts);
+      else if (item.kind === 'schedule') await applySchedule(clients, item);
     } catch (err) {
       if (err instanceof ConvergeError) throw err;
       throw new ConvergeError(resourceKey(item), (err as Error).message, { cause: err });
     }
-    if (item.action === 'unchanged') continue;
+    if (item.action === 'unchanged' || item.action === 'skipped') continue;
     const done = { kind: item.kind, name: item.name, action: item.action, ms: Date.now() - start };
     applied.push(done);
     opts.onItem?.(done);
@@ -331,6 +349,46 @@ async function applyMapping(
   );
 }
 
+/** Target id of the one target a schedule rule has. */
+const SCHEDULE_TARGET_ID = 'function';
+
+/**
+ * A schedule on AWS: the rule (PutRule creates or updates), its target (the function's alias ARN), and the resource
+ * policy statement allowing EventBridge to invoke that alias from this rule only. All three are idempotent (an
+ * existing statement answers ResourceConflictException), so create and update are the same steps.
+ */
+async function applySchedule(clients: Clients, item: PlanItem): Promise<void> {
+  const spec = item.desired as ScheduleSpec;
+  const alias = await clients.lambda.send(
+    new GetAliasCommand({ FunctionName: spec.functionName, Name: spec.qualifier }),
+  );
+  const rule = await clients.eventbridge.send(
+    new PutRuleCommand({
+      Name: spec.name,
+      ScheduleExpression: spec.expression,
+      State: 'ENABLED',
+      Description: `quakectl: invoke ${spec.functionName}:${spec.qualifier} on ${spec.expression}`,
+    }),
+  );
+  await clients.eventbridge.send(
+    new PutTargetsCommand({ Rule: spec.name, Targets: [{ Id: SCHEDULE_TARGET_ID, Arn: alias.AliasArn }] }),
+  );
+  try {
+    await clients.lambda.send(
+      new AddPermissionCommand({
+        FunctionName: spec.functionName,
+        Qualifier: spec.qualifier,
+        StatementId: `${spec.name}-events`,
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        SourceArn: rule.RuleArn,
+      }),
+    );
+  } catch (err) {
+    if ((err as Error).name !== 'ResourceConflictException') throw err;
+  }
+}
+
 async function deleteMapping(clients: Clients, uuid: string, opts: ConvergeOptions): Promise<void> {
   try {
     await clients.lambda.send(new DeleteEventSourceMappingCommand({ UUID: uuid }));
@@ -381,6 +439,12 @@ async function destroyOne(clients: Clients, item: PlanItem, opts: ConvergeOption
       }
       return;
     }
+    case 'schedule':
+      // Targets first: EventBridge refuses to delete a rule that still has targets. The permission goes with the
+      // function, deleted after it.
+      await clients.eventbridge.send(new RemoveTargetsCommand({ Rule: item.name, Ids: [SCHEDULE_TARGET_ID] }));
+      await clients.eventbridge.send(new DeleteRuleCommand({ Name: item.name }));
+      return;
     case 'function':
       await clients.lambda.send(new DeleteFunctionCommand({ FunctionName: item.name }));
       return;

@@ -7,8 +7,17 @@ import type { Profile } from '../infra/config.ts';
 import { ConfigError } from '../infra/errors.ts';
 import { DLQ_KINDS, type FunctionRole, type ResourceNames, resourceNames, TABLES } from '../infra/names.ts';
 import { tableDefinition } from '../infra/tables.ts';
-import { type DeploySettings, DLQ_ATTRIBUTES, functionSettings, MAPPING_DEFAULTS, RUNTIME } from './settings.ts';
-import type { DesiredState, FunctionSpec, KafkaAuthType, MappingSpec, ResourceSpec } from './types.ts';
+import { autoscalerEnvironment } from '../scaling/autoscale.ts';
+import {
+  type DeploySettings,
+  DLQ_ATTRIBUTES,
+  functionSettings,
+  MAPPING_DEFAULTS,
+  POLL_SCHEDULE,
+  pollingEnabled,
+  RUNTIME,
+} from './settings.ts';
+import type { DesiredState, FunctionSpec, KafkaAuthType, MappingSpec, ResourceSpec, ScheduleSpec } from './types.ts';
 
 export interface BundleRef {
   codeSha256: string;
@@ -23,6 +32,11 @@ export interface DesiredInput {
   bundles: Partial<Record<FunctionRole, BundleRef>>;
   settings?: DeploySettings;
   allowPrivateTargets: boolean;
+  /**
+   * Destroy: every resource any deploy may have created (all schedules, whatever the settings say now), and no
+   * per-role environment (the autoscaler's rules file need not exist to remove it).
+   */
+  destroying?: boolean;
 }
 
 export function deployedRoles(profile: Profile): FunctionRole[] {
@@ -37,10 +51,12 @@ export function deployedRoles(profile: Profile): FunctionRole[] {
  */
 export function functionEnv(input: DesiredInput): Record<string, string> {
   const { profile, brokers } = input;
+  // Lease and reserve are the segment worker's own variables (roleEnv), not part of QUAKECTL_FANOUT.
+  const { leaseMs: _lease, reserveMs: _reserve, ...fanout } = profile.fanout;
   const env: Record<string, string> = {
     QUAKECTL_PREFIX: profile.prefix,
     QUAKECTL_KAFKA_BROKERS: brokers.join(','),
-    QUAKECTL_FANOUT: JSON.stringify(profile.fanout),
+    QUAKECTL_FANOUT: JSON.stringify(fanout),
     QUAKECTL_ALLOW_PRIVATE_TARGETS: String(input.allowPrivateTargets),
     QUAKECTL_LOCAL: String(profile.type === 'local'),
     NODE_OPTIONS: '--enable-source-maps',
@@ -59,6 +75,64 @@ export function functionEnv(input: DesiredInput): Record<string, string> {
   // Guard the contract: what we set must be what the functions can read back.
   serviceConfigFromEnv(env);
   return env;
+}
+
+/**
+ * What one role reads beyond the shared environment: the producer's feeds (scheduled mode, shared/ingest/scheduled.ts),
+ * the autoscaler's rules (shared/scaling/autoscale.ts, validated here so a bad file fails the deploy), the worker's
+ * lease and reserve (functions/segment-worker; only when the profile sets them, else the worker's defaults hold).
+ */
+export function roleEnv(role: FunctionRole, input: DesiredInput): Record<string, string> {
+  const { profile, settings = {} } = input;
+  const env: Record<string, string> = {};
+  if (role === 'producer' && pollingEnabled(settings)) {
+    const ingest = settings.ingest!;
+    if (ingest.usgsFeedUrl) env.QUAKECTL_USGS_FEED_URL = ingest.usgsFeedUrl;
+    if (ingest.fdsnQueryUrl) env.QUAKECTL_FDSN_QUERY_URL = ingest.fdsnQueryUrl;
+    if (ingest.maxAgeS !== undefined) env.QUAKECTL_INGEST_MAX_AGE_S = String(ingest.maxAgeS);
+  }
+  if (role === 'segment-worker') {
+    if (profile.fanout.leaseMs !== undefined) env.QUAKECTL_LEASE_MS = String(profile.fanout.leaseMs);
+    if (profile.fanout.reserveMs !== undefined) env.QUAKECTL_RESERVE_MS = String(profile.fanout.reserveMs);
+  }
+  if (role === 'autoscaler' && !input.destroying) {
+    const rules = profile.autoscaler?.rules;
+    if (!rules) {
+      throw new ConfigError(
+        `profile "${profile.name}": autoscaler.enabled needs autoscaler.rules (a rules file, see docs/scaling.md)`,
+      );
+    }
+    Object.assign(env, autoscalerEnvironment(rules));
+  }
+  return env;
+}
+
+/** The schedules deploy manages: the autoscaler's (when enabled) and the polling producer's (when a feed is set). */
+export function schedules(input: DesiredInput): ScheduleSpec[] {
+  const { profile, names, settings = {} } = input;
+  const out: ScheduleSpec[] = [];
+  const local = profile.type === 'local';
+  if (profile.autoscaler?.enabled || input.destroying) {
+    out.push({
+      kind: 'schedule',
+      name: `${names.function('autoscaler')}-schedule`,
+      expression: profile.autoscaler?.schedule ?? 'rate(1 minute)',
+      functionName: names.function('autoscaler'),
+      qualifier: names.alias,
+      ...(local ? { skipped: 'local: no EventBridge; run `quakectl scale apply --rules FILE` instead' } : {}),
+    });
+  }
+  if (pollingEnabled(settings) || input.destroying) {
+    out.push({
+      kind: 'schedule',
+      name: `${names.function('producer')}-poll`,
+      expression: settings.ingest?.schedule ?? POLL_SCHEDULE,
+      functionName: names.function('producer'),
+      qualifier: names.alias,
+      ...(local ? { skipped: 'local: no EventBridge; run `quakectl ingest` instead' } : {}),
+    });
+  }
+  return out;
 }
 
 const AUTH_TYPES: Record<string, KafkaAuthType> = {
@@ -115,7 +189,7 @@ export function desiredState(input: DesiredInput): DesiredState {
       executionRole: input.roleArn,
       memoryMb: s.memoryMb,
       timeoutS: s.timeoutS,
-      env,
+      env: { ...env, ...roleEnv(role, input) },
       dlq: s.dlq ? names.dlq(s.dlq) : undefined,
       reservedConcurrency: s.reservedConcurrency,
       eventInvoke: s.eventInvoke,
@@ -138,6 +212,7 @@ export function desiredState(input: DesiredInput): DesiredState {
     onFailureQueue: names.dlq('consumer'),
     maximumRetryAttempts: MAPPING_DEFAULTS.maximumRetryAttempts,
   });
+  resources.push(...schedules(input));
   return { resources };
 }
 

@@ -45,6 +45,8 @@ export function fields(spec: ResourceSpec): Record<string, unknown> {
         onFailureQueue: spec.onFailureQueue,
         maximumRetryAttempts: spec.maximumRetryAttempts,
       };
+    case 'schedule':
+      return { expression: spec.expression, state: 'ENABLED', target: `${spec.functionName}:${spec.qualifier}` };
   }
 }
 

@@ -8,13 +8,13 @@ import type { Profile } from '../infra/config.ts';
 import { ConfigError } from '../infra/errors.ts';
 import { FUNCTION_ROLES, type FunctionRole, type ResourceNames, resourceNames } from '../infra/names.ts';
 import { confirm } from '../ops/confirm.ts';
-import { readActual } from './actual.ts';
+import { otherTopicConsumers, readActual } from './actual.ts';
 import { type AppliedItem, converge, destroyResources } from './converge.ts';
 import { type BundleRef, deployedRoles, desiredState } from './desired.ts';
 import { DeployBlockedError } from './errors.ts';
-import { hasChanges, planDeploy, planDestroy, planSummary } from './plan.ts';
+import { hasChanges, isChange, planDeploy, planDestroy, planSummary } from './plan.ts';
 import { type DeploySettings, LOCAL_ROLE_ARN } from './settings.ts';
-import type { Change, DesiredState, Plan, PlanAction } from './types.ts';
+import type { Change, DesiredState, MappingSpec, Plan, PlanAction } from './types.ts';
 
 export type { AppliedItem } from './converge.ts';
 export { DeployBlockedError } from './errors.ts';
@@ -78,7 +78,10 @@ async function bundleAll(roles: FunctionRole[]): Promise<Record<string, BundleRe
   return Object.fromEntries(built.map((b) => [b.role, { codeSha256: b.codeSha256, zip: b.zip }]));
 }
 
-export async function computeDesired(ctx: DeployContext, opts: DeployOptions): Promise<DesiredState> {
+export async function computeDesired(
+  ctx: DeployContext,
+  opts: DeployOptions & { destroying?: boolean },
+): Promise<DesiredState> {
   const { profile, clients } = ctx;
   const roleArn = resolveRoleArn(profile, opts.roleArn);
   const bundles = opts.bundles ?? (await bundleAll(deployedRoles(profile)));
@@ -90,6 +93,7 @@ export async function computeDesired(ctx: DeployContext, opts: DeployOptions): P
     bundles,
     settings: opts.settings,
     allowPrivateTargets: clients.config.allowPrivateTargets,
+    destroying: opts.destroying,
   });
 }
 
@@ -106,7 +110,7 @@ export async function deploy(ctx: DeployContext, opts: DeployOptions = {}): Prom
     );
   }
   if (opts.dryRun || !hasChanges(plan)) return { ...view, dryRun: Boolean(opts.dryRun), applied: [] };
-  const changes = plan.items.filter((i) => i.action !== 'unchanged').length;
+  const changes = plan.items.filter((i) => isChange(i.action)).length;
   await confirm({
     action: `apply ${changes} change(s) to profile "${ctx.profile.name}"`,
     yes: opts.yes,
@@ -122,22 +126,38 @@ export async function destroy(ctx: DeployContext, opts: DeployOptions = {}): Pro
   // Every function role, whatever the profile enables now: destroy removes what any earlier deploy created.
   const bundles = Object.fromEntries(FUNCTION_ROLES.map((r) => [r, { codeSha256: '' }]));
   const profile = { ...ctx.profile, autoscaler: { enabled: true, schedule: 'rate(1 minute)' } } as Profile;
-  const desired = await computeDesired({ ...ctx, profile }, { ...opts, bundles });
+  const desired = await computeDesired({ ...ctx, profile }, { ...opts, bundles, destroying: true });
   const actual = await readActual(ctx.clients, desired);
-  const plan = planDestroy(desired, actual);
+  const plan = await keepSharedTopics(ctx.clients, planDestroy(desired, actual), desired);
   const view = planView(ctx.profile.name, plan);
   opts.onPlan?.(view);
-  if (opts.dryRun || plan.items.length === 0) return { ...view, dryRun: Boolean(opts.dryRun), applied: [] };
+  if (opts.dryRun || plan.items.every((i) => i.action === 'skipped'))
+    return { ...view, dryRun: Boolean(opts.dryRun), applied: [] };
   // Destroy deletes data (tables, dead letters): it asks even on the local profile, unless --yes.
   await confirm({
-    action: `delete ${plan.items.length} resource(s) of profile "${ctx.profile.name}"`,
+    action: `delete ${plan.items.filter((i) => i.action === 'delete').length} resource(s) of profile "${ctx.profile.name}"`,
     yes: opts.yes,
     alwaysAsk: true,
     stdin: opts.stdin,
     stderr: opts.stderr,
   });
-  const applied = await destroyResources(ctx.clients, plan, { onItem: opts.onItem });
+  const deletions = { items: plan.items.filter((i) => i.action === 'delete') };
+  const applied = await destroyResources(ctx.clients, deletions, { onItem: opts.onItem });
   return { ...view, dryRun: false, applied };
+}
+
+/**
+ * Topics have no prefix: systems with different prefixes on one broker share `quakes.events` and
+ * `quakes.notifications`. While another system's mapping still reads the events topic, both topics are kept (reported
+ * as skipped), never deleted under it.
+ */
+async function keepSharedTopics(clients: Clients, plan: Plan, desired: DesiredState): Promise<Plan> {
+  const own = new Set(desired.resources.filter((r) => r.kind === 'function').map((r) => r.name));
+  const events = desired.resources.find((r) => r.kind === 'mapping') as MappingSpec | undefined;
+  const others = events ? await otherTopicConsumers(clients, events.topic, own) : [];
+  if (others.length === 0) return plan;
+  const note = `kept: shared with ${others.join(', ')} (another system on this broker)`;
+  return { items: plan.items.map((i) => (i.kind === 'topic' ? { ...i, action: 'skipped' as const, note } : i)) };
 }
 
 export function planView(profile: string, plan: Plan): PlanView {

@@ -26,6 +26,7 @@ export function planDeploy(desired: DesiredState, actual: ActualResource[]): Pla
 
 function planOne(spec: ResourceSpec, actual: ActualResource | undefined): PlanItem {
   const base = { kind: spec.kind, name: spec.name, desired: spec, actual };
+  if (spec.kind === 'schedule' && spec.skipped) return { ...base, action: 'skipped', changes: [], note: spec.skipped };
   if (!actual) return { ...base, action: 'create', changes: [] };
   const changes = diffFields(fields(spec), actual.fields);
   if (changes.length === 0) return { ...base, action: 'unchanged', changes };
@@ -71,7 +72,12 @@ export function planSummary(plan: Plan): Record<string, number> {
 }
 
 export function hasChanges(plan: Plan): boolean {
-  return plan.items.some((i) => i.action !== 'unchanged');
+  return plan.items.some((i) => isChange(i.action));
+}
+
+/** Skipped items (what the local stack cannot run) are reported, never applied. */
+export function isChange(action: PlanItem['action']): boolean {
+  return action !== 'unchanged' && action !== 'skipped';
 }
 
 /** Structural equality of JSON values; object key order does not matter. */

@@ -12,6 +12,10 @@ import { type DlqKind, FUNCTION_ROLES, type FunctionRole } from '../infra/names.
 import type { EventInvokeSpec } from './types.ts';
 
 export const RUNTIME = 'nodejs24.x';
+/** The scheduled producer polls for most of each invocation (shared/ingest/feed-poller.ts `pollUntil`). */
+export const POLL_SCHEDULE = 'rate(1 minute)';
+/** A polling producer: one invocation at a time (no overlapping pollers), a minute's budget. */
+export const POLLING_PRODUCER = { timeoutS: 60, reservedConcurrency: 1 };
 export const LOCAL_ROLE_ARN = 'arn:aws:iam::000000000000:role/quakectl-local';
 
 export interface FunctionDefaults {
@@ -69,8 +73,23 @@ const functionOverride = z
   })
   .partial();
 
+/**
+ * The producer's scheduled mode (shared/ingest/scheduled.ts): feeds it polls every minute. Either URL enables polling;
+ * neither (the default) deploys no producer schedule.
+ */
+const ingestSettings = z.object({
+  /** A USGS GeoJSON summary feed, e.g. https://earthquake.usgs.gov/earthquakes/feed/v1.0/summary/all_hour.geojson */
+  usgsFeedUrl: z.url().optional(),
+  /** An FDSN event query with format=text. */
+  fdsnQueryUrl: z.url().optional(),
+  /** Events older than this are not forwarded (the poller's default: 3600). */
+  maxAgeS: z.number().int().min(1).optional(),
+  schedule: z.string().default(POLL_SCHEDULE),
+});
+
 export const deploySettingsSchema = z.object({
   functions: z.partialRecord(z.enum(FUNCTION_ROLES), functionOverride).optional(),
+  ingest: ingestSettings.optional(),
   consumerBatchSize: z.number().int().min(1).max(10_000).optional(),
   notificationsPartitions: z.number().int().min(1).max(1000).optional(),
 });
@@ -92,6 +111,13 @@ export function readDeploySettings(profileName: string, opts: LoadOptions = {}):
   return parsed.data;
 }
 
+/** Polling is on when the profile names a feed to poll. */
+export function pollingEnabled(settings: DeploySettings = {}): boolean {
+  return Boolean(settings.ingest?.usgsFeedUrl || settings.ingest?.fdsnQueryUrl);
+}
+
+/** Defaults, then what polling needs (producer), then the profile's explicit per-function overrides. */
 export function functionSettings(role: FunctionRole, settings: DeploySettings = {}): FunctionDefaults {
-  return { ...FUNCTION_DEFAULTS[role], ...(settings.functions?.[role] ?? {}) };
+  const polling = role === 'producer' && pollingEnabled(settings) ? POLLING_PRODUCER : {};
+  return { ...FUNCTION_DEFAULTS[role], ...polling, ...(settings.functions?.[role] ?? {}) };
 }

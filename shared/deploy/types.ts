@@ -71,7 +71,23 @@ export interface MappingSpec {
   maximumRetryAttempts: number;
 }
 
-export type ResourceSpec = TopicSpec | TableSpec | QueueSpec | FunctionSpec | MappingSpec;
+/**
+ * A schedule: on AWS an EventBridge rule (ScheduleExpression) targeting `<function>:<alias>`, with the Lambda
+ * permission that lets events.amazonaws.com invoke it. The local stack has no EventBridge: `skipped` says what to run
+ * instead, and the plan reports it without reading or changing anything.
+ */
+export interface ScheduleSpec {
+  kind: 'schedule';
+  /** The rule's name. */
+  name: string;
+  /** `rate(1 minute)`, `cron(...)`: EventBridge schedule expression. */
+  expression: string;
+  functionName: string;
+  qualifier: string;
+  skipped?: string;
+}
+
+export type ResourceSpec = TopicSpec | TableSpec | QueueSpec | FunctionSpec | MappingSpec | ScheduleSpec;
 export type ResourceKind = ResourceSpec['kind'];
 
 /** What exists, projected onto the same fields as the desired spec (see `fields`). */
@@ -86,11 +102,14 @@ export interface ActualResource {
 }
 
 export interface DesiredState {
-  /** In convergence order: queues and tables before the functions that name them, functions before mappings. */
+  /**
+   * In convergence order: queues and tables before the functions that name them, functions before mappings and
+   * schedules.
+   */
   resources: ResourceSpec[];
 }
 
-export type PlanAction = 'create' | 'update' | 'replace' | 'unchanged' | 'blocked' | 'delete';
+export type PlanAction = 'create' | 'update' | 'replace' | 'unchanged' | 'blocked' | 'delete' | 'skipped';
 
 export interface Change {
   field: string;

@@ -1,10 +1,11 @@
 /**
- * The one factory for service clients (DynamoDB, SQS, Lambda, CloudWatch Logs, Kafka). The CLI builds a
+ * The one factory for service clients (DynamoDB, SQS, Lambda, CloudWatch Logs, EventBridge, Kafka). The CLI builds a
  * `ServiceConfig` from its profile (`serviceConfigFromProfile`), a function from its environment
  * (`serviceConfigFromEnv`); both then get the same clients. Local and AWS differ only in endpoints and credentials.
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -21,7 +22,7 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local
 export interface ServiceConfig {
   region?: string;
   /** Per-service endpoint overrides (local stack); undefined = the SDK's standard resolution. */
-  endpoints: { dynamodb?: string; sqs?: string; lambda?: string; logs?: string };
+  endpoints: { dynamodb?: string; sqs?: string; lambda?: string; logs?: string; eventbridge?: string };
   credentials?: { accessKeyId: string; secretAccessKey: string };
   awsProfile?: string;
   kafka: KafkaSettings;
@@ -77,6 +78,8 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     strategy: 'geo',
     batchSize: 100,
     minMagnitude: 3,
+    minSubscriberMmi: 3,
+    scanSegments: 32,
   };
   return {
     region: env.AWS_REGION,
@@ -85,6 +88,7 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
       sqs: env.AWS_ENDPOINT_URL_SQS,
       lambda: env.AWS_ENDPOINT_URL_LAMBDA,
       logs: env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS,
+      eventbridge: env.AWS_ENDPOINT_URL_EVENTBRIDGE,
     },
     kafka: {
       brokers,
@@ -123,6 +127,8 @@ export interface Clients {
   sqs: SQSClient;
   lambda: LambdaClient;
   logs: CloudWatchLogsClient;
+  /** Schedules (deploy). AWS only: the local stack has no EventBridge. */
+  eventbridge: EventBridgeClient;
   kafka: Kafka;
   destroy(): void;
 }
@@ -188,6 +194,10 @@ export function createClients(cfg: ServiceConfig): Clients {
       lazy.logs ??= new CloudWatchLogsClient(awsClientConfig(cfg, cfg.endpoints.logs));
       return lazy.logs;
     },
+    get eventbridge() {
+      lazy.eventbridge ??= new EventBridgeClient(awsClientConfig(cfg, cfg.endpoints.eventbridge));
+      return lazy.eventbridge;
+    },
     get kafka() {
       lazy.kafka ??= createKafka(cfg.kafka);
       return lazy.kafka;
@@ -197,6 +207,7 @@ export function createClients(cfg: ServiceConfig): Clients {
       lazy.sqs?.destroy();
       lazy.lambda?.destroy();
       lazy.logs?.destroy();
+      lazy.eventbridge?.destroy();
       lazy = {};
     },
   };

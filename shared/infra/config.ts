@@ -36,6 +36,16 @@ const fanoutSchema = z.object({
   /** Webhook batch size. */
   batchSize: z.number().int().min(1).max(1000).default(100),
   minMagnitude: z.number().min(-2).max(10).default(3),
+  /** The lowest threshold a subscriber may hold: it sets the footprint the consumer plans (shared/fanout/plan.ts). */
+  minSubscriberMmi: z.number().min(1).max(10).default(3),
+  /** `scan` strategy: parallel Scan segments (DynamoDB TotalSegments) per event. */
+  scanSegments: z.number().int().min(1).max(1_000_000).default(32),
+  /**
+   * Segment lease and hand-over reserve of the segment worker (ms). Optional: unset, the worker's own defaults hold
+   * (30 s / 10 s, functions/segment-worker); deploy passes them as QUAKECTL_LEASE_MS / QUAKECTL_RESERVE_MS.
+   */
+  leaseMs: z.number().int().min(1000).max(900_000).optional(),
+  reserveMs: z.number().int().min(100).max(900_000).optional(),
 });
 
 const profileBase = {

@@ -31,7 +31,7 @@ const dir = join(PROJECT_ROOT, '.quakectl', `test-deploy-${prefix}`);
 const notTty = Object.assign(process.stdin, {}) as NodeJS.ReadableStream & { isTTY?: boolean };
 
 async function fixtureBundles(version: string) {
-  const roles = ['producer', 'consumer', 'segment-worker'] as const;
+  const roles = ['producer', 'consumer', 'segment-worker', 'autoscaler'] as const;
   const out: Record<string, { codeSha256: string; zip: Uint8Array }> = {};
   for (const role of roles) {
     const entry = join(dir, role, 'index.ts');
@@ -130,6 +130,56 @@ describe('deploy (local stack)', () => {
     expect(meta.topics[0].partitions).toHaveLength(3);
   });
 
+  it('local: the autoscaler and the polling producer deploy with their settings; their schedules are skipped', async () => {
+    const rules = join(dir, 'scaling.yaml');
+    await writeFile(rules, 'version: 1\nconsumer:\n  lagPerInstance: 50\n  min: 1\n  max: 4\n');
+    const withSchedules: Profile = {
+      ...profile,
+      eventsPartitions: 3,
+      autoscaler: { enabled: true, rules, schedule: 'rate(1 minute)' },
+    };
+    const settings = { ingest: { usgsFeedUrl: 'http://127.0.0.1:9/all_hour.geojson', schedule: 'rate(1 minute)' } };
+    const r = await deploy({ profile: withSchedules, clients }, opts({ settings }));
+    expect(r.items.filter((i) => i.action === 'skipped').map((i) => [i.kind, i.name])).toEqual([
+      ['schedule', `${prefix}-autoscaler-schedule`],
+      ['schedule', `${prefix}-producer-poll`],
+    ]);
+    expect(r.items.find((i) => i.name === `${prefix}-producer-poll`)?.note).toMatch(/run `quakectl ingest` instead/);
+    expect(r.applied.map((a) => a.name).sort()).toEqual([`${prefix}-autoscaler`, `${prefix}-producer`]);
+    const producer = await clients.lambda.send(new GetFunctionCommand({ FunctionName: `${prefix}-producer` }));
+    expect(producer.Configuration).toMatchObject({ Timeout: 60 });
+    expect(producer.Concurrency?.ReservedConcurrentExecutions).toBe(1);
+    expect(producer.Configuration?.Environment?.Variables?.QUAKECTL_USGS_FEED_URL).toBe(settings.ingest.usgsFeedUrl);
+    const autoscaler = await clients.lambda.send(new GetFunctionCommand({ FunctionName: `${prefix}-autoscaler` }));
+    const env = autoscaler.Configuration?.Environment?.Variables ?? {};
+    expect(JSON.parse(env.QUAKECTL_SCALING_RULES)).toMatchObject({ consumer: { lagPerInstance: 50, max: 4 } });
+    const again = await deploy({ profile: withSchedules, clients }, opts({ settings }));
+    expect(again.summary).toEqual({ unchanged: 15, skipped: 2 });
+    expect(again.applied).toEqual([]);
+  });
+
+  it('destroying another system on the same topics keeps the topics its neighbour still reads', async () => {
+    const other = `${prefix}b`;
+    const otherNames = {
+      ...resourceNames(other),
+      eventsTopic: names.eventsTopic,
+      notificationsTopic: names.notificationsTopic,
+    };
+    const otherProfile: Profile = { ...profile, prefix: other, eventsPartitions: 3 };
+    await deploy({ profile: otherProfile, clients }, opts({ names: otherNames }));
+    const r = await destroy({ profile: otherProfile, clients }, opts({ names: otherNames, yes: true }));
+    expect(r.items.filter((i) => i.kind === 'topic').map((i) => [i.name, i.action])).toEqual([
+      [names.notificationsTopic, 'skipped'],
+      [names.eventsTopic, 'skipped'],
+    ]);
+    expect(r.items.find((i) => i.kind === 'topic')?.note).toMatch(`shared with ${prefix}-consumer`);
+    const admin = clients.kafka.admin();
+    await admin.connect();
+    const topics = await admin.listTopics();
+    await admin.disconnect();
+    expect(topics).toEqual(expect.arrayContaining([names.eventsTopic, names.notificationsTopic]));
+  });
+
   it('a non-local profile asks first: without --yes and without a TTY it refuses and changes nothing', async () => {
     const awsLike: Profile = {
       name: 'awsish',
@@ -159,7 +209,8 @@ describe('deploy (local stack)', () => {
     await expect(destroy({ profile, clients }, opts({ stdin: noTty }))).rejects.toThrow(NotConfirmedError);
     await expect(destroy({ profile, clients }, opts({ stdin: noTty }))).rejects.toThrow(/--yes/);
     const r = await destroy({ profile, clients }, opts({ yes: true }));
-    expect(r.applied.length).toBe(14);
+    // the 14 of the first deploy and the autoscaler; schedules never existed locally
+    expect(r.applied.length).toBe(15);
     const desired = await computeDesired({ profile, clients }, opts());
     expect(await readActual(clients, desired)).toEqual([]);
   });

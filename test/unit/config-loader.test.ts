@@ -35,6 +35,22 @@ describe('loadProfile', () => {
     expect(p.fanout.parallelism).toBeGreaterThan(0);
   });
 
+  it('fan-out: minSubscriberMmi and scanSegments default for the consumer; lease and reserve only when set', () => {
+    const p = loadProfile({ cwd: dir, env: { XDG_CONFIG_HOME: join(dir, 'xdg') } });
+    expect(p.fanout).toMatchObject({ minSubscriberMmi: 3, scanSegments: 32 });
+    expect(p.fanout).not.toHaveProperty('leaseMs');
+    expect(p.fanout).not.toHaveProperty('reserveMs');
+    writeFileSync(
+      join(dir, 'quakectl.config.yaml'),
+      'profiles:\n  local:\n    type: local\n    fanout: { minSubscriberMmi: 4, scanSegments: 8, leaseMs: 20000 }\n',
+    );
+    expect(loadProfile({ cwd: dir, env: {} }).fanout).toMatchObject({
+      minSubscriberMmi: 4,
+      scanSegments: 8,
+      leaseMs: 20000,
+    });
+  });
+
   it('reads ./quakectl.config.yaml: default profile, then QUAKECTL_PROFILE, then the flag', () => {
     writeFileSync(join(dir, 'quakectl.config.yaml'), yaml);
     const env = { XDG_CONFIG_HOME: join(dir, 'xdg') };

@@ -1,15 +1,28 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type DesiredInput, desiredState, functionEnv } from '../../shared/deploy/desired.ts';
 import { fields } from '../../shared/deploy/fields.ts';
 import { hasChanges, planDeploy, planDestroy, planSummary } from '../../shared/deploy/plan.ts';
-import { LOCAL_ROLE_ARN } from '../../shared/deploy/settings.ts';
+import { deploySettingsSchema, LOCAL_ROLE_ARN } from '../../shared/deploy/settings.ts';
 import type { ActualResource, DesiredState, FunctionSpec, ResourceSpec } from '../../shared/deploy/types.ts';
 import { serviceConfigFromEnv } from '../../shared/infra/clients.ts';
 import type { AwsProfile, LocalProfile } from '../../shared/infra/config.ts';
 import { ConfigError } from '../../shared/infra/errors.ts';
 import { resourceNames } from '../../shared/infra/names.ts';
 
-const fanout = { parallelism: 4, maxSegmentSize: 2000, strategy: 'geo' as const, batchSize: 100, minMagnitude: 3 };
+const fanout = {
+  parallelism: 4,
+  maxSegmentSize: 2000,
+  strategy: 'geo' as const,
+  batchSize: 100,
+  minMagnitude: 3,
+  minSubscriberMmi: 3,
+  scanSegments: 32,
+};
+const RULES = join(mkdtempSync(join(tmpdir(), 'quakectl-rules-')), 'scaling.yaml');
+writeFileSync(RULES, 'version: 1\nconsumer:\n  lagPerInstance: 100\n  min: 1\n  max: 12\n');
 const local: LocalProfile = { name: 'local', type: 'local', prefix: 'qt', fanout, eventsPartitions: 6 };
 const aws: AwsProfile = {
   name: 'prod',
@@ -97,7 +110,7 @@ describe('desiredState', () => {
   });
 
   it('authenticates the AWS mapping with the Secrets Manager secret and deploys the autoscaler when enabled', () => {
-    const s = desiredState(input({ ...aws, autoscaler: { enabled: true, schedule: 'rate(1 minute)' } }));
+    const s = desiredState(input({ ...aws, autoscaler: { enabled: true, rules: RULES, schedule: 'rate(1 minute)' } }));
     const mapping = s.resources.find((r) => r.kind === 'mapping');
     expect(mapping).toMatchObject({ auth: { type: 'BASIC_AUTH', secretArn: aws.kafka.sasl!.secretArn } });
     expect(find(s, 'function', 'quakectl-autoscaler').reservedConcurrency).toBe(1);
@@ -107,6 +120,120 @@ describe('desiredState', () => {
     const noSecret = { ...aws, kafka: { ...aws.kafka, sasl: { mechanism: 'scram-sha-512' as const } } };
     expect(() => desiredState(input(noSecret))).toThrow(ConfigError);
     expect(() => desiredState(input(noSecret))).toThrow(/secretArn/);
+  });
+});
+
+describe('schedules, polling and optional fan-out settings (AWS plan, pure)', () => {
+  const settings = deploySettingsSchema.parse({
+    ingest: {
+      usgsFeedUrl: 'https://earthquake.usgs.gov/earthquakes/feed/v1.0/summary/all_hour.geojson',
+      fdsnQueryUrl: 'https://www.seismicportal.eu/fdsnws/event/1/query?format=text&limit=100',
+      maxAgeS: 1800,
+    },
+  });
+  const profile: AwsProfile = {
+    ...aws,
+    autoscaler: { enabled: true, rules: RULES, schedule: 'rate(2 minutes)' },
+    fanout: { ...fanout, leaseMs: 20_000, reserveMs: 5_000 },
+  };
+  const s = desiredState(input(profile, { settings }));
+
+  it('deploys the autoscaler with its rules and an EventBridge schedule targeting its alias', () => {
+    const fn = find(s, 'function', 'quakectl-autoscaler');
+    expect(JSON.parse(fn.env.QUAKECTL_SCALING_RULES)).toMatchObject({ version: 1, consumer: { lagPerInstance: 100 } });
+    expect(find(s, 'schedule', 'quakectl-autoscaler-schedule')).toEqual({
+      kind: 'schedule',
+      name: 'quakectl-autoscaler-schedule',
+      expression: 'rate(2 minutes)',
+      functionName: 'quakectl-autoscaler',
+      qualifier: 'live',
+    });
+    // the rules stay on the autoscaler: Lambda environments are limited to 4 KB
+    expect(find(s, 'function', 'quakectl-consumer').env).not.toHaveProperty('QUAKECTL_SCALING_RULES');
+  });
+
+  it('refuses an enabled autoscaler without a rules file', () => {
+    expect(() => desiredState(input({ ...aws, autoscaler: { enabled: true, schedule: 'rate(1 minute)' } }))).toThrow(
+      /autoscaler.rules/,
+    );
+  });
+
+  it('gives a polling producer its feeds, a minute of time, one instance and a rate(1 minute) schedule', () => {
+    const producer = find(s, 'function', 'quakectl-producer');
+    expect(producer.env).toMatchObject({
+      QUAKECTL_USGS_FEED_URL: settings.ingest!.usgsFeedUrl,
+      QUAKECTL_FDSN_QUERY_URL: settings.ingest!.fdsnQueryUrl,
+      QUAKECTL_INGEST_MAX_AGE_S: '1800',
+    });
+    expect(producer).toMatchObject({ timeoutS: 60, reservedConcurrency: 1 });
+    expect(find(s, 'schedule', 'quakectl-producer-poll')).toMatchObject({
+      expression: 'rate(1 minute)',
+      functionName: 'quakectl-producer',
+      qualifier: 'live',
+    });
+    expect(find(s, 'schedule', 'quakectl-producer-poll')).not.toHaveProperty('skipped');
+  });
+
+  it('deploys no producer schedule and no feed variables when nothing is polled', () => {
+    const plain = desiredState(input(aws));
+    expect(plain.resources.some((r) => r.kind === 'schedule')).toBe(false);
+    const producer = find(plain, 'function', 'quakectl-producer');
+    expect(Object.keys(producer.env).filter((k) => /FEED|FDSN|MAX_AGE/.test(k))).toEqual([]);
+    expect(producer).toMatchObject({ timeoutS: 30, reservedConcurrency: 10 });
+  });
+
+  it('passes lease and reserve to the segment worker only when the profile sets them', () => {
+    expect(find(s, 'function', 'quakectl-segment-worker').env).toMatchObject({
+      QUAKECTL_LEASE_MS: '20000',
+      QUAKECTL_RESERVE_MS: '5000',
+    });
+    expect(JSON.parse(find(s, 'function', 'quakectl-segment-worker').env.QUAKECTL_FANOUT)).not.toHaveProperty(
+      'leaseMs',
+    );
+    const plain = find(desiredState(input(aws)), 'function', 'quakectl-segment-worker').env;
+    expect(plain).not.toHaveProperty('QUAKECTL_LEASE_MS');
+    expect(plain).not.toHaveProperty('QUAKECTL_RESERVE_MS');
+  });
+
+  it('puts schedules after the functions they invoke, creates them, and sees a changed rate as an update', () => {
+    const kinds = s.resources.map((r) => r.kind);
+    expect(kinds.indexOf('schedule')).toBeGreaterThan(kinds.lastIndexOf('function'));
+    expect(planSummary(planDeploy(s, []))).toEqual({ create: s.resources.length });
+    const actual = existing(s).map((a) =>
+      a.name === 'quakectl-producer-poll' ? { ...a, fields: { ...a.fields, expression: 'rate(5 minutes)' } } : a,
+    );
+    const plan = planDeploy(s, actual);
+    expect(planSummary(plan)).toEqual({ unchanged: s.resources.length - 1, update: 1 });
+    expect(plan.items.find((i) => i.action === 'update')).toMatchObject({
+      kind: 'schedule',
+      changes: [{ field: 'expression', from: 'rate(5 minutes)', to: 'rate(1 minute)' }],
+    });
+  });
+
+  it('reports schedules as skipped on the local profile: nothing to read or apply', () => {
+    const l = desiredState(
+      input({ ...local, autoscaler: { enabled: true, rules: RULES, schedule: 'rate(1 minute)' } }, { settings }),
+    );
+    const plan = planDeploy(
+      l,
+      existing(l).filter((a) => a.kind !== 'schedule'),
+    );
+    const skipped = plan.items.filter((i) => i.action === 'skipped');
+    expect(skipped.map((i) => [i.name, i.note])).toEqual([
+      ['qt-autoscaler-schedule', 'local: no EventBridge; run `quakectl scale apply --rules FILE` instead'],
+      ['qt-producer-poll', 'local: no EventBridge; run `quakectl ingest` instead'],
+    ]);
+    expect(hasChanges(plan)).toBe(false);
+  });
+
+  it('destroys every schedule a deploy may have created, whatever the settings say now', () => {
+    const all = desiredState(input(aws, { destroying: true }));
+    expect(all.resources.filter((r) => r.kind === 'schedule').map((r) => r.name)).toEqual([
+      'quakectl-autoscaler-schedule',
+      'quakectl-producer-poll',
+    ]);
+    const plan = planDestroy(all, existing(all));
+    expect(plan.items.slice(0, 2).map((i) => i.kind)).toEqual(['schedule', 'schedule']);
   });
 });
 
