@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     parallelism: { type: 'string', default: '8' },
     'page-size': { type: 'string', default: '500' },
     'scan-segments': { type: 'string', default: '32' },
+    /** Count DynamoDB calls (and their time) per operation and table, printed per strategy run. */
+    'count-calls': { type: 'boolean', default: false },
   },
 });
 const sizes = args.sizes
@@ -163,6 +165,25 @@ try {
         }
       }
       const dlq = await clients.sqs.send(new CreateQueueCommand({ QueueName: names.dlq('delivery') }));
+      const calls = new Map<string, { n: number; ms: number }>();
+      if (args['count-calls']) {
+        clients.ddb.middlewareStack.add(
+          (next, context) => async (a) => {
+            const input = a.input as { TableName?: string };
+            const key = `${context.commandName} ${(input.TableName ?? '').replace(/^.*-/, '')}`;
+            const t = performance.now();
+            try {
+              return await next(a);
+            } finally {
+              const c = calls.get(key) ?? { n: 0, ms: 0 };
+              c.n++;
+              c.ms += performance.now() - t;
+              calls.set(key, c);
+            }
+          },
+          { step: 'initialize', name: 'benchCallCounter' },
+        );
+      }
       const store = new SubscriberStore(clients.ddb, names, { maxSegmentSize: 2000, concurrency: 16 });
       const seedOpts = {
         count: size,
@@ -198,6 +219,7 @@ try {
 
       for (const strategy of ['geo', 'scan'] as const) {
         sink.reset();
+        calls.clear();
         const acceptedAt = Date.now();
         const quake = layout.quake(`bench-${strategy}-${randomBytes(3).toString('hex')}`, acceptedAt);
         const model = intensityModelFor(quake);
@@ -210,8 +232,11 @@ try {
           scanSegments: SCAN_SEGMENTS,
           coveringCells,
           segmentsForCells: (cells) => store.segmentsForCells(cells),
+          allSegments: () => store.allSegments(),
         });
+        const plannedMs = Date.now() - acceptedAt;
         await savePlan({ ddb: clients.ddb, table: names.table('events') }, quake, { ...plan, chains: P });
+        const savedMs = Date.now() - acceptedAt;
         const deliverer = new Deliverer({ sqs: clients.sqs, names, allowPrivateTargets: true, batchSize: 100 });
         const chain = async (c: number) => {
           let payload: WorkerPayload | undefined = { eventId: quake.id, chain: c, hop: 0 };
@@ -268,6 +293,12 @@ try {
           `  ${strategy}: ${row.delivered}/${row.eligible} delivered, first ${firstMs} ms, last ${lastMs} ms, ` +
             `${row.perS}/s, before S ${row.beforeSPct}%, peak ${peakMb} MB`,
         );
+        if (args['count-calls']) {
+          log(`    planned at ${plannedMs} ms (${plan.units.length} units), saved at ${savedMs} ms`);
+          for (const [k, c] of [...calls].sort((a, b) => b[1].n - a[1].n)) {
+            log(`    ${k}: ${c.n} calls, ${(c.ms / c.n).toFixed(1)} ms mean, ${Math.round(c.ms)} ms total`);
+          }
+        }
         if (row.delivered !== eligible) log(`  WARNING: delivered ${row.delivered} of ${eligible} eligible`);
       }
       await clients.sqs.send(new DeleteQueueCommand({ QueueUrl: dlq.QueueUrl })).catch(() => {});

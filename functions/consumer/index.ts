@@ -56,6 +56,7 @@ export async function handler(event: SelfManagedKafkaEvent) {
     const result = await consumeBatch(event, {
       events: { ddb: clients.ddb, table: config.names.table('events') },
       segmentsForCells: (cells) => store.segmentsForCells(cells),
+      allSegments: () => store.allSegments(),
       startChain,
       sendToDlq,
       minMagnitude: fanout.minMagnitude,

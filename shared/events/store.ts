@@ -82,6 +82,8 @@ export interface PlanRecord {
   segments: string[];
   /** Start index of each work unit in `segments` (absent: one unit per segment). */
   units?: number[];
+  /** Subscribers per segment when planned (absent or 0: unknown). */
+  counts?: number[];
   distancesKm: number[];
   radiusKm: number;
   minMmi: number;
@@ -111,7 +113,7 @@ export async function savePlan(
           'SET quake = if_not_exists(quake, :q), plannedQuake = :q, handledUpdatedAt = :u, ' +
           'updatedAt = if_not_exists(updatedAt, :u), acceptedAt = if_not_exists(acceptedAt, :a), ' +
           'revision = if_not_exists(revision, :zero) + :one, #state = :state, strategy = :strategy, ' +
-          '#plan = :plan, planDistancesKm = :dist, units = :units, radiusKm = :radius, minMmi = :minMmi, chains = :chains, ' +
+          '#plan = :plan, planDistancesKm = :dist, planCounts = :counts, units = :units, radiusKm = :radius, minMmi = :minMmi, chains = :chains, ' +
           '#total = :total, nextIndex = :zero, doneCount = :zero, eligible = :zero, delivered = :zero, ' +
           'failed = :zero, plannedAt = :now' +
           (opts.previousQuake ? ', previousQuake = :prev' : '') +
@@ -130,6 +132,7 @@ export async function savePlan(
           ':plan': plan.segments,
           ':dist': plan.distancesKm,
           ':units': units,
+          ':counts': plan.counts ?? [],
           ':radius': plan.radiusKm,
           ':minMmi': plan.minMmi,
           ':chains': plan.chains,

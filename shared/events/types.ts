@@ -26,6 +26,8 @@ export interface EventRecord {
   /** Segment keys, nearest first, and the distance of each from the epicentre. */
   plan?: string[];
   planDistancesKm?: number[];
+  /** Subscribers per plan segment when planned (0: unknown, e.g. scan). */
+  planCounts?: number[];
   /** Start index in `plan` of each work unit (shared/fanout `groupUnits`); `total` counts units. */
   units?: number[];
   radiusKm?: number;

@@ -41,6 +41,8 @@ export interface ConsumerDlqMessage {
 export interface ConsumeDeps {
   events: EventStore;
   segmentsForCells(cells: readonly string[]): Promise<SegmentRef[]>;
+  /** Every segments-table row: large footprints are planned from it (shared/fanout `PlanInput.allSegments`). */
+  allSegments?(): Promise<SegmentRef[]>;
   startChain(payload: WorkerPayload): Promise<void>;
   sendToDlq(message: ConsumerDlqMessage): Promise<void>;
   minMagnitude: number;
@@ -118,6 +120,7 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
     maxUnitSize: deps.maxUnitSize,
     coveringCells,
     segmentsForCells: deps.segmentsForCells,
+    allSegments: deps.allSegments,
   });
   const chains = Math.min(deps.parallelism, plan.units.length);
   const saved = await savePlan(deps.events, quake, { ...plan, chains }, { acceptedAt, previousQuake: previous });

@@ -7,7 +7,7 @@
  * With res-5 cells (≈17 km across) this keeps delivery order within a few seconds of S-wave arrival order.
  */
 import type { Quake } from '../quake/types.ts';
-import { cellCircle, type SegmentRef } from '../segments/index.ts';
+import { cellCircle, cellMinDistanceKm, type SegmentRef } from '../segments/index.ts';
 import { haversineKm } from '../seismo/geodesy.ts';
 import { intensityModelFor } from '../seismo/index.ts';
 
@@ -23,6 +23,13 @@ export interface PlanInput {
   coveringCells(lat: number, lon: number, radiusKm: number): string[];
   /** Non-empty shards of these cells (shared/segments `SubscriberStore.segmentsForCells`). */
   segmentsForCells(cells: readonly string[]): Promise<SegmentRef[]>;
+  /**
+   * Every non-empty row of the segments table (shared/segments `SubscriberStore.allSegments`). When given and the
+   * footprint spans more than `WHOLE_TABLE_ABOVE_CELLS` cells, the planner filters these rows by distance instead of
+   * enumerating the footprint's cells: the store reads the whole segments table for such footprints anyway, and
+   * walking ~8,000 cells of an M7.4's 800 km footprint cost 55–180 ms of CPU on the alert path (profiled).
+   */
+  allSegments?(): Promise<SegmentRef[]>;
   /** Work units: at most this many subscribers (segments-table counts) per unit (default 2,000). */
   maxUnitSize?: number;
   /** Work units: at most this spread of segment distances within one unit (default 10 km, ≈ 3 s of S-wave travel). */
@@ -34,6 +41,7 @@ export interface FanoutPlan {
   minMmi: number;
   /** Epicentral km within which some site can reach `minMmi`. */
   radiusKm: number;
+  /** Footprint cells (covering cells; with `allSegments`, only the footprint's cells that have subscribers). */
   cells: number;
   /** Segment keys in delivery order: `<cell>#<shard>` for geo, `scan#<i>/<n>` for scan. */
   segments: string[];
@@ -41,6 +49,8 @@ export interface FanoutPlan {
   distancesKm: number[];
   /** Subscribers in the planned segments (segments-table counts; scan: unknown = 0). */
   subscribers: number;
+  /** Subscribers per segment (segments-table counts, same order; 0 = unknown): lets a worker read small shards together. */
+  counts: number[];
   /**
    * Work units, nearest first: unit i is `segments[units[i] .. units[i+1])`. A unit is what a worker claims, locks and
    * checkpoints: consecutive small shards grouped so each claim/lock/count costs a few writes per ~2,000 subscribers
@@ -50,6 +60,9 @@ export interface FanoutPlan {
 }
 
 export const DEFAULT_MAX_UNIT_SIZE = 2000;
+/** Mean area of an H3 resolution-5 cell (km²), to estimate how many cells a footprint spans. */
+const CELL_AREA_KM2 = 252.9;
+export const WHOLE_TABLE_ABOVE_CELLS = 100;
 export const DEFAULT_UNIT_BAND_KM = 10;
 
 /**
@@ -78,7 +91,7 @@ export function groupUnits(
 }
 
 /** The segment keys of unit `i` (pure). */
-export function unitSegments(plan: readonly string[], units: readonly number[], i: number): string[] {
+export function unitSegments<T>(plan: readonly T[], units: readonly number[], i: number): T[] {
   return plan.slice(units[i], i + 1 < units.length ? units[i + 1] : plan.length);
 }
 
@@ -142,23 +155,52 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
       segments,
       distancesKm: segments.map(() => 0),
       subscribers: 0,
+      counts: segments.map(() => 0),
       units,
     };
   }
   if (radiusKm <= 0) {
-    return { strategy, minMmi, radiusKm, cells: 0, segments: [], distancesKm: [], subscribers: 0, units: [] };
+    return {
+      strategy,
+      minMmi,
+      radiusKm,
+      cells: 0,
+      segments: [],
+      distancesKm: [],
+      subscribers: 0,
+      counts: [],
+      units: [],
+    };
   }
-  const cells = input.coveringCells(quake.lat, quake.lon, radiusKm);
-  const refs = await input.segmentsForCells(cells);
+  let cells: number;
+  let refs: SegmentRef[];
+  if (input.allSegments && (Math.PI * radiusKm * radiusKm) / CELL_AREA_KM2 > WHOLE_TABLE_ABOVE_CELLS) {
+    // The same set coveringCells would select: every cell whose nearest possible point is within the radius.
+    const near = new Map<string, boolean>();
+    refs = (await input.allSegments()).filter((r) => {
+      let inside = near.get(r.cell);
+      if (inside === undefined) {
+        inside = cellMinDistanceKm(r.cell, quake.lat, quake.lon) <= radiusKm;
+        near.set(r.cell, inside);
+      }
+      return inside && r.count > 0;
+    });
+    cells = new Set(refs.map((r) => r.cell)).size;
+  } else {
+    const covering = input.coveringCells(quake.lat, quake.lon, radiusKm);
+    refs = await input.segmentsForCells(covering);
+    cells = covering.length;
+  }
   const ordered = orderNearestFirst(quake.lat, quake.lon, refs);
   return {
     strategy,
     minMmi,
     radiusKm,
-    cells: cells.length,
+    cells,
     segments: ordered.map((s) => s.key),
     distancesKm: ordered.map((s) => Math.round(s.nearestKm * 10) / 10),
     subscribers: ordered.reduce((n, s) => n + s.count, 0),
+    counts: ordered.map((s) => s.count),
     units: groupUnits(ordered, input.maxUnitSize, input.unitBandKm),
   };
 }

@@ -54,6 +54,11 @@ import type { WorkerDeps, WorkerPayload, WorkerResult } from './types.ts';
 
 type SegmentOutcome = 'done' | 'skipped' | 'lost' | 'handed-off';
 
+/** Subscribers in the first batch of a chain's first invocation (see `Run.quickStart`). */
+const QUICK_START_BATCH = 100;
+/** At most this many shards read at once for one batch. */
+const MAX_WAVE = 16;
+
 /** Where a unit's reading resumes: shard `shard` of the unit, after `key` (a segment page cursor; absent = its start). */
 interface UnitPos {
   shard: number;
@@ -88,8 +93,11 @@ class Run {
   };
   private running: boolean;
   private firstRecorded = false;
+  /** The first batch of an event's first invocations is small: the nearest subscribers' alert leaves sooner. */
+  private quickStart: boolean;
   readonly plan: string[];
   readonly units: number[];
+  readonly counts: number[];
   private readonly model: IntensityModel;
   private readonly previous?: IntensityModel;
   readonly run: string;
@@ -112,9 +120,11 @@ class Run {
     this.run = runId(event.eventId, revision);
     this.now = deps.now ?? Date.now;
     this.running = event.state !== 'planned';
+    this.quickStart = payload.hop === 0;
     this.plan = event.plan ?? [];
     // Plans saved before work units: one unit per segment.
     this.units = event.units ?? this.plan.map((_, i) => i);
+    this.counts = event.planCounts ?? [];
   }
 
   get total(): number {
@@ -159,37 +169,66 @@ class Run {
     return this.deps.subscribers.readSegmentPage(segment, { cursor, limit });
   }
 
-  /** Reads from `pos` until `pageSize` subscribers were read or the unit ends; builds their notifications. */
-  async readBatch(segments: readonly string[], pos: UnitPos): Promise<Batch> {
+  /**
+   * Reads from `pos` until `size` subscribers were read or the unit ends, and builds their notifications. Small whole
+   * shards expected to fit (plan counts) are read in one parallel wave; pages are taken in order, and a page that
+   * leaves its shard unfinished ends the batch there (later pages of that wave are dropped and read again next time),
+   * so the cursor always means "everything before this point".
+   */
+  async readBatch(
+    segments: readonly string[],
+    counts: readonly number[],
+    pos: UnitPos,
+    size = this.deps.pageSize,
+  ): Promise<Batch> {
     const items: DeliveryItem[] = [];
     let read = 0;
     let at: UnitPos | undefined = pos;
-    while (at && read < this.deps.pageSize) {
-      const page = await this.readPage(segments[at.shard], at.key, this.deps.pageSize - read);
-      read += page.items.length;
-      const now = this.now();
-      for (const s of page.items) {
-        const mmi = this.model.predict(s.lat, s.lon);
-        const level = this.levelFor(s, mmi);
-        if (!level) continue;
-        const facts = {
-          mmi,
-          level,
-          distanceKm: epicentralKm(this.quake, s),
-          secondsUntilShaking: secondsUntilShaking(this.quake, s, now),
-        };
-        items.push({ notification: buildNotification(this.quake, s, facts), channel: s.channel });
+    while (at && read < size) {
+      const wave: UnitPos[] = [at];
+      let expected = at.key === undefined && counts[at.shard] > 0 ? counts[at.shard] : size;
+      for (let j = at.shard + 1; j < segments.length && wave.length < MAX_WAVE; j++) {
+        if (!(counts[j] > 0) || read + expected + counts[j] > size) break;
+        wave.push({ shard: j });
+        expected += counts[j];
       }
-      if (page.cursor) at = { shard: at.shard, key: page.cursor };
-      else at = at.shard + 1 < segments.length ? { shard: at.shard + 1 } : undefined;
+      const limit = size - read;
+      const pages = await Promise.all(wave.map((w) => this.readPage(segments[w.shard], w.key, limit)));
+      for (let k = 0; k < pages.length && at; k++) {
+        const page = pages[k];
+        read += page.items.length;
+        this.build(page.items, items);
+        if (page.cursor) {
+          at = { shard: wave[k].shard, key: page.cursor };
+          break;
+        }
+        at = wave[k].shard + 1 < segments.length ? { shard: wave[k].shard + 1 } : undefined;
+      }
     }
     return { items, next: at };
+  }
+
+  private build(subscribers: readonly Subscriber[], into: DeliveryItem[]): void {
+    const now = this.now();
+    for (const s of subscribers) {
+      const mmi = this.model.predict(s.lat, s.lon);
+      const level = this.levelFor(s, mmi);
+      if (!level) continue;
+      const facts = {
+        mmi,
+        level,
+        distanceKm: epicentralKm(this.quake, s),
+        secondsUntilShaking: secondsUntilShaking(this.quake, s, now),
+      };
+      into.push({ notification: buildNotification(this.quake, s, facts), channel: s.channel });
+    }
   }
 
   async processUnit(unit: number): Promise<SegmentOutcome> {
     const { deps } = this;
     const key = this.unitKey(unit);
     const segments = unitSegments(this.plan, this.units, unit);
+    const shardCounts = unitSegments(this.counts, this.units, unit);
     let lease: Lease;
     try {
       lease = await acquire(deps.locks, { eventId: this.run, segment: key, owner: deps.owner, leaseMs: deps.leaseMs });
@@ -202,14 +241,17 @@ class Run {
       deps.onMetric?.('LockTakeovers', 1);
       deps.log?.info('unit taken over', { unit: key, attempts: lease.attempts, resumeFrom: lease.cursor ?? null });
     }
-    if (!this.running) {
-      this.running = true;
-      await markRunning(deps.events, this.event.eventId, this.revision);
-    }
     let last: number | undefined;
     let batches = 0;
     // Read-ahead: the next batch is read while the current one is delivered; never checkpointed before delivery.
-    let pending: Promise<Batch> | undefined = this.readBatch(segments, decodeUnitCursor(lease.cursor));
+    const firstSize = this.quickStart ? Math.min(deps.pageSize, QUICK_START_BATCH) : deps.pageSize;
+    this.quickStart = false;
+    let pending: Promise<Batch> | undefined = this.readBatch(
+      segments,
+      shardCounts,
+      decodeUnitCursor(lease.cursor),
+      firstSize,
+    );
     const drop = () => {
       pending?.catch(() => {});
       pending = undefined;
@@ -223,7 +265,7 @@ class Run {
           return 'handed-off';
         }
         const batch: Batch = await pending!;
-        pending = batch.next ? this.readBatch(segments, batch.next) : undefined;
+        pending = batch.next ? this.readBatch(segments, shardCounts, batch.next) : undefined;
         const { items } = batch;
         let delivered = 0;
         let failed = 0;
@@ -234,8 +276,13 @@ class Run {
           const t = this.now();
           last = t;
           if (!this.firstRecorded && delivered > 0) {
+            // Off the path of the first alert: the event becomes `running` and gets its first delivery time now.
             this.firstRecorded = true;
-            await recordFirstDelivery(deps.events, this.event.eventId, t);
+            await Promise.all([
+              this.running ? undefined : markRunning(deps.events, this.event.eventId, this.revision),
+              recordFirstDelivery(deps.events, this.event.eventId, t),
+            ]);
+            this.running = true;
           }
         }
         batches++;

@@ -55,6 +55,41 @@ describe('planFanout', () => {
     expect(plan.subscribers).toBe(80);
   });
 
+  it('a large footprint planned from the whole segments table selects the same segments as the covering cells', async () => {
+    const quake = drillQuake('plan-big');
+    const radius = footprintRadiusKm(quake, 3);
+    // Points along rays out to twice the radius: some cells inside, some outside, some near the edge.
+    const points: [number, number][] = [];
+    for (let a = 0; a < 360; a += 15) {
+      for (const f of [0, 0.2, 0.5, 0.8, 0.97, 1.0, 1.03, 1.5, 2])
+        points.push(destination(EPICENTRE.lat, EPICENTRE.lon, a, radius * f));
+    }
+    const known = refsAt(points, 2);
+    const byCells = await planFanout(quake, {
+      coveringCells,
+      segmentsForCells: async (cells) => {
+        const set = new Set(cells);
+        return known.filter((r) => set.has(r.cell));
+      },
+    });
+    let walked = false;
+    const byTable = await planFanout(quake, {
+      coveringCells: (lat, lon, r) => {
+        walked = true;
+        return coveringCells(lat, lon, r);
+      },
+      segmentsForCells: async () => [],
+      allSegments: async () => [...known, { cell: known[0].cell, shard: 9, count: 0, key: `${known[0].cell}#9` }],
+    });
+    expect(Math.PI * radius ** 2).toBeGreaterThan(100 * 253);
+    expect(walked).toBe(false);
+    expect(byTable.segments).toEqual(byCells.segments);
+    expect(byTable.distancesKm).toEqual(byCells.distancesKm);
+    expect(byTable.units).toEqual(byCells.units);
+    expect(byTable.segments.length).toBeGreaterThan(10);
+    expect(byTable.segments.length).toBeLessThan(known.length);
+  });
+
   it('a higher lowest threshold shrinks the footprint; an event too small to reach it plans nothing', async () => {
     const quake = drillQuake('plan-2');
     const lookup = { coveringCells, segmentsForCells: async () => [] };
