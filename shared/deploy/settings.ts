@@ -82,8 +82,8 @@ const ingestSettings = z.object({
   usgsFeedUrl: z.url().optional(),
   /** An FDSN event query with format=text. */
   fdsnQueryUrl: z.url().optional(),
-  /** Events older than this are not forwarded (the poller's default: 3600). */
-  maxAgeS: z.number().int().min(1).optional(),
+  /** Events older than this are not forwarded (the poller's default: 3600; 0 = no limit). */
+  maxAgeS: z.number().int().min(0).optional(),
   schedule: z.string().default(POLL_SCHEDULE),
 });
 
