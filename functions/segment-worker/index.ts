@@ -3,7 +3,9 @@
  * revision?, resume?}`. Its successor is itself, invoked asynchronously when its time runs low (the domino).
  *
  * Env: QUAKECTL_LEASE_MS (segment lease, default 30 s), QUAKECTL_RESERVE_MS (hand over below this remaining time,
- * default 10 s). Local test hook, honoured only with QUAKECTL_LOCAL=true: QUAKECTL_TEST_CRASH_AFTER_BATCHES=N makes
+ * default 10 s), QUAKECTL_PAGE_SIZE (subscribers read, delivered and checkpointed per batch, default 500 or the webhook
+ * batch size if larger: each batch costs a checkpoint write, so a batch of 100 made the lock writes 5x the reads; the
+ * deliverer still posts webhook batches of fanout.batchSize in parallel; a crash repeats at most one such batch). Local test hook, honoured only with QUAKECTL_LOCAL=true: QUAKECTL_TEST_CRASH_AFTER_BATCHES=N makes
  * the first environment that delivers its N-th batch exit before checkpointing it (once per event, across processes,
  * through a marker file in QUAKECTL_TEST_CRASH_DIR or the temp dir), as a killed environment would.
  */
@@ -35,6 +37,7 @@ const deliverer = Deliverer.fromClients(clients, { logger, metrics });
 const subscribers = new SubscriberStore(clients.ddb, config.names);
 const leaseMs = Number(process.env.QUAKECTL_LEASE_MS ?? 30_000);
 const reserveMs = Number(process.env.QUAKECTL_RESERVE_MS ?? 10_000);
+const pageSize = Number(process.env.QUAKECTL_PAGE_SIZE ?? Math.max(500, config.fanout.batchSize));
 const crashAfter = config.local ? Number(process.env.QUAKECTL_TEST_CRASH_AFTER_BATCHES ?? 0) : 0;
 
 function crashHook(eventId: string): WorkerDeps['afterDeliver'] {
@@ -72,7 +75,7 @@ export async function handler(payload: WorkerPayload, context: LambdaContext) {
         remainingMs: () => context.getRemainingTimeInMillis(),
         owner: `${context.awsRequestId}/${payload.chain}.${payload.hop}`,
         leaseMs,
-        pageSize: config.fanout.batchSize,
+        pageSize,
         reserveMs,
         log,
         onMetric: (name, value) => metrics.addMetric(name, MetricUnit.Count, value),

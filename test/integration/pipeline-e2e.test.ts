@@ -69,6 +69,8 @@ function baseEnv(): Record<string, string> {
     QUAKECTL_EVENTS_TOPIC: topic,
     QUAKECTL_LEASE_MS: '8000',
     QUAKECTL_RESERVE_MS: '3000',
+    // One read batch = one webhook batch here, so the crash test can bound the repeated batch by BATCH.
+    QUAKECTL_PAGE_SIZE: String(BATCH),
     NODE_OPTIONS: '--enable-source-maps',
   };
 }
