@@ -4,9 +4,11 @@ export {
   claimNext,
   type EventStore,
   getEvent,
+  getPlan,
   markPublished,
   markRunning,
   type PlanRecord,
+  planKey,
   recordFirstDelivery,
   recordHandled,
   type SegmentTotals,
@@ -14,4 +16,4 @@ export {
   tryComplete,
   unitDone,
 } from './store.ts';
-export { type EventRecord, type EventState, runId } from './types.ts';
+export { type EventPlan, type EventRecord, type EventState, runId } from './types.ts';

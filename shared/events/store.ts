@@ -4,7 +4,9 @@
  *
  *   producer   acceptVersion   attribute_not_exists(eventId) OR updatedAt < :u OR (updatedAt = :u AND published = :f)
  *              markPublished   updatedAt = :u
- *   consumer   savePlan        attribute_not_exists(handledUpdatedAt) OR handledUpdatedAt < :u
+ *   consumer   savePlan        1. plan item `<eventId>#plan#<updatedAt>`: PutItem, attribute_not_exists(eventId) (immutable:
+ *                                 a redelivery keeps the first plan of that version, the one workers may be running)
+ *                              2. event: attribute_not_exists(handledUpdatedAt) OR handledUpdatedAt < :u, SET planKey
  *   worker     claimNext       revision = :r                    ADD nextIndex 1 → the claimed unit index
  *              recordFirst     attribute_not_exists(firstDeliveryAt) OR firstDeliveryAt > :v   (once per invocation)
  *              unitDone        revision = :r AND NOT contains(doneUnits, :u)
@@ -13,15 +15,39 @@
  *                              (when only the time part fails, written again without it: still one count)
  *              tryComplete     revision = :r AND doneCount = total AND #state <> :complete
  *
- * The plan (segment keys, distances, unit starts) is written once by savePlan and only read afterwards (once per
- * worker invocation); the hot writes are the claim and one write per finished unit, each returning only what changed.
+ * The plan (segment keys, distances, counts, unit starts: tens of KB for a large footprint) lives in its own item,
+ * written once by savePlan and read once per worker invocation (`getPlan`); the event item every chain writes stays
+ * small (on AWS each write costs one WCU per KB of the item, and one item takes at most ~1,000 WCU/s). The hot writes
+ * are the claim and one write per finished unit, each returning only what changed.
  * `doneUnits` is a number set bounded by the unit count (tens), not a growing set of segment keys.
  */
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed } from '../locks/errors.ts';
 import type { Quake } from '../quake/types.ts';
 import { StaleRevisionError } from './errors.ts';
-import type { EventRecord } from './types.ts';
+import type { EventPlan, EventRecord } from './types.ts';
+
+/** Key of the plan item of one version of an event (in the events table, beside the event; it has no `state`). */
+export function planKey(eventId: string, updatedAt: number): string {
+  return `${eventId}#plan#${updatedAt}`;
+}
+
+/** The plan an event record refers to (its own attributes for records saved before plan items). */
+export async function getPlan(store: EventStore, event: EventRecord): Promise<EventPlan | undefined> {
+  if (!event.planKey) {
+    if (!event.plan) return undefined;
+    return {
+      plan: event.plan,
+      planDistancesKm: event.planDistancesKm ?? [],
+      planCounts: event.planCounts ?? [],
+      units: event.units ?? event.plan.map((_, i) => i),
+    };
+  }
+  const out = await store.ddb.send(
+    new GetCommand({ TableName: store.table, Key: { eventId: event.planKey }, ConsistentRead: true }),
+  );
+  return out.Item as EventPlan | undefined;
+}
 
 export interface EventStore {
   ddb: DynamoDBDocumentClient;
@@ -103,6 +129,28 @@ export async function savePlan(
   const now = clock(store);
   const empty = plan.segments.length === 0;
   const units = plan.units ?? plan.segments.map((_, i) => i);
+  const key = planKey(quake.id, quake.updatedAt);
+  try {
+    await store.ddb.send(
+      new PutCommand({
+        TableName: store.table,
+        Item: {
+          eventId: key,
+          kind: 'plan',
+          strategy: plan.strategy,
+          plan: plan.segments,
+          planDistancesKm: plan.distancesKm,
+          planCounts: plan.counts ?? [],
+          units,
+          createdAt: now,
+        },
+        ConditionExpression: 'attribute_not_exists(eventId)',
+      }),
+    );
+  } catch (err) {
+    // This version was planned before (a redelivered record, or a consumer that died before step 2): keep that plan.
+    if (!isConditionFailed(err)) throw err;
+  }
   try {
     const out = await store.ddb.send(
       new UpdateCommand({
@@ -113,12 +161,12 @@ export async function savePlan(
           'SET quake = if_not_exists(quake, :q), plannedQuake = :q, handledUpdatedAt = :u, ' +
           'updatedAt = if_not_exists(updatedAt, :u), acceptedAt = if_not_exists(acceptedAt, :a), ' +
           'revision = if_not_exists(revision, :zero) + :one, #state = :state, strategy = :strategy, ' +
-          '#plan = :plan, planDistancesKm = :dist, planCounts = :counts, units = :units, radiusKm = :radius, minMmi = :minMmi, chains = :chains, ' +
+          'planKey = :planKey, radiusKm = :radius, minMmi = :minMmi, chains = :chains, ' +
           '#total = :total, nextIndex = :zero, doneCount = :zero, eligible = :zero, delivered = :zero, ' +
           'failed = :zero, plannedAt = :now' +
           (opts.previousQuake ? ', previousQuake = :prev' : '') +
           (empty ? ', completedAt = :now' : '') +
-          ' REMOVE doneSegments, doneUnits, firstDeliveryAt, lastDeliveryAt' +
+          ' REMOVE #plan, planDistancesKm, planCounts, units, doneSegments, doneUnits, firstDeliveryAt, lastDeliveryAt' +
           (empty ? '' : ', completedAt'),
         ExpressionAttributeNames: { '#state': 'state', '#plan': 'plan', '#total': 'total' },
         ExpressionAttributeValues: {
@@ -129,10 +177,7 @@ export async function savePlan(
           ':one': 1,
           ':state': empty ? 'complete' : 'planned',
           ':strategy': plan.strategy,
-          ':plan': plan.segments,
-          ':dist': plan.distancesKm,
-          ':units': units,
-          ':counts': plan.counts ?? [],
+          ':planKey': key,
           ':radius': plan.radiusKm,
           ':minMmi': plan.minMmi,
           ':chains': plan.chains,

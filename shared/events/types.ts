@@ -23,7 +23,9 @@ export interface EventRecord {
   state?: EventState;
   reason?: string;
   strategy?: 'geo' | 'scan';
-  /** Segment keys, nearest first, and the distance of each from the epicentre. */
+  /** Key of the plan item (`getPlan`): the plan is kept out of this item, which every chain writes. */
+  planKey?: string;
+  /** Records saved before plan items only: segment keys, nearest first, and the distance of each from the epicentre. */
   plan?: string[];
   planDistancesKm?: number[];
   /** Subscribers per plan segment when planned (0: unknown, e.g. scan). */
@@ -49,6 +51,18 @@ export interface EventRecord {
   completedAt?: number;
   /** Chains started (P). */
   chains?: number;
+}
+
+/** The plan item of one event version (events table, key `<eventId>#plan#<updatedAt>`), immutable once written. */
+export interface EventPlan {
+  /** Segment keys, nearest first. */
+  plan: string[];
+  /** Distance from the epicentre to each segment's cell (nearest point), same order. */
+  planDistancesKm: number[];
+  /** Subscribers per segment when planned (0: unknown). */
+  planCounts: number[];
+  /** Start index in `plan` of each work unit. */
+  units: number[];
 }
 
 /** The lock namespace of one plan revision: locks of an older plan never block a newer one. */

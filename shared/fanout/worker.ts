@@ -22,8 +22,10 @@
  */
 import {
   claimNext,
+  type EventPlan,
   type EventRecord,
   getEvent,
+  getPlan,
   markRunning,
   recordFirstDelivery,
   runId,
@@ -109,7 +111,14 @@ class Run {
   readonly revision: number;
   readonly quake: Quake;
 
-  constructor(deps: WorkerDeps, payload: WorkerPayload, event: EventRecord, revision: number, quake: Quake) {
+  constructor(
+    deps: WorkerDeps,
+    payload: WorkerPayload,
+    event: EventRecord,
+    plan: EventPlan,
+    revision: number,
+    quake: Quake,
+  ) {
     this.deps = deps;
     this.payload = payload;
     this.event = event;
@@ -121,10 +130,9 @@ class Run {
     this.now = deps.now ?? Date.now;
     this.running = event.state !== 'planned';
     this.quickStart = payload.hop === 0;
-    this.plan = event.plan ?? [];
-    // Plans saved before work units: one unit per segment.
-    this.units = event.units ?? this.plan.map((_, i) => i);
-    this.counts = event.planCounts ?? [];
+    this.plan = plan.plan;
+    this.units = plan.units;
+    this.counts = plan.planCounts;
   }
 
   get total(): number {
@@ -392,14 +400,34 @@ function atLeastAware(level: AlertLevel): NotifyLevel {
   return level === 'none' ? 'be-aware' : level;
 }
 
+/**
+ * Plans by plan key, kept across invocations of a warm environment: a plan item never changes once written, so a
+ * chain's successors (often the same environment) skip reading it again.
+ */
+const planCache = new Map<string, EventPlan>();
+const PLAN_CACHE_SIZE = 8;
+
+async function planOf(deps: WorkerDeps, event: EventRecord): Promise<EventPlan | undefined> {
+  const cached = event.planKey ? planCache.get(event.planKey) : undefined;
+  if (cached) return cached;
+  const plan = await getPlan(deps.events, event);
+  if (plan && event.planKey) {
+    if (planCache.size >= PLAN_CACHE_SIZE) planCache.delete(planCache.keys().next().value!);
+    planCache.set(event.planKey, plan);
+  }
+  return plan;
+}
+
 export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload): Promise<WorkerResult> {
   const event = await getEvent(deps.events, payload.eventId);
   const revision = payload.revision ?? event?.revision;
-  if (!event || revision === undefined || !event.plan || !event.plannedQuake) {
+  if (!event || revision === undefined || !event.plannedQuake) {
     return { ...emptyResult(), outcome: event ? 'no-plan' : 'stale' };
   }
   if (event.revision !== revision) return { ...emptyResult(), outcome: 'stale' };
-  const run = new Run(deps, payload, event, revision, event.plannedQuake);
+  const plan = await planOf(deps, event);
+  if (!plan) return { ...emptyResult(), outcome: 'no-plan' };
+  const run = new Run(deps, payload, event, plan, revision, event.plannedQuake);
   try {
     if (payload.resume !== undefined) {
       const outcome = await run.processUnit(payload.resume);

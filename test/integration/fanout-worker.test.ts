@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startWebhookSink, type WebhookSink } from '../../local/webhook-sink.ts';
-import { type EventStore, getEvent, savePlan } from '../../shared/events/index.ts';
+import { type EventStore, getEvent, getPlan, savePlan } from '../../shared/events/index.ts';
 import {
   planFanout,
   runSegmentWorker,
@@ -126,6 +126,13 @@ describe('segment worker loop', () => {
     expect(ev?.failed).toBe(0);
     expect(ev?.firstDeliveryAt).toBeLessThanOrEqual(ev!.lastDeliveryAt!);
     expect(ev?.completedAt).toBeGreaterThanOrEqual(ev!.lastDeliveryAt!);
+    // The plan lives in its own item; the event item every chain writes carries none of it.
+    expect(ev?.plan).toBeUndefined();
+    expect(await getPlan(events, ev!)).toMatchObject({
+      plan: plan.segments,
+      units: plan.units,
+      planCounts: plan.counts,
+    });
   });
 
   it('a worker dying mid-segment: its lease expires, another resumes from the cursor; only the batch in flight repeats', async () => {

@@ -23,7 +23,7 @@ import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startWebhookSink, type WebhookSink } from '../../local/webhook-sink.ts';
 import { bundleFunction, HANDLER } from '../../shared/bundle/index.ts';
-import { type EventRecord, getEvent } from '../../shared/events/index.ts';
+import { type EventRecord, getEvent, getPlan } from '../../shared/events/index.ts';
 import type { FunctionRole } from '../../shared/infra/names.ts';
 import { eventMessage, type ProducerResult } from '../../shared/ingest/index.ts';
 import { list } from '../../shared/locks/index.ts';
@@ -250,7 +250,8 @@ describe('alert pipeline end to end (producer → Kafka → consumer → segment
 
     // Nearest first: the time each segment first received follows the plan's order (P chains in parallel, so the
     // order is by rank, not strict), and the plan's order is by distance.
-    const plan = ev.plan ?? [];
+    const saved = await getPlan(events(), ev);
+    const plan = saved?.plan ?? [];
     const firstAt = new Map<string, number>();
     for (const r of sink.receipts()) {
       if (r.notification.eventId !== quake.id) continue;
@@ -264,7 +265,7 @@ describe('alert pipeline end to end (producer → Kafka → consumer → segment
       reached.map(([, t]) => t!),
     );
     expect(rho).toBeGreaterThan(0.8);
-    const d = ev.planDistancesKm ?? [];
+    const d = saved?.planDistancesKm ?? [];
     for (let i = 1; i < d.length; i++) expect(d[i]).toBeGreaterThanOrEqual(d[i - 1]);
     // The nearest third of the segments was reached before the farthest third, on average.
     const third = Math.floor(reached.length / 3);
