@@ -40,7 +40,7 @@ import {
   UpdateFunctionConfigurationCommand,
   UpdateFunctionEventInvokeConfigCommand,
 } from '@aws-sdk/client-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { logFilePath } from '../../local/lambda/logging.ts';
 import { decode, type Harness, ROLE, startHarness, uniqueName, zipHandler } from '../fixtures/lambda/harness.ts';
 
@@ -255,16 +255,25 @@ describe('invoke', () => {
       /REPORT RequestId: .*\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB/,
     );
 
-    const file = readFileSync(logFilePath(h.stateDir, name), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    expect(
-      file.some(
-        (e) =>
-          e.message.startsWith('REPORT') && e.requestId === body.requestId && e.logStreamName === body.logStreamName,
-      ),
-    ).toBe(true);
+    // The log file is an append stream flushed asynchronously: under load its REPORT line may land just after the
+    // response, so it is awaited (briefly), not assumed.
+    await vi.waitFor(
+      () => {
+        const file = readFileSync(logFilePath(h.stateDir, name), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        expect(
+          file.some(
+            (e) =>
+              e.message.startsWith('REPORT') &&
+              e.requestId === body.requestId &&
+              e.logStreamName === body.logStreamName,
+          ),
+        ).toBe(true);
+      },
+      { timeout: 3000, interval: 50 },
+    );
   });
 
   it('reports cold start as Init Duration once, then reuses the warm environment', async () => {

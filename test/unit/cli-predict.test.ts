@@ -135,10 +135,18 @@ describe('quakectl replay', () => {
     expect(fdsn.stdout).toContain('rejected #5: us6000k2yy: lat (Latitude): "95.0" is out of range -90..90');
   });
 
-  it('without --dry-run: a clear error, exit 1 (sending needs the producer)', () => {
-    const r = run('replay', join(FIX, 'emsc-websocket-versions.jsonl'));
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('use --dry-run');
+  it('without --dry-run it sends through the producer: with no local stack, a clear error and exit 1', () => {
+    // An empty state dir: this unit test must never reach a stack that happens to run on the machine.
+    const state = mkdtempSync(join(tmpdir(), 'quakectl-nostack-'));
+    const r = spawnSync(process.execPath, [BIN, 'replay', join(FIX, 'emsc-websocket-versions.jsonl')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', QUAKECTL_STATE_DIR: state },
+      timeout: 30_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('the local stack is not running');
+    expect(r.stderr).toContain('quakectl local up');
   });
 
   it('unreadable file and unknown format exit 1; an invalid --format exits 2', () => {
