@@ -131,7 +131,9 @@ function formatRecord(r: import('../../shared/ops/kafka/tail.ts').TailedRecord):
     const q = r.quake;
     const drill = q.drill || r.headers.drill === 'true' ? ' DRILL' : '';
     const origin = typeof q.originTime === 'number' ? new Date(q.originTime).toISOString() : (q.originTime ?? '');
-    return `${at} ${q.id} M${q.magnitude ?? '?'} ${q.place ?? ''} ${origin} depth ${q.depthKm ?? '?'} km${drill}`;
+    // Magnitudes are printed with one decimal, as catalogues do (M4.0, not M4).
+    const mag = typeof q.magnitude === 'number' ? q.magnitude.toFixed(1) : '?';
+    return `${at} ${q.id} M${mag} ${q.place ?? ''} ${origin} depth ${q.depthKm ?? '?'} km${drill}`;
   }
   return `${at} key=${r.key ?? ''} ${typeof r.value === 'string' ? r.value : JSON.stringify(r.value)}`;
 }
