@@ -233,6 +233,7 @@ try {
           coveringCells,
           segmentsForCells: (cells) => store.segmentsForCells(cells),
           allSegments: () => store.allSegments(),
+          chains: P,
         });
         const plannedMs = Date.now() - acceptedAt;
         await savePlan({ ddb: clients.ddb, table: names.table('events') }, quake, { ...plan, chains: P });

@@ -118,6 +118,7 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
     strategy: deps.strategy,
     scanSegments: deps.scanSegments,
     maxUnitSize: deps.maxUnitSize,
+    chains: deps.parallelism,
     coveringCells,
     segmentsForCells: deps.segmentsForCells,
     allSegments: deps.allSegments,

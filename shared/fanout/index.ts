@@ -30,6 +30,7 @@ export {
   scanSegmentKey,
   unitKey,
   unitSegments,
+  unitSize,
 } from './plan.ts';
 export type {
   LambdaContext,

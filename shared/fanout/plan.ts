@@ -30,8 +30,15 @@ export interface PlanInput {
    * walking ~8,000 cells of an M7.4's 800 km footprint cost 55–180 ms of CPU on the alert path (profiled).
    */
   allSegments?(): Promise<SegmentRef[]>;
-  /** Work units: at most this many subscribers (segments-table counts) per unit (default 2,000). */
+  /** Work units: the base size in subscribers (segments-table counts), the profile's maxSegmentSize (default 2,000). */
   maxUnitSize?: number;
+  /**
+   * Chains that will share the units (P). When given, the unit size adapts to the footprint: about four units per
+   * chain (so the last units do not leave chains idle), between a quarter of and four times the base size (a large
+   * footprint costs fewer claim/lock/count writes per subscriber; profiled at 1M: one unit per full shard made geo
+   * write ~2,400 times more than scan).
+   */
+  chains?: number;
   /** Work units: at most this spread of segment distances within one unit (default 10 km, ≈ 3 s of S-wave travel). */
   unitBandKm?: number;
 }
@@ -138,6 +145,20 @@ export function orderNearestFirst(lat: number, lon: number, refs: readonly Segme
   );
 }
 
+/** Unit size for this footprint (see `PlanInput.chains`). */
+export function unitSize(
+  ordered: readonly { count: number }[],
+  input: Pick<PlanInput, 'maxUnitSize' | 'chains'>,
+): number {
+  const base = input.maxUnitSize ?? DEFAULT_MAX_UNIT_SIZE;
+  if (!input.chains) return base;
+  const total = ordered.reduce((n, s) => n + s.count, 0);
+  const wanted = Math.ceil(total / (UNITS_PER_CHAIN * input.chains));
+  return Math.min(4 * base, Math.max(Math.ceil(base / 4), wanted));
+}
+
+const UNITS_PER_CHAIN = 4;
+
 export async function planFanout(quake: Quake, input: PlanInput): Promise<FanoutPlan> {
   const minMmi = input.minSubscriberMmi ?? DEFAULT_MIN_SUBSCRIBER_MMI;
   const radiusKm = intensityModelFor(quake).footprintRadiusKm(minMmi);
@@ -201,7 +222,7 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
     distancesKm: ordered.map((s) => Math.round(s.nearestKm * 10) / 10),
     subscribers: ordered.reduce((n, s) => n + s.count, 0),
     counts: ordered.map((s) => s.count),
-    units: groupUnits(ordered, input.maxUnitSize, input.unitBandKm),
+    units: groupUnits(ordered, unitSize(ordered, input), input.unitBandKm),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   scanSegmentKey,
   unitKey,
   unitSegments,
+  unitSize,
 } from '../../shared/fanout/index.ts';
 import { cellFor, cellMinDistanceKm, coveringCells, type SegmentRef, segmentKey } from '../../shared/segments/index.ts';
 import { destination } from '../../shared/seismo/geodesy.ts';
@@ -167,6 +168,14 @@ describe('groupUnits', () => {
         }
       }),
     );
+  });
+
+  it('sizes units for about four per chain, within a quarter and four times the base size', () => {
+    const shards = (n: number, count: number) => Array.from({ length: n }, () => ({ count }));
+    expect(unitSize(shards(50, 2000), { maxUnitSize: 2000 })).toBe(2000);
+    expect(unitSize(shards(50, 2000), { maxUnitSize: 2000, chains: 8 })).toBe(3125);
+    expect(unitSize(shards(500, 2000), { maxUnitSize: 2000, chains: 8 })).toBe(8000);
+    expect(unitSize(shards(10, 100), { maxUnitSize: 2000, chains: 8 })).toBe(500);
   });
 
   it('names a unit by its first segment and how many follow; a one-segment unit by that segment', () => {
