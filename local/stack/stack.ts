@@ -332,7 +332,8 @@ export async function up(o: UpOptions): Promise<UpResult> {
             const s = startLambda({
               log: lambda.log!,
               port: lambda.port,
-              stateDir: join(o.stateDir, 'lambda'),
+              // The emulator keeps its own files under <stateDir>/lambda/ (functions, code, async queue, logs).
+              stateDir: o.stateDir,
               sqsEndpoint: state.sqs.endpoint,
               dynamodbEndpoint: state.dynamodb.endpoint,
               kafkaBrokers: state.kafka.brokers,

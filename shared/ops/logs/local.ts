@@ -8,14 +8,14 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogLine } from './types.ts';
 
-/** `emulatorStateDir` is the emulator's own state dir (`<stack state>/lambda` under `local up`). */
+/** `emulatorStateDir` is the state dir the emulator was started with (the stack's own under `local up`). */
 export function localLogPath(emulatorStateDir: string, functionName: string): string {
   return join(emulatorStateDir, 'lambda', 'logs', `${functionName}.log`);
 }
 
-/** The emulator's state dir as `quakectl local up` starts it. */
+/** The emulator's state dir as `quakectl local up` starts it: the stack's, so its files live in `<stack>/lambda/`. */
 export function emulatorStateDir(stackStateDir: string): string {
-  return join(stackStateDir, 'lambda');
+  return stackStateDir;
 }
 
 export interface LocalChunk {
