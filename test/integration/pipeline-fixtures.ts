@@ -2,22 +2,11 @@
  * Shared fixtures of the pipeline tests: a deterministic population of subscribers around an epicentre (dense near it,
  * sparse far out, mixed thresholds and locales) and the drill quake they are alerted for.
  */
+import { seededRandom } from '../../shared/drill/random.ts';
 import type { Quake } from '../../shared/quake/types.ts';
 import type { SubscriberInput } from '../../shared/segments/types.ts';
 import { destination } from '../../shared/seismo/geodesy.ts';
 import { intensityModelFor } from '../../shared/seismo/intensity.ts';
-
-/** Mulberry32: a tiny seeded PRNG, so a failing run can be reproduced exactly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const EPICENTRE = { lat: 45.75, lon: 21.23 };
 
@@ -54,7 +43,7 @@ export interface PopulationOptions {
 }
 
 export function population(opts: PopulationOptions): SubscriberInput[] {
-  const rnd = prng(opts.seed ?? 42);
+  const rnd = seededRandom(opts.seed ?? 42);
   const out: SubscriberInput[] = [];
   for (let i = 0; i < opts.count; i++) {
     const r = i < (opts.dense ?? 0) ? 3 * rnd() : opts.maxKm * rnd() ** 1.5;
