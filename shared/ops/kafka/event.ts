@@ -5,27 +5,13 @@
  * partition, offset, timestamp, timestampType:"CREATE_TIME", key:<base64>, value:<base64>, headers:[{k:[bytes]}]}]}}`.
  * Used to re-invoke the consumer with records re-read for a DLQ failure record.
  */
+import type { KafkaRecord, SelfManagedKafkaEvent } from '../../fanout/kafka-event.ts';
 import type { ReadRecord } from './read-range.ts';
 
-export interface SelfManagedKafkaRecord {
-  topic: string;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  timestampType: 'CREATE_TIME' | 'LOG_APPEND_TIME';
-  key?: string;
-  value?: string;
-  headers: Array<Record<string, number[]>>;
-}
-
-export interface SelfManagedKafkaEvent {
-  eventSource: 'SelfManagedKafka';
-  bootstrapServers: string;
-  records: Record<string, SelfManagedKafkaRecord[]>;
-}
+export type { SelfManagedKafkaEvent };
 
 export function selfManagedKafkaEvent(bootstrapServers: string[], records: ReadRecord[]): SelfManagedKafkaEvent {
-  const grouped: Record<string, SelfManagedKafkaRecord[]> = {};
+  const grouped: Record<string, KafkaRecord[]> = {};
   for (const r of records) {
     const key = `${r.topic}-${r.partition}`;
     grouped[key] ??= [];
