@@ -153,7 +153,8 @@ class Run {
       chain: this.payload.chain,
       hop: this.payload.hop + 1,
       revision: this.revision,
-      ...(resume ? { resume } : {}),
+      // Unit 0 is the nearest: resume it too (a bare truthiness test would drop it).
+      ...(resume !== undefined ? { resume } : {}),
     });
     this.result.outcome = 'handed-off';
   }

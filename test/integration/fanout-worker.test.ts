@@ -199,6 +199,8 @@ describe('segment worker loop', () => {
     expect(hops.length).toBeGreaterThan(3);
     expect(hops.map((h) => h.hop)).toEqual(hops.map((_, i) => i));
     expect(hops.some((h) => h.resume !== undefined)).toBe(true);
+    // The first hand-off comes three batches into the nearest unit (index 0): the successor must resume that unit.
+    expect(hops[1]?.resume).toBe(0);
     assertDeliveredExactly(quake);
     expect(sink.duplicates()).toBe(0);
     const ev = await getEvent(events, quake.id);
