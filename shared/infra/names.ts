@@ -18,8 +18,6 @@ export interface ResourceNames {
   dlq(kind: DlqKind): string;
   eventsTopic: string;
   notificationsTopic: string;
-  /** Consumer group of the Kafka event source mapping (AWS uses the mapping UUID unless a group id is set). */
-  consumerGroup: string;
   alias: string;
 }
 
@@ -32,7 +30,6 @@ export function resourceNames(prefix = 'quakectl'): ResourceNames {
     dlq: (kind) => `${p}${kind}-dlq`,
     eventsTopic: 'quakes.events',
     notificationsTopic: 'quakes.notifications',
-    consumerGroup: `${p}consumer`,
     alias: 'live',
   };
 }

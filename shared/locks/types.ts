@@ -1,9 +1,9 @@
-/** The locks table's item (shared/infra/tables.ts `locks`), one per (event run, segment). */
+/** The locks table's item (shared/infra/tables.ts `locks`), one per (event run, work unit of the plan). */
 export type LockState = 'running' | 'done' | 'failed';
 
 /**
- * Where to resume reading a segment: the JSON of a DynamoDB `LastEvaluatedKey`, kept as the opaque string the
- * subscriber store hands out (shared/segments `SegmentPage.cursor`).
+ * Where to resume reading a unit: an opaque string the fan-out worker writes (today the JSON of
+ * `{"shard": index within the unit, "key": the subscriber store's page cursor}`, see shared/fanout/worker.ts).
  */
 export type Cursor = string;
 
@@ -18,7 +18,7 @@ export interface LockCounts {
 }
 
 export interface LockItem {
-  /** `<eventId>#<segment>`; the segment itself is `<h3cell>#<shard>`. */
+  /** `<run id>#<unit key>`: the run is the event id (plus `~r<revision>` for a re-plan), the unit key names its shards. */
   pk: string;
   eventId: string;
   segment: string;
@@ -27,7 +27,7 @@ export interface LockItem {
   leaseUntil: number;
   /** +1 on every acquisition: a holder's writes carry the version they acquired. */
   version: number;
-  /** JSON of the last `LastEvaluatedKey` whose batch was delivered; absent at the start of a segment. */
+  /** Position after the last acknowledged batch (see `Cursor`); absent at the start of a unit. */
   cursor?: string;
   state: LockState;
   attempts: number;
