@@ -1,8 +1,9 @@
 /**
  * Consumer λ: a batch from the Kafka event source mapping on quakes.events → plan each alertable event and start its
  * segment-worker chains (shared/fanout `consumeBatch`). Poison records go to the consumer DLQ; the batch proceeds.
- * Fan-out settings from QUAKECTL_FANOUT (parallelism, strategy, minMagnitude; `minSubscriberMmi`, default 3: the
- * lowest threshold a subscriber may hold, which sets the footprint).
+ * Fan-out settings from QUAKECTL_FANOUT (parallelism, strategy, minMagnitude, maxSegmentSize: the base work-unit size,
+ * scanSegments: the scan baseline's TotalSegments; `minSubscriberMmi`, default 3: the lowest threshold a subscriber
+ * may hold, which sets the footprint).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvokeCommand } from '@aws-sdk/client-lambda';

@@ -371,7 +371,7 @@ async function conditionalSet(store: EventStore, eventId: string, attr: string, 
   }
 }
 
-/** Marks the event complete when every segment is done. True when this call did it. */
+/** Marks the event complete when every work unit is done. True when this call did it. */
 export async function tryComplete(store: EventStore, eventId: string, revision: number): Promise<boolean> {
   try {
     await store.ddb.send(

@@ -19,9 +19,9 @@ export type WorkerOutcome = 'exhausted' | 'handed-off' | 'stale' | 'complete' | 
 
 export interface WorkerResult {
   outcome: WorkerOutcome;
-  /** Segments this invocation finished. */
+  /** Work units (runs of nearest-first shards) this invocation finished. */
   segments: number;
-  /** Segments taken over from an expired lease. */
+  /** Work units taken over from an expired lease. */
   takeovers: number;
   eligible: number;
   delivered: number;

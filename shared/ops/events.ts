@@ -1,7 +1,7 @@
 /**
  * Events in progress (state planned or running) from the events table, with how far each got: what `status` shows
- * and what the worker scaling rule counts as pending segments. A full scan with a filter: the events table holds one
- * item per quake, thousands at most, so this stays cheap.
+ * and what the worker scaling rule counts as pending work units. A full scan with a filter: the events table holds an
+ * item per quake, a plan item per planned version and one scaling-history item, thousands at most, so this stays cheap.
  */
 import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 
