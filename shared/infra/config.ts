@@ -13,7 +13,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
-const saslSchema = z.object({
+// Objects are strict: a misspelt key (`paralellism:`) is an error naming it, not a setting silently ignored.
+const saslSchema = z.strictObject({
   mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer']),
   username: z.string().optional(),
   password: z.string().optional(),
@@ -21,14 +22,14 @@ const saslSchema = z.object({
   secretArn: z.string().optional(),
 });
 
-const kafkaSchema = z.object({
+const kafkaSchema = z.strictObject({
   brokers: z.array(z.string().min(1)).min(1),
   ssl: z.boolean().default(false),
   sasl: saslSchema.optional(),
   clientId: z.string().default('quakectl'),
 });
 
-const fanoutSchema = z.object({
+const fanoutSchema = z.strictObject({
   /** Number of segment-worker chains started per event (P). */
   parallelism: z.number().int().min(1).max(1000).default(4),
   maxSegmentSize: z.number().int().min(10).max(100_000).default(2000),
@@ -55,21 +56,23 @@ const profileBase = {
   allowPrivateTargets: z.boolean().optional(),
   eventsPartitions: z.number().int().min(1).max(1000).default(6),
   autoscaler: z
-    .object({
+    .strictObject({
       enabled: z.boolean().default(false),
       rules: z.string().optional(),
       schedule: z.string().default('rate(1 minute)'),
     })
     .optional(),
+  /** Deploy's own knobs: validated by shared/deploy/settings.ts (readDeploySettings), not here. */
+  deploy: z.unknown().optional(),
 };
 
-const localProfileSchema = z.object({
+const localProfileSchema = z.strictObject({
   type: z.literal('local'),
   stateDir: z.string().optional(),
   ...profileBase,
 });
 
-const awsProfileSchema = z.object({
+const awsProfileSchema = z.strictObject({
   type: z.literal('aws'),
   region: z.string().optional(),
   awsProfile: z.string().optional(),
@@ -80,7 +83,7 @@ const awsProfileSchema = z.object({
 
 const profileSchema = z.discriminatedUnion('type', [localProfileSchema, awsProfileSchema]);
 
-export const configFileSchema = z.object({
+export const configFileSchema = z.strictObject({
   defaultProfile: z.string().optional(),
   profiles: z.record(z.string(), profileSchema).default({}),
 });

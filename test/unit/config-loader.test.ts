@@ -80,6 +80,21 @@ describe('loadProfile', () => {
     expect(() => loadProfile({ cwd: dir, env, configFile: 'bad.yaml', profile: 'x' })).toThrow(ConfigError);
     expect(() => loadProfile({ cwd: dir, env, configFile: 'missing.yaml' })).toThrow(/not found/);
   });
+
+  it('rejects a misspelt key instead of ignoring it, and keeps the deploy: block for deploy to validate', () => {
+    const env = { XDG_CONFIG_HOME: join(dir, 'xdg') };
+    writeFileSync(join(dir, 'typo.yaml'), 'profiles:\n  local:\n    type: local\n    fanout: { paralellism: 8 }\n');
+    expect(() => loadProfile({ cwd: dir, env, configFile: 'typo.yaml' })).toThrow(
+      /profiles\.local\.fanout: Unrecognized key: "paralellism"/,
+    );
+    writeFileSync(join(dir, 'extra.yaml'), 'profiles:\n  local:\n    type: local\n    bogusField: 1\n');
+    expect(() => loadProfile({ cwd: dir, env, configFile: 'extra.yaml' })).toThrow(/Unrecognized key: "bogusField"/);
+    writeFileSync(
+      join(dir, 'deploy.yaml'),
+      'profiles:\n  local:\n    type: local\n    deploy: { consumerBatchSize: 50 }\n    autoscaler: { enabled: false }\n',
+    );
+    expect(loadProfile({ cwd: dir, env, configFile: 'deploy.yaml' }).type).toBe('local');
+  });
 });
 
 describe('stateDir and cacheDir', () => {
