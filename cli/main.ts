@@ -45,6 +45,11 @@ function allCommands(cmd: Command): Command[] {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `quakectl … | head`: the reader went away; stop quietly instead of an unhandled EPIPE stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
   const program = await buildProgram();
   try {
     await program.parseAsync(argv);
@@ -68,10 +73,20 @@ export function exitCodeFor(err: unknown): number {
   return 1;
 }
 
-function describe(err: unknown): string {
+/** Network errors a service client throws when nothing answers at its endpoint. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ETIMEDOUT']);
+
+export function describe(err: unknown): string {
   if (err instanceof Error) {
-    const cause = err.cause instanceof Error ? ` (${err.cause.message})` : '';
-    return `${err.message}${cause}`;
+    // The cause is appended only when it adds something: wrappers often already quote it in their message.
+    const causeMessage = err.cause instanceof Error ? err.cause.message : '';
+    const cause = causeMessage && !err.message.includes(causeMessage) ? ` (${causeMessage})` : '';
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint =
+      code && UNREACHABLE.has(code) && !(err instanceof QuakectlError)
+        ? ': a service is not answering at its endpoint; check `quakectl status` (local: `quakectl local status`)'
+        : '';
+    return `${err.message}${cause}${hint}`;
   }
   return String(err);
 }

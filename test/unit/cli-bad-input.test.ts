@@ -1,0 +1,43 @@
+/**
+ * Bad input at the CLI's edge: a clear one-line message and the right exit code (0 ok, 1 failure, 2 usage error),
+ * decided before any service is contacted. The spawned commands run against an empty state dir (no local stack), so a
+ * usage error that were checked too late would show up as "the local stack is not running" (exit 1) instead.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { describe as describeError } from '../../cli/main.ts';
+import { ConfigError } from '../../shared/infra/errors.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/quakectl');
+
+function run(...args: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'quakectl-bad-input-'));
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    input: '',
+    env: { ...process.env, NO_COLOR: '1', QUAKECTL_STATE_DIR: join(dir, 'state'), QUAKECTL_CONFIG: '' },
+    timeout: 30_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('error messages', () => {
+  it('quote a cause once, not twice', () => {
+    const cause = new Error('ENOENT: no such file or directory');
+    const err = new ConfigError(`cannot read config file x.yaml: ${cause.message}`, { cause });
+    expect(describeError(err)).toBe('cannot read config file x.yaml: ENOENT: no such file or directory');
+    expect(describeError(new ConfigError('cannot read x', { cause }))).toBe(
+      'cannot read x (ENOENT: no such file or directory)',
+    );
+  });
+
+  it('say what to check when a service endpoint does not answer', () => {
+    const err = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:39324'), { code: 'ECONNREFUSED' });
+    expect(describeError(err)).toMatch(/^connect ECONNREFUSED 127\.0\.0\.1:39324: a service is not answering.*status/);
+  });
+});
