@@ -33,13 +33,7 @@ export function register(program: Command): void {
       const { withAdmin } = await import('../../shared/ops/kafka/admin.ts');
       const { describeTopic } = await import('../../shared/ops/kafka/topics.ts');
       const d = await withAdmin(clients.kafka, async (a) => {
-        const topics = await a.listTopics();
-        if (!topics.includes(topic)) {
-          const { UsageError } = await import('../../shared/infra/errors.ts');
-          throw new UsageError(
-            `unknown topic "${topic}"; known: ${topics.filter((t) => !t.startsWith('__')).join(', ')}`,
-          );
-        }
+        await requireTopic(a, topic);
         return describeTopic(a, topic);
       });
       output(format, d, (x) =>
@@ -102,7 +96,14 @@ export function register(program: Command): void {
       if (opts.max !== undefined && (!Number.isInteger(opts.max) || opts.max < 1)) {
         throw new UsageError('--max must be a positive integer');
       }
+      // NaN (--timeout abc) or 0 used to mean "no timeout": the tail then waited forever.
+      if (opts.timeout !== undefined && !(Number.isFinite(opts.timeout) && opts.timeout > 0)) {
+        throw new UsageError('--timeout must be a positive number of seconds');
+      }
       const { clients } = await commandContext(cmd);
+      const { withAdmin } = await import('../../shared/ops/kafka/admin.ts');
+      // kafkajs answers an unknown topic with "This server does not host this topic-partition": name it instead.
+      await withAdmin(clients.kafka, (a) => requireTopic(a, topic));
       const { tailTopic } = await import('../../shared/ops/kafka/tail.ts');
       const ac = new AbortController();
       const stop = () => ac.abort();
@@ -123,6 +124,14 @@ export function register(program: Command): void {
         process.off('SIGINT', stop);
       }
     });
+}
+
+/** Usage error naming the known topics when `topic` does not exist. */
+async function requireTopic(admin: { listTopics(): Promise<string[]> }, topic: string): Promise<void> {
+  const topics = await admin.listTopics();
+  if (topics.includes(topic)) return;
+  const { UsageError } = await import('../../shared/infra/errors.ts');
+  throw new UsageError(`unknown topic "${topic}"; known: ${topics.filter((t) => !t.startsWith('__')).join(', ')}`);
 }
 
 function formatRecord(r: import('../../shared/ops/kafka/tail.ts').TailedRecord): string {

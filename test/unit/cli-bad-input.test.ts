@@ -41,3 +41,13 @@ describe('error messages', () => {
     expect(describeError(err)).toMatch(/^connect ECONNREFUSED 127\.0\.0\.1:39324: a service is not answering.*status/);
   });
 });
+
+describe('usage errors before any service is contacted', () => {
+  it('kafka tail --timeout abc / 0 is a usage error (it used to mean "no timeout" and tail forever)', () => {
+    for (const t of ['abc', '0']) {
+      const r = run('kafka', 'tail', 'quakes.events', '--timeout', t);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--timeout must be a positive number of seconds/);
+    }
+  });
+});
