@@ -16,8 +16,10 @@ export function register(program: Command): void {
     .option('--max <n>', 'at most N messages', int)
     .action(async (queue: string | undefined, opts: { max?: number }, cmd: Command) => {
       const format = outputFormat(cmd);
-      const { clients, config } = await commandContext(cmd);
       const q = await import('../../shared/ops/dlq/queues.ts');
+      // --max abc (NaN) used to read no message at all and print "empty" for a DLQ that was not.
+      q.requireNonNegativeInt('--max', opts.max);
+      const { clients, config } = await commandContext(cmd);
       if (!queue) {
         const depths = await q.listDlqs(clients.sqs, config.names);
         output(

@@ -50,4 +50,10 @@ describe('usage errors before any service is contacted', () => {
       expect(r.stderr).toMatch(/--timeout must be a positive number of seconds/);
     }
   });
+
+  it('dlq list --max abc is a usage error (it read no message and printed "empty")', () => {
+    const r = run('dlq', 'list', 'delivery', '--max', 'abc');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--max must be a non-negative integer/);
+  });
 });
