@@ -12,17 +12,27 @@ export function register(program: Command): void {
     .option('--interval <seconds>', 'refresh interval of --watch', (v) => Number(v), 2)
     .action(async (opts: { watch?: boolean; interval: number }, cmd: Command) => {
       const format = outputFormat(cmd);
+      // Checked on every path, not only the live one: --interval abc is wrong wherever it is given.
+      if (!(opts.interval >= 0.5)) {
+        const { UsageError } = await import('../../shared/infra/errors.ts');
+        throw new UsageError('--interval must be a number of seconds, at least 0.5');
+      }
       const ctx = await commandContext(cmd);
       const { statusSnapshot } = await import('../../shared/ops/status/snapshot.ts');
       const load = () => statusSnapshot(ctx.clients, { profile: ctx.profile.name });
       if (opts.watch && format === 'table' && interactive()) {
-        const { UsageError } = await import('../../shared/infra/errors.ts');
-        if (!(opts.interval >= 0.5)) throw new UsageError('--interval must be at least 0.5 seconds');
         const { runDashboard } = await import('../views/dashboard.ts');
         await runDashboard({ load, intervalMs: opts.interval * 1000 });
         return;
       }
       const { statusText } = await import('../../shared/ops/status/text.ts');
-      output(format, await load(), statusText);
+      const snapshot = await load();
+      output(format, snapshot, statusText);
+      // Like `local status`: a service that does not answer is a failure a script must see (exit 1), report printed.
+      const down = snapshot.services.filter((s) => !s.healthy).map((s) => s.service);
+      if (down.length > 0) {
+        process.stderr.write(`status: not answering: ${down.join(', ')}\n`);
+        process.exitCode = 1;
+      }
     });
 }

@@ -4,7 +4,7 @@
  * usage error that were checked too late would show up as "the local stack is not running" (exit 1) instead.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,5 +55,39 @@ describe('usage errors before any service is contacted', () => {
     const r = run('dlq', 'list', 'delivery', '--max', 'abc');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--max must be a non-negative integer/);
+  });
+});
+
+describe('quakectl status against a stack whose services do not answer', () => {
+  it('prints the report and exits 1, like local status', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quakectl-dead-stack-'));
+    // Port 1: nothing listens there, every client is refused at once.
+    const dead = { port: 1, endpoint: 'http://127.0.0.1:1', pid: 0, healthy: true, log: join(dir, 'x.log') };
+    const stack = {
+      kafka: { ...dead, controllerPort: 2, brokers: ['127.0.0.1:1'], version: '3.9.1' },
+      sqs: dead,
+      dynamodb: dead,
+      lambda: dead,
+      stateDir: dir,
+      persist: false,
+    };
+    writeFileSync(join(dir, 'stack.json'), JSON.stringify(stack));
+    const r = spawnSync(process.execPath, [BIN, 'status', '-o', 'json'], {
+      cwd: dir,
+      encoding: 'utf8',
+      input: '',
+      env: { ...process.env, NO_COLOR: '1', QUAKECTL_STATE_DIR: dir, QUAKECTL_CONFIG: '' },
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(1);
+    const snapshot = JSON.parse(r.stdout) as { services: Array<{ service: string; healthy: boolean }> };
+    expect(snapshot.services.every((s) => !s.healthy)).toBe(true);
+    expect(r.stderr).toMatch(/not answering: kafka, sqs, dynamodb, lambda/);
+  });
+
+  it('--interval abc is a usage error even without a live dashboard', () => {
+    const r = run('status', '--interval', 'abc');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--interval must be a number of seconds/);
   });
 });
