@@ -46,6 +46,7 @@ export function register(program: Command): void {
       const { resolveFunctionName } = await import('../../shared/infra/names.ts');
       const { readLogs, followLogs } = await import('../../shared/ops/logs/source.ts');
       const name = resolveFunctionName(ctx.config.names, fn);
+      if (name === fn) await requireKnownFunction(ctx, fn);
       const sinceMs = parseSince(opts.since);
       const source = logSource(ctx);
       const keep = (l: LogLine) => !opts.request || l.requestId === opts.request || l.message.includes(opts.request);
@@ -57,6 +58,9 @@ export function register(program: Command): void {
       if (!opts.follow) {
         const lines = await readLogs(source, name, sinceMs);
         for (const l of lines) print(l);
+        if (format === 'table' && !lines.some(keep)) {
+          process.stderr.write(`no log lines of ${name} since ${new Date(sinceMs).toISOString()}\n`);
+        }
         return;
       }
       const ac = new AbortController();
@@ -70,4 +74,22 @@ export function register(program: Command): void {
         process.off('SIGTERM', stop);
       }
     });
+}
+
+/**
+ * A name that is not a role must be a deployed function: a typo (`logs produser`) used to print nothing and exit 0,
+ * indistinguishable from a quiet function. If Lambda cannot be asked (emulator down), the log files are read anyway.
+ */
+async function requireKnownFunction(ctx: CommandContext, fn: string): Promise<void> {
+  const { functionExists } = await import('../../shared/scaling/concurrency.ts');
+  let exists: boolean;
+  try {
+    exists = await functionExists(ctx.clients.lambda, fn);
+  } catch {
+    return;
+  }
+  if (!exists) {
+    const { UnknownFunctionError } = await import('../../shared/scaling/errors.ts');
+    throw new UnknownFunctionError(fn);
+  }
 }

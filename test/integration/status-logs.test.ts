@@ -42,6 +42,12 @@ afterAll(async () => {
 });
 
 describe('quakectl logs', () => {
+  it('refuses a function that is neither a role nor deployed (a typo printed nothing and exited 0)', async () => {
+    const r = await runCli([...P, 'logs', `${prefix}-produser`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown function ".*-produser": name a role/);
+  });
+
   it('prints the function’s lines by role, filtered by request id', async () => {
     const a = await invoke({ n: 1 });
     await invoke({ n: 2 });
