@@ -95,8 +95,16 @@ export function register(program: Command): void {
       import('../../local/stack/stack.ts'),
       import('../../shared/infra/config.ts'),
     ]);
-    const dir = await resolveStateDir(cmd);
+    // Checked before anything starts: --timeout abc used to reach the port check (exit 1) or wait NaN ms.
+    const timeoutS = Number(flags.timeout ?? 180);
+    if (!(Number.isFinite(timeoutS) && timeoutS > 0)) {
+      throw new UsageError(`invalid --timeout "${flags.timeout}": expected a positive number of seconds`);
+    }
     const timeScale = flags.lambdaTimeScale === undefined ? undefined : Number(flags.lambdaTimeScale);
+    if (timeScale !== undefined && !(Number.isFinite(timeScale) && timeScale > 0)) {
+      throw new UsageError(`invalid --lambda-time-scale "${flags.lambdaTimeScale}": expected a positive number`);
+    }
+    const dir = await resolveStateDir(cmd);
     const result = await up({
       stateDir: dir,
       cacheDir: cacheDir(),
@@ -112,7 +120,7 @@ export function register(program: Command): void {
       lambda: flags.lambda,
       lambdaTimeScale: timeScale,
       restart: parseServices(flags.restart),
-      timeoutMs: Number(flags.timeout ?? 180) * 1000,
+      timeoutMs: timeoutS * 1000,
       onProgress: format === 'table' ? progress : undefined,
     });
     for (const w of result.warnings) process.stderr.write(`${color().yellow('warning:')} ${w}\n`);

@@ -51,6 +51,17 @@ describe('usage errors before any service is contacted', () => {
     }
   });
 
+  it('local up --timeout / --lambda-time-scale abc are usage errors, checked before any port or process', () => {
+    for (const [flag, message] of [
+      ['--timeout', /invalid --timeout "abc": expected a positive number of seconds/],
+      ['--lambda-time-scale', /invalid --lambda-time-scale "abc": expected a positive number/],
+    ] as const) {
+      const r = run('local', 'up', flag, 'abc');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it('dlq list --max abc is a usage error (it read no message and printed "empty")', () => {
     const r = run('dlq', 'list', 'delivery', '--max', 'abc');
     expect(r.code).toBe(2);
