@@ -14,9 +14,23 @@ import type { ProducerPayload } from '../../shared/ingest/index.ts';
 import { commandContext, outputFormat, withOutput } from '../context.ts';
 import { color, interactive, type OutputFormat, printJson } from '../output.ts';
 
-const num = (v: string) => {
+/**
+ * A number within the range the producer validates (shared/quake/schema.ts): out of range is a usage error (exit 2)
+ * here, as in `predict`, instead of a send the producer rejects (exit 1).
+ */
+const ranged =
+  (min: number, max: number, what = 'a number') =>
+  (v: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected ${what} from ${min} to ${max}`);
+    }
+    return n;
+  };
+
+const port = (v: string) => {
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535');
   return n;
 };
 
@@ -43,18 +57,23 @@ export function register(program: Command): void {
       .command('simulate')
       .description('send a simulated (drill) earthquake through the pipeline and optionally follow it to completion')
       .option('--scenario <name>', 'historical scenario: vrancea-1977, vrancea-1990, kahramanmaras-2023')
-      .option('--mag <m>', 'magnitude', num)
-      .option('--lat <deg>', 'epicentre latitude', num)
-      .option('--lon <deg>', 'epicentre longitude', num)
-      .option('--depth <km>', 'hypocentre depth (default 10)', num)
+      .option('--mag <m>', 'magnitude (-2..10)', ranged(-2, 10))
+      .option('--lat <deg>', 'epicentre latitude', ranged(-90, 90))
+      .option('--lon <deg>', 'epicentre longitude', ranged(-180, 180))
+      .option('--depth <km>', 'hypocentre depth in km, -10..800 (default 10)', ranged(-10, 800))
       .option('--replay <file>', 'send the events of a feed file (USGS GeoJSON, EMSC, FDSN text) as drills')
-      .option('--detection-delay <s>', 'origin time = now minus this (networks publish 5-7 s after origin)', num, 5)
+      .option(
+        '--detection-delay <s>',
+        'origin time = now minus this (networks publish 5-7 s after origin)',
+        ranged(0, 86_400, 'seconds'),
+        5,
+      )
       .option('--live', 'send a REAL, non-drill alert (refused on the local profile; asks for confirmation)')
       .option('--yes', 'confirm --live without asking')
       .option('--direct', 'produce straight to Kafka with the producer code instead of invoking the producer Lambda')
       .option('--wait', 'follow the event to completion and print the report')
-      .option('--timeout <s>', 'give up following after this many seconds', num, 300)
-      .option('--sink-port <port>', 'local: port of the loopback receiver (default 19080; 0 = no receiver)', num)
+      .option('--timeout <s>', 'give up following after this many seconds', ranged(1, 86_400, 'seconds'), 300)
+      .option('--sink-port <port>', 'local: port of the loopback receiver (default 19080; 0 = no receiver)', port)
       .option('--secret <secret>', 'local: webhook secret the receiver verifies (default: the drill secret)'),
   ).action(async (flags: SimulateFlags, cmd: Command) => {
     const format = outputFormat(cmd);

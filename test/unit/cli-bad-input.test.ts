@@ -62,6 +62,22 @@ describe('usage errors before any service is contacted', () => {
     }
   });
 
+  it('simulate: out-of-range coordinates and ports are usage errors, as in predict (not a send the producer rejects)', () => {
+    for (const [args, message] of [
+      [
+        ['--mag', '7', '--lat', '95', '--lon', '26'],
+        /'--lat <deg>' argument '95' is invalid\. expected a number from -90 to 90/,
+      ],
+      [['--mag', '7', '--lat', '45', '--lon', '26', '--depth', '-50'], /'--depth <km>'.*from -10 to 800/],
+      [['--mag', 'abc', '--lat', '45', '--lon', '26'], /'--mag <m>' argument 'abc'.*from -2 to 10/],
+      [['--mag', '7', '--lat', '45', '--lon', '26', '--sink-port', '99999'], /expected a port from 0 to 65535/],
+    ] as const) {
+      const r = run('simulate', ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it('dlq list --max abc is a usage error (it read no message and printed "empty")', () => {
     const r = run('dlq', 'list', 'delivery', '--max', 'abc');
     expect(r.code).toBe(2);
