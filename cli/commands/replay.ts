@@ -161,10 +161,20 @@ export function register(program: Command): void {
     }
     const report = await prepareReplay({ file, dryRun: Boolean(flags.dryRun), format: flags.format as FeedFormat });
     const { accepted, rejected, superseded, associated } = report;
-    if (flags.dryRun) {
+    // Every input rejected: nothing of the file can be processed. The report (with each reason) is printed, and the
+    // exit is 1, as simulate --replay exits when the producer accepts nothing. Some rejected among accepted events is
+    // normal for real feeds (null magnitudes) and stays exit 0.
+    const nothingUsable = accepted.length === 0 && rejected.length > 0;
+    if (flags.dryRun || nothingUsable) {
       const { isAlertable } = await import('../../shared/quake/rules.ts');
       if (format === 'json') output(format, { accepted, rejected, superseded, associated }, () => '');
       else output(format, report, (r) => renderReplay(r, (q) => isAlertable(q, minMagnitude)));
+      if (nothingUsable) {
+        process.stderr.write(
+          `${color().red('error:')} no event of ${file} can be sent: all ${rejected.length} input(s) rejected\n`,
+        );
+        process.exitCode = 1;
+      }
       return;
     }
     const drill = Boolean(flags.drill);

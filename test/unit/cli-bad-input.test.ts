@@ -118,3 +118,21 @@ describe('quakectl status against a stack whose services do not answer', () => {
     expect(r.stderr).toMatch(/--interval must be a number of seconds/);
   });
 });
+
+describe('quakectl replay of a file whose every input is rejected', () => {
+  it('prints each reason and exits 1, with or without --dry-run, sending nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quakectl-replay-bad-'));
+    const feed = join(dir, 'bad.fdsn');
+    writeFileSync(
+      feed,
+      '#EventID|Time|Latitude|Longitude|Depth/km|Author|Catalog|Contributor|ContributorID|MagType|Magnitude|MagAuthor|EventLocationName\n' +
+        'x1|2024-01-01T00:00:00|95|26|10|a|b|c|d|ml|4.5|e|f\n',
+    );
+    for (const extra of [['--dry-run'], []]) {
+      const r = run('replay', feed, ...extra);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/rejected #0: x1: lat \(Latitude\): "95" is out of range -90\.\.90/);
+      expect(r.stderr).toMatch(/no event of .*bad\.fdsn can be sent: all 1 input\(s\) rejected/);
+    }
+  });
+});
