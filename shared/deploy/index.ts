@@ -59,6 +59,9 @@ export interface DeployResult extends PlanView {
   applied: AppliedItem[];
 }
 
+/** Stands in for the execution role in destroy's desired state, which only names what to delete. */
+const DESTROY_ROLE_ARN = 'arn:aws:iam::000000000000:role/quakectl-destroy-needs-no-role';
+
 export function resolveRoleArn(profile: Profile, flag?: string): string {
   if (flag) return flag;
   if (profile.type === 'local') return LOCAL_ROLE_ARN;
@@ -126,7 +129,9 @@ export async function destroy(ctx: DeployContext, opts: DeployOptions = {}): Pro
   // Every function role, whatever the profile enables now: destroy removes what any earlier deploy created.
   const bundles = Object.fromEntries(FUNCTION_ROLES.map((r) => [r, { codeSha256: '' }]));
   const profile = { ...ctx.profile, autoscaler: { enabled: true, schedule: 'rate(1 minute)' } } as Profile;
-  const desired = await computeDesired({ ...ctx, profile }, { ...opts, bundles, destroying: true });
+  // Deleting needs no execution role (only the names matter): a profile without roleArn must still be destroyable.
+  const roleArn = opts.roleArn ?? (profile.type === 'aws' && profile.roleArn ? profile.roleArn : DESTROY_ROLE_ARN);
+  const desired = await computeDesired({ ...ctx, profile }, { ...opts, roleArn, bundles, destroying: true });
   const actual = await readActual(ctx.clients, desired);
   const plan = await keepSharedTopics(ctx.clients, planDestroy(desired, actual), desired);
   const view = planView(ctx.profile.name, plan);

@@ -136,3 +136,32 @@ describe('quakectl replay of a file whose every input is rejected', () => {
     }
   });
 });
+
+describe('quakectl destroy on an AWS profile without roleArn', () => {
+  it('does not ask for an execution role it never uses (it refused with "has no execution role")', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quakectl-destroy-'));
+    const config = join(dir, 'quakectl.config.yaml');
+    writeFileSync(
+      config,
+      'profiles:\n  prod:\n    type: aws\n    region: eu-central-1\n    kafka:\n      brokers: [127.0.0.1:1]\n',
+    );
+    const r = spawnSync(process.execPath, [BIN, 'destroy', '--profile', 'prod', '--dry-run'], {
+      cwd: dir,
+      encoding: 'utf8',
+      input: '',
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        QUAKECTL_CONFIG: config,
+        AWS_ACCESS_KEY_ID: 'x',
+        AWS_SECRET_ACCESS_KEY: 'x',
+        // Nothing listens on port 1: the dry run gets as far as reading what exists, and is refused there.
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:1',
+      },
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).not.toMatch(/execution role/);
+    expect(r.stderr).toMatch(/ECONNREFUSED 127\.0\.0\.1:1/);
+  });
+});
