@@ -1,6 +1,7 @@
 /**
  * `quakectl subscribers import FILE | seed --count N --center LAT,LON --radius-km R [--webhook URL] | stats`.
- * import exits 1 when any row was rejected (after importing the good ones), so scripts notice.
+ * import exits 1 when any row was rejected (after importing the good ones), so scripts notice. Both write: --dry-run
+ * validates / generates and writes nothing; outside the local profile they ask first unless --yes.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -18,6 +19,14 @@ const positive = (v: string) => {
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
   return n;
 };
+
+function renderRejected(rows: Array<{ line: number; id?: string; reason: string }>): string {
+  return renderTable(rows, [
+    { header: 'LINE', value: (b) => b.line, align: 'right' },
+    { header: 'ID', value: (b) => b.id ?? '' },
+    { header: 'REASON', value: (b) => b.reason },
+  ]);
+}
 
 async function storeFor(cmd: Command) {
   const ctx = await commandContext(cmd);
@@ -40,28 +49,52 @@ export function register(program: Command): void {
     subs
       .command('import')
       .argument('<file>', 'CSV (id,lat,lon,minMmi,channel,target[,secret][,locale]) or NDJSON')
-      .description('validate and import subscribers; bad rows are reported with line numbers (idempotent)'),
-  ).action(async (file: string, _opts: unknown, cmd: Command) => {
+      .description('validate and import subscribers; bad rows are reported with line numbers (idempotent)')
+      .option('--dry-run', 'validate the file and report its rows; write nothing')
+      .option('--yes', 'do not ask for confirmation (profiles other than local ask before writing)'),
+  ).action(async (file: string, opts: { dryRun?: boolean; yes?: boolean }, cmd: Command) => {
     const format = outputFormat(cmd);
     const { readFile } = await import('node:fs/promises');
     const { UsageError } = await import('../../shared/infra/errors.ts');
     const text = await readFile(file, 'utf8').catch((err: Error) => {
       throw new UsageError(`cannot read ${file}: ${err.message}`, { cause: err });
     });
-    const { store, clients } = await storeFor(cmd);
+    if (opts.dryRun) {
+      const { detectFormat, parseSubscribersFile } = await import('../../shared/drill/subscribers-file.ts');
+      const parsed = parseSubscribersFile(text, detectFormat(file, text));
+      const report = {
+        dryRun: true,
+        file,
+        format: parsed.format,
+        rows: parsed.rows.length + parsed.bad.length,
+        valid: parsed.rows.length,
+        rejected: parsed.bad,
+      };
+      output(format, report, (r) =>
+        [
+          `${r.file} (${r.format}): ${r.rows} rows, ${r.valid} valid, ${r.rejected.length} rejected`,
+          ...(r.rejected.length > 0 ? [color().yellow('rejected rows:'), renderRejected(r.rejected)] : []),
+          color().dim('dry run: nothing written'),
+        ].join('\n'),
+      );
+      if (report.rejected.length > 0) process.exitCode = 1;
+      return;
+    }
+    const { store, clients, profile } = await storeFor(cmd);
     try {
+      const { confirm } = await import('../../shared/ops/confirm.ts');
+      await confirm({
+        action: `import the subscribers of ${file} into profile "${profile.name}"`,
+        yes: opts.yes,
+        local: profile.type === 'local',
+      });
       const { importSubscribersText } = await import('../../shared/drill/subscribers.ts');
       const report = await importSubscribersText(store, file, text, progress(format === 'table'));
       if (format === 'table' && process.stderr.isTTY) process.stderr.write('\n');
       output(format, report, (r) => {
         const head = `${r.file} (${r.format}): ${r.rows} rows, ${r.inserted} inserted, ${r.updated} updated, ${r.moved} moved, ${r.rejected.length} rejected`;
         if (r.rejected.length === 0) return head;
-        const bad = renderTable(r.rejected, [
-          { header: 'LINE', value: (b) => b.line, align: 'right' },
-          { header: 'ID', value: (b) => b.id ?? '' },
-          { header: 'REASON', value: (b) => b.reason },
-        ]);
-        return `${head}\n${color().yellow('rejected rows:')}\n${bad}`;
+        return `${head}\n${color().yellow('rejected rows:')}\n${renderRejected(r.rejected)}`;
       });
       if (report.rejected.length > 0) process.exitCode = 1;
     } finally {
@@ -79,7 +112,9 @@ export function register(program: Command): void {
       .option('--webhook <url>', 'webhook target for all of them (default: a log channel)')
       .option('--secret <secret>', 'HMAC secret of the webhook channel (default: the drill secret)')
       .option('--seed <n>', 'PRNG seed: the same seed gives the same subscribers and ids', positiveInt, 1)
-      .option('--uniform', 'place uniformly over the disk instead of by population'),
+      .option('--uniform', 'place uniformly over the disk instead of by population')
+      .option('--dry-run', 'say what would be seeded; write nothing')
+      .option('--yes', 'do not ask for confirmation (profiles other than local ask before writing)'),
   ).action(
     async (
       opts: {
@@ -90,6 +125,8 @@ export function register(program: Command): void {
         secret?: string;
         seed: number;
         uniform?: boolean;
+        dryRun?: boolean;
+        yes?: boolean;
       },
       cmd: Command,
     ) => {
@@ -102,8 +139,33 @@ export function register(program: Command): void {
       } catch (err) {
         throw new UsageError(`--center: ${(err as Error).message}`);
       }
-      const { store, clients } = await storeFor(cmd);
+      if (opts.dryRun) {
+        const plan = {
+          dryRun: true,
+          count: opts.count,
+          center,
+          radiusKm: opts.radiusKm,
+          seed: opts.seed,
+          channel: opts.webhook ? `webhook ${opts.webhook}` : 'log',
+          placement: opts.uniform ? 'uniform' : 'population',
+        };
+        output(
+          format,
+          plan,
+          (p) =>
+            `would seed ${p.count} subscribers within ${p.radiusKm} km of ${p.center.lat},${p.center.lon} ` +
+            `(seed ${p.seed}, ${p.placement}, ${p.channel})\n${color().dim('dry run: nothing written')}`,
+        );
+        return;
+      }
+      const { store, clients, profile } = await storeFor(cmd);
       try {
+        const { confirm } = await import('../../shared/ops/confirm.ts');
+        await confirm({
+          action: `seed ${opts.count} synthetic subscribers into profile "${profile.name}"`,
+          yes: opts.yes,
+          local: profile.type === 'local',
+        });
         const report = await seedStore(
           store,
           {

@@ -165,3 +165,47 @@ describe('quakectl destroy on an AWS profile without roleArn', () => {
     expect(r.stderr).toMatch(/ECONNREFUSED 127\.0\.0\.1:1/);
   });
 });
+
+describe('quakectl subscribers import / seed write, so they have --dry-run and ask outside local', () => {
+  it('import --dry-run validates the file, reports bad rows with lines, writes nothing (no stack needed)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quakectl-subs-'));
+    const file = join(dir, 'subs.csv');
+    writeFileSync(file, 'id,lat,lon,minMmi,channel,target\na,95,26,3,log,x\nb,45,26,3,log,x\n');
+    const r = run('subscribers', 'import', file, '--dry-run', '-o', 'json');
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ dryRun: true, rows: 2, valid: 1, rejected: [{ line: 2, id: 'a' }] });
+  });
+
+  it('seed --dry-run says what it would seed, writing nothing', () => {
+    const r = run('subscribers', 'seed', '--count', '10', '--center', '45,26', '--radius-km', '10', '--dry-run');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/would seed 10 subscribers within 10 km of 45,26/);
+  });
+
+  it('outside local, without --yes and with stdin not a TTY, both refuse before writing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quakectl-subs-aws-'));
+    const config = join(dir, 'quakectl.config.yaml');
+    writeFileSync(
+      config,
+      'profiles:\n  prod:\n    type: aws\n    region: eu-central-1\n    kafka:\n      brokers: [127.0.0.1:1]\n',
+    );
+    const file = join(dir, 'subs.csv');
+    writeFileSync(file, 'id,lat,lon,minMmi,channel,target\nb,45,26,3,log,x\n');
+    const env = { ...process.env, NO_COLOR: '1', QUAKECTL_CONFIG: config, AWS_ACCESS_KEY_ID: 'x' };
+    const spawn = (...args: string[]) =>
+      spawnSync(process.execPath, [BIN, ...args, '--profile', 'prod'], {
+        cwd: dir,
+        encoding: 'utf8',
+        input: '',
+        env: { ...env, AWS_SECRET_ACCESS_KEY: 'x', AWS_ENDPOINT_URL: 'http://127.0.0.1:1' },
+        timeout: 30_000,
+      });
+    const imp = spawn('subscribers', 'import', file);
+    expect(imp.status).toBe(1);
+    expect(imp.stderr).toMatch(/refusing to import the subscribers of .*subs\.csv into profile "prod".*pass --yes/);
+    const seed = spawn('subscribers', 'seed', '--count', '10', '--center', '45,26', '--radius-km', '10');
+    expect(seed.status).toBe(1);
+    expect(seed.stderr).toMatch(/refusing to seed 10 synthetic subscribers into profile "prod".*pass --yes/);
+  });
+});
