@@ -40,6 +40,8 @@ const NAMES = {
 
 /** One websocket message, or a bare EMSC Feature. */
 export function parseEmscMessage(message: unknown, opts: ParseOptions = {}): QuakeValidation {
+  // undefined is what a JSON Lines replay holds for a line that did not parse (shared/quake/detect.ts).
+  if (message === undefined) return { ok: false, reason: 'message: missing, or not valid JSON' };
   if (!isRecord(message)) return { ok: false, reason: `message: ${showValue(message)} is not an object` };
   let feature: unknown = message;
   if ('action' in message || 'data' in message) {

@@ -177,11 +177,11 @@ describe('EMSC websocket messages', () => {
     ]);
   });
 
-  it('a broken line in JSON Lines is one rejection', () => {
+  it('a broken line in JSON Lines is one rejection, saying it is not JSON', () => {
     const lines = `${read('emsc-websocket-create.jsonl').trim()}\n{broken\n`;
     const r = parseFeed(lines);
     expect(r.accepted).toHaveLength(1);
-    expect(r.rejected).toEqual([{ index: 1, reason: 'message: missing, is not an object' }]);
+    expect(r.rejected).toEqual([{ index: 1, reason: 'message: missing, or not valid JSON' }]);
   });
 });
 
