@@ -71,6 +71,10 @@ export function register(program: Command): void {
       }
       const g = group;
       const lag = await withAdmin(clients.kafka, (a) => fetchGroupLag(a, g, topic));
+      // Kafka answers a misspelt group like one that never committed: say so rather than print lag as if it were real.
+      if (lag.partitions.every((p) => p.committed === null)) {
+        process.stderr.write(`note: group ${g} has no committed offset on ${topic} (unknown group, or not started)\n`);
+      }
       output(format, lag, (x) =>
         [
           `group ${x.group} on ${x.topic}: total lag ${x.total}`,

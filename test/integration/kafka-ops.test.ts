@@ -123,5 +123,14 @@ describe('quakectl kafka', () => {
     const lag = await runCli(['kafka', 'lag', '--topic', topic]);
     expect(lag.code).toBe(1);
     expect(lag.stderr).toMatch(/--group/);
+    const tail = await runCli(['kafka', 'tail', uniqueName('nope'), '--timeout', '2']);
+    expect(tail.code).toBe(2);
+    expect(tail.stderr).toMatch(/unknown topic/);
+  });
+
+  it('lag of a group that never committed (a misspelt --group) says so', async () => {
+    const r = await runCli(['kafka', 'lag', '--group', uniqueName('nogroup'), '--topic', topic]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/note: group .* has no committed offset on .* \(unknown group, or not started\)/);
   });
 });
