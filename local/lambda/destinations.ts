@@ -6,6 +6,7 @@
  */
 import { GetQueueUrlCommand, type MessageAttributeValue, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { type Clients, createClients, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../shared/infra/clients.ts';
+import { DEFAULT_FANOUT } from '../../shared/infra/config.ts';
 import { resourceNames } from '../../shared/infra/names.ts';
 import { parseSqsArn } from './arns.ts';
 import { LambdaEmulatorError } from './emulator-errors.ts';
@@ -21,15 +22,7 @@ export function localClients(opts: {
     credentials: LOCAL_CREDENTIALS,
     kafka: { brokers: opts.kafkaBrokers ?? [], ssl: false, clientId: 'quakectl-lambda-emulator' },
     names: resourceNames(),
-    fanout: {
-      parallelism: 1,
-      maxSegmentSize: 2000,
-      strategy: 'geo',
-      batchSize: 100,
-      minMagnitude: 3,
-      minSubscriberMmi: 3,
-      scanSegments: 32,
-    },
+    fanout: DEFAULT_FANOUT,
     allowPrivateTargets: true,
     local: true,
   });

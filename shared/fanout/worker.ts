@@ -84,15 +84,7 @@ function decodeUnitCursor(cursor: string | undefined): UnitPos {
 }
 
 class Run {
-  readonly result: WorkerResult = {
-    outcome: 'exhausted',
-    segments: 0,
-    takeovers: 0,
-    eligible: 0,
-    delivered: 0,
-    failed: 0,
-    completedEvent: false,
-  };
+  readonly result: WorkerResult = emptyResult();
   private running: boolean;
   private firstRecorded = false;
   /** The first batch of an event's first invocations is small: the nearest subscribers' alert leaves sooner. */

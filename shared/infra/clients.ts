@@ -10,7 +10,14 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
-import { allowPrivateTargets, type FanoutSettings, type KafkaSettings, type Profile, stateDir } from './config.ts';
+import {
+  allowPrivateTargets,
+  DEFAULT_FANOUT,
+  type FanoutSettings,
+  type KafkaSettings,
+  type Profile,
+  stateDir,
+} from './config.ts';
 import { ConfigError } from './errors.ts';
 import { type ResourceNames, resourceNames } from './names.ts';
 import { requireStackState } from './stack-state.ts';
@@ -72,15 +79,6 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     .filter(Boolean);
   if (brokers.length === 0) throw new ConfigError('QUAKECTL_KAFKA_BROKERS is not set');
   const mechanism = env.QUAKECTL_KAFKA_SASL_MECHANISM as NonNullable<KafkaSettings['sasl']>['mechanism'] | undefined;
-  const fanoutDefaults: FanoutSettings = {
-    parallelism: 4,
-    maxSegmentSize: 2000,
-    strategy: 'geo',
-    batchSize: 100,
-    minMagnitude: 3,
-    minSubscriberMmi: 3,
-    scanSegments: 32,
-  };
   return {
     region: env.AWS_REGION,
     endpoints: {
@@ -100,7 +98,7 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     },
     names: resourceNames(env.QUAKECTL_PREFIX ?? 'quakectl'),
     fanout: {
-      ...fanoutDefaults,
+      ...DEFAULT_FANOUT,
       ...(env.QUAKECTL_FANOUT ? (JSON.parse(env.QUAKECTL_FANOUT) as Partial<FanoutSettings>) : {}),
     },
     allowPrivateTargets: env.QUAKECTL_ALLOW_PRIVATE_TARGETS === 'true',

@@ -92,6 +92,8 @@ export type LocalProfile = z.infer<typeof localProfileSchema> & { name: string }
 export type AwsProfile = z.infer<typeof awsProfileSchema> & { name: string };
 export type Profile = LocalProfile | AwsProfile;
 export type FanoutSettings = z.infer<typeof fanoutSchema>;
+/** Fan-out settings when nothing overrides them (profile defaults; what a function uses without QUAKECTL_FANOUT). */
+export const DEFAULT_FANOUT: FanoutSettings = fanoutSchema.parse({});
 export type KafkaSettings = z.infer<typeof kafkaSchema>;
 
 export interface LoadOptions {
