@@ -25,7 +25,11 @@ export interface DlqRef {
 export class QueueNotFoundError extends QuakectlError {
   readonly queue: string;
   constructor(queue: string, options?: ErrorOptions) {
-    super(`queue ${queue} does not exist (deploy first, or name an existing queue)`, options);
+    super(
+      `queue ${queue} does not exist: name a DLQ by kind (${DLQ_KINDS.join(', ')}), or an existing queue's name or URL ` +
+        '(a kind that does not exist yet: run quakectl deploy)',
+      options,
+    );
     this.name = 'QueueNotFoundError';
     this.queue = queue;
   }
