@@ -5,20 +5,9 @@
  * eligible subscriber was notified.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { loadCommandProfile, outputFormat, withOutput } from '../context.ts';
+import { port, positiveInt, positiveNumber, ranged } from '../options.ts';
 import { color } from '../output.ts';
-
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-};
-const num = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number');
-  return n;
-};
 
 interface DrillFlags {
   scenario: string;
@@ -40,11 +29,11 @@ export function register(program: Command): void {
       )
       .option('--scenario <name>', 'vrancea-1977, vrancea-1990 or kahramanmaras-2023', 'vrancea-1977')
       .option('--subscribers <n>', 'how many to seed when the table is empty', positiveInt, 50_000)
-      .option('--radius-km <km>', 'seed them within this distance of the epicentre', num, 250)
+      .option('--radius-km <km>', 'seed them within this distance of the epicentre', positiveNumber, 250)
       .option('--seed <n>', 'PRNG seed of the synthetic subscribers', positiveInt, 1)
-      .option('--detection-delay <s>', 'origin time = acceptance minus this', num, 5)
-      .option('--timeout <s>', 'give up following the event after this many seconds', num, 600)
-      .option('--sink-port <port>', 'port of the loopback receiver (default 19080, env QUAKECTL_DRILL_SINK_PORT)', num)
+      .option('--detection-delay <s>', 'origin time = acceptance minus this', ranged(0, 86_400, 'seconds'), 5)
+      .option('--timeout <s>', 'give up following the event after this many seconds', ranged(1, 86_400, 'seconds'), 600)
+      .option('--sink-port <port>', 'port of the loopback receiver (default 19080, env QUAKECTL_DRILL_SINK_PORT)', port)
       .option('--direct', 'produce straight to Kafka instead of invoking the producer Lambda'),
   ).action(async (flags: DrillFlags, cmd: Command) => {
     const format = outputFormat(cmd);

@@ -5,34 +5,17 @@
  * and latencies are measured at the receiving end. Exit 1 if a followed event did not complete or missed anyone.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { type DrillReport, drillPassed } from '../../shared/drill/report.ts';
 import type { RunResult } from '../../shared/drill/run.ts';
 import type { Clients, ServiceConfig } from '../../shared/infra/clients.ts';
 import type { Profile } from '../../shared/infra/config.ts';
 import type { ProducerPayload } from '../../shared/ingest/index.ts';
 import { commandContext, outputFormat, withOutput } from '../context.ts';
+import { port, ranged } from '../options.ts';
 import { color, interactive, type OutputFormat, printJson } from '../output.ts';
 
-/**
- * A number within the range the producer validates (shared/quake/schema.ts): out of range is a usage error (exit 2)
- * here, as in `predict`, instead of a send the producer rejects (exit 1).
- */
-const ranged =
-  (min: number, max: number, what = 'a number') =>
-  (v: string) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected ${what} from ${min} to ${max}`);
-    }
-    return n;
-  };
-
-const port = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535');
-  return n;
-};
+// Out-of-range values are a usage error (exit 2) here, as in `predict`, instead of a send the producer rejects
+// (exit 1): the ranges are the ones shared/quake/schema.ts validates.
 
 export interface SimulateFlags {
   scenario?: string;

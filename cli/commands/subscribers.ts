@@ -4,21 +4,10 @@
  * validates / generates and writes nothing; outside the local profile they ask first unless --yes.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import type { SegmentStats } from '../../shared/segments/index.ts';
 import { commandContext, outputFormat, withOutput } from '../context.ts';
+import { positiveInt, positiveNumber } from '../options.ts';
 import { color, output, renderTable } from '../output.ts';
-
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-};
-const positive = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-};
 
 function renderRejected(rows: Array<{ line: number; id?: string; reason: string }>): string {
   return renderTable(rows, [
@@ -108,7 +97,7 @@ export function register(program: Command): void {
       .description('synthetic subscribers for drills, placed by population around a centre (reproducible)')
       .requiredOption('--count <n>', 'how many', positiveInt)
       .requiredOption('--center <lat,lon>', 'centre of the disk, e.g. 45.77,26.76')
-      .requiredOption('--radius-km <km>', 'radius of the disk', positive)
+      .requiredOption('--radius-km <km>', 'radius of the disk', positiveNumber)
       .option('--webhook <url>', 'webhook target for all of them (default: a log channel)')
       .option('--secret <secret>', 'HMAC secret of the webhook channel (default: the drill secret)')
       .option('--seed <n>', 'PRNG seed: the same seed gives the same subscribers and ids', positiveInt, 1)
