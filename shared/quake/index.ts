@@ -23,5 +23,6 @@ export type {
   QuakeSource,
   QuakeStatus,
   Rejection,
+  Retraction,
 } from './types.ts';
 export { parseUsgsCollection, parseUsgsFeature, USGS_SOURCE } from './usgs.ts';

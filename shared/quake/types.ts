@@ -54,9 +54,29 @@ export interface Rejection {
   reason: string;
 }
 
+/**
+ * A network's withdrawal of an event it published (USGS `status: "deleted"`, EMSC websocket `action: "delete"`,
+ * QuakeML `evaluationStatus` `rejected` or event type `not existing`). Parsers emit it beside accepted quakes; the
+ * producer maps `id` to the canonical event and publishes it as its own Kafka message kind (`kind: "retraction"`), and
+ * the pipeline cancels the alerts already sent for that event.
+ */
+export interface Retraction {
+  /** The id the network retracted, as that network publishes it (any of an event's `sourceIds`). */
+  id: string;
+  /** The publisher (same meaning as `Quake.source`). */
+  source: QuakeSource;
+  /** When the network retracted it, epoch ms (the deletion's own update time; the time of parsing when absent). */
+  updatedAt: number;
+  /** What the feed said, for logs and the operator: e.g. `usgs status "deleted"`, `emsc action "delete"`. */
+  reason: string;
+  drill: boolean;
+}
+
 export interface ParseResult {
   accepted: Quake[];
   rejected: Rejection[];
+  /** Retractions of earlier events (absent or empty when the input holds none). */
+  retracted?: Retraction[];
 }
 
 export interface ParseOptions {
