@@ -155,7 +155,6 @@ async function openForwarder(options: IngestCommandOptions, ctx: Ctx, log: Inges
     };
   }
   const { createEventProducer, eventsTopic } = await import('../../shared/ingest/producer.ts');
-  const { Associator } = await import('../../shared/quake/associate.ts');
   const producer = createEventProducer(ctx.clients.kafka);
   await producer.connect();
   const topic = eventsTopic(ctx.config.names.eventsTopic);
@@ -167,7 +166,7 @@ async function openForwarder(options: IngestCommandOptions, ctx: Ctx, log: Inges
         events: { ddb: ctx.clients.ddb, table: ctx.config.names.table('events') },
         producer,
         topic,
-        associator: new Associator(),
+        canonical: new Map(),
         published: new Map(),
         log,
       },

@@ -15,7 +15,6 @@ import {
   type ProducerResult,
   produceEvents,
 } from '../ingest/index.ts';
-import { Associator } from '../quake/associate.ts';
 import type { Quake } from '../quake/types.ts';
 import { cellMinDistanceKm, type SubscriberStore } from '../segments/index.ts';
 import { epicentralKm, intensityModelFor } from '../seismo/index.ts';
@@ -72,7 +71,7 @@ export async function sendDirect(
       events: { ddb: clients.ddb, table: names.table('events') },
       producer,
       topic: eventsTopic(names.eventsTopic),
-      associator: new Associator(),
+      canonical: new Map(),
     });
   } finally {
     await producer.disconnect().catch(() => {});

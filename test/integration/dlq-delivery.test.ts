@@ -30,6 +30,7 @@ const otherEvent = 'us7000dlq2';
 function notification(subscriberId: string, ev = eventId): Notification {
   return {
     id: `${ev}:${subscriberId}:take-action`,
+    kind: 'alert',
     subscriberId,
     eventId: ev,
     drill: true,
@@ -42,6 +43,8 @@ function notification(subscriberId: string, ev = eventId): Notification {
     originTime: Date.now() - 5000,
     text: 'DRILL: strong shaking expected',
     locale: 'en',
+    phase: 'warning',
+    builtAt: Date.now() - 4000,
   };
 }
 

@@ -68,6 +68,7 @@ function consumer(chains: Promise<unknown>[]): ConsumeDeps {
   const deliverer = new Deliverer({ sqs: stack.clients.sqs, names: stack.names, allowPrivateTargets: true });
   return {
     events: { ddb, table: stack.names.table('events') },
+    locks: { ddb, table: stack.names.table('locks') },
     segmentsForCells: (cells) => store.segmentsForCells(cells),
     startChain: async (payload) => {
       chains.push(
