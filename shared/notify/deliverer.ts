@@ -37,8 +37,23 @@ export interface DelivererOptions {
   metrics?: Metrics;
 }
 
+export interface DeliverOptions {
+  /**
+   * false: do not park failures in the delivery DLQ, report them (`DeliveryResult.failures`) — a redrive, whose
+   * message stays in the DLQ with the new reason, must not park a second copy. Default true.
+   */
+  park?: boolean;
+}
+
 /** DLQ bodies stay well under SQS's 256 KiB message limit (ElasticMQ keeps the same limit). */
 const MAX_DLQ_BODY = 200 * 1024;
+
+interface BatchOutcome {
+  delivered: string[];
+  failed: string[];
+  dlq: number;
+  reason?: string;
+}
 
 export class Deliverer {
   readonly opts: Required<Pick<DelivererOptions, 'batchSize' | 'concurrency'>> & DelivererOptions;
@@ -70,7 +85,13 @@ export class Deliverer {
     });
   }
 
-  async deliver(items: readonly DeliveryItem[]): Promise<DeliveryResult> {
+  /**
+   * Delivers each item on its channel: webhooks grouped by (target, secret, event) in signed batches, Kafka in chunks,
+   * log lines. Resolves when every notification was acknowledged or parked in the delivery DLQ (or, with
+   * `park: false`, reported in `failures`); throws DeliveryError when even the DLQ refuses.
+   */
+  async deliver(items: readonly DeliveryItem[], opts: DeliverOptions = {}): Promise<DeliveryResult> {
+    const park = opts.park !== false;
     const result: DeliveryResult = { delivered: [], failed: [], dlq: 0 };
     const webhooks = new Map<string, { target: string; secret?: string; notifications: Notification[] }>();
     const kafka: DeliveryItem[] = [];
@@ -95,13 +116,19 @@ export class Deliverer {
       chunk(g.notifications, this.opts.batchSize).map((notifications) => ({ ...g, notifications })),
     );
     const outcomes = await Promise.all([
-      mapLimit(batches, this.opts.concurrency, (b) => this.deliverWebhookBatch(b.target, b.secret, b.notifications)),
-      kafka.length ? this.deliverKafka(kafka) : Promise.resolve([]),
+      mapLimit(batches, this.opts.concurrency, (b) =>
+        this.deliverWebhookBatch(b.target, b.secret, b.notifications, park),
+      ),
+      kafka.length ? this.deliverKafka(kafka, park) : Promise.resolve([]),
     ]);
     for (const o of outcomes.flat()) {
       result.delivered.push(...o.delivered);
       result.failed.push(...o.failed);
       result.dlq += o.dlq;
+      if (o.reason && o.failed.length) {
+        result.failures ??= [];
+        result.failures.push({ reason: o.reason, ids: o.failed });
+      }
     }
     const m = this.opts.metrics;
     if (m) {
@@ -112,15 +139,19 @@ export class Deliverer {
     return result;
   }
 
-  private async deliverWebhookBatch(target: string, secret: string | undefined, notifications: Notification[]) {
+  private async deliverWebhookBatch(
+    target: string,
+    secret: string | undefined,
+    notifications: Notification[],
+    park: boolean,
+  ): Promise<BatchOutcome> {
     const ids = notifications.map((n) => n.id);
     const check = await this.guard.check(target);
     if (!check.ok) {
-      const dlq = await this.toDlq(
-        { reason: check.reason, target, attempts: 0, firstFailureAt: Date.now() },
-        notifications,
-      );
-      return { delivered: [], failed: ids, dlq };
+      const dlq = park
+        ? await this.toDlq({ reason: check.reason, target, attempts: 0, firstFailureAt: Date.now() }, notifications)
+        : 0;
+      return { delivered: [], failed: ids, dlq, reason: check.reason };
     }
     const started = performance.now();
     const r = await postBatch(target, notifications, secret, this.post);
@@ -143,16 +174,18 @@ export class Deliverer {
       attempts: r.attempts,
       count: ids.length,
     });
-    const dlq = await this.toDlq(
-      { reason: r.reason, target, attempts: r.attempts, firstFailureAt: r.firstFailureAt },
-      notifications,
-    );
-    return { delivered: [], failed: ids, dlq };
+    const dlq = park
+      ? await this.toDlq(
+          { reason: r.reason, target, attempts: r.attempts, firstFailureAt: r.firstFailureAt },
+          notifications,
+        )
+      : 0;
+    return { delivered: [], failed: ids, dlq, reason: `${r.reason} after ${r.attempts} attempt(s)` };
   }
 
-  private async deliverKafka(items: DeliveryItem[]) {
+  private async deliverKafka(items: DeliveryItem[], park: boolean): Promise<BatchOutcome[]> {
     const topic = this.opts.names.notificationsTopic;
-    const out = [];
+    const out: BatchOutcome[] = [];
     for (const part of chunk(items, 500)) {
       const ids = part.map((i) => i.notification.id);
       try {
@@ -179,13 +212,13 @@ export class Deliverer {
         this.opts.logger?.warn('kafka notifications failed', { topic, reason, count: ids.length });
         const byEvent = Map.groupBy(part, (i) => i.notification.eventId);
         let dlq = 0;
-        for (const group of byEvent.values()) {
+        for (const group of park ? byEvent.values() : []) {
           dlq += await this.toDlq(
             { reason, target: `kafka:${topic}`, attempts: 1, firstFailureAt: Date.now() },
             group.map((i) => i.notification),
           );
         }
-        out.push({ delivered: [], failed: ids, dlq });
+        out.push({ delivered: [], failed: ids, dlq, reason });
       }
     }
     return out;

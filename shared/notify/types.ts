@@ -59,6 +59,8 @@ export interface DeliveryResult {
   failed: string[];
   /** DLQ messages sent. */
   dlq: number;
+  /** Why the `failed` ids failed, per batch (always set with `park: false`). */
+  failures?: { reason: string; ids: string[] }[];
 }
 
 /** Body of a delivery DLQ message: everything needed to redrive, never the channel secret. */

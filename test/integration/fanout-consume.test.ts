@@ -219,7 +219,9 @@ describe('consumeBatch', () => {
     expect(cancels.every((n) => n.kind === 'cancel' && n.id === `${v1.id}:${n.subscriberId}:cancel`)).toBe(true);
     expect(new Set(cancels.map((n) => n.subscriberId))).toEqual(alerted);
     expect(cancels.length).toBe(alerted.size);
-    expect(cancels.find((n) => n.locale === 'en')?.text).toMatch(/^DRILL — THIS IS A TEST: CANCELLED: the alert of \d\d:\d\d UTC for M4\.6/);
+    expect(cancels.find((n) => n.locale === 'en')?.text).toMatch(
+      /^DRILL — THIS IS A TEST: CANCELLED: the alert of \d\d:\d\d UTC for M4\.6/,
+    );
     expect(await getEvent(deps.events, v1.id)).toMatchObject({ state: 'retracted', mode: 'cancel' });
     // A later version of a retracted event is not alerted.
     sink.reset();
