@@ -94,6 +94,7 @@ export function register(program: Command): void {
         const { SubscriberStore } = await import('../../shared/segments/index.ts');
         const store = new SubscriberStore(clients.ddb, serviceConfig.names, {
           maxSegmentSize: serviceConfig.fanout.maxSegmentSize,
+          minMmiFloor: serviceConfig.fanout.minSubscriberMmi,
         });
         const existing = (await store.stats()).subscribers;
         if (existing === 0) {

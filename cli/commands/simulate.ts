@@ -137,6 +137,7 @@ export async function simulateAndReport(
   const { inkProgress, plainProgress } = await import('./simulate-view.ts');
   const store = new SubscriberStore(ctx.clients.ddb, ctx.config.names, {
     maxSegmentSize: ctx.config.fanout.maxSegmentSize,
+    minMmiFloor: ctx.config.fanout.minSubscriberMmi,
   });
   const progress = flags.wait ? (interactive(process.stderr) ? await inkProgress() : plainProgress()) : undefined;
   const abort = new AbortController();
