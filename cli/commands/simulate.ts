@@ -181,7 +181,12 @@ const ms = (v: number | null) => (v === null ? '-' : v < 1000 ? `${v} ms` : `${(
 export function renderReport(r: DrillReport): string {
   const c = color();
   const passed = drillPassed(r);
-  const where = r.measuredAt === 'receiver' ? 'measured at the receiver' : "sender's counters";
+  const where =
+    r.measuredAt === 'sender'
+      ? "sender's counters: the receivers' acknowledgements"
+      : r.eligibleAtSink !== null && r.eligibleAtSink < r.eligible
+        ? `${r.receivedAtSink} at the local receiver, the rest acknowledged by other receivers`
+        : 'measured at the receiver';
   return [
     `${r.drill ? c.yellow('DRILL') : c.red.bold('LIVE')} ${c.bold(r.eventId)}  M${r.magnitude} ${r.place}`,
     `  state ${r.state}, strategy ${r.strategy ?? '-'}, segments ${r.segments.done}/${r.segments.total}`,

@@ -15,6 +15,8 @@ import { followEvent, footprintCensus, SimulateError, sendDirect, sendViaProduce
 
 /** What the run needs from a receiver (local/webhook-sink.ts provides it). */
 export interface ReceiverView {
+  /** Base URL subscribers' webhooks point at when they are routed to this receiver. */
+  url?: string;
   receipts(): { notification: { eventId: string; subscriberId: string }; receivedAt: number }[];
   duplicates(): number;
 }
@@ -81,7 +83,9 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
     }
     // Who had to be alerted, counted without the plan: every subscriber within the radius where the lowest threshold
     // anyone may hold (MMI 1) is reached, so subscribers the plan's footprint missed show up as missed.
-    const census = record ? await footprintCensus(opts.store, quake, censusRadiusKm(quake)) : undefined;
+    const census = record
+      ? await footprintCensus(opts.store, quake, censusRadiusKm(quake), opts.receiver?.url)
+      : undefined;
     const receipts = opts.receiver
       ?.receipts()
       .filter((r) => r.notification.eventId === eventId)

@@ -125,6 +125,8 @@ export async function footprintCensus(
   store: SubscriberStore,
   quake: Quake,
   radiusKm: number,
+  /** The local receiver's base URL: subscribers whose webhook is elsewhere are marked `viaSink: false`. */
+  sinkUrl?: string,
 ): Promise<FootprintCensus> {
   const model = intensityModelFor(quake);
   const segments = (await store.allSegments()).filter(
@@ -137,7 +139,12 @@ export async function footprintCensus(
     for (let seg = queue.shift(); seg; seg = queue.shift()) {
       for (const s of await store.readSegment(seg.key)) {
         if (epicentralKm(quake, s) <= radiusKm) inFootprint++;
-        if (model.predict(s.lat, s.lon) >= s.minMmi) eligible.push({ id: s.id, lat: s.lat, lon: s.lon });
+        if (model.predict(s.lat, s.lon) >= s.minMmi) {
+          const viaSink =
+            sinkUrl === undefined ||
+            (s.channel.type === 'webhook' && (s.channel.target === sinkUrl || s.channel.target.startsWith(`${sinkUrl}/`)));
+          eligible.push({ id: s.id, lat: s.lat, lon: s.lon, ...(viaSink ? {} : { viaSink: false }) });
+        }
       }
     }
   };
