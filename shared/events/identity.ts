@@ -32,6 +32,10 @@
  * 3 and 4 leaves entries that are right (they name the canonical chosen); one that dies inside step 3 of a round it
  * would have lost can leave a stale entry naming its own id, which a retry of that invocation corrects.
  *
+ * A new version of a known report (`registerSolution`, after the producer accepted it) overwrites that report's
+ * entry in the buckets of its window (version + 1, creating a bucket if needed): later reports from other agencies are
+ * matched against the latest solution, not the first automatic one (whose magnitude a large event outgrows).
+ *
  * Cost: one BatchGet of aliases per report; for a first sighting a BatchGet of 2–3 buckets, 2–3 conditional writes and
  * one alias put per id. Nothing here is on the per-subscriber path. Buckets and aliases are small and never updated
  * after their minute has passed (on AWS a TTL attribute `expiresAt`, 30 days, lets DynamoDB drop them).
@@ -280,4 +284,62 @@ function decide(
   }
   if (best) return { canonicalId: best.canonical, canonicalSource: best.canonicalSource, outcome: 'associated' };
   return { canonicalId: q.id, canonicalSource: q.source, outcome: 'new' };
+}
+
+/**
+ * Records the latest solution of a known report (its source and feed id) in the buckets of its window, so reports
+ * from other sources are matched against it. Call once per accepted version. Best effort against races: each write
+ * bumps the bucket version, so a racer that read the bucket before retries its decision.
+ */
+export async function registerSolution(store: IdentityStore, q: Quake, canonical: IdentityResult): Promise<void> {
+  const own = reportKey(q.source, q.id);
+  const now = (store.now ?? Date.now)();
+  const report: Report = {
+    canonical: canonical.canonicalId,
+    canonicalSource: canonical.canonicalSource,
+    source: q.source,
+    id: q.id,
+    t: q.originTime,
+    lat: q.lat,
+    lon: q.lon,
+    mag: q.magnitude,
+  };
+  for (const i of windowBuckets(q.originTime, DEFAULT_ASSOCIATION_THRESHOLDS.maxTimeDeltaMs)) {
+    const key = bucketKey(i, q.drill);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await store.ddb.send(
+          new UpdateCommand({
+            TableName: store.table,
+            Key: { eventId: key },
+            ConditionExpression: 'attribute_exists(eventId)',
+            UpdateExpression: 'SET reports.#r = :report ADD ver :one',
+            ExpressionAttributeNames: { '#r': own },
+            ExpressionAttributeValues: { ':report': report, ':one': 1 },
+          }),
+        );
+        break;
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+      }
+      try {
+        await store.ddb.send(
+          new PutCommand({
+            TableName: store.table,
+            Item: {
+              eventId: key,
+              kind: 'assoc-bucket',
+              ver: 1,
+              reports: { [own]: report },
+              expiresAt: Math.floor((now + RETENTION_MS) / 1000),
+            },
+            ConditionExpression: 'attribute_not_exists(eventId)',
+          }),
+        );
+        break;
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+      }
+    }
+  }
 }

@@ -17,7 +17,7 @@
  * failed (`published = false`), so a retry after a failed send is never mistaken for a duplicate.
  */
 import type { Producer } from 'kafkajs';
-import { lookupCanonical, resolveIdentity } from '../events/identity.ts';
+import { lookupCanonical, registerSolution, resolveIdentity } from '../events/identity.ts';
 import { acceptVersion, type EventStore, markPublished, markRetractionPublished, retract } from '../events/index.ts';
 import { MAX_FUTURE_ORIGIN_S } from '../fanout/consume.ts';
 import { parseFeed } from '../quake/detect.ts';
@@ -138,13 +138,18 @@ export function retractionMessage(eventId: string, r: Retraction, acceptedAt: nu
 const CANONICAL_CACHE = 10_000;
 
 /** The canonical event of one report, cached per process (aliases never change once written). */
-async function canonicalOf(deps: ProduceDeps, q: Quake): Promise<{ event: Quake; associated: boolean }> {
+async function canonicalOf(
+  deps: ProduceDeps,
+  q: Quake,
+): Promise<{ event: Quake; report: Quake; associated: boolean; known: boolean }> {
   const key = `${q.drill ? 'd' : 'r'}:${q.id}`;
   let c = deps.canonical?.get(key);
   let associated = false;
+  let known = true;
   if (!c) {
     const r = await resolveIdentity(deps.events, q);
     associated = r.outcome === 'associated';
+    known = r.outcome === 'known';
     c = { canonicalId: r.canonicalId, canonicalSource: r.canonicalSource };
     if (deps.canonical) {
       if (deps.canonical.size >= CANONICAL_CACHE) deps.canonical.delete(deps.canonical.keys().next().value!);
@@ -152,7 +157,7 @@ async function canonicalOf(deps: ProduceDeps, q: Quake): Promise<{ event: Quake;
     }
   }
   const sourceIds = [...new Set([c.canonicalId, q.id, ...q.sourceIds].filter((s) => s !== ''))];
-  return { event: { ...q, id: c.canonicalId, source: c.canonicalSource, sourceIds }, associated };
+  return { event: { ...q, id: c.canonicalId, source: c.canonicalSource, sourceIds }, report: q, associated, known };
 }
 
 export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps): Promise<ProducerResult> {
@@ -174,7 +179,10 @@ export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps)
   }
   const resolved = await mapLimit([...newest.values()], WRITE_CONCURRENCY, (q) => canonicalOf(deps, q));
   const toSend = new Map<string, Quake>();
-  for (const { event, associated } of resolved) {
+  // A known report's new solution goes into the association buckets once its version is accepted (below).
+  const reportOf = new Map<Quake, Quake>();
+  for (const { event, associated, report, known } of resolved) {
+    if (known) reportOf.set(event, report);
     if (associated) result.associated++;
     if (event.drill === false && (deps.published?.get(event.id) ?? -1) >= event.updatedAt) {
       result.superseded++;
@@ -195,6 +203,15 @@ export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps)
   );
   const fresh = [...toSend.values()].filter((_, i) => verdicts[i]);
   result.superseded += verdicts.filter((v) => !v).length;
+  await mapLimit(fresh, WRITE_CONCURRENCY, async (e) => {
+    const report = reportOf.get(e);
+    if (report)
+      await registerSolution(deps.events, report, {
+        canonicalId: e.id,
+        canonicalSource: e.source,
+        outcome: 'known',
+      });
+  });
   if (fresh.length > 0) {
     // Throws after kafkajs' retries: the invocation fails and Lambda's retry / DLQ keep the payload.
     await deps.producer.send({ topic: deps.topic, acks: -1, messages: fresh.map((q) => eventMessage(q, acceptedAt)) });

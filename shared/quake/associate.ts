@@ -198,7 +198,8 @@ export function associationScore(
   const dt = Math.abs(q.originTime - e.originTime);
   if (dt > t.maxTimeDeltaMs) return undefined;
   const dm = Math.abs(q.magnitude - e.magnitude);
-  if (dm > t.maxMagnitudeDelta) return undefined;
+  // Magnitudes are decimals in binary floating point: 7.4 − 6.6 is 0.8000000000000007, which must count as 0.8.
+  if (dm > t.maxMagnitudeDelta + 1e-9) return undefined;
   const dd = haversineKm(q.lat, q.lon, e.lat, e.lon);
   if (dd > t.maxDistanceKm) return undefined;
   return (dt / t.maxTimeDeltaMs) ** 2 + (dd / t.maxDistanceKm) ** 2 + (dm / t.maxMagnitudeDelta) ** 2;

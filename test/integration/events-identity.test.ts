@@ -4,7 +4,7 @@
  * Each "producer" has its own DynamoDB client, as separate Lambda environments do.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lookupCanonical, resolveIdentity } from '../../shared/events/identity.ts';
+import { lookupCanonical, registerSolution, resolveIdentity } from '../../shared/events/identity.ts';
 import { createClients } from '../../shared/infra/clients.ts';
 import type { Quake } from '../../shared/quake/types.ts';
 import { localServiceConfig } from '../helpers/stack.ts';
@@ -96,6 +96,21 @@ describe('event identity in DynamoDB', () => {
       originTime: Date.UTC(2026, 10, 30, 8, 14, 27) + seq * 3600_000 + 40_000,
     });
     expect(await resolveIdentity(store(2), moved)).toMatchObject({ outcome: 'known', canonicalId: first.canonicalId });
+  });
+
+  it('a later agency is matched against the latest solution: an automatic M6.2 revised to M7.0 joins an M7.4', async () => {
+    seq++;
+    const v1 = report('us', `us-g-${seq}`, { magnitude: 6.2 });
+    const first = await resolveIdentity(store(0), v1);
+    // A first sighting 1.2 units apart would not associate: 7.4 − 6.2 > 0.8.
+    const v2 = { ...v1, magnitude: 7.0, updatedAt: v1.updatedAt + 60_000 };
+    expect(await resolveIdentity(store(1), v2)).toMatchObject({ outcome: 'known' });
+    await registerSolution(store(1), v2, first);
+    // 7.4 − 7.0 = 0.4; and 7.4 − 6.6 (0.8000000000000007 in floating point) counts as 0.8.
+    const afad = await resolveIdentity(store(2), report('afad', `afad-g-${seq}`, { magnitude: 7.4, lat: 37.288 }));
+    expect(afad).toMatchObject({ outcome: 'associated', canonicalId: first.canonicalId });
+    const emsc = await resolveIdentity(store(3), report('emsc', `em-g-${seq}`, { magnitude: 6.6 }));
+    expect(emsc.canonicalId).toBe(first.canonicalId);
   });
 
   it('reports that differ beyond the thresholds stay apart (time, distance, magnitude)', async () => {
