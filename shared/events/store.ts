@@ -78,8 +78,14 @@ export async function getEvent(store: EventStore, eventId: string): Promise<Even
  * superseded or duplicate version. The same version may pass again while unpublished: a producer retry after a failed
  * produce must not lose the event.
  */
-export async function acceptVersion(store: EventStore, quake: Quake, acceptedAt: number): Promise<boolean> {
-  const sources = new Set([quake.source]);
+export async function acceptVersion(
+  store: EventStore,
+  quake: Quake,
+  acceptedAt: number,
+  /** The publisher of this version (the quake's `source` names the canonical id's publisher). */
+  reportSource: string = quake.source,
+): Promise<boolean> {
+  const sources = new Set([reportSource]);
   try {
     await store.ddb.send(
       new UpdateCommand({

@@ -15,10 +15,14 @@
  *   successor with hop + 1 (the domino); it resumes exactly there.
  *
  * The plan is read once per invocation (the event as this invocation found it) and never written by workers. The
- * last unit counted completes the event (conditional on doneCount = total). A lost lease (LeaseLostError) stops work on
- * that unit at once: its new holder resumes from the last acknowledged cursor, so only the batch in flight can be
- * delivered twice, under the same idempotency keys. Reading ahead never moves the cursor: it only moves after the
- * batch it covers was acknowledged.
+ * last unit counted completes the event (conditional on doneCount = total). While a batch is out, the lease is
+ * renewed (heartbeat every lease/3); a lost lease (LeaseLostError, at a heartbeat or a checkpoint) aborts the batch's
+ * in-flight posts and stops work on that unit at once: its new holder resumes from the last acknowledged cursor, so
+ * only the batch in flight can be delivered twice, under the same idempotency keys. A unit is counted into the event
+ * only after its holder closed its lock (`finish` succeeds only for the current holder): a holder that lost the unit
+ * never counts it, and a crash between the two leaves a done lock that the sweep counts. Reading ahead never moves the
+ * cursor: it only moves after the batch it covers was acknowledged. A chain stops at `maxHops` (default 50) and parks
+ * its payload in the worker DLQ.
  */
 import {
   claimNext,
@@ -39,13 +43,14 @@ import {
   finish,
   getMany,
   handOff,
+  heartbeat,
   type Lease,
   LeaseLostError,
   LockHeldError,
   SegmentDoneError,
 } from '../locks/index.ts';
 import { buildCancellation, buildNotification } from '../notify/build.ts';
-import type { DeliveryItem } from '../notify/types.ts';
+import type { DeliveryItem, DeliveryResult } from '../notify/types.ts';
 import type { Quake } from '../quake/types.ts';
 import type { SegmentPage, Subscriber } from '../segments/types.ts';
 import { levelRises } from '../seismo/alert.ts';
@@ -210,6 +215,37 @@ class Run {
   }
 
   /**
+   * Delivers one batch while renewing the lease every lease/3. A heartbeat that finds the lease lost aborts the
+   * batch's in-flight posts and rejects with LeaseLostError (nothing of it is checkpointed: the new holder resumes).
+   */
+  async deliverUnderLease(lease: Lease, items: DeliveryItem[]): Promise<DeliveryResult> {
+    const { deps } = this;
+    const abort = new AbortController();
+    let beating: Promise<void> = Promise.resolve();
+    const timer = setInterval(
+      () => {
+        beating = beating.then(() =>
+          heartbeat(deps.locks, lease, deps.leaseMs).catch((err) => {
+            // Lost: stop at once. Anything else (a throttled or failed write): the next beat tries again.
+            if (err instanceof LeaseLostError && !abort.signal.aborted) abort.abort(err);
+            else if (!(err instanceof LeaseLostError)) deps.log?.warn('heartbeat failed', { error: String(err) });
+          }),
+        );
+      },
+      Math.max(100, Math.floor(deps.leaseMs / 3)),
+    );
+    try {
+      return await deps.deliver(items, { signal: abort.signal });
+    } catch (err) {
+      if (abort.signal.aborted && abort.signal.reason instanceof LeaseLostError) throw abort.signal.reason;
+      throw err;
+    } finally {
+      clearInterval(timer);
+      await beating;
+    }
+  }
+
+  /**
    * Notifications for one page of subscribers of shard `segment` (undefined for scan pages). An alert run sends each
    * subscriber their level when it is above what earlier runs sent (the ledger); a cancellation run sends the
    * withdrawal to everyone an earlier run alerted. Texts are built for now: after the S wave, what happened.
@@ -299,7 +335,7 @@ class Run {
         let delivered = 0;
         let failed = 0;
         if (items.length > 0) {
-          const r = await deps.deliver(items);
+          const r = await this.deliverUnderLease(lease, items);
           delivered = r.delivered.length;
           failed = r.failed.length;
           const t = this.now();
@@ -325,24 +361,23 @@ class Run {
           await checkpoint(deps.locks, lease, encodeUnitCursor(batch.next), counts, deps.leaseMs);
           continue;
         }
-        // Count into the event first, then close the lock: a crash in between makes the next holder deliver the last
-        // batch again (same keys) and count again, which `unitDone` ignores (doneUnits), instead of leaving a done lock
-        // never counted.
+        // Close the lock first (only the current holder can), then count the unit into the event: a holder that lost
+        // the unit never counts it; a crash in between leaves a done lock, which the sweep counts (once: doneUnits).
+        await finish(deps.locks, lease, counts);
         const completed = await unitDone(
           deps.events,
           this.event.eventId,
           this.revision,
           unit,
           {
-            eligible: lease.eligible + counts.eligible,
-            delivered: lease.delivered + delivered,
-            failed: lease.failed + failed,
+            eligible: lease.eligible,
+            delivered: lease.delivered,
+            failed: lease.failed,
             lastDeliveryAt: last,
           },
           this.total,
           this.finalState,
         );
-        await finish(deps.locks, lease, counts);
         if (completed) this.result.completedEvent = true;
         this.result.segments++;
         deps.onMetric?.('SegmentsDone', 1);
@@ -450,7 +485,18 @@ async function planByKey(deps: WorkerDeps, key: string): Promise<EventPlan | und
   return plan;
 }
 
+/** Default of `WorkerDeps.maxHops`: 50 invocations of ~5 minutes each is hours of one chain, far past any alert. */
+export const DEFAULT_MAX_HOPS = 50;
+
 export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload): Promise<WorkerResult> {
+  const maxHops = deps.maxHops ?? DEFAULT_MAX_HOPS;
+  if (payload.hop >= maxHops) {
+    const reason = `chain ${payload.chain} reached the hop limit (${payload.hop} ≥ ${maxHops}): parked instead of invoking again`;
+    deps.log?.warn('hop limit reached: parking the chain', { eventId: payload.eventId, hop: payload.hop, maxHops });
+    if (!deps.parkChain) throw new Error(reason);
+    await deps.parkChain(payload, reason);
+    return { ...emptyResult(), outcome: 'hop-limit' };
+  }
   const event = await getEvent(deps.events, payload.eventId);
   const revision = payload.revision ?? event?.revision;
   if (!event || revision === undefined || !event.plannedQuake) {

@@ -179,10 +179,13 @@ export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps)
   }
   const resolved = await mapLimit([...newest.values()], WRITE_CONCURRENCY, (q) => canonicalOf(deps, q));
   const toSend = new Map<string, Quake>();
-  // A known report's new solution goes into the association buckets once its version is accepted (below).
+  // The report behind each event version: its publisher is recorded as a source of the event, and a known report's
+  // new solution goes into the association buckets once its version is accepted (below).
   const reportOf = new Map<Quake, Quake>();
-  for (const { event, associated, report, known } of resolved) {
-    if (known) reportOf.set(event, report);
+  const known = new Set<Quake>();
+  for (const { event, associated, report, known: isKnown } of resolved) {
+    reportOf.set(event, report);
+    if (isKnown) known.add(event);
     if (associated) result.associated++;
     if (event.drill === false && (deps.published?.get(event.id) ?? -1) >= event.updatedAt) {
       result.superseded++;
@@ -199,13 +202,13 @@ export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps)
   }
   // Table writes of distinct events are independent: run them side by side (a feed holds thousands).
   const verdicts = await mapLimit([...toSend.values()], WRITE_CONCURRENCY, (e) =>
-    acceptVersion(deps.events, e, acceptedAt),
+    acceptVersion(deps.events, e, acceptedAt, reportOf.get(e)?.source),
   );
   const fresh = [...toSend.values()].filter((_, i) => verdicts[i]);
   result.superseded += verdicts.filter((v) => !v).length;
   await mapLimit(fresh, WRITE_CONCURRENCY, async (e) => {
     const report = reportOf.get(e);
-    if (report)
+    if (report && known.has(e))
       await registerSolution(deps.events, report, {
         canonicalId: e.id,
         canonicalSource: e.source,
