@@ -15,7 +15,7 @@
  * was seen to change: the producer keeps only strictly newer versions.
  *
  * Retractions (USGS `status: "deleted"`, QuakeML `not existing` / `rejected`, FDSN EventType `not existing`) go to
- * `retract`, each (source, id) once per newer retraction time, after the body's events; without `retract` they are
+ * `retract`, each (source, id) once until the id is published again, after the body's events; without `retract` they are
  * counted and logged, not dropped silently. The document's host is the `source` of FDSN rows and QuakeML events that
  * name no publisher.
  */
@@ -109,7 +109,7 @@ export class FeedPoller {
   private readonly states: SourceState[];
   private readonly forward: Forward;
   private readonly retract: Retract | undefined;
-  /** `source:id` → the newest retraction time sent on (bounded like the version memory). */
+  /** `source:id` of retractions sent on, until a version of that id is forwarded again (bounded like the memory). */
   private readonly retractionsSeen = new Map<string, number>();
   private readonly timeoutMs: number;
   private readonly intervalMs: number;
@@ -208,7 +208,11 @@ export class FeedPoller {
       }
       const fresh = this.select(parsed.accepted, NO_UPDATE_TIMES.has(parsed.format));
       if (fresh.length > 0) await this.forward(fresh, { source: state.source });
-      for (const q of fresh) this.memory.remember(q);
+      for (const q of fresh) {
+        this.memory.remember(q);
+        // Published (again): a later retraction of it is news.
+        this.retractionsSeen.delete(retractionKey(q));
+      }
       const retractions = this.selectRetractions(parsed.retracted ?? []);
       if (retractions.length > 0) {
         if (this.retract) {
@@ -267,13 +271,14 @@ export class FeedPoller {
     return [...chosen.values()];
   }
 
-  /** Retractions not sent on before (or newer than the one sent), not older than `maxAgeMs`. */
+  /**
+   * Retractions not sent on since the id was last published, not older than `maxAgeMs`. Keyed by id, not time: FDSN
+   * text gives a withdrawal no time of its own (it is dated at parsing), so a time comparison would resend it on every
+   * poll of a changed body.
+   */
   private selectRetractions(retractions: Retraction[]): Retraction[] {
     const oldest = this.maxAgeMs === undefined ? Number.NEGATIVE_INFINITY : this.now() - this.maxAgeMs;
-    return retractions.filter((r) => {
-      const seen = this.retractionsSeen.get(retractionKey(r));
-      return r.updatedAt >= oldest && (seen === undefined || r.updatedAt > seen);
-    });
+    return retractions.filter((r) => r.updatedAt >= oldest && !this.retractionsSeen.has(retractionKey(r)));
   }
 
   private async get(state: SourceState, timeoutMs: number, outer?: AbortSignal): Promise<FetchResult> {

@@ -92,6 +92,23 @@ describe('FDSN QuakeML polling', () => {
     expect(retracted.flat()).toHaveLength(2);
   });
 
+  it('an FDSN text withdrawal (dated at parsing) is sent once, and again only after the id was published again', async () => {
+    const types = quakeFixture('fdsn-event-types.txt');
+    server.set(PATH, { body: types, contentType: 'text/plain', etag: '"t1"' });
+    const poller = new FeedPoller({ sources: [fdsn()], forward, retract });
+    await poller.pollOnce();
+    server.set(PATH, { body: `${types}\n`, contentType: 'text/plain', etag: '"t2"' });
+    await poller.pollOnce();
+    expect(retracted.flat().map((r) => r.id)).toEqual(['2026p902404']);
+    const republished = types.replace(/\|not existing$/m, '|earthquake');
+    server.set(PATH, { body: republished, contentType: 'text/plain', etag: '"t3"' });
+    await poller.pollOnce();
+    expect(sent.flat().map((q) => q.id)).toContain('2026p902404');
+    server.set(PATH, { body: types, contentType: 'text/plain', etag: '"t4"' });
+    await poller.pollOnce();
+    expect(retracted.flat().map((r) => r.id)).toEqual(['2026p902404', '2026p902404']);
+  });
+
   it('events that name no agency take the server host as their source', async () => {
     server.set(PATH, { body: quakeFixture('quakeml-obspy-default-ns.xml'), contentType: 'text/xml' });
     const poller = new FeedPoller({ sources: [fdsn()], forward, retract });
