@@ -98,7 +98,18 @@ export interface PreparedReplay extends ReplayReport {
   files: { file: string; format: FeedFormat }[];
 }
 
-const FORMATS: FeedFormat[] = ['usgs-geojson', 'usgs-feature', 'emsc-ws', 'emsc-json', 'fdsn-text', 'quakeml'];
+/**
+ * `--format` choices: shared/quake's FEED_FORMATS, listed here so that registering the command does not load the
+ * parsers (and their XML parser) at start-up; test/unit/cli-replay-files.test.ts keeps the two lists equal.
+ */
+export const REPLAY_FORMATS: readonly FeedFormat[] = [
+  'usgs-geojson',
+  'usgs-feature',
+  'emsc-ws',
+  'emsc-json',
+  'fdsn-text',
+  'quakeml',
+];
 
 /** The files behind the paths given: a file as is, a directory's regular files (not hidden, not recursive) by name. */
 async function expandPaths(paths: string[]): Promise<string[]> {
@@ -246,12 +257,12 @@ export function register(program: Command): void {
       .option('--dry-run', 'parse, associate and deduplicate, and print what would be sent; send nothing')
       .option('--drill', 'send the events as drills (default: real events, as the feed says)')
       .option('--yes', 'do not ask for confirmation (profiles other than local ask before sending)')
-      .option('--format <format>', `skip detection: ${FORMATS.join(', ')}`)
+      .option('--format <format>', `skip detection: ${REPLAY_FORMATS.join(', ')}`)
       .option('--min-magnitude <M>', 'table output: dim events below this magnitude (not alertable)', '0'),
   ).action(async (paths: string[], flags: ReplayFlags, cmd: Command) => {
     const format = outputFormat(cmd);
-    if (flags.format !== undefined && !FORMATS.includes(flags.format as FeedFormat)) {
-      throw new UsageError(`invalid --format "${flags.format}": expected one of ${FORMATS.join(', ')}`);
+    if (flags.format !== undefined && !REPLAY_FORMATS.includes(flags.format as FeedFormat)) {
+      throw new UsageError(`invalid --format "${flags.format}": expected one of ${REPLAY_FORMATS.join(', ')}`);
     }
     const minMagnitude = Number(flags.minMagnitude);
     if (!Number.isFinite(minMagnitude)) {

@@ -7,6 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPLAY_FORMATS } from '../../cli/commands/replay.ts';
+import { FEED_FORMATS } from '../../shared/quake/index.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/quakectl');
@@ -23,6 +25,10 @@ function run(...args: string[]) {
 }
 
 describe('quakectl replay FILE|DIR...', () => {
+  it('offers every format shared/quake reads as a --format choice', () => {
+    expect([...REPLAY_FORMATS]).toEqual([...FEED_FORMATS]);
+  });
+
   it('a directory of USGS snapshots and an EMSC capture: one replay in time order, deletions withdrawn', () => {
     const r = run('replay', join(FIX, 'mixed-capture'), '--dry-run', '-o', 'json');
     expect(r.code).toBe(0);
