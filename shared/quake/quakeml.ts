@@ -95,7 +95,9 @@ export function looksLikeQuakeml(text: string): boolean {
 }
 
 /** Parses a QuakeML 1.2 document. Never throws. */
-export function parseQuakeml(text: string, opts: ParseOptions = {}): ParseResult {
+export function parseQuakeml(input: string, opts: ParseOptions = {}): ParseResult {
+  // An XML declaration must open the document: a BOM or blank lines before it would make it malformed.
+  const text = input.replace(/^\uFEFF/, '').trim();
   const fail = (reason: string): ParseResult => ({ accepted: [], rejected: [{ index: 0, reason }] });
   if (/<!DOCTYPE/i.test(text))
     return fail('document: has a DOCTYPE; QuakeML declares none (refused: entity expansion)');

@@ -136,6 +136,8 @@ describe('QuakeML 1.2 (case 1)', () => {
     expect(station.format).toBeUndefined();
     expect(station.rejected[0].reason).toMatch(/^format: an XML document with root <FDSNStationXML> is not/);
     expect(detectFormat('<q:quakeml xmlns:q="x"/>')).toBe('quakeml');
+    // A BOM or blank lines before the XML declaration (as files and some servers have them) are not malformed.
+    expect(parseQuakeml(`\uFEFF\n  ${read('quakeml-usgs.xml')}`).accepted).toHaveLength(2);
     const noOrigin = parseQuakeml(
       '<quakeml><eventParameters><event publicID="smi:a/b/e1"><type>earthquake</type></event></eventParameters></quakeml>',
     );
