@@ -35,7 +35,7 @@ export function register(program: Command): void {
         'poll USGS/FDSN feeds and listen to EMSC, sending new or updated events to the producer (long-running)',
       )
       .option('--usgs <url>', 'USGS GeoJSON summary feed URL (repeatable)', collect, [])
-      .option('--fdsn <url>', 'FDSN event query URL with format=text (repeatable)', collect, [])
+      .option('--fdsn <url>', 'FDSN event query URL, format=text or format=xml (QuakeML) (repeatable)', collect, [])
       .option(
         '--emsc [url]',
         'listen to the EMSC SeismicPortal websocket (default wss://www.seismicportal.eu/standing_order/websocket)',

@@ -30,7 +30,8 @@ import {
   savePlan,
 } from '../events/index.ts';
 import { type LockStore, supersede } from '../locks/index.ts';
-import { isAlertable } from '../quake/rules.ts';
+import { isAlertable, isPossiblyEarthquake } from '../quake/rules.ts';
+import { MAX_ORIGIN_LEAD_MS } from '../quake/schema.ts';
 import type { Quake } from '../quake/types.ts';
 import { coveringCells } from '../segments/cells.ts';
 import type { SegmentRef } from '../segments/types.ts';
@@ -120,7 +121,7 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
   const { quake, acceptedAt } = d;
   const now = (deps.now ?? Date.now)();
   const notAlerted = !isAlertable(quake, deps.minMagnitude)
-    ? quake.kind.toLowerCase() !== 'earthquake'
+    ? !isPossiblyEarthquake(quake.kind)
       ? `kind ${quake.kind}`
       : `magnitude ${quake.magnitude} < ${deps.minMagnitude}`
     : originOutOfRange(quake.originTime, now, deps.maxEventAgeS ?? DEFAULT_MAX_EVENT_AGE_S);
@@ -187,8 +188,8 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
 
 /** Default of fanout.maxEventAgeS: an hour after the origin the alert is news, not a warning. */
 export const DEFAULT_MAX_EVENT_AGE_S = 3600;
-/** Origins up to this far ahead of the consumer's clock pass (network clocks and solution jitter). */
-export const MAX_FUTURE_ORIGIN_S = 300;
+/** Origins up to this far ahead of the consumer's clock pass (network clocks and solution jitter): the parsers' limit. */
+export const MAX_FUTURE_ORIGIN_S = MAX_ORIGIN_LEAD_MS / 1000;
 
 /** Why an origin time is not alerted, or undefined when it is within [now − maxAge, now + 5 min]. */
 export function originOutOfRange(originTime: number, now: number, maxAgeS: number): string | undefined {

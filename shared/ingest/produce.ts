@@ -4,9 +4,9 @@
  * id to its canonical event, record the withdrawal (`retract`), and once every reporting source withdrew it, produce a
  * retraction message under the event's key (after its versions on the same partition).
  *
- * Origin times: an origin more than `MAX_FUTURE_ORIGIN_S` ahead of the producer's clock is refused with a reason
- * (a clock or unit error, never a real event); old origins are accepted and recorded, and the consumer decides that
- * they are too old to alert (fanout.maxEventAgeS).
+ * Origin times: an origin more than `MAX_ORIGIN_LEAD_MS` (5 min) ahead of the producer's clock is refused by
+ * validation with a reason (a clock or unit error, never a real event); old origins are accepted and recorded, and
+ * the consumer decides that they are too old to alert (fanout.maxEventAgeS).
  *
  * Ordering and exactly-once-ish: key = canonical id, so every version of an event lands on one partition in order;
  * the kafkajs producer is idempotent (acks all, one request in flight per broker), so its own retries never duplicate
@@ -19,7 +19,6 @@
 import type { Producer } from 'kafkajs';
 import { lookupCanonical, registerSolution, resolveIdentity } from '../events/identity.ts';
 import { acceptVersion, type EventStore, markPublished, markRetractionPublished, retract } from '../events/index.ts';
-import { MAX_FUTURE_ORIGIN_S } from '../fanout/consume.ts';
 import { parseFeed } from '../quake/detect.ts';
 import { validateQuake } from '../quake/schema.ts';
 import type { Quake, Retraction } from '../quake/types.ts';
@@ -60,16 +59,10 @@ export function collectQuakes(
   const retractions: Retraction[] = [];
   const docs = payload.documents ?? [];
   const drill = payload.drill === true;
-  const accept = (q: Quake, index: number, where: string) => {
-    const reason = futureOrigin(q, now);
-    if (reason) rejected.push({ index, reason: `${where}${reason}` });
-    else quakes.push(q);
-  };
   docs.forEach((doc, index) => {
-    const r = parseFeed(doc, { drill });
-    r.accepted.forEach((q, i) => {
-      accept(q, index, `item ${i}: `);
-    });
+    // Origins (and update times) more than MAX_ORIGIN_LEAD_MS ahead of now are refused by validation, with a reason.
+    const r = parseFeed(doc, { drill, now });
+    quakes.push(...r.accepted);
     for (const x of r.rejected) rejected.push({ index, reason: `item ${x.index}: ${x.reason}` });
     retractions.push(...(r.retracted ?? []));
   });
@@ -81,8 +74,8 @@ export function collectQuakes(
     }
     // A drill stays a drill: the payload may mark events as drills, never un-mark them.
     const candidate = drill ? { ...q, drill: true } : q;
-    const v = validateQuake(candidate);
-    if (v.ok) accept(v.quake, index, '');
+    const v = validateQuake(candidate, {}, {}, { now });
+    if (v.ok) quakes.push(v.quake);
     else rejected.push({ index, reason: v.reason });
   });
   const base = docs.length + (payload.quakes ?? []).length;
@@ -101,13 +94,6 @@ export function collectQuakes(
     });
   });
   return { quakes, rejected, retractions };
-}
-
-/** Why an origin is refused as being in the future, or undefined. */
-function futureOrigin(q: Quake, now: number): string | undefined {
-  const aheadS = (q.originTime - now) / 1000;
-  if (aheadS <= MAX_FUTURE_ORIGIN_S) return undefined;
-  return `originTime: ${new Date(q.originTime).toISOString()} is ${Math.round(aheadS)} s in the future (more than ${MAX_FUTURE_ORIGIN_S} s ahead of now): a clock or unit error, not an event`;
 }
 
 export function eventMessage(quake: Quake, acceptedAt: number) {
