@@ -63,8 +63,8 @@ export async function predict(opts: PredictOptions): Promise<PredictReport> {
       hypocentralKm: round(hypo, 1),
       mmi: round(mmi, 2),
       level: s.alertLevel(mmi),
-      pArrivalS: round(s.pArrivalS(hypo), 1),
-      sArrivalS: round(s.sArrivalS(hypo), 1),
+      pArrivalS: round(s.pTravelTimeS(quake, site), 1),
+      sArrivalS: round(s.sTravelTimeS(quake, site), 1),
     };
   });
   return {
