@@ -39,6 +39,13 @@ const fanoutSchema = z.strictObject({
   minMagnitude: z.number().min(-2).max(10).default(3),
   /** The lowest threshold a subscriber may hold: it sets the footprint the consumer plans (shared/fanout/plan.ts). */
   minSubscriberMmi: z.number().min(1).max(10).default(3),
+  /**
+   * Alert policy (issue 13): notify a subscriber when the probability that their threshold is reached is at least this,
+   * given the intensity equation's σ (shared/seismo/alert.ts). 0.5 alerts on the median prediction only; the default
+   * 0.3 alerts a little below the threshold, as ShakeAlert does (missed/false rates in docs/seismology.md). The planner's
+   * footprint uses the same level (`footprintRadiusKm(minSubscriberMmi, alertProbability)`).
+   */
+  alertProbability: z.number().gt(0).lt(1).default(0.3),
   /** `scan` strategy: parallel Scan segments (DynamoDB TotalSegments) per event. */
   scanSegments: z.number().int().min(1).max(1_000_000).default(32),
   /**
