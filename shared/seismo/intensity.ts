@@ -8,8 +8,8 @@
  * - A known finite rupture (`opts.rupture`): Allen, Wald & Worden (2012) rupture-distance form.
  * - M ≥ 7 shallower than 70 km without a rupture (`aww12-line-source`): a line of the Wells & Coppersmith (1994)
  *   length, centred on the epicentre, of unknown strike: every site is taken at the distance of the nearest possible
- *   line (d − L/2), which is conservative in distance (it over-predicts across strike, never under-predicts along it);
- *   the prediction is the larger of the rupture form on that distance and the hypocentral form on the point.
+ *   line (d − L/2), which is conservative in distance (it over-predicts across strike, never under-predicts along it),
+ *   with the rupture-distance form.
  * - Everything else: Allen, Wald & Worden (2012) hypocentral form.
  * Atkinson & Wald (2007) California / CEUS and the uncalibrated Vacareanu (2015) stay available through `opts.model`.
  *
@@ -257,8 +257,8 @@ export function intensityModelFor(q: QuakeSource, opts: PredictOptions = {}): In
     }
     case 'aww12-line-source': {
       // Line of unknown strike centred on the epicentre: nearest possible point at max(0, d − L/2), top at the surface
-      // (large shallow ruptures reach or approach it). Conservative: the larger of the rupture form on that distance and
-      // the hypocentral form on the point source, so it never predicts less than the point source would.
+      // (large shallow ruptures reach or approach it). Conservative in distance: no site is taken farther from the
+      // source than the point source would put it. The rupture form is the one validated at M7.8 (docs/seismology.md).
       const half = ruptureLengthKm(m) / 2;
       source = {
         kind: 'line',
@@ -268,11 +268,8 @@ export function intensityModelFor(q: QuakeSource, opts: PredictOptions = {}): In
       };
       const near = (r: number) => Math.sqrt(r * r + Math.max(0, floor2 - nearRup(m) ** 2));
       const rLine = (d: number) => Math.max(0, d - half);
-      const line = (d: number) => aww12Rupture(m, near(rLine(d)));
-      const point = (d: number) => aww12HypocentralFloored(m, Math.sqrt(d * d + z2), hypWithFloor(d));
-      mu = (d) => Math.max(line(d), point(d));
-      sig = (d) =>
-        line(d) >= point(d) ? aww12Sigma('rupture', rLine(d)) : aww12Sigma('hypocentral', Math.sqrt(d * d + z2));
+      mu = (d) => aww12Rupture(m, near(rLine(d)));
+      sig = (d) => aww12Sigma('rupture', rLine(d));
       predict = (lat, lon) => mu(epi(lat, lon));
       sigma = (lat, lon) => sig(epi(lat, lon));
       break;
