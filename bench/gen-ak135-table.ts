@@ -274,16 +274,18 @@ export interface Ak135Table {
   s: number[][];
 }
 
-export function generate(): Ak135Table {
+/** One row of the table: first arrivals (s, 2 decimals) of `phase` from depth `z` km at every grid distance. */
+export function tableRow(phase: 'P' | 'S', z: number): number[] {
   const degs = distancesDeg();
   const km = degs.map((d) => (d * Math.PI * R) / 180);
-  const table = (phase: 'P' | 'S') =>
-    GRID.depthsKm.map((z) => {
-      const t = firstArrivals(rays(phase, z), km);
-      const missing = t.findIndex((x) => Number.isNaN(x));
-      if (missing >= 0) throw new Error(`${phase} at depth ${z} km: no ray reaches ${degs[missing]}°`);
-      return t.map((x) => Math.round(x * 100) / 100);
-    });
+  const t = firstArrivals(rays(phase, z), km);
+  const missing = t.findIndex((x) => Number.isNaN(x));
+  if (missing >= 0) throw new Error(`${phase} at depth ${z} km: no ray reaches ${degs[missing]}°`);
+  return t.map((x) => Math.round(x * 100) / 100);
+}
+
+export function generate(): Ak135Table {
+  const table = (phase: 'P' | 'S') => GRID.depthsKm.map((z) => tableRow(phase, z));
   return {
     model: 'ak135',
     source:

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { tableRow } from '../../bench/gen-ak135-table.ts';
 import {
   alertLevel,
   blindZoneRadiusKm,
@@ -81,6 +82,18 @@ describe('travel times (ak135 table)', () => {
     const t = phase === 'P' ? pTravelTimeS(q, site) : sTravelTimeS(q, site);
     expect(Math.abs(t - expected) / expected).toBeLessThan(0.02);
     expect(t).toBeCloseTo(expected, 0);
+  });
+
+  it('the committed table is what bench/gen-ak135-table.ts computes (rows at a crustal, a Vrancea and a deep depth)', () => {
+    const table = JSON.parse(readFileSync(join(import.meta.dirname, '../../shared/seismo/ak135-table.json'), 'utf8'));
+    for (const [phase, z] of [
+      ['P', 15],
+      ['S', 90],
+      ['S', 560],
+    ] as const) {
+      const i = table.depthsKm.indexOf(z);
+      expect(tableRow(phase, z)).toEqual(table[phase === 'P' ? 'p' : 's'][i]);
+    }
   });
 
   it('Pn overtakes the direct wave at regional distance (the first arrival is not the straight ray)', () => {
