@@ -229,6 +229,20 @@ function speed(): string {
   );
   run('shallow M6 (AWW12 hypocentral, baseline)', { magnitude: 6, lat: 44, lon: 25, depthKm: 10 });
   run('shallow M7.8, line source', { magnitude: 7.8, lat: 44, lon: 25, depthKm: 10 });
+  // Travel time per site: the ak135 S lookup against the constant-velocity formula it replaced, same distances.
+  const km = Float64Array.from({ length: 1 << 16 }, (_, i) => (i * 3000) / (1 << 16));
+  const curve = travelTimeCurve('S', 94);
+  for (const [label, f] of [
+    ['S time, ak135 table lookup (distance given)', (i: number) => curve.timeAtKm(km[i & 0xffff])],
+    ['S time, R_hyp / 3.5 km/s (baseline, distance given)', (i: number) => Math.hypot(km[i & 0xffff], 94) / 3.5],
+  ] as const) {
+    let acc = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) acc += f(i);
+    const ms = performance.now() - t0;
+    if (acc < 0) console.log(acc);
+    lines.push(`| ${label} | — | ${ms.toFixed(0)} | ${(n / ms / 1000).toFixed(1)} |`);
+  }
   return ['| case | model | ms per 1,000,000 | million sites/s |', '|---|---|---:|---:|', ...lines].join('\n');
 }
 
