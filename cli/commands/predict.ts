@@ -267,7 +267,9 @@ export function register(program: Command): void {
   withOutput(
     program
       .command('predict')
-      .description('predicted intensity (MMI), alert level and P/S arrival times at sites for an earthquake')
+      .description(
+        'predicted intensity (MMI) with its σ, probability of reaching V, alert level and ak135 P/S arrival times at sites',
+      )
       .option('--mag <M>', 'magnitude (-2..10)')
       .option('--lat <deg>', 'epicentre latitude')
       .option('--lon <deg>', 'epicentre longitude')

@@ -16,12 +16,17 @@
 
 import TABLE from './ak135-table.json' with { type: 'json' };
 import { EARTH_RADIUS_KM, haversineKm } from './geodesy.ts';
+import { UNKNOWN_DEPTH_KM } from './intensity.ts';
 
 export interface Hypocentre {
   lat: number;
   lon: number;
   depthKm: number;
+  /** False when the feed gave no depth: timed from `UNKNOWN_DEPTH_KM` like the intensity. Absent means known. */
+  depthKnown?: boolean;
 }
+
+const depthOf = (q: Hypocentre) => (q.depthKnown === false ? UNKNOWN_DEPTH_KM : q.depthKm);
 
 export interface Site {
   lat: number;
@@ -135,12 +140,12 @@ function cachedCurve(phase: Phase, depthKm: number): TravelTimeCurve {
 
 /** Seconds after origin at which the first P wave reaches the site (ak135). */
 export function pTravelTimeS(q: Hypocentre, site: Site): number {
-  return cachedCurve('P', q.depthKm).timeAtKm(epicentralKm(q, site));
+  return cachedCurve('P', depthOf(q)).timeAtKm(epicentralKm(q, site));
 }
 
 /** Seconds after origin at which the first S wave — the damaging shaking — reaches the site (ak135). */
 export function sTravelTimeS(q: Hypocentre, site: Site): number {
-  return cachedCurve('S', q.depthKm).timeAtKm(epicentralKm(q, site));
+  return cachedCurve('S', depthOf(q)).timeAtKm(epicentralKm(q, site));
 }
 
 /**

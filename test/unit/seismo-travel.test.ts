@@ -104,6 +104,13 @@ describe('travel times (ak135 table)', () => {
     expect(pTravelTimeS(q, site)).toBeCloseTo(47.7, 0); // TauP ak135: Pn 47.66 s
   });
 
+  it('unknown depth is timed from 10 km, as the intensity is', () => {
+    const site = { lat: 0, lon: 1 };
+    expect(sTravelTimeS({ lat: 0, lon: 0, depthKm: 0, depthKnown: false }, site)).toBe(
+      sTravelTimeS({ lat: 0, lon: 0, depthKm: 10 }, site),
+    );
+  });
+
   it('depth ≤ 0 is the surface; first arrivals rise with distance; S after P', () => {
     expect(travelTimeCurve('P', -3).timeAtKm(100)).toBe(travelTimeCurve('P', 0).timeAtKm(100));
     fc.assert(
