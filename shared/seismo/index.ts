@@ -45,6 +45,7 @@ export {
   predictMmi,
   type QuakeSource,
   ruptureLengthKm,
+  type SiteAssessment,
   type SiteLocation,
   type SourceGeometry,
   UNKNOWN_DEPTH_KM,

@@ -104,6 +104,20 @@ export type SourceGeometry =
   | { kind: 'rupture'; traces: number; topKm: number }
   | { kind: 'line'; lengthKm: number; topKm: number; scaling: 'Wells & Coppersmith 1994, subsurface length, all slip' };
 
+/** Everything the segment worker decides for one subscriber (`IntensityModel.assess`). */
+export interface SiteAssessment {
+  /** Predicted (median) MMI, clipped to 1–10: the number the alert text shows. */
+  mmi: number;
+  /** σ of the prediction (MMI units). */
+  sigma: number;
+  /** P(MMI ≥ the subscriber's threshold). */
+  probability: number;
+  /** probability ≥ the policy's level: send an alert. */
+  notify: boolean;
+  /** Level under the policy; at least `be-aware` is the worker's business when `notify` is true. */
+  level: AlertLevel;
+}
+
 export interface IntensityModel {
   readonly name: IntensityModelName;
   readonly source: SourceGeometry;
@@ -115,6 +129,11 @@ export interface IntensityModel {
   probabilityAtLeast(lat: number, lon: number, threshold: number): number;
   /** Alert level under a probability policy (alert.ts `alertLevelWithUncertainty`). */
   level(lat: number, lon: number, policy?: AlertPolicy): AlertLevel;
+  /**
+   * The whole decision for a subscriber with threshold `minMmi` under `policy` (default: the default policy): what
+   * the worker calls per subscriber. Same results as `predict`, `sigma`, `probabilityAtLeast` and `level`.
+   */
+  assess(lat: number, lon: number, minMmi: number, policy?: AlertPolicy): SiteAssessment;
   /**
    * Largest epicentral distance (km) at which some site can reach `mmi` with probability ≥ `probability` (default: the
    * default alert policy's level); 0 when none can. With probability 0.5 it is the median footprint.
@@ -293,18 +312,25 @@ export function intensityModelFor(q: QuakeSource, opts: PredictOptions = {}): In
 
   const probabilityAtLeast = (lat: number, lon: number, threshold: number) =>
     exceedanceProbability(clipMmi(predict(lat, lon)), threshold, sigma(lat, lon));
+  const levelOf = (mmi: number, s: number, policy: AlertPolicy): AlertLevel => {
+    const p = policy.probability;
+    if (exceedanceProbability(mmi, policy.thresholds.takeAction, s) >= p) return 'take-action';
+    if (exceedanceProbability(mmi, policy.thresholds.beAware, s) >= p) return 'be-aware';
+    return 'none';
+  };
   return {
     name,
     source,
+    assess: (lat, lon, minMmi, policy = DEFAULT_ALERT_POLICY) => {
+      const mmi = clipMmi(predict(lat, lon));
+      const s = sigma(lat, lon);
+      const probability = exceedanceProbability(mmi, minMmi, s);
+      return { mmi, sigma: s, probability, notify: probability >= policy.probability, level: levelOf(mmi, s, policy) };
+    },
     predict: (lat, lon) => clipMmi(predict(lat, lon)),
     sigma,
     probabilityAtLeast,
-    level: (lat, lon, policy = DEFAULT_ALERT_POLICY) => {
-      const p = policy.probability;
-      if (probabilityAtLeast(lat, lon, policy.thresholds.takeAction) >= p) return 'take-action';
-      if (probabilityAtLeast(lat, lon, policy.thresholds.beAware) >= p) return 'be-aware';
-      return 'none';
-    },
+    level: (lat, lon, policy = DEFAULT_ALERT_POLICY) => levelOf(clipMmi(predict(lat, lon)), sigma(lat, lon), policy),
     footprintRadiusKm: (mmi, probability = DEFAULT_ALERT_PROBABILITY) =>
       searchRadius((d) => clipMmi(mu(d)) + alertMarginMmi(sig(d), probability), mmi),
   };

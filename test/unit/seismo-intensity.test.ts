@@ -9,8 +9,10 @@ import {
   aww12Hypocentral,
   aww12Rupture,
   DEFAULT_ALERT_PROBABILITY,
+  DEFAULT_ALERT_THRESHOLDS,
   destination,
   footprintRadiusKm,
+  INTENSITY_MODELS,
   intensityModelFor,
   isBackArc,
   isVranceaIntermediateDepth,
@@ -183,6 +185,33 @@ describe('Vrancea: sides of the Carpathian arc', () => {
     expect(mae).toBeLessThanOrEqual(0.8);
     expect(missed).toBeLessThanOrEqual(0.1);
     expect(falseAlarms).toBeLessThanOrEqual(0.15);
+  });
+});
+
+describe('assess: the per-subscriber decision', () => {
+  it('agrees with predict, sigma, probabilityAtLeast and level for every model and policy', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...INTENSITY_MODELS),
+        fc.double({ min: 3, max: 8.5, noNaN: true }),
+        fc.double({ min: 0, max: 360, noNaN: true }),
+        fc.double({ min: 0, max: 800, noNaN: true }),
+        fc.constantFrom(2, 3, 4, 5, 6),
+        fc.constantFrom(0.1, 0.3, 0.5),
+        (model, mag, bearing, d, minMmi, probability) => {
+          const m = intensityModelFor({ ...VRANCEA_1977, magnitude: mag }, { model });
+          const [la, lo] = destination(VRANCEA_1977.lat, VRANCEA_1977.lon, bearing, d);
+          const policy = { probability, thresholds: DEFAULT_ALERT_THRESHOLDS };
+          const a = m.assess(la, lo, minMmi, policy);
+          expect(a.mmi).toBe(m.predict(la, lo));
+          expect(a.sigma).toBe(m.sigma(la, lo));
+          expect(a.probability).toBe(m.probabilityAtLeast(la, lo, minMmi));
+          expect(a.notify).toBe(a.probability >= probability);
+          expect(a.level).toBe(m.level(la, lo, policy));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
