@@ -319,7 +319,8 @@ if (import.meta.main) {
     for (const k of ['p', 's'] as const) {
       table[k].forEach((row, i) => {
         row.forEach((x, j) => {
-          worst = Math.max(worst, Math.abs(x - (committed[k][i]?.[j] ?? Number.NaN)) || Number.POSITIVE_INFINITY);
+          const diff = Math.abs(x - (committed[k][i]?.[j] ?? Number.NaN));
+          worst = Math.max(worst, Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff);
         });
       });
     }
