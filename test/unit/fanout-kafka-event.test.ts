@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { originOutOfRange } from '../../shared/fanout/consume.ts';
 import { decodeRecord, dlqMessage, type KafkaRecord, recordsByPartition } from '../../shared/fanout/index.ts';
-import { eventMessage } from '../../shared/ingest/index.ts';
+import { eventMessage, retractionMessage } from '../../shared/ingest/index.ts';
 import { drillQuake } from '../integration/pipeline-fixtures.ts';
 
 /** A record as the self-managed Kafka event source mapping delivers it (base64 key/value, byte-array headers). */
@@ -66,5 +67,43 @@ describe('decodeRecord', () => {
       records: { 'quakes.events-2': [a, b], 'quakes.events-0': [c] },
     });
     expect(parts.map((p) => p.map((r) => r.offset))).toEqual([[3, 5], [1]]);
+  });
+});
+
+describe('retraction records and origin ranges', () => {
+  it('round-trips a retraction message; a malformed one is poison with a reason', () => {
+    const m = retractionMessage(
+      'us7000r1',
+      { id: 'us7000r1', source: 'us', reason: 'usgs status "deleted"', updatedAt: 5, drill: true },
+      99,
+    );
+    const d = decodeRecord(record(m));
+    expect(d).toMatchObject({
+      ok: true,
+      kind: 'retraction',
+      eventId: 'us7000r1',
+      drill: true,
+      source: 'us',
+      acceptedAt: 99,
+    });
+    const bad = decodeRecord(
+      record({ key: 'x', value: JSON.stringify({ schema: 1, kind: 'retraction' }), headers: {} }),
+    );
+    expect(bad).toMatchObject({ ok: false, reason: 'eventId: missing' });
+    const other = decodeRecord(
+      record({ key: 'x', value: JSON.stringify({ schema: 1, kind: 'erratum' }), headers: {} }),
+    );
+    expect(other).toMatchObject({ ok: false, reason: 'kind: "erratum" is not "version" or "retraction"' });
+  });
+
+  it('originOutOfRange: within [now − max age, now + 5 min] passes; otherwise the reason says how far', () => {
+    const now = Date.UTC(2026, 10, 30, 9);
+    expect(originOutOfRange(now - 3599_000, now, 3600)).toBeUndefined();
+    expect(originOutOfRange(now + 299_000, now, 3600)).toBeUndefined();
+    expect(originOutOfRange(now - 7200_000, now, 3600)).toBe(
+      'origin 2.0 h old (older than fanout.maxEventAgeS 3600 s)',
+    );
+    expect(originOutOfRange(now + 3600_000, now, 3600)).toBe('origin 3600 s in the future (more than 300 s ahead)');
+    expect(originOutOfRange(Date.UTC(1970, 0, 2), now, 3600)).toMatch(/^origin 57 y old/);
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { buildNotification, DRILL_BANNER, notificationText, textLocale } from '../../shared/notify/index.ts';
+import {
+  buildCancellation,
+  buildNotification,
+  DRILL_BANNER,
+  notificationText,
+  shakingPhase,
+  textLocale,
+  UNDER_WAY_S,
+} from '../../shared/notify/index.ts';
 
 const quake = {
   id: 'us7000abcd',
@@ -70,5 +78,45 @@ describe('buildNotification', () => {
     expect(textLocale('de-DE')).toBe('en');
     expect(textLocale('RO')).toBe('ro');
     expect(buildNotification(quake, { id: 'x', locale: 'fr' }, facts).locale).toBe('en');
+  });
+});
+
+describe('time-aware texts and cancellations', () => {
+  const origin = Date.UTC(2026, 10, 30, 8, 14, 27);
+  const q = { id: 'us7000abcd', drill: false, magnitude: 4.6, place: 'Vrancea, Romania', originTime: origin };
+  const f = { mmi: 5.4, distanceKm: 61.2, level: 'take-action' as const };
+
+  it('names the phase from the seconds left: warning, under way up to a minute after the S wave, then after', () => {
+    expect(shakingPhase(12)).toBe('warning');
+    expect(shakingPhase(0)).toBe('under-way');
+    expect(shakingPhase(-UNDER_WAY_S)).toBe('under-way');
+    expect(shakingPhase(-UNDER_WAY_S - 0.1)).toBe('after');
+  });
+
+  it('built hours after the S wave, an alert says what happened, never "shaking in N s"', () => {
+    const n = buildNotification(q, { id: 's1', locale: 'en' }, { ...f, secondsUntilShaking: -3 * 3600 });
+    expect(n).toMatchObject({ kind: 'alert', phase: 'after', id: 'us7000abcd:s1:take-action' });
+    expect(n.text).toBe(
+      'Earthquake M4.6 (Vrancea, Romania) at 08:14 UTC, 61 km from you. Predicted shaking at your location: strong ' +
+        '(intensity 5.4). The shaking has passed; expect aftershocks and check for damage.',
+    );
+    const ro = buildNotification(q, { id: 's1', locale: 'ro' }, { ...f, secondsUntilShaking: -3 * 3600 });
+    expect(ro.text).toMatch(/^Cutremur M4,6 \(Vrancea, Romania\) la 08:14 UTC, la 61 km de dumneavoastră\./);
+    expect(ro.text).toMatch(/Mișcarea a trecut/);
+  });
+
+  it('a cancellation names the withdrawn alert by its time and magnitude, under its own key; a drill keeps its banner', () => {
+    const c = buildCancellation(q, { id: 's2', locale: 'en' }, { ...f, secondsUntilShaking: -30 });
+    expect(c).toMatchObject({ kind: 'cancel', id: 'us7000abcd:s2:cancel', level: 'take-action' });
+    expect(c.text).toBe(
+      'CANCELLED: the alert of 08:14 UTC for M4.6 (Vrancea, Romania) was withdrawn by the seismic network. ' +
+        'No earthquake is expected from it.',
+    );
+    const drill = buildCancellation(
+      { ...q, drill: true },
+      { id: 's2', locale: 'ro' },
+      { ...f, secondsUntilShaking: 5 },
+    );
+    expect(drill.text).toMatch(/^EXERCIȚIU — ACESTA ESTE UN TEST: ANULAT: alerta de la 08:14 UTC pentru M4,6/);
   });
 });
