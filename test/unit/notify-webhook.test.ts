@@ -137,22 +137,16 @@ describe('Deliverer → webhook sink', () => {
     expect(JSON.stringify(lines)).not.toContain('secret');
   });
 
-  it('delivers 100,000 notifications to a loopback sink in a few seconds', async () => {
-    const batch = items(100_000, (i) => ({
+  it('delivers 10,000 notifications to a loopback sink, every one once and signed (throughput: bench/fanout.ts)', async () => {
+    const batch = items(10_000, (i) => ({
       type: 'webhook',
       target: `${sink.url}/h${i % 10}`,
       secret: 'default-secret',
     }));
-    const started = performance.now();
     const r = await deliverer({ concurrency: 32 }).deliver(batch);
-    const ms = performance.now() - started;
-    console.log(
-      `webhook throughput: ${r.delivered.length} notifications in ${ms.toFixed(0)} ms = ${Math.round((r.delivered.length / ms) * 1000)}/s (${sink.requests()} POSTs)`,
-    );
-    expect(r.delivered).toHaveLength(100_000);
-    expect(sink.received()).toHaveLength(100_000);
+    expect(r.delivered).toHaveLength(10_000);
+    expect(sink.received()).toHaveLength(10_000);
     expect(sink.badSignatures()).toBe(0);
-    // ≈2–3 s measured on an idle 2-core box; the bound only catches pathologies (the box is shared and loaded).
-    expect(ms).toBeLessThan(60_000);
   });
+});
 });
