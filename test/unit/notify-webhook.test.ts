@@ -149,4 +149,3 @@ describe('Deliverer → webhook sink', () => {
     expect(sink.badSignatures()).toBe(0);
   });
 });
-});
