@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { functionArn, parseFunctionName, parseSqsArn } from '../../local/lambda/arns.ts';
 import { Concurrency } from '../../local/lambda/concurrency.ts';
-import { InvalidParameterValueError, TooManyRequestsError } from '../../local/lambda/errors.ts';
+import { TooManyRequestsError, ValidationError } from '../../local/lambda/errors.ts';
 import { kafkaRecord } from '../../local/lambda/esm-kafka.ts';
 import { logTail } from '../../local/lambda/invoker.ts';
 import { reportLine } from '../../local/lambda/logging.ts';
@@ -20,7 +20,7 @@ describe('function names', () => {
   });
 
   it('refuses a malformed name and disagreeing qualifiers', () => {
-    expect(() => parseFunctionName('bad name')).toThrow(InvalidParameterValueError);
+    expect(() => parseFunctionName('bad name')).toThrow(ValidationError);
     expect(() => parseFunctionName('fn:1', '2')).toThrow(/does not match/);
   });
 
