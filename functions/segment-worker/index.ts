@@ -20,32 +20,25 @@ import {
   type WorkerDeps,
   type WorkerPayload,
 } from '../../shared/fanout/index.ts';
-import { createClients, serviceConfigFromEnv } from '../../shared/infra/clients.ts';
+import { functionRuntime } from '../../shared/infra/handler-support.ts';
 import { Deliverer } from '../../shared/notify/deliverer.ts';
-import { createTelemetry } from '../../shared/notify/telemetry.ts';
 import { SubscriberStore } from '../../shared/segments/store.ts';
 
-const config = serviceConfigFromEnv();
-const clients = createClients(config);
-const { logger, metrics } = createTelemetry('segment-worker');
-// The domain logs through a two-method interface; Powertools' Logger takes its fields as structured attributes.
-const log = {
-  info: (message: string, fields: Record<string, unknown> = {}) => logger.info(message, fields as never),
-  warn: (message: string, fields: Record<string, unknown> = {}) => logger.warn(message, fields as never),
-};
-const deliverer = Deliverer.fromClients(clients, { logger, metrics });
+// Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
+const { config, clients, logger, metrics, log, env } = await functionRuntime('segment-worker');
+const deliverer = Deliverer.fromClients(clients, { logger, metrics, logUrlPathsFor: env.QUAKECTL_LOG_URL_PATHS_FOR });
 const subscribers = new SubscriberStore(clients.ddb, config.names);
-const leaseMs = Number(process.env.QUAKECTL_LEASE_MS ?? 30_000);
-const reserveMs = Number(process.env.QUAKECTL_RESERVE_MS ?? 10_000);
-const pageSize = Number(process.env.QUAKECTL_PAGE_SIZE ?? Math.max(500, config.fanout.batchSize));
-const crashAfter = config.local ? Number(process.env.QUAKECTL_TEST_CRASH_AFTER_BATCHES ?? 0) : 0;
+const leaseMs = env.QUAKECTL_LEASE_MS;
+const reserveMs = env.QUAKECTL_RESERVE_MS;
+const pageSize = env.QUAKECTL_PAGE_SIZE ?? Math.max(500, config.fanout.batchSize);
+const crashAfter = config.local ? env.QUAKECTL_TEST_CRASH_AFTER_BATCHES : 0;
 
 function crashHook(eventId: string): WorkerDeps['afterDeliver'] {
   if (!crashAfter) return undefined;
   return ({ batches }) => {
     if (batches < crashAfter) return;
     try {
-      openSync(join(process.env.QUAKECTL_TEST_CRASH_DIR ?? tmpdir(), `quakectl-crash-${eventId}`), 'wx');
+      openSync(join(env.QUAKECTL_TEST_CRASH_DIR ?? tmpdir(), `quakectl-crash-${eventId}`), 'wx');
     } catch {
       return; // someone already crashed for this event
     }

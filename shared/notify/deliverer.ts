@@ -33,6 +33,8 @@ export interface DelivererOptions {
   /** Webhook POSTs in flight at once (= keep-alive connections per busy target). */
   concurrency?: number;
   lookup?: Lookup;
+  /** Hosts whose URL paths may be logged (redactUrl); every other URL is logged as scheme://host/…. */
+  logUrlPathsFor?: readonly string[];
   logger?: Logger;
   metrics?: Metrics;
 }
@@ -131,14 +133,14 @@ export class Deliverer {
       this.opts.metrics?.addMetric('DeliveredAfterOrigin', MetricUnit.Milliseconds, now - notifications[0].originTime);
       if (r.attempts > 1)
         this.opts.logger?.info('webhook delivered after retries', {
-          target: redactUrl(target),
+          target: redactUrl(target, this.opts.logUrlPathsFor),
           attempts: r.attempts,
           count: ids.length,
         });
       return { delivered: ids, failed: [], dlq: 0 };
     }
     this.opts.logger?.warn('webhook batch failed', {
-      target: redactUrl(target),
+      target: redactUrl(target, this.opts.logUrlPathsFor),
       reason: r.reason,
       attempts: r.attempts,
       count: ids.length,
@@ -199,7 +201,7 @@ export class Deliverer {
     const message: DeliveryDlqMessage = {
       kind: 'delivery',
       reason: meta.reason,
-      target: meta.target.startsWith('kafka:') ? meta.target : redactUrl(meta.target),
+      target: meta.target.startsWith('kafka:') ? meta.target : redactUrl(meta.target, this.opts.logUrlPathsFor),
       eventId: notifications[0]?.eventId ?? '',
       attempts: meta.attempts,
       firstFailureAt: meta.firstFailureAt,
