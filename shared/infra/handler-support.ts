@@ -31,6 +31,24 @@ export interface FunctionRuntime {
   dlqUrl(kind: DlqKind): Promise<string>;
 }
 
+/**
+ * A Secrets Manager client from the given environment (in Lambda, process.env: AWS_REGION and the role's
+ * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN; an endpoint override only where one is set).
+ */
+function secretsClient(env: NodeJS.ProcessEnv): SecretsManagerClient {
+  const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL;
+  const {
+    AWS_ACCESS_KEY_ID: accessKeyId,
+    AWS_SECRET_ACCESS_KEY: secretAccessKey,
+    AWS_SESSION_TOKEN: sessionToken,
+  } = env;
+  return new SecretsManagerClient({
+    region: env.AWS_REGION,
+    ...(endpoint ? { endpoint } : {}),
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, sessionToken } } : {}),
+  });
+}
+
 export async function functionRuntime(
   role: string,
   env: NodeJS.ProcessEnv = process.env,
@@ -39,8 +57,7 @@ export async function functionRuntime(
   const fe = parseFunctionEnv(env);
   let credentials: Awaited<ReturnType<typeof kafkaCredentials>> | undefined;
   if (fe.QUAKECTL_KAFKA_SASL_MECHANISM && fe.QUAKECTL_KAFKA_SECRET_ARN) {
-    // The SDK resolves region, credentials and AWS_ENDPOINT_URL_SECRETS_MANAGER from the environment itself.
-    const client = secrets ?? new SecretsManagerClient({});
+    const client = secrets ?? secretsClient(env);
     try {
       credentials = await kafkaCredentials(client, fe.QUAKECTL_KAFKA_SECRET_ARN);
     } finally {
