@@ -33,6 +33,8 @@ async function startChain(payload: WorkerPayload) {
   await clients.lambda.send(
     new InvokeCommand({
       FunctionName: config.names.function('segment-worker'),
+      // The alias deploy moved to exactly what it deployed, whose async settings (retries, age, DLQ) are the ones set.
+      Qualifier: config.names.alias,
       InvocationType: 'Event',
       Payload: Buffer.from(JSON.stringify(payload)),
     }),

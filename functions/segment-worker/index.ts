@@ -60,6 +60,7 @@ export async function handler(payload: WorkerPayload, context: LambdaContext) {
           await clients.lambda.send(
             new InvokeCommand({
               FunctionName: config.names.function('segment-worker'),
+              Qualifier: config.names.alias,
               InvocationType: 'Event',
               Payload: Buffer.from(JSON.stringify(next)),
             }),
