@@ -24,7 +24,7 @@ export default defineConfig({
         },
       },
       {
-        // AWS API behaviour checked against moto, an implementation written by others (test/aws-api/README.md);
+        // AWS API behaviour checked against moto, an implementation written by others (docs/architecture.md, What moto checks);
         // Kafka on the real local broker, so the local stack's setup runs first.
         test: {
           name: 'aws-api',
