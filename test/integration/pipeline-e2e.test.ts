@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CreateAliasCommand,
   CreateEventSourceMappingCommand,
   CreateFunctionCommand,
   DeleteEventSourceMappingCommand,
@@ -15,6 +16,8 @@ import {
   GetEventSourceMappingCommand,
   GetFunctionConfigurationCommand,
   InvokeCommand,
+  PublishVersionCommand,
+  UpdateAliasCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
@@ -171,6 +174,7 @@ beforeAll(async () => {
       }),
     );
     created.push(name);
+    await publishLive(name, true);
   }
   const m = await stack.clients.lambda.send(
     new CreateEventSourceMappingCommand({
@@ -187,6 +191,14 @@ beforeAll(async () => {
     return s.State === 'Enabled' ? true : undefined;
   });
 });
+
+/** As deploy leaves every function: alias `live` on a version of exactly its current configuration (chains start on live). */
+async function publishLive(name: string, create = false) {
+  const v = await stack.clients.lambda.send(new PublishVersionCommand({ FunctionName: name }));
+  const alias = { FunctionName: name, Name: 'live', FunctionVersion: v.Version };
+  if (create) await stack.clients.lambda.send(new CreateAliasCommand(alias));
+  else await stack.clients.lambda.send(new UpdateAliasCommand(alias));
+}
 
 afterAll(async () => {
   if (mappingUuid)
@@ -336,6 +348,7 @@ describe('alert pipeline end to end (producer → Kafka → consumer → segment
       const c = await stack.clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: worker }));
       return c.LastUpdateStatus === 'Successful' || c.LastUpdateStatus === undefined ? true : undefined;
     });
+    await publishLive(worker);
     try {
       const quake = drillQuake(uniqueName('e2e-crash'), { magnitude: 5.2 });
       const r = await invokeProducer({ quakes: [quake] });
@@ -355,6 +368,7 @@ describe('alert pipeline end to end (producer → Kafka → consumer → segment
       await stack.clients.lambda.send(
         new UpdateFunctionConfigurationCommand({ FunctionName: worker, Environment: { Variables: baseEnv() } }),
       );
+      await publishLive(worker);
     }
   });
 });
