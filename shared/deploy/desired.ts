@@ -113,6 +113,13 @@ export function roleEnv(role: FunctionRole, input: DesiredInput): Record<string,
   return env;
 }
 
+/** The shared environment plus the role's own, validated as a whole against the contract the handler parses. */
+function roleEnvChecked(role: FunctionRole, env: Record<string, string>, input: DesiredInput): Record<string, string> {
+  const all = { ...env, ...roleEnv(role, input) };
+  parseFunctionEnv(all);
+  return all;
+}
+
 /** The schedules deploy manages: the autoscaler's (when enabled) and the polling producer's (when a feed is set). */
 export function schedules(input: DesiredInput): ScheduleSpec[] {
   const { profile, names, settings = {} } = input;
@@ -195,7 +202,7 @@ export function desiredState(input: DesiredInput): DesiredState {
       executionRole: input.roleArn,
       memoryMb: s.memoryMb,
       timeoutS: s.timeoutS,
-      env: { ...env, ...roleEnv(role, input) },
+      env: roleEnvChecked(role, env, input),
       dlq: s.dlq ? names.dlq(s.dlq) : undefined,
       reservedConcurrency: s.reservedConcurrency,
       eventInvoke: s.eventInvoke,

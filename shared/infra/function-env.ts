@@ -65,6 +65,12 @@ export const functionEnvSchema = z
      * scheme://host/… (shared/notify/telemetry.ts redactUrl).
      */
     QUAKECTL_LOG_URL_PATHS_FOR: list.default([]),
+    /** Producer, scheduled mode (read by shared/ingest/scheduled.ts). */
+    QUAKECTL_USGS_FEED_URL: z.url().optional(),
+    QUAKECTL_FDSN_QUERY_URL: z.url().optional(),
+    QUAKECTL_INGEST_MAX_AGE_S: int(0, 10 * 365 * 86_400).optional(),
+    /** Autoscaler rules as JSON (validated by shared/scaling/rules.ts when the autoscaler starts). */
+    QUAKECTL_SCALING_RULES: z.string().min(2).optional(),
     /** Local test hook of the segment worker (honoured only with QUAKECTL_LOCAL=true): exit after N batches. */
     QUAKECTL_TEST_CRASH_AFTER_BATCHES: int(0, 1_000_000).default(0),
     QUAKECTL_TEST_CRASH_DIR: z.string().min(1).optional(),
