@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// `npm test` runs both projects. Unit tests touch no service; integration tests run against the local stack, which
+// `npm test` runs every project. Unit tests touch no service; integration tests run against the local stack, which
 // test/integration/global-setup.ts starts when it is not already running (and stops afterwards if it started it).
 export default defineConfig({
   test: {
@@ -20,6 +20,18 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 240_000,
           // One stack is shared by all integration files: run them one at a time (2 cores, several JVMs).
+          fileParallelism: false,
+        },
+      },
+      {
+        // AWS API behaviour checked against moto, an implementation written by others (docs/architecture.md, What moto checks);
+        // Kafka on the real local broker, so the local stack's setup runs first.
+        test: {
+          name: 'aws-api',
+          include: ['test/aws-api/**/*.test.ts'],
+          globalSetup: ['test/integration/global-setup.ts', 'test/aws-api/moto-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

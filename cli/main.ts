@@ -21,6 +21,7 @@ const groups: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/locks.ts'),
   () => import('./commands/status.ts'),
   () => import('./commands/deploy.ts'),
+  () => import('./commands/iam.ts'),
   () => import('./commands/subscribers.ts'),
   () => import('./commands/simulate.ts'),
   () => import('./commands/ingest.ts'),

@@ -42,6 +42,8 @@ export function register(program: Command): void {
           },
         },
       );
+      // A dry run without a reachable broker still plans the AWS side: exit 0, the Kafka side reported unknown.
+      for (const w of result.warnings) process.stderr.write(`${color().yellow('warning:')} ${w}\n`);
       if (format === 'json') printJson(result);
       else process.stdout.write(`${outcome(result, 'deploy')}\n`);
     } finally {
@@ -90,6 +92,7 @@ function actionLabel(action: string): string {
     blocked: c.red.bold,
     unchanged: c.dim,
     skipped: c.cyan,
+    unknown: c.yellow,
   };
   return (paint[action] ?? ((s: string) => s))(action.padEnd(9));
 }

@@ -7,38 +7,25 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import {
   type ConsumerDlqMessage,
   consumeBatch,
   type SelfManagedKafkaEvent,
   type WorkerPayload,
 } from '../../shared/fanout/index.ts';
-import { createClients, serviceConfigFromEnv } from '../../shared/infra/clients.ts';
-import { createTelemetry } from '../../shared/notify/telemetry.ts';
+import { functionRuntime } from '../../shared/infra/handler-support.ts';
 import { SubscriberStore } from '../../shared/segments/store.ts';
 
-const config = serviceConfigFromEnv();
-const clients = createClients(config);
-const { logger, metrics } = createTelemetry('consumer');
-// The domain logs through a two-method interface; Powertools' Logger takes its fields as structured attributes.
-const log = {
-  info: (message: string, fields: Record<string, unknown> = {}) => logger.info(message, fields as never),
-  warn: (message: string, fields: Record<string, unknown> = {}) => logger.warn(message, fields as never),
-};
+// Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
+const { config, clients, logger, metrics, log, dlqUrl } = await functionRuntime('consumer');
 const store = new SubscriberStore(clients.ddb, config.names);
-const fanout = config.fanout as typeof config.fanout & { minSubscriberMmi?: number; scanSegments?: number };
-let dlqUrl: Promise<string> | undefined;
+const fanout = config.fanout;
 
 async function sendToDlq(message: ConsumerDlqMessage) {
-  dlqUrl ??= clients.sqs
-    .send(new GetQueueUrlCommand({ QueueName: config.names.dlq('consumer') }))
-    .then((r) => r.QueueUrl!)
-    .catch((err) => {
-      dlqUrl = undefined;
-      throw err;
-    });
-  await clients.sqs.send(new SendMessageCommand({ QueueUrl: await dlqUrl, MessageBody: JSON.stringify(message) }));
+  await clients.sqs.send(
+    new SendMessageCommand({ QueueUrl: await dlqUrl('consumer'), MessageBody: JSON.stringify(message) }),
+  );
   metrics.addMetric('ConsumerDlqSends', MetricUnit.Count, 1);
 }
 
@@ -46,6 +33,8 @@ async function startChain(payload: WorkerPayload) {
   await clients.lambda.send(
     new InvokeCommand({
       FunctionName: config.names.function('segment-worker'),
+      // The alias deploy moved to exactly what it deployed, whose async settings (retries, age, DLQ) are the ones set.
+      Qualifier: config.names.alias,
       InvocationType: 'Event',
       Payload: Buffer.from(JSON.stringify(payload)),
     }),
@@ -62,10 +51,10 @@ export async function handler(event: SelfManagedKafkaEvent) {
       startChain,
       sendToDlq,
       minMagnitude: fanout.minMagnitude,
-      minSubscriberMmi: fanout.minSubscriberMmi ?? 3,
+      minSubscriberMmi: fanout.minSubscriberMmi,
       parallelism: fanout.parallelism,
       strategy: fanout.strategy,
-      scanSegments: fanout.scanSegments ?? fanout.parallelism * 4,
+      scanSegments: fanout.scanSegments,
       maxUnitSize: fanout.maxSegmentSize,
       maxEventAgeS: fanout.maxEventAgeS,
       alertProbability: fanout.alertProbability,

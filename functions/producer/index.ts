@@ -6,7 +6,7 @@
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { LambdaContext as Context } from '../../shared/fanout/types.ts';
-import { createClients, serviceConfigFromEnv } from '../../shared/infra/clients.ts';
+import { functionRuntime } from '../../shared/infra/handler-support.ts';
 import {
   createEventProducer,
   eventsTopic,
@@ -15,16 +15,9 @@ import {
   produceEvents,
 } from '../../shared/ingest/index.ts';
 import { scheduledPoller } from '../../shared/ingest/scheduled.ts';
-import { createTelemetry } from '../../shared/notify/telemetry.ts';
 
-const config = serviceConfigFromEnv();
-const clients = createClients(config);
-const { logger, metrics } = createTelemetry('producer');
-// The domain logs through a two-method interface; Powertools' Logger takes its fields as structured attributes.
-const log = {
-  info: (message: string, fields: Record<string, unknown> = {}) => logger.info(message, fields as never),
-  warn: (message: string, fields: Record<string, unknown> = {}) => logger.warn(message, fields as never),
-};
+// Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
+const { config, clients, logger, metrics, log } = await functionRuntime('producer');
 const topic = eventsTopic(config.names.eventsTopic);
 // Per environment, kept warm across invocations: resolved ids, produced versions, feed validators.
 // Feed id → canonical id, a cache of the alias items in the events table (identity itself lives in DynamoDB).

@@ -16,40 +16,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import {
   type LambdaContext,
   runSegmentWorker,
   type WorkerDeps,
   type WorkerPayload,
 } from '../../shared/fanout/index.ts';
-import { createClients, serviceConfigFromEnv } from '../../shared/infra/clients.ts';
+import { functionRuntime } from '../../shared/infra/handler-support.ts';
 import { Deliverer } from '../../shared/notify/deliverer.ts';
-import { createTelemetry } from '../../shared/notify/telemetry.ts';
 import { SubscriberStore } from '../../shared/segments/store.ts';
 
-const config = serviceConfigFromEnv();
-const clients = createClients(config);
-const { logger, metrics } = createTelemetry('segment-worker');
-// The domain logs through a two-method interface; Powertools' Logger takes its fields as structured attributes.
-const log = {
-  info: (message: string, fields: Record<string, unknown> = {}) => logger.info(message, fields as never),
-  warn: (message: string, fields: Record<string, unknown> = {}) => logger.warn(message, fields as never),
-};
-const deliverer = Deliverer.fromClients(clients, { logger, metrics });
+// Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
+const { config, clients, logger, metrics, log, env, dlqUrl } = await functionRuntime('segment-worker');
+const deliverer = Deliverer.fromClients(clients, { logger, metrics, logUrlPathsFor: env.QUAKECTL_LOG_URL_PATHS_FOR });
 const subscribers = new SubscriberStore(clients.ddb, config.names);
-const leaseMs = Number(process.env.QUAKECTL_LEASE_MS ?? 30_000);
-const reserveMs = Number(process.env.QUAKECTL_RESERVE_MS ?? 10_000);
-const pageSize = Number(process.env.QUAKECTL_PAGE_SIZE ?? Math.max(500, config.fanout.batchSize));
-const maxHops = Number(process.env.QUAKECTL_MAX_HOPS ?? 50);
-const crashAfter = config.local ? Number(process.env.QUAKECTL_TEST_CRASH_AFTER_BATCHES ?? 0) : 0;
+const leaseMs = env.QUAKECTL_LEASE_MS;
+const reserveMs = env.QUAKECTL_RESERVE_MS;
+const pageSize = env.QUAKECTL_PAGE_SIZE ?? Math.max(500, config.fanout.batchSize);
+const crashAfter = config.local ? env.QUAKECTL_TEST_CRASH_AFTER_BATCHES : 0;
+const maxHops = env.QUAKECTL_MAX_HOPS;
 
 function crashHook(eventId: string): WorkerDeps['afterDeliver'] {
   if (!crashAfter) return undefined;
   return ({ batches }) => {
     if (batches < crashAfter) return;
     try {
-      openSync(join(process.env.QUAKECTL_TEST_CRASH_DIR ?? tmpdir(), `quakectl-crash-${eventId}`), 'wx');
+      openSync(join(env.QUAKECTL_TEST_CRASH_DIR ?? tmpdir(), `quakectl-crash-${eventId}`), 'wx');
     } catch {
       return; // someone already crashed for this event
     }
@@ -72,12 +65,9 @@ export async function handler(payload: WorkerPayload, context: LambdaContext) {
         parkChain: async (next, reason) => {
           // The worker DLQ receives what Lambda itself parks after failed async retries; this is the same payload, with
           // the reason in the attributes Lambda uses (shared/ops/dlq decodes and redrives both).
-          const { QueueUrl } = await clients.sqs.send(
-            new GetQueueUrlCommand({ QueueName: config.names.dlq('worker') }),
-          );
           await clients.sqs.send(
             new SendMessageCommand({
-              QueueUrl,
+              QueueUrl: await dlqUrl('worker'),
               MessageBody: JSON.stringify(next),
               MessageAttributes: {
                 RequestID: { DataType: 'String', StringValue: context.awsRequestId },
@@ -91,6 +81,7 @@ export async function handler(payload: WorkerPayload, context: LambdaContext) {
           await clients.lambda.send(
             new InvokeCommand({
               FunctionName: config.names.function('segment-worker'),
+              Qualifier: config.names.alias,
               InvocationType: 'Event',
               Payload: Buffer.from(JSON.stringify(next)),
             }),

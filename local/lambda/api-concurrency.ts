@@ -6,7 +6,7 @@
  */
 import { parseFunctionName } from './arns.ts';
 import type { EmulatorContext } from './context.ts';
-import { InvalidParameterValueError } from './errors.ts';
+import { InvalidParameterValueError, ValidationError } from './errors.ts';
 import type { ApiRequest, Router } from './http.ts';
 
 /** AWS's default code storage quotas, reported by GetAccountSettings. */
@@ -22,7 +22,7 @@ export function registerConcurrencyRoutes(router: Router, ctx: EmulatorContext):
     const rec = registry.get(fn(req).name);
     const value = req.json<{ ReservedConcurrentExecutions?: number }>().ReservedConcurrentExecutions;
     if (value === undefined || !Number.isInteger(value) || value < 0) {
-      throw new InvalidParameterValueError(
+      throw new ValidationError(
         `1 validation error detected: Value '${value}' at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 0`,
       );
     }

@@ -1,12 +1,14 @@
 /**
  * Event invoke config (/2019-09-25/functions/{FunctionName}/event-invoke-config, per qualifier, `$LATEST` by
  * default): Put (PUT, replaces), Update (POST, merges), Get, Delete (204), List (…/list). MaximumRetryAttempts 0–2,
- * MaximumEventAgeInSeconds 60–21,600, DestinationConfig OnSuccess/OnFailure. LastModified is a timestamp (epoch
+ * MaximumEventAgeInSeconds 60–21,600, DestinationConfig OnSuccess/OnFailure (SQS or Lambda; SNS and EventBridge are
+ * refused here because the emulator cannot deliver to them). The configuration of a qualifier applies only to
+ * invocations of that qualifier: `fn:live` never uses `$LATEST`'s (async-queue.ts). LastModified is a timestamp (epoch
  * seconds on the wire), FunctionArn the qualified ARN, as AWS returns them.
  */
 import { functionArn, parseFunctionName } from './arns.ts';
 import type { EmulatorContext } from './context.ts';
-import { InvalidParameterValueError, ResourceNotFoundError } from './errors.ts';
+import { InvalidParameterValueError, ResourceNotFoundError, ValidationError } from './errors.ts';
 import type { ApiRequest, Router } from './http.ts';
 import type { EventInvokeConfig, FunctionRecord } from './registry.ts';
 
@@ -15,19 +17,26 @@ type Input = Omit<EventInvokeConfig, 'LastModified'>;
 function validate(b: Input): void {
   const r = b.MaximumRetryAttempts;
   if (r !== undefined && !(Number.isInteger(r) && r >= 0 && r <= 2)) {
-    throw new InvalidParameterValueError(
+    throw new ValidationError(
       `1 validation error detected: Value '${r}' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2`,
     );
   }
   const a = b.MaximumEventAgeInSeconds;
   if (a !== undefined && !(Number.isInteger(a) && a >= 60 && a <= 21_600)) {
-    throw new InvalidParameterValueError(
+    throw new ValidationError(
       `1 validation error detected: Value '${a}' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value between 60 and 21600`,
     );
   }
   for (const d of [b.DestinationConfig?.OnFailure?.Destination, b.DestinationConfig?.OnSuccess?.Destination]) {
     if (d && !/^arn:aws[a-zA-Z-]*:(sqs|sns|lambda|events):/.test(d)) {
       throw new InvalidParameterValueError(`The provided destination config DestinationConfig is invalid: ${d}`);
+    }
+    // AWS also delivers to SNS topics and EventBridge buses; the emulator has neither, so it refuses them when they
+    // are configured (with the error AWS gives an unsupported value) instead of failing every delivery later.
+    if (d && !/^arn:aws[a-zA-Z-]*:(sqs|lambda):/.test(d)) {
+      throw new InvalidParameterValueError(
+        `The provided destination config DestinationConfig is invalid: ${d} (this emulator delivers to SQS queues and Lambda functions only)`,
+      );
     }
   }
 }

@@ -8,7 +8,7 @@
  */
 import { functionArn, parseFunctionName } from './arns.ts';
 import type { EmulatorContext } from './context.ts';
-import { InvalidParameterValueError, ResourceConflictError, ResourceNotFoundError } from './errors.ts';
+import { InvalidParameterValueError, ResourceConflictError, ResourceNotFoundError, ValidationError } from './errors.ts';
 import { splitName } from './esm-delivery.ts';
 import type { MappingConfig } from './event-source-mappings.ts';
 import type { ApiRequest, Router } from './http.ts';
@@ -28,11 +28,23 @@ interface Body {
   MaximumRecordAgeInSeconds?: number;
   BisectBatchOnFunctionError?: boolean;
   FunctionResponseTypes?: string[];
+  ProvisionedPollerConfig?: { MinimumPollers?: number; MaximumPollers?: number };
 }
+
+/** The error-handling controls AWS offers a Kafka source in provisioned mode only. */
+const KAFKA_PROVISIONED_ONLY = [
+  'MaximumRetryAttempts',
+  'MaximumRecordAgeInSeconds',
+  'BisectBatchOnFunctionError',
+  'FunctionResponseTypes',
+] as const;
+
+/** Stream and Kafka controls that an SQS mapping does not take (its retries are the queue's redrive policy). */
+const NOT_FOR_SQS = ['MaximumRetryAttempts', 'MaximumRecordAgeInSeconds', 'BisectBatchOnFunctionError'] as const;
 
 function checkRange(name: string, v: number | undefined, min: number, max: number): void {
   if (v !== undefined && !(Number.isFinite(v) && v >= min && v <= max)) {
-    throw new InvalidParameterValueError(
+    throw new ValidationError(
       `1 validation error detected: Value '${v}' at '${name}' failed to satisfy constraint: Member must have value between ${min} and ${max}`,
     );
   }
@@ -43,17 +55,85 @@ function validateCommon(b: Body, sqs: boolean): void {
   checkRange('maximumBatchingWindowInSeconds', b.MaximumBatchingWindowInSeconds, 0, 300);
   checkRange('maximumRetryAttempts', b.MaximumRetryAttempts, -1, 10_000);
   checkRange('maximumRecordAgeInSeconds', b.MaximumRecordAgeInSeconds, -1, 604_800);
+  const age = b.MaximumRecordAgeInSeconds;
+  if (age !== undefined && age !== -1 && age < 60) {
+    throw new InvalidParameterValueError(
+      `MaximumRecordAgeInSeconds must be -1 (infinite) or between 60 and 604800; got ${age}.`,
+    );
+  }
+  if (b.FunctionResponseTypes?.some((t) => t !== 'ReportBatchItemFailures')) {
+    throw new ValidationError(
+      `1 validation error detected: Value '${JSON.stringify(b.FunctionResponseTypes)}' at 'functionResponseTypes' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]`,
+    );
+  }
+  if (b.FunctionResponseTypes?.length) {
+    // Accepted by AWS, but the emulator's pollers do not read a partial batch response: refused, never ignored.
+    throw new InvalidParameterValueError(
+      'FunctionResponseTypes ReportBatchItemFailures is not supported by this emulator (whole batches are retried).',
+    );
+  }
   const dest = b.DestinationConfig?.OnFailure?.Destination;
-  if (dest && !/^arn:aws[a-zA-Z-]*:(sqs|sns|s3):/.test(dest)) {
+  if (dest && !/^arn:aws[a-zA-Z-]*:(sqs|sns|s3):/.test(dest) && !(!sqs && dest.startsWith('kafka://'))) {
     throw new InvalidParameterValueError(
       `Unsupported DestinationConfig parameter for given event source mapping type: ${dest}`,
     );
+  }
+  if (dest && !dest.startsWith('arn:aws:sqs:')) {
+    // AWS delivers to SNS, S3 and Kafka too; the emulator only to SQS, so it refuses the rest when they are set,
+    // never when a batch fails (that would block the partition).
+    throw new InvalidParameterValueError(
+      `The on-failure destination ${dest} is not supported by this emulator: only SQS queues are delivered to.`,
+    );
+  }
+  if (b.DestinationConfig?.OnSuccess?.Destination) {
+    throw new InvalidParameterValueError(
+      'Unsupported DestinationConfig parameter for given event source mapping type: OnSuccess',
+    );
+  }
+  if (sqs) {
+    for (const k of NOT_FOR_SQS) {
+      if (b[k] !== undefined && b[k] !== false) {
+        throw new InvalidParameterValueError(`Unsupported ${k} parameter for given event source mapping type.`);
+      }
+    }
+    if (b.DestinationConfig?.OnFailure?.Destination) {
+      throw new InvalidParameterValueError(
+        "Unsupported DestinationConfig parameter for given event source mapping type: use the queue's redrive policy",
+      );
+    }
   }
   if (sqs && (b.BatchSize ?? 10) > 10 && !(b.MaximumBatchingWindowInSeconds && b.MaximumBatchingWindowInSeconds >= 1)) {
     throw new InvalidParameterValueError(
       'Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10',
     );
   }
+}
+
+/**
+ * Kafka: the retry limit, record age, bisection and partial batch responses are error-handling controls of
+ * provisioned mode (Lambda developer guide, kafka-retry-configurations: "select provisioned mode to configure error
+ * handling controls"); ProvisionedPollerConfig MinimumPollers 1–200, MaximumPollers 1–2000 (API reference).
+ */
+function validateKafka(b: Body): void {
+  const p = b.ProvisionedPollerConfig;
+  if (p) {
+    checkRange('provisionedPollerConfig.minimumPollers', p.MinimumPollers, 1, 200);
+    checkRange('provisionedPollerConfig.maximumPollers', p.MaximumPollers, 1, 2000);
+    if ((p.MinimumPollers ?? 1) > (p.MaximumPollers ?? 200)) {
+      throw new InvalidParameterValueError('MinimumPollers must be less than or equal to MaximumPollers.');
+    }
+    return;
+  }
+  const set = KAFKA_PROVISIONED_ONLY.filter((k) => b[k] !== undefined && b[k] !== false && !isEmptyList(b[k]));
+  if (set.length > 0) {
+    throw new InvalidParameterValueError(
+      `${set.join(', ')} can be configured for a Kafka event source only in provisioned mode: set ProvisionedPollerConfig.`,
+    );
+  }
+}
+
+function isEmptyList(v: unknown): boolean {
+  return Array.isArray(v) && v.length === 0;
 }
 
 export function registerEventSourceMappingRoutes(router: Router, ctx: EmulatorContext): void {
@@ -93,6 +173,7 @@ export function registerEventSourceMappingRoutes(router: Router, ctx: EmulatorCo
         );
       }
       validateCommon(b, false);
+      validateKafka(b);
       const clash = mappings
         .list()
         .find(
@@ -122,6 +203,14 @@ export function registerEventSourceMappingRoutes(router: Router, ctx: EmulatorCo
           : {}),
         ...(b.BisectBatchOnFunctionError !== undefined
           ? { BisectBatchOnFunctionError: b.BisectBatchOnFunctionError }
+          : {}),
+        ...(b.ProvisionedPollerConfig
+          ? {
+              ProvisionedPollerConfig: {
+                MinimumPollers: b.ProvisionedPollerConfig.MinimumPollers ?? 1,
+                MaximumPollers: b.ProvisionedPollerConfig.MaximumPollers ?? 200,
+              },
+            }
           : {}),
       };
     } else if (b.EventSourceArn?.startsWith('arn:aws:sqs:')) {
@@ -169,14 +258,13 @@ export function registerEventSourceMappingRoutes(router: Router, ctx: EmulatorCo
     const m = mapping(req);
     const b = req.json<Body>();
     const sqs = Boolean(m.EventSourceArn);
-    validateCommon(
-      {
-        ...b,
-        BatchSize: b.BatchSize ?? m.BatchSize,
-        MaximumBatchingWindowInSeconds: b.MaximumBatchingWindowInSeconds ?? m.MaximumBatchingWindowInSeconds,
-      },
-      sqs,
-    );
+    // Validated as the mapping will be after the update: an update cannot leave provisioned mode with retry limits set.
+    const merged: Body = {
+      ...(m as Body),
+      ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
+    };
+    validateCommon(merged, sqs);
+    if (!sqs) validateKafka(merged);
     if (m.State === 'Deleting') throw new ResourceConflictError(`The event source mapping ${m.UUID} is being deleted.`);
     const changes: Partial<MappingConfig> = {};
     if (b.FunctionName) changes.FunctionArn = resolveFunction(b.FunctionName);
@@ -188,6 +276,7 @@ export function registerEventSourceMappingRoutes(router: Router, ctx: EmulatorCo
       'MaximumRecordAgeInSeconds',
       'BisectBatchOnFunctionError',
       'FunctionResponseTypes',
+      'ProvisionedPollerConfig',
     ] as const) {
       if (b[k] !== undefined) (changes as Record<string, unknown>)[k] = b[k];
     }

@@ -7,7 +7,7 @@
  */
 import { functionArn, parseFunctionName } from './arns.ts';
 import type { EmulatorContext } from './context.ts';
-import { InvalidParameterValueError, ResourceConflictError, ResourceNotFoundError } from './errors.ts';
+import { InvalidParameterValueError, ResourceConflictError, ResourceNotFoundError, ValidationError } from './errors.ts';
 import type { ApiRequest, Router } from './http.ts';
 import { type AliasConfig, type FunctionConfig, type FunctionRecord, lambdaTimestamp } from './registry.ts';
 import { RESERVED_ENV_KEYS } from './runtime-env.ts';
@@ -35,7 +35,7 @@ function validateConfig(c: ConfigInput): void {
     );
   }
   if (c.Role !== undefined && !ROLE.test(c.Role)) {
-    throw new InvalidParameterValueError(
+    throw new ValidationError(
       `1 validation error detected: Value '${c.Role}' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+`,
     );
   }
@@ -63,6 +63,13 @@ function validateConfig(c: ConfigInput): void {
   const dlq = c.DeadLetterConfig?.TargetArn;
   if (dlq && !/^arn:aws[a-zA-Z-]*:(sqs|sns):/.test(dlq)) {
     throw new InvalidParameterValueError(`The provided target ARN ${dlq} is invalid.`);
+  }
+  if (dlq && !dlq.includes(':sqs:')) {
+    // AWS takes an SNS topic too; the emulator delivers only to SQS, so it refuses it here rather than fail every
+    // dead letter later.
+    throw new InvalidParameterValueError(
+      `The provided target ARN ${dlq} is not supported by this emulator: only SQS dead-letter queues are delivered to.`,
+    );
   }
 }
 
@@ -256,9 +263,45 @@ export function registerFunctionRoutes(router: Router, ctx: EmulatorContext): vo
       throw new ResourceNotFoundError(`Function not found: ${functionArn(rec.name, v)}`);
   };
 
+  /**
+   * A weighted alias (RoutingConfig.AdditionalVersionWeights): at most one additional version, weight 0–1, both
+   * versions published (not `$LATEST`) and different (developer guide, "Implement Lambda canary deployments using a
+   * weighted alias"; API reference, AliasRoutingConfiguration). Applied on every invocation (registry.resolve).
+   */
+  const checkRouting = (rec: FunctionRecord, primary: string, routing: AliasConfig['RoutingConfig']) => {
+    const weights = Object.entries(routing?.AdditionalVersionWeights ?? {});
+    if (weights.length === 0) return;
+    if (weights.length > 1) {
+      throw new ValidationError(
+        "1 validation error detected: Value at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Member must have length less than or equal to 1",
+      );
+    }
+    const [[version, weight]] = weights;
+    if (!(typeof weight === 'number' && weight >= 0 && weight <= 1)) {
+      throw new ValidationError(
+        `1 validation error detected: Value '${weight}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Member must have value between 0.0 and 1.0`,
+      );
+    }
+    if (primary === '$LATEST' || version === '$LATEST') {
+      throw new InvalidParameterValueError('$LATEST is not supported for an alias pointing to more than 1 version');
+    }
+    if (version === primary) {
+      throw new InvalidParameterValueError(
+        `Invalid function version ${version}. Function version ${version} is already included in routing configuration.`,
+      );
+    }
+    if (!rec.versions[version])
+      throw new ResourceNotFoundError(`Function not found: ${functionArn(rec.name, version)}`);
+  };
+
   router.add('POST', '/2015-03-31/functions/{FunctionName}/aliases', (req) => {
     const rec = registry.get(name(req).name);
-    const b = req.json<{ Name?: string; FunctionVersion?: string; Description?: string }>();
+    const b = req.json<{
+      Name?: string;
+      FunctionVersion?: string;
+      Description?: string;
+      RoutingConfig?: AliasConfig['RoutingConfig'];
+    }>();
     if (!b.Name || !ALIAS_NAME.test(b.Name)) {
       throw new InvalidParameterValueError(
         `Value '${b.Name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)`,
@@ -266,12 +309,16 @@ export function registerFunctionRoutes(router: Router, ctx: EmulatorContext): vo
     }
     if (rec.aliases[b.Name]) throw new ResourceConflictError(`Alias already exists: ${aliasArn(rec.name, b.Name)}`);
     checkVersion(rec, b.FunctionVersion);
+    checkRouting(rec, b.FunctionVersion!, b.RoutingConfig);
     const alias: AliasConfig = {
       AliasArn: aliasArn(rec.name, b.Name),
       Name: b.Name,
       FunctionVersion: b.FunctionVersion!,
       Description: b.Description ?? '',
       RevisionId: crypto.randomUUID(),
+      ...(Object.keys(b.RoutingConfig?.AdditionalVersionWeights ?? {}).length
+        ? { RoutingConfig: b.RoutingConfig }
+        : {}),
     };
     rec.aliases[b.Name] = alias;
     registry.save(rec);
@@ -292,11 +339,19 @@ export function registerFunctionRoutes(router: Router, ctx: EmulatorContext): vo
 
   router.add('PUT', '/2015-03-31/functions/{FunctionName}/aliases/{Name}', (req) => {
     const { rec, alias } = getAlias(req);
-    const b = req.json<{ FunctionVersion?: string; Description?: string }>();
-    if (b.FunctionVersion !== undefined) {
-      checkVersion(rec, b.FunctionVersion);
-      alias.FunctionVersion = b.FunctionVersion;
-    }
+    const b = req.json<{
+      FunctionVersion?: string;
+      Description?: string;
+      RoutingConfig?: AliasConfig['RoutingConfig'];
+    }>();
+    if (b.FunctionVersion !== undefined) checkVersion(rec, b.FunctionVersion);
+    const primary = b.FunctionVersion ?? alias.FunctionVersion;
+    // UpdateAlias without RoutingConfig keeps the current one; an empty map removes it.
+    const routing = b.RoutingConfig ?? alias.RoutingConfig;
+    checkRouting(rec, primary, routing);
+    alias.FunctionVersion = primary;
+    if (Object.keys(routing?.AdditionalVersionWeights ?? {}).length) alias.RoutingConfig = routing;
+    else delete alias.RoutingConfig;
     if (b.Description !== undefined) alias.Description = b.Description;
     alias.RevisionId = crypto.randomUUID();
     registry.save(rec);

@@ -33,7 +33,7 @@ function payloadText(req: ApiRequest): string {
 export function registerInvokeRoutes(router: Router, ctx: EmulatorContext): void {
   router.add('POST', '/2015-03-31/functions/{FunctionName}/invocations', async (req) => {
     const n = parseFunctionName(req.params.FunctionName, req.query.get('Qualifier'));
-    const target = ctx.registry.resolve(n.name, n.qualifier);
+    const target = ctx.registry.resolve(n.name, n.qualifier, Math.random);
     const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
     if (type === 'DryRun') return { status: 204 };
     if (type === 'Event') {

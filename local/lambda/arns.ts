@@ -4,7 +4,7 @@
  * or an alias name). A qualifier given both in the name and as `?Qualifier=` must agree.
  */
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../shared/infra/clients.ts';
-import { InvalidParameterValueError } from './errors.ts';
+import { InvalidParameterValueError, ValidationError } from './errors.ts';
 
 const FULL = /^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/;
 const PARTIAL = /^(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/;
@@ -29,7 +29,7 @@ export function parseFunctionName(raw: string, queryQualifier?: string | null): 
     }
   }
   if (!name) {
-    throw new InvalidParameterValueError(
+    throw new ValidationError(
       `1 validation error detected: Value '${raw}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?`,
     );
   }

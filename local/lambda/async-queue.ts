@@ -142,7 +142,11 @@ export class AsyncQueue {
     }
     let result: InvocationResult;
     try {
-      result = await this.#invoker.invoke(this.#registry.resolve(e.functionName, e.qualifier), e.payload, e.requestId);
+      result = await this.#invoker.invoke(
+        this.#registry.resolve(e.functionName, e.qualifier, Math.random),
+        e.payload,
+        e.requestId,
+      );
     } catch (err) {
       if (!(err instanceof TooManyRequestsError)) throw err;
       e.throttles++;
@@ -202,7 +206,13 @@ export class AsyncQueue {
     const failure = e.failure!;
     const rec = this.#registry.find(e.functionName);
     const onFailure = this.#config(e)?.DestinationConfig?.OnFailure?.Destination;
-    const dlq = rec?.latest.DeadLetterConfig?.TargetArn;
+    // The DLQ is part of the version's configuration: the one of the version that ran (or would have).
+    let dlq: string | undefined;
+    try {
+      dlq = rec && this.#registry.resolve(e.functionName, e.qualifier).config.DeadLetterConfig?.TargetArn;
+    } catch {
+      dlq = rec?.latest.DeadLetterConfig?.TargetArn;
+    }
     if (onFailure)
       await this.#destinations.send(onFailure, JSON.stringify(this.#record(e, failure.condition, failure.result)));
     if (dlq) {

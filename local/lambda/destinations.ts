@@ -28,10 +28,19 @@ export function localClients(opts: {
   });
 }
 
+/** Invokes a function asynchronously with a destination record as its event (the emulator's async queue). */
+export type LambdaDestination = (name: string, qualifier: string | undefined, event: string) => void;
+
 export class Destinations {
   readonly #clients: Clients;
   readonly #enabled: boolean;
   readonly #urls = new Map<string, string>();
+  #lambda?: LambdaDestination;
+
+  /** Wires Lambda destinations to the async queue (which itself needs Destinations: set after both exist). */
+  setLambdaDestination(fn: LambdaDestination): void {
+    this.#lambda = fn;
+  }
 
   constructor(clients: Clients, sqsEndpoint: string | undefined) {
     this.#clients = clients;
@@ -53,7 +62,18 @@ export class Destinations {
     return out.QueueUrl;
   }
 
+  /**
+   * Delivers a record: to an SQS queue as a message, to a Lambda function as an asynchronous invocation whose event is
+   * the record (AWS: "Lambda invokes the destination function asynchronously"). Other targets are refused when they
+   * are configured (api-event-invoke-config.ts), so they never reach here.
+   */
   async send(arn: string, body: string, attributes?: Record<string, MessageAttributeValue>): Promise<void> {
+    const fn = /^arn:aws[a-zA-Z-]*:lambda:[^:]*:\d*:function:([^:]+)(?::(.+))?$/.exec(arn);
+    if (fn) {
+      if (!this.#lambda) throw new LambdaEmulatorError(`cannot deliver to ${arn}: no Lambda destination wired`);
+      this.#lambda(fn[1], fn[2], body);
+      return;
+    }
     const QueueUrl = await this.queueUrl(arn);
     await this.#clients.sqs.send(
       new SendMessageCommand({ QueueUrl, MessageBody: body === '' ? '{}' : body, MessageAttributes: attributes }),

@@ -61,6 +61,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const clients = localClients(options);
   const destinations = new Destinations(clients, options.sqsEndpoint);
   const asyncQueue = new AsyncQueue({ stateDir: options.stateDir, registry, invoker, destinations, timeScale });
+  destinations.setLambdaDestination((name, qualifier, event) => {
+    asyncQueue.accept(registry.resolve(name, qualifier), event);
+  });
   const mappings = new EventSourceMappings(options.stateDir, { invoker, registry, destinations, clients, timeScale });
   const provisioned = new Provisioned({ registry, pool, code, concurrency });
   const context: EmulatorContext = {

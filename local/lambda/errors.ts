@@ -50,6 +50,17 @@ export class InvalidParameterValueError extends LambdaApiError {
   }
 }
 
+/**
+ * A value outside the constraints of the service model (range, pattern, length): AWS answers these before the
+ * operation runs, as the common error `ValidationException` (HTTP 400, "1 validation error detected: …"), not as the
+ * operation's InvalidParameterValueException (AWS Lambda API reference, Common Errors). moto answers the same.
+ */
+export class ValidationError extends LambdaApiError {
+  constructor(message: string) {
+    super('ValidationException', 400, message);
+  }
+}
+
 export class ResourceConflictError extends LambdaApiError {
   constructor(message: string) {
     super('ResourceConflictException', 409, message);

@@ -45,7 +45,7 @@ export async function deliver(
   while (policy.isRunning()) {
     let result: InvocationResult;
     try {
-      const parsed = deps.registry.resolve(...splitName(policy.functionName));
+      const parsed = deps.registry.resolve(...splitName(policy.functionName), Math.random);
       result = await deps.invoker.invoke(parsed, payload);
     } catch (err) {
       if (!(err instanceof TooManyRequestsError)) {

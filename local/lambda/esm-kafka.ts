@@ -8,8 +8,11 @@
  * - Up to BatchSize records per invocation, fetched within MaximumBatchingWindowInSeconds (default 0.5 s), delivered
  *   synchronously as the `SelfManagedKafka` event: records keyed `topic-partition`, key/value base64, headers as
  *   arrays of `{name: [bytes]}`.
- * - Offsets are committed only after the function succeeds. A failing batch is retried (esm-delivery.ts); when retries
- *   run out the OnFailure destination gets AWS's record with KafkaBatchInfo and the mapping moves past the batch.
+ * - Offsets are committed only after the function succeeds. A failing batch is retried (esm-delivery.ts), bisected when
+ *   BisectBatchOnFunctionError is set; when retries run out the OnFailure destination gets AWS's record with
+ *   KafkaBatchInfo and the mapping moves past the batch. Unlimited retries with an OnFailure destination mean 10.
+ * - The error-handling controls need provisioned mode (api-event-source-mappings.ts refuses them otherwise);
+ *   ProvisionedPollerConfig is stored and returned, the poller count itself is not emulated (one consumer).
  * - Disabling stops the consumer; deleting it disconnects, which leaves the group (the group's offsets stay).
  */
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
@@ -126,80 +129,103 @@ export class KafkaPoller implements Poller {
       const chunk = batch.messages.slice(i, i + size);
       const records = chunk.map((m) => kafkaRecord(batch.topic, batch.partition, m));
       const key = `${batch.topic}-${batch.partition}`;
-      const payload = JSON.stringify({
-        eventSource: 'SelfManagedKafka',
-        bootstrapServers,
-        records: { [key]: records },
-      });
-      // The consumer group expels a member that stays silent for the session timeout (30 s): a cold start plus a long
-      // invocation is longer than that. Keep heartbeating while the function runs, as Lambda's pollers keep their
-      // partitions for the whole invocation (up to the function timeout); a failed beat means a rebalance, and
-      // isStale() then stops this batch after the invocation.
-      const beat = setInterval(() => void heartbeat().catch(() => {}), 3000);
-      const outcome = await deliver(this.#deps, payload, {
-        functionName: this.#m.FunctionArn,
-        maximumRetryAttempts: this.#m.MaximumRetryAttempts,
-        maximumRecordAgeInSeconds: this.#m.MaximumRecordAgeInSeconds,
-        oldestRecordMs: records[0].timestamp,
-        timeScale: this.#deps.timeScale,
-        isRunning: () => this.#running && isRunning() && !isStale(),
-        heartbeat,
-      }).finally(() => clearInterval(beat));
-      if (outcome.aborted) return;
-      if (!outcome.ok) {
-        const onFailure = this.#m.DestinationConfig?.OnFailure?.Destination;
-        const first = records[0];
-        const lastRec = records[records.length - 1];
-        const record = {
-          requestContext: {
-            requestId: outcome.last?.requestId ?? crypto.randomUUID(),
-            functionArn: functionArn(...(splitName(this.#m.FunctionArn) as [string, string | undefined])),
-            condition: outcome.condition,
-            approximateInvokeCount: outcome.invokeCount,
-          },
-          responseContext: {
-            statusCode: 200,
-            executedVersion: outcome.last?.executedVersion ?? '$LATEST',
-            functionError: outcome.last?.functionError ?? 'Unhandled',
-          },
-          version: '1.0',
-          timestamp: new Date().toISOString(),
-          KafkaBatchInfo: {
-            batchSize: records.length,
-            eventSourceArn: this.#m.EventSourceArn ?? null,
-            bootstrapServers,
-            payloadSize: Buffer.byteLength(payload),
-            recordsInfo: {
-              [key]: {
-                firstRecordOffset: String(first.offset),
-                lastRecordOffset: String(lastRec.offset),
-                firstRecordTimestamp: new Date(first.timestamp).toISOString(),
-                lastRecordTimestamp: new Date(lastRec.timestamp).toISOString(),
-              },
-            },
-          },
-        };
-        if (onFailure) {
-          try {
-            await this.#deps.destinations.send(onFailure, JSON.stringify(record));
-          } catch (err) {
-            // The batch is not committed: it is fetched again after a restart of the consumer.
-            console.error(
-              `lambda emulator: mapping ${this.#m.UUID}: on-failure delivery failed: ${(err as Error).message}`,
-            );
-            throw err;
-          }
-        } else {
-          console.error(
-            `lambda emulator: mapping ${this.#m.UUID}: discarded ${key} offsets ${first.offset}-${lastRec.offset}`,
-          );
-        }
-      }
+      const live = () => this.#running && isRunning() && !isStale();
+      if (!(await this.#deliverRecords(records, key, bootstrapServers, live, heartbeat))) return;
       const next = String(Number(chunk[chunk.length - 1].offset) + 1);
       await this.#consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
       resolveOffset(chunk[chunk.length - 1].offset);
       await heartbeat();
     }
+  }
+
+  /**
+   * Delivers records (one partition's, in order) until they succeed or their failure is recorded; false when the
+   * mapping stopped meanwhile (nothing may be committed). BisectBatchOnFunctionError: a failed batch of more than one
+   * record is split in two halves, each delivered (and retried) on its own, first half first, so a poison record ends
+   * up alone in its failure record while its neighbours are processed (Lambda API reference,
+   * CreateEventSourceMapping: "If the function returns an error, split the batch in two and retry").
+   */
+  async #deliverRecords(
+    records: KafkaRecord[],
+    key: string,
+    bootstrapServers: string,
+    live: () => boolean,
+    heartbeat: () => Promise<void>,
+  ): Promise<boolean> {
+    const payload = JSON.stringify({ eventSource: 'SelfManagedKafka', bootstrapServers, records: { [key]: records } });
+    const onFailure = this.#m.DestinationConfig?.OnFailure?.Destination;
+    // Infinite retries with an on-failure destination: Lambda applies at most 10 (developer guide,
+    // kafka-on-failure-destination).
+    const configured = this.#m.MaximumRetryAttempts ?? -1;
+    const maximumRetryAttempts = configured < 0 && onFailure ? 10 : configured;
+    // The consumer group expels a member that stays silent for the session timeout (30 s): a cold start plus a long
+    // invocation is longer than that. Keep heartbeating while the function runs, as Lambda's pollers keep their
+    // partitions for the whole invocation (up to the function timeout); a failed beat means a rebalance, and live()
+    // then stops this batch after the invocation.
+    const beat = setInterval(() => void heartbeat().catch(() => {}), 3000);
+    const outcome = await deliver(this.#deps, payload, {
+      functionName: this.#m.FunctionArn,
+      maximumRetryAttempts,
+      maximumRecordAgeInSeconds: this.#m.MaximumRecordAgeInSeconds,
+      oldestRecordMs: records[0].timestamp,
+      timeScale: this.#deps.timeScale,
+      isRunning: live,
+      heartbeat,
+    }).finally(() => clearInterval(beat));
+    if (outcome.aborted) return false;
+    if (outcome.ok) return true;
+    if (this.#m.BisectBatchOnFunctionError && records.length > 1) {
+      const half = Math.ceil(records.length / 2);
+      if (!(await this.#deliverRecords(records.slice(0, half), key, bootstrapServers, live, heartbeat))) return false;
+      return this.#deliverRecords(records.slice(half), key, bootstrapServers, live, heartbeat);
+    }
+    const first = records[0];
+    const lastRec = records[records.length - 1];
+    const record = {
+      requestContext: {
+        requestId: outcome.last?.requestId ?? crypto.randomUUID(),
+        functionArn: functionArn(...(splitName(this.#m.FunctionArn) as [string, string | undefined])),
+        condition: outcome.condition,
+        approximateInvokeCount: outcome.invokeCount,
+      },
+      responseContext: {
+        statusCode: 200,
+        executedVersion: outcome.last?.executedVersion ?? '$LATEST',
+        functionError: outcome.last?.functionError ?? 'Unhandled',
+      },
+      version: '1.0',
+      timestamp: new Date().toISOString(),
+      KafkaBatchInfo: {
+        batchSize: records.length,
+        eventSourceArn: this.#m.EventSourceArn ?? null,
+        bootstrapServers,
+        payloadSize: Buffer.byteLength(payload),
+        recordsInfo: {
+          [key]: {
+            firstRecordOffset: String(first.offset),
+            lastRecordOffset: String(lastRec.offset),
+            firstRecordTimestamp: new Date(first.timestamp).toISOString(),
+            lastRecordTimestamp: new Date(lastRec.timestamp).toISOString(),
+          },
+        },
+      },
+    };
+    if (onFailure) {
+      try {
+        await this.#deps.destinations.send(onFailure, JSON.stringify(record));
+      } catch (err) {
+        // The batch is not committed: it is fetched again after a restart of the consumer.
+        console.error(
+          `lambda emulator: mapping ${this.#m.UUID}: on-failure delivery failed: ${(err as Error).message}`,
+        );
+        throw err;
+      }
+    } else {
+      console.error(
+        `lambda emulator: mapping ${this.#m.UUID}: discarded ${key} offsets ${first.offset}-${lastRec.offset}`,
+      );
+    }
+    return true;
   }
 
   async stop(): Promise<void> {

@@ -29,6 +29,7 @@ export interface MappingConfig {
   MaximumRecordAgeInSeconds?: number;
   BisectBatchOnFunctionError?: boolean;
   FunctionResponseTypes?: string[];
+  ProvisionedPollerConfig?: { MinimumPollers: number; MaximumPollers: number };
   State: string;
   StateTransitionReason: string;
   LastModified: number;

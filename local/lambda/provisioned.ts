@@ -8,7 +8,7 @@ import { functionArn } from './arns.ts';
 import type { CodeStore } from './code-store.ts';
 import type { Concurrency } from './concurrency.ts';
 import type { EnvironmentPool } from './environment-pool.ts';
-import { InvalidParameterValueError, ProvisionedConcurrencyConfigNotFoundError } from './errors.ts';
+import { InvalidParameterValueError, ProvisionedConcurrencyConfigNotFoundError, ValidationError } from './errors.ts';
 import { type FunctionRecord, type FunctionRegistry, lambdaTimestamp } from './registry.ts';
 
 type Status = 'IN_PROGRESS' | 'READY' | 'FAILED';
@@ -42,7 +42,7 @@ export class Provisioned {
     }
     this.#registry.resolve(rec.name, qualifier);
     if (!Number.isInteger(requested) || requested < 1) {
-      throw new InvalidParameterValueError(
+      throw new ValidationError(
         `1 validation error detected: Value '${requested}' at 'provisionedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 1`,
       );
     }

@@ -42,6 +42,8 @@ export interface AliasConfig {
   FunctionVersion: string;
   Description: string;
   RevisionId: string;
+  /** A weighted alias: this share (0–1) of invocations runs the other version. */
+  RoutingConfig?: { AdditionalVersionWeights?: Record<string, number> };
 }
 
 export interface EventInvokeConfig {
@@ -120,7 +122,11 @@ export class FunctionRegistry {
   }
 
   /** Resolves a qualifier: absent or `$LATEST`, a published version, or an alias. */
-  resolve(name: string, qualifier?: string): Resolved {
+  /**
+   * `route`: for an invocation, the random source that picks a weighted alias's version; without it (reads such as
+   * GetFunctionConfiguration) an alias resolves to its own version.
+   */
+  resolve(name: string, qualifier?: string, route?: () => number): Resolved {
     const record = this.get(name, qualifier);
     if (!qualifier || qualifier === '$LATEST') {
       return { record, version: '$LATEST', qualifier: '$LATEST', config: record.latest };
@@ -129,8 +135,9 @@ export class FunctionRegistry {
     if (v) return { record, version: qualifier, qualifier, config: v };
     const alias = record.aliases[qualifier];
     if (alias) {
-      const config = alias.FunctionVersion === '$LATEST' ? record.latest : record.versions[alias.FunctionVersion];
-      if (config) return { record, version: alias.FunctionVersion, alias: qualifier, qualifier, config };
+      const version = route ? routedVersion(alias, route) : alias.FunctionVersion;
+      const config = version === '$LATEST' ? record.latest : record.versions[version];
+      if (config) return { record, version, alias: qualifier, qualifier, config };
     }
     throw new ResourceNotFoundError(`Function not found: ${functionArn(name, qualifier)}`);
   }
@@ -160,6 +167,16 @@ export class FunctionRegistry {
   save(rec: FunctionRecord): void {
     writeJsonDurable(join(this.#dir, `${rec.name}.json`), rec);
   }
+}
+
+/**
+ * The version an invocation of a weighted alias runs: the additional version with probability equal to its weight,
+ * else the alias's own version (AWS routes each invocation independently; X-Amz-Executed-Version says which ran).
+ */
+export function routedVersion(alias: AliasConfig, random: () => number = Math.random): string {
+  const [extra] = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {});
+  if (extra && random() < extra[1]) return extra[0];
+  return alias.FunctionVersion;
 }
 
 function sameConfig(a: FunctionConfig, b: FunctionConfig): boolean {

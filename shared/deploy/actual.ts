@@ -29,7 +29,19 @@ import type {
   TopicSpec,
 } from './types.ts';
 
-export async function readActual(clients: Clients, desired: DesiredState): Promise<ActualResource[]> {
+export interface ReadOptions {
+  /**
+   * Dry run: when Kafka does not answer, report its resources as unknown (with this call's warning) instead of
+   * failing, so the AWS side can still be planned. A real deploy never sets it: it cannot converge what it cannot see.
+   */
+  onKafkaUnreachable?: (warning: string) => void;
+}
+
+export async function readActual(
+  clients: Clients,
+  desired: DesiredState,
+  opts: ReadOptions = {},
+): Promise<ActualResource[]> {
   const specs = desired.resources;
   const topics = specs.filter((s): s is TopicSpec => s.kind === 'topic');
   const mappings = specs.filter((s): s is MappingSpec => s.kind === 'mapping');
@@ -44,7 +56,7 @@ export async function readActual(clients: Clients, desired: DesiredState): Promi
         return undefined;
       }),
     ),
-    topics.length ? readTopics(clients, topics) : [],
+    topics.length ? readTopicsOrUnknown(clients, topics, opts) : [],
     mappings.length ? readMappings(clients, mappings) : [],
   ]);
   return [...others, ...topicStates, ...mappingStates].filter((r): r is ActualResource => r !== undefined);
@@ -97,6 +109,17 @@ async function readTable(clients: Clients, spec: TableSpec): Promise<ActualResou
   }
 }
 
+async function readTopicsOrUnknown(clients: Clients, specs: TopicSpec[], opts: ReadOptions): Promise<ActualResource[]> {
+  if (!opts.onKafkaUnreachable) return readTopics(clients, specs);
+  try {
+    return await readTopics(clients, specs);
+  } catch (err) {
+    const reason = (err as Error).message;
+    opts.onKafkaUnreachable(`Kafka side not planned (${reason}); its topics are shown as unknown`);
+    return specs.map((s) => ({ kind: 'topic' as const, name: s.name, fields: {}, unknown: 'Kafka unreachable' }));
+  }
+}
+
 async function readTopics(clients: Clients, specs: TopicSpec[]): Promise<ActualResource[]> {
   const admin = clients.kafka.admin();
   try {
@@ -143,7 +166,7 @@ async function readFunction(clients: Clients, spec: FunctionSpec): Promise<Actua
   const fields: Record<string, unknown> = {
     ...configFields(latest),
     reservedConcurrency: fn.Concurrency?.ReservedConcurrentExecutions,
-    eventInvoke: await readEventInvoke(clients, spec.name),
+    eventInvoke: await readEventInvoke(clients, spec.name, spec.alias),
     alias: `${spec.alias}:${await aliasState(clients, spec, latest)}`,
   };
   return { kind: 'function', name: spec.name, fields, arn: latest.FunctionArn };
@@ -153,9 +176,15 @@ function getFunction(clients: Clients, name: string) {
   return clients.lambda.send(new GetFunctionCommand({ FunctionName: name }));
 }
 
-async function readEventInvoke(clients: Clients, name: string) {
+/**
+ * The async-invoke settings of the alias that every caller invokes: AWS keeps them per version or alias
+ * (PutFunctionEventInvokeConfig, `Qualifier`), and an invocation of `fn:live` never uses `$LATEST`'s.
+ */
+async function readEventInvoke(clients: Clients, name: string, alias: string) {
   try {
-    const r = await clients.lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: name }));
+    const r = await clients.lambda.send(
+      new GetFunctionEventInvokeConfigCommand({ FunctionName: name, Qualifier: alias }),
+    );
     return { maximumRetryAttempts: r.MaximumRetryAttempts, maximumEventAgeS: r.MaximumEventAgeInSeconds };
   } catch (err) {
     if ((err as Error).name === 'ResourceNotFoundException') return undefined;
@@ -242,6 +271,9 @@ async function readMappings(clients: Clients, specs: MappingSpec[]): Promise<Act
         startingPosition: m.StartingPosition,
         onFailureQueue: onFailure ? nameFromArn(onFailure) : null,
         maximumRetryAttempts: m.MaximumRetryAttempts ?? -1,
+        pollers: m.ProvisionedPollerConfig
+          ? { minimum: m.ProvisionedPollerConfig.MinimumPollers, maximum: m.ProvisionedPollerConfig.MaximumPollers }
+          : null,
       },
     });
   }

@@ -194,8 +194,9 @@ async function applyTopic(clients: Clients, item: PlanItem): Promise<void> {
 }
 
 /**
- * A function: code, then configuration, then concurrency and async-invoke settings on $LATEST; then a version is
- * published and alias `live` moved to it, so what `live` runs is always exactly what was deployed.
+ * A function: code, then configuration, then reserved concurrency (a function-level setting); then a version is
+ * published and alias `live` moved to it, so what `live` runs is always exactly what was deployed; then the async-invoke
+ * settings of `live`.
  */
 async function applyFunction(
   clients: Clients,
@@ -254,15 +255,6 @@ async function applyFunction(
       await clients.lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: spec.name }));
     }
   }
-  if (spec.eventInvoke && (item.action === 'create' || changed.has('eventInvoke'))) {
-    await clients.lambda.send(
-      new PutFunctionEventInvokeConfigCommand({
-        FunctionName: spec.name,
-        MaximumRetryAttempts: spec.eventInvoke.maximumRetryAttempts,
-        MaximumEventAgeInSeconds: spec.eventInvoke.maximumEventAgeS,
-      }),
-    );
-  }
   const versionChanges = ['code', 'runtime', 'handler', 'executionRole', 'memoryMb', 'timeoutS', 'env', 'dlq', 'alias'];
   if (item.action === 'create' || versionChanges.some((f) => changed.has(f))) {
     // CodeSha256 guards against publishing code that changed under us; AWS returns the existing version when
@@ -280,6 +272,18 @@ async function applyFunction(
         new CreateAliasCommand({ FunctionName: spec.name, Name: spec.alias, FunctionVersion: v.Version }),
       );
     }
+  }
+  // On the alias, after it exists: AWS applies async settings per version or alias, and EventBridge, the consumer and
+  // the CLI all invoke `<fn>:live`; settings on `$LATEST` would leave `live` at the defaults (2 retries, 6 h).
+  if (spec.eventInvoke && (item.action === 'create' || changed.has('eventInvoke'))) {
+    await clients.lambda.send(
+      new PutFunctionEventInvokeConfigCommand({
+        FunctionName: spec.name,
+        Qualifier: spec.alias,
+        MaximumRetryAttempts: spec.eventInvoke.maximumRetryAttempts,
+        MaximumEventAgeInSeconds: spec.eventInvoke.maximumEventAgeS,
+      }),
+    );
   }
 }
 
@@ -350,6 +354,9 @@ async function applyMapping(
     MaximumBatchingWindowInSeconds: spec.batchWindowS,
     DestinationConfig: { OnFailure: { Destination: requireArn(queueArns, spec.onFailureQueue) } },
     MaximumRetryAttempts: spec.maximumRetryAttempts,
+    // The retry limit and on-failure destination are error-handling controls that AWS applies to Kafka sources in
+    // provisioned mode (Lambda developer guide: kafka-retry-configurations; API: ProvisionedPollerConfig).
+    ProvisionedPollerConfig: { MinimumPollers: spec.pollers.minimum, MaximumPollers: spec.pollers.maximum },
     ...(spec.auth ? { SourceAccessConfigurations: [{ Type: spec.auth.type, URI: spec.auth.secretArn }] } : {}),
   };
   if (item.action === 'update' && item.actual?.ref) {

@@ -2,9 +2,9 @@
  * The desired state of one quakectl system, computed from its profile and the function bundles. Pure: the caller
  * resolves brokers (local stack or profile), the execution role and the bundles.
  */
-import { serviceConfigFromEnv } from '../infra/clients.ts';
 import type { Profile } from '../infra/config.ts';
 import { ConfigError } from '../infra/errors.ts';
+import { type FunctionEnvInput, parseFunctionEnv } from '../infra/function-env.ts';
 import { DLQ_KINDS, type FunctionRole, type ResourceNames, resourceNames, TABLES } from '../infra/names.ts';
 import { tableDefinition } from '../infra/tables.ts';
 import { autoscalerEnvironment } from '../scaling/autoscale.ts';
@@ -46,14 +46,16 @@ export function deployedRoles(profile: Profile): FunctionRole[] {
 }
 
 /**
- * The functions' environment: exactly what `serviceConfigFromEnv` (shared/infra/clients.ts) reads, plus source maps.
- * Endpoints are not set here: on AWS the SDK resolves them, locally the emulator sets AWS_ENDPOINT_URL_*.
+ * The functions' environment, validated against the contract the handlers parse (shared/infra/function-env.ts).
+ * Endpoints are not set here: on AWS the SDK resolves them, locally the emulator sets AWS_ENDPOINT_URL_*. Kafka SASL
+ * credentials are passed as the Secrets Manager secret's ARN, never as values: the environment is readable by anyone
+ * allowed GetFunctionConfiguration.
  */
 export function functionEnv(input: DesiredInput): Record<string, string> {
   const { profile, brokers } = input;
   // Lease and reserve are the segment worker's own variables (roleEnv), not part of QUAKECTL_FANOUT.
   const { leaseMs: _lease, reserveMs: _reserve, ...fanout } = profile.fanout;
-  const env: Record<string, string> = {
+  const env: FunctionEnvInput & Record<string, string> = {
     QUAKECTL_PREFIX: profile.prefix,
     QUAKECTL_KAFKA_BROKERS: brokers.join(','),
     QUAKECTL_FANOUT: JSON.stringify(fanout),
@@ -63,17 +65,21 @@ export function functionEnv(input: DesiredInput): Record<string, string> {
   };
   // A non-default events topic (an isolated test system on a shared broker) must reach the producer too.
   if (input.names.eventsTopic !== resourceNames().eventsTopic) env.QUAKECTL_EVENTS_TOPIC = input.names.eventsTopic;
+  if (input.settings?.logUrlPathsFor?.length) env.QUAKECTL_LOG_URL_PATHS_FOR = input.settings.logUrlPathsFor.join(',');
   if (profile.type === 'aws') {
     env.QUAKECTL_KAFKA_SSL = String(profile.kafka.ssl);
     const sasl = profile.kafka.sasl;
     if (sasl) {
+      if (sasl.mechanism === 'oauthbearer') {
+        throw new ConfigError('kafka sasl oauthbearer is not supported by the deployed functions (use plain or scram)');
+      }
+      // Same secret as the mapping's (mappingAuth refuses a profile without it).
       env.QUAKECTL_KAFKA_SASL_MECHANISM = sasl.mechanism;
-      if (sasl.username) env.QUAKECTL_KAFKA_USERNAME = sasl.username;
-      if (sasl.password) env.QUAKECTL_KAFKA_PASSWORD = sasl.password;
+      env.QUAKECTL_KAFKA_SECRET_ARN = mappingAuth(profile)!.secretArn;
     }
   }
-  // Guard the contract: what we set must be what the functions can read back.
-  serviceConfigFromEnv(env);
+  // Guard the contract: what we set must be what the functions parse.
+  parseFunctionEnv(env);
   return env;
 }
 
@@ -105,6 +111,13 @@ export function roleEnv(role: FunctionRole, input: DesiredInput): Record<string,
     Object.assign(env, autoscalerEnvironment(rules));
   }
   return env;
+}
+
+/** The shared environment plus the role's own, validated as a whole against the contract the handler parses. */
+function roleEnvChecked(role: FunctionRole, env: Record<string, string>, input: DesiredInput): Record<string, string> {
+  const all = { ...env, ...roleEnv(role, input) };
+  parseFunctionEnv(all);
+  return all;
 }
 
 /** The schedules deploy manages: the autoscaler's (when enabled) and the polling producer's (when a feed is set). */
@@ -189,7 +202,7 @@ export function desiredState(input: DesiredInput): DesiredState {
       executionRole: input.roleArn,
       memoryMb: s.memoryMb,
       timeoutS: s.timeoutS,
-      env: { ...env, ...roleEnv(role, input) },
+      env: roleEnvChecked(role, env, input),
       dlq: s.dlq ? names.dlq(s.dlq) : undefined,
       reservedConcurrency: s.reservedConcurrency,
       eventInvoke: s.eventInvoke,
@@ -211,6 +224,11 @@ export function desiredState(input: DesiredInput): DesiredState {
     startingPosition: MAPPING_DEFAULTS.startingPosition,
     onFailureQueue: names.dlq('consumer'),
     maximumRetryAttempts: MAPPING_DEFAULTS.maximumRetryAttempts,
+    // ProvisionedPollerConfig ranges: MinimumPollers 1–200, MaximumPollers 1–2000 (Lambda API reference).
+    pollers: {
+      minimum: MAPPING_DEFAULTS.minimumPollers,
+      maximum: Math.min(2000, Math.max(MAPPING_DEFAULTS.minimumPollers, profile.eventsPartitions)),
+    },
   });
   resources.push(...schedules(input));
   return { resources };

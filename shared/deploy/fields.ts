@@ -44,6 +44,7 @@ export function fields(spec: ResourceSpec): Record<string, unknown> {
         startingPosition: spec.startingPosition,
         onFailureQueue: spec.onFailureQueue,
         maximumRetryAttempts: spec.maximumRetryAttempts,
+        pollers: spec.pollers,
       };
     case 'schedule':
       return { expression: spec.expression, state: 'ENABLED', target: `${spec.functionName}:${spec.qualifier}` };

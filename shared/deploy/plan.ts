@@ -27,6 +27,7 @@ export function planDeploy(desired: DesiredState, actual: ActualResource[]): Pla
 function planOne(spec: ResourceSpec, actual: ActualResource | undefined): PlanItem {
   const base = { kind: spec.kind, name: spec.name, desired: spec, actual };
   if (spec.kind === 'schedule' && spec.skipped) return { ...base, action: 'skipped', changes: [], note: spec.skipped };
+  if (actual?.unknown) return { ...base, action: 'unknown', changes: [], note: actual.unknown };
   if (!actual) return { ...base, action: 'create', changes: [] };
   const changes = diffFields(fields(spec), actual.fields);
   if (changes.length === 0) return { ...base, action: 'unchanged', changes };
@@ -75,9 +76,21 @@ export function hasChanges(plan: Plan): boolean {
   return plan.items.some((i) => isChange(i.action));
 }
 
-/** Skipped items (what the local stack cannot run) are reported, never applied. */
+/** Skipped items (what the local stack cannot run) are reported, never applied; unknown ones only in a dry run. */
 export function isChange(action: PlanItem['action']): boolean {
-  return action !== 'unchanged' && action !== 'skipped';
+  return action !== 'unchanged' && action !== 'skipped' && action !== 'unknown';
+}
+
+/**
+ * Marks every item of the given kinds `skipped` with the reason: resources the target cannot hold (the moto tests:
+ * moto has no self-managed Kafka event source mapping). Nothing of those kinds is then created, changed or deleted.
+ */
+export function skipKinds(plan: Plan, skip: Partial<Record<string, string>> = {}): Plan {
+  return {
+    items: plan.items.map((i) =>
+      skip[i.kind] ? { ...i, action: 'skipped' as const, changes: [], note: skip[i.kind] } : i,
+    ),
+  };
 }
 
 /** Structural equality of JSON values; object key order does not matter. */

@@ -60,6 +60,9 @@ export const MAPPING_DEFAULTS = {
   // A batch that keeps failing (a poison record) must not stall its partition forever: after 3 retries it goes to the
   // consumer DLQ for `quakectl dlq` to inspect and redrive.
   maximumRetryAttempts: 3,
+  // Provisioned mode, which those retry limits need on AWS: one poller at least (billed as event poller units while
+  // the mapping exists); at most one per partition, since a consumer group never uses more consumers than partitions.
+  minimumPollers: 1,
 };
 
 /** Dead letters are kept the longest SQS allows (14 days): they wait for an operator's redrive. */
@@ -92,6 +95,11 @@ export const deploySettingsSchema = z.object({
   ingest: ingestSettings.optional(),
   consumerBatchSize: z.number().int().min(1).max(10_000).optional(),
   notificationsPartitions: z.number().int().min(1).max(1000).optional(),
+  /**
+   * Webhook hosts whose URL paths may appear in logs and DLQ messages. Every other URL is logged as scheme://host/…:
+   * Slack-style hooks carry their token in the path. Exact host names, compared in lower case.
+   */
+  logUrlPathsFor: z.array(z.string().min(1).toLowerCase()).optional(),
 });
 export type DeploySettings = z.infer<typeof deploySettingsSchema>;
 

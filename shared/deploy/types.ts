@@ -69,6 +69,12 @@ export interface MappingSpec {
   onFailureQueue: string;
   /** Retries of a failing batch before it goes to the on-failure destination (Kafka's default -1 = forever). */
   maximumRetryAttempts: number;
+  /**
+   * Provisioned mode (`ProvisionedPollerConfig`): AWS configures a Kafka mapping's error-handling controls
+   * (MaximumRetryAttempts, MaximumRecordAgeInSeconds, BisectBatchOnFunctionError) in provisioned mode only
+   * (Lambda developer guide, "Configuring error handling controls for Kafka event sources").
+   */
+  pollers: { minimum: number; maximum: number };
 }
 
 /**
@@ -99,6 +105,8 @@ export interface ActualResource {
   ref?: string;
   /** ARN where the service reports one (queues: the DLQ targets need it). */
   arn?: string;
+  /** The service could not be asked (dry run with Kafka unreachable): its state is unknown, `fields` is empty. */
+  unknown?: string;
 }
 
 export interface DesiredState {
@@ -109,7 +117,8 @@ export interface DesiredState {
   resources: ResourceSpec[];
 }
 
-export type PlanAction = 'create' | 'update' | 'replace' | 'unchanged' | 'blocked' | 'delete' | 'skipped';
+/** `unknown`: what exists could not be read (dry run only: a real deploy fails instead). */
+export type PlanAction = 'create' | 'update' | 'replace' | 'unchanged' | 'blocked' | 'delete' | 'skipped' | 'unknown';
 
 export interface Change {
   field: string;

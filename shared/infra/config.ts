@@ -29,7 +29,7 @@ const kafkaSchema = z.strictObject({
   clientId: z.string().default('quakectl'),
 });
 
-const fanoutSchema = z.strictObject({
+export const fanoutSchema = z.strictObject({
   /** Number of segment-worker chains started per event (P). */
   parallelism: z.number().int().min(1).max(1000).default(4),
   maxSegmentSize: z.number().int().min(10).max(100_000).default(2000),

@@ -38,6 +38,8 @@ export interface DelivererOptions {
   /** One target's whole time for one batch, attempts and backoff included (default 5,000 ms). */
   targetBudgetMs?: number;
   lookup?: Lookup;
+  /** Hosts whose URL paths may be logged (redactUrl); every other URL is logged as scheme://host/…. */
+  logUrlPathsFor?: readonly string[];
   logger?: Logger;
   metrics?: Metrics;
 }
@@ -177,14 +179,14 @@ export class Deliverer {
       this.opts.metrics?.addMetric('DeliveredAfterOrigin', MetricUnit.Milliseconds, now - notifications[0].originTime);
       if (r.attempts > 1)
         this.opts.logger?.info('webhook delivered after retries', {
-          target: redactUrl(target),
+          target: redactUrl(target, this.opts.logUrlPathsFor),
           attempts: r.attempts,
           count: ids.length,
         });
       return { delivered: ids, failed: [], dlq: 0 };
     }
     this.opts.logger?.warn('webhook batch failed', {
-      target: redactUrl(target),
+      target: redactUrl(target, this.opts.logUrlPathsFor),
       reason: r.reason,
       attempts: r.attempts,
       count: ids.length,
@@ -248,7 +250,7 @@ export class Deliverer {
     meta: Pick<DeliveryDlqMessage, 'reason' | 'target' | 'attempts' | 'firstFailureAt'>,
     notifications: Notification[],
   ): Promise<number> {
-    const target = meta.target.startsWith('kafka:') ? meta.target : redactUrl(meta.target);
+    const target = meta.target.startsWith('kafka:') ? meta.target : redactUrl(meta.target, this.opts.logUrlPathsFor);
     const entries = notifications.map((n, i) => {
       const message: DeliveryDlqMessage = {
         kind: 'delivery',

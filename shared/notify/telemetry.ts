@@ -14,11 +14,18 @@ export function createTelemetry(serviceName: string): { logger: Logger; metrics:
   };
 }
 
-/** A URL as it may appear in logs and DLQ messages: no user info, no query string (tokens live there). */
-export function redactUrl(target: string): string {
+/**
+ * A URL as it may appear in logs and DLQ messages: scheme, host and port only, the path replaced by `/…`, no user info,
+ * query or fragment. Tokens live in all of those: Slack-style incoming webhooks carry theirs in the path
+ * (`/services/T…/B…/<secret>`). `keepPathsFor`: hosts (exact, lower case) whose paths an operator chose to keep
+ * (deploy setting `logUrlPathsFor`). Redelivery never needs the logged URL: it re-reads the subscriber's channel.
+ */
+export function redactUrl(target: string, keepPathsFor: readonly string[] = []): string {
   try {
     const u = new URL(target);
-    return `${u.protocol}//${u.host}${u.pathname}`;
+    const keep = keepPathsFor.includes(u.hostname.toLowerCase());
+    const path = keep || u.pathname === '/' ? u.pathname : '/…';
+    return `${u.protocol}//${u.host}${path}`;
   } catch {
     return '(invalid url)';
   }

@@ -90,6 +90,8 @@ beforeAll(async () => {
       BatchSize: 10,
       MaximumBatchingWindowInSeconds: 1,
       MaximumRetryAttempts: 0,
+      // AWS takes a Kafka mapping's retry limit in provisioned mode only (the emulator refuses it otherwise).
+      ProvisionedPollerConfig: { MinimumPollers: 1, MaximumPollers: 1 },
       DestinationConfig: { OnFailure: { Destination: arn } },
     }),
   );

@@ -211,7 +211,11 @@ describe('Kafka event source mapping', () => {
     const arn = (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] })))
       .Attributes!.QueueArn!;
     await producer.send({ topic: t, messages: Array.from({ length: 5 }, (_, i) => ({ value: `v${i}` })) });
-    const m = await mapping(fn, t, { MaximumRetryAttempts: 1, DestinationConfig: { OnFailure: { Destination: arn } } });
+    const m = await mapping(fn, t, {
+      MaximumRetryAttempts: 1,
+      DestinationConfig: { OnFailure: { Destination: arn } },
+      ProvisionedPollerConfig: { MinimumPollers: 1, MaximumPollers: 1 },
+    });
 
     let body: string | undefined;
     await until(async () => {
@@ -309,5 +313,65 @@ describe('Kafka event source mapping', () => {
     } finally {
       await second.close();
     }
+  });
+  it('BisectBatchOnFunctionError: splits a failing batch until the poison record fails alone; the rest succeed', async () => {
+    const t = await topic(1);
+    const out = join(scratch, `${t}.jsonl`);
+    const name = uniqueName('kafka-bisect');
+    await h.lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: name,
+        Runtime: 'nodejs22.x',
+        Role: ROLE,
+        Handler: 'index.handler',
+        Timeout: 10,
+        Code: { ZipFile: zipHandler('poison.mjs', 'index.mjs') },
+        Environment: { Variables: { OUT_FILE: out } },
+      }),
+    );
+    const url = (await clients.sqs.send(new CreateQueueCommand({ QueueName: uniqueName('kafka-bisect') }))).QueueUrl!;
+    queues.push(url);
+    const arn = (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] })))
+      .Attributes!.QueueArn!;
+    const values = ['a', 'b', 'c', 'poison', 'e', 'f', 'g', 'h'];
+    await producer.send({ topic: t, messages: values.map((value) => ({ value })) });
+    await mapping(name, t, {
+      MaximumRetryAttempts: 0,
+      BisectBatchOnFunctionError: true,
+      DestinationConfig: { OnFailure: { Destination: arn } },
+      ProvisionedPollerConfig: { MinimumPollers: 1, MaximumPollers: 1 },
+    });
+
+    let body: string | undefined;
+    await until(async () => {
+      const r = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }));
+      body = r.Messages?.[0]?.Body;
+      return Boolean(body);
+    });
+    const record = JSON.parse(body!);
+    // Only the poison record (offset 3) is in the failure record: 8 → 4 → 2 → 1.
+    expect(record.KafkaBatchInfo).toMatchObject({
+      batchSize: 1,
+      recordsInfo: { [`${t}-0`]: { firstRecordOffset: '3', lastRecordOffset: '3' } },
+    });
+    await until(() => {
+      const ok = events(out).filter((e) => {
+        const vs = Object.values(e.records)
+          .flat()
+          .map((r) => Buffer.from(r.value ?? '', 'base64').toString());
+        return !vs.includes('poison');
+      });
+      return ok.flatMap((e) => Object.values(e.records).flat()).length >= 7;
+    });
+    const succeeded = events(out)
+      .map((e) =>
+        Object.values(e.records)
+          .flat()
+          .map((r) => Buffer.from(r.value ?? '', 'base64').toString()),
+      )
+      .filter((vs) => !vs.includes('poison'))
+      .flat()
+      .sort();
+    expect(succeeded).toEqual(['a', 'b', 'c', 'e', 'f', 'g', 'h']);
   });
 });

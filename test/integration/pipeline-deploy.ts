@@ -4,12 +4,15 @@
  * to the consumer. Shared by the end-to-end test files so each deploys the same way.
  */
 import {
+  CreateAliasCommand,
   CreateEventSourceMappingCommand,
   CreateFunctionCommand,
   DeleteEventSourceMappingCommand,
   DeleteFunctionCommand,
   GetEventSourceMappingCommand,
   InvokeCommand,
+  PublishVersionCommand,
+  UpdateAliasCommand,
 } from '@aws-sdk/client-lambda';
 import type { Admin } from 'kafkajs';
 import { bundleFunction, HANDLER } from '../../shared/bundle/index.ts';
@@ -31,6 +34,8 @@ export interface DeployedPipeline {
   until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
   /** The event once its latest accepted version was handled and its run finished in `state`. */
   settled(eventId: string, state?: string, timeoutMs?: number): Promise<EventRecord>;
+  /** As deploy leaves every function: alias `live` on a version of its current configuration (chains run on live). */
+  publishLive(name: string): Promise<void>;
   teardown(): Promise<void>;
 }
 
@@ -72,6 +77,12 @@ export async function deployPipeline(stack: TestStack, opts: DeployOptions): Pro
     ...opts.env,
   };
   const created: string[] = [];
+  const publishLive = async (name: string, create = false) => {
+    const v = await stack.clients.lambda.send(new PublishVersionCommand({ FunctionName: name }));
+    const alias = { FunctionName: name, Name: 'live', FunctionVersion: v.Version };
+    if (create) await stack.clients.lambda.send(new CreateAliasCommand(alias));
+    else await stack.clients.lambda.send(new UpdateAliasCommand(alias));
+  };
   const bundles = await Promise.all(ROLES.map((r) => bundleFunction(r)));
   for (const b of bundles) {
     const name = stack.names.function(b.role as FunctionRole);
@@ -88,6 +99,7 @@ export async function deployPipeline(stack: TestStack, opts: DeployOptions): Pro
       }),
     );
     created.push(name);
+    await publishLive(name, true);
   }
   const m = await stack.clients.lambda.send(
     new CreateEventSourceMappingCommand({
@@ -119,6 +131,7 @@ export async function deployPipeline(stack: TestStack, opts: DeployOptions): Pro
     env,
     until,
     event: (eventId) => getEvent(events, eventId),
+    publishLive: (name) => publishLive(name),
     async invokeProducer(payload) {
       const out = await stack.clients.lambda.send(
         new InvokeCommand({

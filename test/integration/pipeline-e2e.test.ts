@@ -260,6 +260,7 @@ describe('alert pipeline end to end (producer → Kafka → consumer → segment
       const c = await stack.clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: worker }));
       return c.LastUpdateStatus === 'Successful' || c.LastUpdateStatus === undefined ? true : undefined;
     });
+    await pipeline.publishLive(worker);
     try {
       const quake = drillQuake(uniqueName('e2e-crash'), { magnitude: 5.2 });
       const r = await invokeProducer({ quakes: [quake] });
@@ -279,6 +280,7 @@ describe('alert pipeline end to end (producer → Kafka → consumer → segment
       await stack.clients.lambda.send(
         new UpdateFunctionConfigurationCommand({ FunctionName: worker, Environment: { Variables: baseEnv() } }),
       );
+      await pipeline.publishLive(worker);
     }
   });
 });

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type DesiredInput, desiredState, functionEnv } from '../../shared/deploy/desired.ts';
 import { fields } from '../../shared/deploy/fields.ts';
-import { hasChanges, planDeploy, planDestroy, planSummary } from '../../shared/deploy/plan.ts';
+import { hasChanges, planDeploy, planDestroy, planSummary, skipKinds } from '../../shared/deploy/plan.ts';
 import { deploySettingsSchema, LOCAL_ROLE_ARN } from '../../shared/deploy/settings.ts';
 import type { ActualResource, DesiredState, FunctionSpec, ResourceSpec } from '../../shared/deploy/types.ts';
-import { serviceConfigFromEnv } from '../../shared/infra/clients.ts';
 import type { AwsProfile, LocalProfile } from '../../shared/infra/config.ts';
 import { ConfigError } from '../../shared/infra/errors.ts';
+import { parseFunctionEnv, serviceConfigFromFunctionEnv } from '../../shared/infra/function-env.ts';
 import { resourceNames } from '../../shared/infra/names.ts';
 
 const fanout = {
@@ -101,9 +101,9 @@ describe('desiredState', () => {
     expect(mapping).not.toHaveProperty('auth.type');
   });
 
-  it('gives the functions an environment serviceConfigFromEnv reads back', () => {
+  it('gives the functions an environment the function-env contract reads back', () => {
     const env = functionEnv(input(aws));
-    const cfg = serviceConfigFromEnv(env);
+    const cfg = serviceConfigFromFunctionEnv(parseFunctionEnv(env), {}, { username: 'u', password: 'from-the-secret' });
     expect(cfg.kafka).toMatchObject({ brokers: ['b1.example.com:9092'], ssl: true, sasl: { mechanism: 'plain' } });
     expect(cfg.names.function('producer')).toBe('quakectl-producer');
     expect(cfg.fanout).toEqual(fanout);
@@ -322,5 +322,43 @@ describe('planDestroy', () => {
     expect(plan.items[0].kind).toBe('mapping');
     expect(plan.items.at(-1)?.kind).toBe('queue');
     expect(plan.items.some((i) => i.kind === 'topic')).toBe(false);
+  });
+});
+
+describe('issue 15: the Kafka mapping as AWS defines it, unknown and skipped resources', () => {
+  it('creates the mapping in provisioned mode, at most one poller per partition', () => {
+    const mapping = desiredState(input(aws)).resources.find((r) => r.kind === 'mapping');
+    expect(mapping).toMatchObject({ maximumRetryAttempts: 3, pollers: { minimum: 1, maximum: 12 } });
+    expect(fields(mapping!)).toMatchObject({ pollers: { minimum: 1, maximum: 12 } });
+  });
+
+  it('a mapping read back without provisioned mode is an update, not unchanged', () => {
+    const state = desiredState(input(local));
+    const actual = existing(state).map((a) =>
+      a.kind === 'mapping' ? { ...a, fields: { ...a.fields, pollers: null } } : a,
+    );
+    const item = planDeploy(state, actual).items.find((i) => i.kind === 'mapping')!;
+    expect(item.action).toBe('update');
+    expect(item.changes.map((c) => c.field)).toEqual(['pollers']);
+  });
+
+  it('topics that could not be read are unknown, and unknown is not a change', () => {
+    const state = desiredState(input(local));
+    const actual = existing(state).map((a) =>
+      a.kind === 'topic' ? { kind: a.kind, name: a.name, fields: {}, unknown: 'Kafka unreachable' } : a,
+    );
+    const plan = planDeploy(state, actual);
+    expect(plan.items.filter((i) => i.kind === 'topic').map((i) => [i.action, i.note])).toEqual([
+      ['unknown', 'Kafka unreachable'],
+      ['unknown', 'Kafka unreachable'],
+    ]);
+    expect(hasChanges(plan)).toBe(false);
+  });
+
+  it('skipKinds reports the kinds a target cannot hold as skipped, with the reason, and changes nothing of them', () => {
+    const state = desiredState(input(local));
+    const plan = skipKinds(planDeploy(state, []), { mapping: 'no such API' });
+    expect(plan.items.filter((i) => i.kind === 'mapping')).toMatchObject([{ action: 'skipped', note: 'no such API' }]);
+    expect(planSummary(plan)).toEqual({ create: 4 + 4 + 2 + 3, skipped: 1 });
   });
 });

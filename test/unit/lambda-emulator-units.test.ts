@@ -5,10 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { functionArn, parseFunctionName, parseSqsArn } from '../../local/lambda/arns.ts';
 import { Concurrency } from '../../local/lambda/concurrency.ts';
-import { InvalidParameterValueError, TooManyRequestsError } from '../../local/lambda/errors.ts';
+import { TooManyRequestsError, ValidationError } from '../../local/lambda/errors.ts';
 import { kafkaRecord } from '../../local/lambda/esm-kafka.ts';
 import { logTail } from '../../local/lambda/invoker.ts';
 import { reportLine } from '../../local/lambda/logging.ts';
+import { routedVersion } from '../../local/lambda/registry.ts';
 
 describe('function names', () => {
   it('accepts names, partial and full ARNs, with qualifiers', () => {
@@ -20,7 +21,7 @@ describe('function names', () => {
   });
 
   it('refuses a malformed name and disagreeing qualifiers', () => {
-    expect(() => parseFunctionName('bad name')).toThrow(InvalidParameterValueError);
+    expect(() => parseFunctionName('bad name')).toThrow(ValidationError);
     expect(() => parseFunctionName('fn:1', '2')).toThrow(/does not match/);
   });
 
@@ -116,5 +117,31 @@ describe('SelfManagedKafka record', () => {
       value: Buffer.from('{"a":1}').toString('base64'),
       headers: [{ h: [104, 101] }, { multi: [97] }, { multi: [98] }],
     });
+  });
+});
+
+describe('weighted alias routing', () => {
+  const alias = (weights?: Record<string, number>) => ({
+    AliasArn: 'arn:aws:lambda:us-east-1:000000000000:function:f:live',
+    Name: 'live',
+    FunctionVersion: '1',
+    Description: '',
+    RevisionId: 'r',
+    ...(weights ? { RoutingConfig: { AdditionalVersionWeights: weights } } : {}),
+  });
+
+  it('runs the additional version with probability equal to its weight', () => {
+    // A uniform sequence of 1,000 draws: exactly the weight's share goes to version 2.
+    let i = 0;
+    const uniform = () => (i++ % 1000) / 1000;
+    const runs = Array.from({ length: 1000 }, () => routedVersion(alias({ '2': 0.25 }), uniform));
+    expect(runs.filter((v) => v === '2')).toHaveLength(250);
+    expect(runs.filter((v) => v === '1')).toHaveLength(750);
+  });
+
+  it('without routing, or at weight 0, always the alias version', () => {
+    expect(routedVersion(alias(), () => 0)).toBe('1');
+    expect(routedVersion(alias({ '2': 0 }), () => 0)).toBe('1');
+    expect(routedVersion(alias({ '2': 1 }), () => 0.999)).toBe('2');
   });
 });

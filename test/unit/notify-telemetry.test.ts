@@ -103,7 +103,15 @@ describe('delivery telemetry', () => {
   });
 
   it('redacts user info and query strings from URLs', () => {
-    expect(redactUrl('https://a:b@hooks.example.com:8443/p/q?token=x#f')).toBe('https://hooks.example.com:8443/p/q');
+    expect(redactUrl('https://a:b@hooks.example.com:8443/p/q?token=x#f')).toBe('https://hooks.example.com:8443/…');
+    // A Slack-style hook keeps its token in the path: it never reaches a log unless the operator allowed the host.
+    const slack = 'https://hooks.slack.com/services/T000/B000/XXXXsecretXXXX';
+    expect(redactUrl(slack)).toBe('https://hooks.slack.com/…');
+    expect(redactUrl(slack, ['alerts.example.org'])).toBe('https://hooks.slack.com/…');
+    expect(redactUrl('https://Alerts.Example.org/hook/a?k=1', ['alerts.example.org'])).toBe(
+      'https://alerts.example.org/hook/a',
+    );
+    expect(redactUrl('https://hooks.example.com/')).toBe('https://hooks.example.com/');
     expect(redactUrl('nonsense')).toBe('(invalid url)');
   });
 });
