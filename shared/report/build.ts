@@ -244,7 +244,10 @@ export function buildReportData(input: ReportInput): ReportData {
   const st = stats(all);
   const firstDeliveryS = receiver ? st.firstS : sec(record.firstDeliveryAt, origin);
   const lastDeliveryS = receiver ? st.lastS : sec(record.lastDeliveryAt, origin);
-  const maxHyp = Math.max(Math.hypot(radiusKm, Math.max(0, quake.depthKm)), ...all.map((p) => p.hypocentralKm));
+  // The plot spans the subscribers (the footprint can reach far beyond them), or the footprint when there are none.
+  const maxHyp = all.length
+    ? Math.max(...all.map((p) => p.hypocentralKm)) * 1.05
+    : Math.hypot(radiusKm, Math.max(0, quake.depthKm));
   const curves = Array.from({ length: 121 }, (_, i) => {
     const r = Math.max(0, quake.depthKm) + ((maxHyp - Math.max(0, quake.depthKm)) * i) / 120;
     return { hypocentralKm: round(r), pS: round(pArrivalS(r), 2), sS: round(sArrivalS(r), 2) };

@@ -23,6 +23,8 @@ interface ReportPayload {
   baseMap: BaseMap;
   blindZone: unknown;
   footprint: unknown;
+  /** Epicentral radius the map shows. */
+  viewKm: number;
 }
 
 export interface ConsoleMessage {
@@ -183,8 +185,7 @@ export function renderMap(p: ReportPayload, width = 640): Element {
     }),
     Plot.dot([q], { x: 'lon', y: 'lat', symbol: 'star', r: 9, fill: 'black', stroke: 'white', className: 'epicentre' }),
   );
-  const radius = Math.max(d.radiusKm ?? 100, d.blindZoneKm ?? 0, 20);
-  const domain = circleGeometry(q.lon, q.lat, (radius * 1.08) / 111.195);
+  const domain = circleGeometry(q.lon, q.lat, (p.viewKm * 1.08) / 111.195);
   return Plot.plot({
     width,
     height: width,
@@ -257,21 +258,26 @@ export function renderTimeDistance(d: ReportData, width = 640): Element {
       }),
     );
   }
+  // Every delivered point of the sample; with a sample, density contours show where the many are.
+  marks.push(
+    Plot.dot(delivered, {
+      x: 'hypocentralKm',
+      y: 'deliveredS',
+      r: sampled ? 1.2 : 1.6,
+      fillOpacity: sampled ? 0.45 : 1,
+      fill: (p: ReportData['points'][number]) => CLASS_COLOURS[p.cls],
+      className: 'deliveries',
+    }),
+  );
   if (sampled && delivered.length > 0) {
     marks.push(
-      Plot.rect(delivered, {
-        ...Plot.bin({ fill: 'count' }, { x: 'hypocentralKm', y: 'deliveredS', thresholds: 40 }),
-        className: 'deliveries-density',
-      }),
-    );
-  } else {
-    marks.push(
-      Plot.dot(delivered, {
+      Plot.density(delivered, {
         x: 'hypocentralKm',
         y: 'deliveredS',
-        r: 1.6,
-        fill: (p: ReportData['points'][number]) => CLASS_COLOURS[p.cls],
-        className: 'deliveries',
+        stroke: '#3b3b8f',
+        strokeOpacity: 0.6,
+        thresholds: 6,
+        className: 'deliveries-density',
       }),
     );
   }
@@ -287,7 +293,6 @@ export function renderTimeDistance(d: ReportData, width = 640): Element {
     marginLeft: 52,
     x: { label: 'hypocentral distance (km) →', grid: true },
     y: { label: '↑ seconds after origin', domain: [0, yMax * 1.05], grid: true },
-    color: sampled ? { type: 'linear', scheme: 'blues', legend: true, label: 'subscribers' } : undefined,
     marks,
     className: 'time-distance',
   });
@@ -447,7 +452,7 @@ export function renderReport(root: HTMLElement, p: ReportPayload): void {
         el(
           'figcaption',
           {},
-          `Delivery after origin vs hypocentral distance (${d.deliveryTimes === 'receiver' ? 'first receipt per subscriber' : 'work-unit completion'}${d.pointsTotal > d.points.length ? `, density of a ${d.points.length}-point sample of ${d.pointsTotal}` : ''}). A point below the S curve was warned before the shaking.`,
+          `Delivery after origin vs hypocentral distance (${d.deliveryTimes === 'receiver' ? 'first receipt per subscriber' : 'work-unit completion'}${d.pointsTotal > d.points.length ? `, an even ${d.points.length}-point sample of ${d.pointsTotal} with density contours` : ''}). A point below the S curve was warned before the shaking.`,
         ),
       ),
     ),

@@ -104,6 +104,10 @@ export async function startConsoleServer(opts: ConsoleServerOptions): Promise<Co
     if (!authorized(req, url)) return send(res, 403, 'text/plain', 'forbidden\n');
     try {
       if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', html);
+      if (url.pathname === '/favicon.ico') {
+        res.writeHead(204, { 'cache-control': 'max-age=86400' });
+        return res.end();
+      }
       if (url.pathname === '/events') {
         res.writeHead(200, {
           'content-type': 'text/event-stream',

@@ -41,13 +41,27 @@ export function clientScript(): Promise<string> {
 /** What the page draws: the report data plus the geometry made on this side (base map, circles). */
 export function reportPayload(data: ReportData) {
   const q = data.quake;
-  const radius = Math.max(data.radiusKm ?? 100, data.blindZoneKm ?? 0, 20);
+  const viewKm = mapRadiusKm(data);
   return {
     data,
-    baseMap: baseMap(q, radius * 1.15),
+    viewKm,
+    baseMap: baseMap(q, viewKm * 1.15),
     footprint: data.radiusKm ? circlePolygon(q.lat, q.lon, data.radiusKm) : null,
     blindZone: data.blindZoneKm ? circlePolygon(q.lat, q.lon, data.blindZoneKm) : null,
   };
+}
+
+/**
+ * Epicentral radius the map shows: the footprint, or the subscribers' extent (+15 %) when they cover less of it
+ * (the outer bands then run off the edge), never less than the blind zone or 20 km.
+ */
+export function mapRadiusKm(data: ReportData): number {
+  const depth = Math.max(0, data.quake.depthKm);
+  const footprint = data.radiusKm ?? 100;
+  let farthest = 0;
+  for (const p of data.points) farthest = Math.max(farthest, Math.sqrt(Math.max(0, p.hypocentralKm ** 2 - depth ** 2)));
+  const view = data.points.length ? Math.min(footprint, farthest * 1.15) : footprint;
+  return Math.max(view, data.blindZoneKm ?? 0, 20);
 }
 
 /** JSON safe inside a <script> element: `<` escaped so no `</script>` or `<!--` can end it. */

@@ -55,7 +55,7 @@ export async function reportFacts(page: Page) {
       curveS: count('svg.time-distance g.curve-s path'),
       detectionDelay: count('svg.time-distance g.detection-delay line'),
       deliveries: count('svg.time-distance g.deliveries circle'),
-      density: count('svg.time-distance g.deliveries-density rect'),
+      density: count('svg.time-distance g.deliveries-density path'),
       unitRows: count('table.units tbody tr'),
       channelRows: count('table.channels tbody tr'),
     };
