@@ -124,6 +124,16 @@ export function renderMap(p: ReportPayload, width = 640): Element {
       title: (f: { properties: { mmi: number } }) => `predicted MMI ${ROMAN[f.properties.mmi]} and above`,
     }),
     Plot.geo(p.baseMap, { fill: 'none', stroke: '#555', strokeWidth: 0.7, className: 'borders' }),
+    // Each band's numeral where its outline crosses north of the epicentre (the ring starts at bearing 0).
+    Plot.text(d.bands, {
+      x: (b: ReportData['bands'][number]) => b.polygon.coordinates[0][0][0],
+      y: (b: ReportData['bands'][number]) => b.polygon.coordinates[0][0][1],
+      text: (b: ReportData['bands'][number]) => ROMAN[b.mmi],
+      dy: 7,
+      fontWeight: 'bold',
+      fill: '#444',
+      className: 'band-label',
+    }),
     Plot.geo(p.footprint ? [p.footprint] : [], { stroke: '#333', strokeDasharray: '6,4', className: 'footprint' }),
   ];
   if (d.cells.length && d.points.length === 0) {
@@ -166,8 +176,8 @@ export function renderMap(p: ReportPayload, width = 640): Element {
         y: 'lat',
         r: 2.2,
         fill: cls === 'missing' ? 'none' : CLASS_COLOURS[cls],
-        stroke: cls === 'missing' ? CLASS_COLOURS[cls] : 'white',
-        strokeWidth: cls === 'missing' ? 1 : 0.3,
+        stroke: cls === 'missing' ? CLASS_COLOURS[cls] : 'none',
+        strokeWidth: 1,
         className: `sub-${cls}`,
         title: (x: ReportData['points'][number]) =>
           `${x.id}: ${x.hypocentralKm} km, MMI ${x.mmi}, ${x.warningS === null ? 'not notified' : `warning ${x.warningS} s`}`,

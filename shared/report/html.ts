@@ -52,15 +52,17 @@ export function reportPayload(data: ReportData) {
 }
 
 /**
- * Epicentral radius the map shows: the footprint, or the subscribers' extent (+15 %) when they cover less of it
- * (the outer bands then run off the edge), never less than the blind zone or 20 km.
+ * Epicentral radius the map shows: the footprint, or the subscribers' (or the plan cells') extent + 15 % when they
+ * cover less of it (the outer bands then run off the edge), never less than the blind zone or 20 km.
  */
 export function mapRadiusKm(data: ReportData): number {
   const depth = Math.max(0, data.quake.depthKm);
   const footprint = data.radiusKm ?? 100;
   let farthest = 0;
   for (const p of data.points) farthest = Math.max(farthest, Math.sqrt(Math.max(0, p.hypocentralKm ** 2 - depth ** 2)));
-  const view = data.points.length ? Math.min(footprint, farthest * 1.15) : footprint;
+  // Without points (live console), the plan's cells give the extent: a unit's maxKm is its farthest cell's near edge.
+  if (!data.points.length) for (const u of data.units) farthest = Math.max(farthest, u.maxKm + 10);
+  const view = farthest > 0 ? Math.min(footprint, farthest * 1.15) : footprint;
   return Math.max(view, data.blindZoneKm ?? 0, 20);
 }
 
