@@ -44,7 +44,7 @@ describe('console', () => {
     const store = new SubscriberStore(ddb, stack.names, { maxSegmentSize: 150 });
     const events: EventStore = { ddb, table: stack.names.table('events') };
     await store.upsert(
-      population({ count: 2000, maxKm: 140, dense: 300, target: `${sink.url}/hooks/c`, secret: SECRET }),
+      population({ count: 1200, maxKm: 140, dense: 200, target: `${sink.url}/hooks/c`, secret: SECRET }),
     );
     const quake = drillQuake(`con-${randomBytes(3).toString('hex')}`);
     const plan = await planFanout(quake, {
