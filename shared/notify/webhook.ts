@@ -16,11 +16,18 @@ export interface PostOptions {
   maxAttempts: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /**
+   * The target's whole time budget for this batch, attempts and backoff included: a slow or hanging target gives up
+   * after it instead of holding the batch (and its lease) for maxAttempts × timeoutMs plus backoff.
+   */
+  budgetMs?: number;
+  /** Aborts the post at once (the worker lost its lease): the result is a failure with `aborted: true`. */
+  signal?: AbortSignal;
 }
 
 export type PostResult =
   | { ok: true; attempts: number; status: number; firstFailureAt?: number }
-  | { ok: false; attempts: number; reason: string; firstFailureAt: number };
+  | { ok: false; attempts: number; reason: string; firstFailureAt: number; aborted?: boolean };
 
 type Attempt = { ok: true; status: number } | { ok: false; retriable: boolean; reason: string; retryAfterMs?: number };
 
@@ -46,15 +53,17 @@ async function attempt(
   body: string,
   headers: Record<string, string>,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<Attempt> {
   let res: Response;
   try {
+    const timeout = AbortSignal.timeout(timeoutMs);
     res = await fetch(url, {
       method: 'POST',
       body,
       headers,
       redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
     });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
@@ -100,14 +109,34 @@ export async function postBatch(
   const { body, headers } = encodeBatch(notifications, secret);
   const target = withoutUserInfo(url, headers);
   let firstFailureAt: number | undefined;
+  const deadline = opts.budgetMs !== undefined ? Date.now() + opts.budgetMs : Number.POSITIVE_INFINITY;
+  const aborted = (n: number) => ({
+    ok: false as const,
+    attempts: n,
+    reason: `aborted: ${String(opts.signal?.reason?.message ?? opts.signal?.reason ?? 'by the caller')}`,
+    firstFailureAt: firstFailureAt ?? Date.now(),
+    aborted: true,
+  });
   for (let n = 1; ; n++) {
-    const r = await attempt(target, body, headers, opts.timeoutMs);
+    if (opts.signal?.aborted) return aborted(n - 1);
+    const left = deadline - Date.now();
+    const r = await attempt(target, body, headers, Math.max(1, Math.min(opts.timeoutMs, left)), opts.signal);
     if (r.ok) return { ok: true, attempts: n, status: r.status, firstFailureAt };
+    if (opts.signal?.aborted) return aborted(n);
     firstFailureAt ??= Date.now();
     if (!r.retriable || n >= opts.maxAttempts) return { ok: false, attempts: n, reason: r.reason, firstFailureAt };
     const backoff = Math.random() * Math.min(opts.backoffMaxMs, opts.backoffBaseMs * 2 ** (n - 1));
     // A receiver's Retry-After (429/503) is honoured up to backoffMaxMs: an alert cannot wait minutes.
     const asked = 'retryAfterMs' in r && r.retryAfterMs !== undefined ? Math.min(r.retryAfterMs, opts.backoffMaxMs) : 0;
-    await sleep(Math.max(backoff, asked));
+    const pause = Math.max(backoff, asked);
+    if (Date.now() + pause >= deadline) {
+      return {
+        ok: false,
+        attempts: n,
+        reason: `${r.reason}; target budget of ${opts.budgetMs} ms spent after ${n} attempt(s)`,
+        firstFailureAt,
+      };
+    }
+    await sleep(pause);
   }
 }
