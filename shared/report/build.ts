@@ -266,6 +266,7 @@ export function buildReportData(input: ReportInput): ReportData {
   const versions: VersionRow[] = [versionRow('latest', record.quake)];
   if (record.plannedQuake) versions.push(versionRow('planned', record.plannedQuake));
   if (record.previousQuake) versions.push(versionRow('previous', record.previousQuake));
+  for (const run of record.runs ?? []) versions.push(versionRow(`run ${run.revision} (${run.mode})`, run.quake));
 
   return {
     generatedAt: input.now ?? Date.now(),
@@ -313,6 +314,10 @@ export function buildReportData(input: ReportInput): ReportData {
     units,
     channels,
     versions,
+    sources: [...(record.sources ?? [])].sort(),
+    retraction: record.retraction
+      ? { source: record.retraction.source, reason: record.retraction.reason, updatedAt: record.retraction.updatedAt }
+      : null,
     dlq: input.dlq ?? [],
     cold: input.cold ?? null,
     notes,

@@ -325,7 +325,9 @@ function summary(d: ReportData): HTMLElement {
   const t = d.totals;
   const dl = el('dl', { class: 'summary' });
   const add = (k: string, v: string) => dl.append(el('dt', {}, k), el('dd', {}, v));
-  add('event', `${d.eventId} (${q.source})`);
+  add('event', `${d.eventId} (reported by ${d.sources.length ? d.sources.join(', ') : q.source})`);
+  if (d.retraction)
+    add('retracted', `by ${d.retraction.source} at ${fmtTime(d.retraction.updatedAt)}: ${d.retraction.reason}`);
   add('origin', `${fmtTime(q.originTime)}, ${q.lat.toFixed(3)}°, ${q.lon.toFixed(3)}°, ${q.depthKm} km deep`);
   add('state', `${d.state}${d.revision ? `, revision ${d.revision}` : ''}, strategy ${d.strategy ?? '–'}`);
   add('footprint', `${d.radiusKm ?? '–'} km to MMI ${d.minMmi ?? '–'} (${d.intensityModel})`);
@@ -412,8 +414,10 @@ function tables(d: ReportData): HTMLElement {
         ['queue', (r) => r.queue],
         ['message', (r) => r.message],
         ['reason', (r) => r.reason],
+        ['messages', (r) => r.messages],
         ['notifications', (r) => r.notifications],
-        ['sent', (r) => fmtTime(r.sentAt)],
+        ['first', (r) => fmtTime(r.firstSentAt)],
+        ['last', (r) => fmtTime(r.lastSentAt)],
       ],
       d.dlq,
       'nothing in a DLQ for this event',

@@ -124,26 +124,40 @@ export async function readPlanSubscribers(
   return out;
 }
 
-/** Messages about this event in the DLQs (at most 500 per queue), decoded: what they are and why they are there. */
+/**
+ * Messages about this event in the DLQs (at most 500 per queue), decoded and grouped by queue, kind and reason: what
+ * they are and why they are there.
+ */
 export async function eventDlqRows(clients: Clients, names: ResourceNames, eventId: string): Promise<DlqRow[]> {
-  const rows: DlqRow[] = [];
+  const rows = new Map<string, DlqRow>();
   for (const q of await listDlqs(clients.sqs, names)) {
     if (!q.exists || q.depth === 0) continue;
     const ref = await resolveDlq(clients.sqs, names, q.kind);
     for (const m of await peek(clients.sqs, ref.url, 500)) {
       const d = decodeMessage(m);
       if (!d.eventIds.includes(eventId)) continue;
-      rows.push({
+      const reason = d.delivery?.reason ?? d.errorMessage ?? d.errorCode ?? '';
+      const key = JSON.stringify([q.queue, d.kind, reason]);
+      const row = rows.get(key) ?? {
         queue: q.queue,
         kind: q.kind,
         message: d.kind,
-        reason: d.delivery?.reason ?? d.errorMessage ?? d.errorCode ?? '',
-        notifications: d.delivery?.notifications.length ?? 0,
-        sentAt: d.sentAt ?? null,
-      });
+        reason,
+        messages: 0,
+        notifications: 0,
+        firstSentAt: null,
+        lastSentAt: null,
+      };
+      row.messages++;
+      row.notifications += d.delivery?.notifications.length ?? 0;
+      if (d.sentAt !== undefined) {
+        row.firstSentAt = Math.min(row.firstSentAt ?? d.sentAt, d.sentAt);
+        row.lastSentAt = Math.max(row.lastSentAt ?? d.sentAt, d.sentAt);
+      }
+      rows.set(key, row);
     }
   }
-  return rows;
+  return [...rows.values()];
 }
 
 const INIT = /Init Duration: ([\d.]+) ms/;

@@ -75,7 +75,8 @@ export interface ChannelRow {
 }
 
 export interface VersionRow {
-  role: 'latest' | 'planned' | 'previous';
+  /** `latest`, `planned`, `previous` (older records), or a run of the ledger: `run <revision> (<alert|cancel>)`. */
+  role: string;
   updatedAt: number;
   magnitude: number;
   magType: string;
@@ -87,14 +88,18 @@ export interface VersionRow {
   sourceIds: string[];
 }
 
+/** This event's DLQ messages, grouped by queue, message kind and reason. */
 export interface DlqRow {
   queue: string;
   kind: string;
-  /** What the message is (decoded kind) and why it is there (reason, error message). */
+  /** What the messages are (decoded kind) and why they are there (reason, error message). */
   message: string;
   reason: string;
+  messages: number;
   notifications: number;
-  sentAt: number | null;
+  /** Earliest and latest time SQS received one of them (epoch ms). */
+  firstSentAt: number | null;
+  lastSentAt: number | null;
 }
 
 export interface ColdRow {
@@ -186,6 +191,9 @@ export interface ReportData {
   units: UnitRow[];
   channels: ChannelRow[];
   versions: VersionRow[];
+  /** Networks that reported the event (producer's record), and its retraction if every one withdrew it. */
+  sources: string[];
+  retraction: { source: string; reason: string; updatedAt: number } | null;
   dlq: DlqRow[];
   cold: ColdRow[] | null;
   notes: string[];
