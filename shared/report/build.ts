@@ -252,6 +252,7 @@ export function buildReportData(input: ReportInput): ReportData {
     const r = Math.max(0, quake.depthKm) + ((maxHyp - Math.max(0, quake.depthKm)) * i) / 120;
     return { hypocentralKm: round(r), pS: round(pArrivalS(r), 2), sS: round(sArrivalS(r), 2) };
   });
+  if (record.reason) notes.push(`${record.state ?? 'event'}: ${record.reason}`);
   if (!input.subscribers)
     notes.push('subscribers not read: the map shows the plan cells, coloured when their unit finished');
   else if (!receiver)

@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { ConsoleMessage } from './client.ts';
+import { EventNotFoundError } from './gather.ts';
 import { clientScript, page } from './html.ts';
 
 export interface ConsoleServerOptions {
@@ -128,7 +129,12 @@ export async function startConsoleServer(opts: ConsoleServerOptions): Promise<Co
       }
       const live = /^\/report\/([^/]+)$/.exec(url.pathname);
       if (live && opts.eventReport) {
-        return send(res, 200, 'text/html; charset=utf-8', await opts.eventReport(decodeURIComponent(live[1])));
+        try {
+          return send(res, 200, 'text/html; charset=utf-8', await opts.eventReport(decodeURIComponent(live[1])));
+        } catch (err) {
+          if (err instanceof EventNotFoundError) return send(res, 404, 'text/plain', `${(err as Error).message}\n`);
+          throw err;
+        }
       }
       return send(res, 404, 'text/plain', 'not found\n');
     } catch (err) {

@@ -111,6 +111,19 @@ function allCountries(): BaseMap {
  * Coordinates rounded to 0.01° (about 1 km) to keep the inlined map small.
  */
 export function baseMap(centre: { lat: number; lon: number }, radiusKm: number): BaseMap {
+  // The console asks for the same view every frame.
+  const key = `${centre.lat},${centre.lon},${Math.round(radiusKm)}`;
+  const hit = cutCache.get(key);
+  if (hit) return hit;
+  const map = cutBaseMap(centre, radiusKm);
+  cutCache.set(key, map);
+  if (cutCache.size > 8) cutCache.delete(cutCache.keys().next().value as string);
+  return map;
+}
+
+const cutCache = new Map<string, BaseMap>();
+
+function cutBaseMap(centre: { lat: number; lon: number }, radiusKm: number): BaseMap {
   const dLat = radiusKm / KM_PER_DEGREE + 1;
   const dLon = Math.min(
     180,
