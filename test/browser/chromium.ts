@@ -6,10 +6,11 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
-export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
-  const candidates = [env.QUAKECTL_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
-    (p): p is string => Boolean(p),
-  );
+export const SYSTEM_CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+
+/** The browser to drive: `QUAKECTL_CHROMIUM`, else the system's; throws (never returns nothing) when none exists. */
+export function chromiumPath(env: NodeJS.ProcessEnv = process.env, system = SYSTEM_CHROMIUM): string {
+  const candidates = [env.QUAKECTL_CHROMIUM, ...system].filter((p): p is string => Boolean(p));
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
     throw new Error(

@@ -15,7 +15,7 @@ import type { ConsoleMessage } from '../../shared/report/client.ts';
 import { startConsoleServer } from '../../shared/report/console-server.ts';
 import { renderReportHtml, reportPayload } from '../../shared/report/html.ts';
 import { knownDrill } from '../helpers/report-fixture.ts';
-import { launchChromium, reportFacts, watchErrors } from './chromium.ts';
+import { chromiumPath, launchChromium, reportFacts, watchErrors } from './chromium.ts';
 
 let browser: Browser;
 
@@ -52,6 +52,13 @@ async function openReport(file: string) {
   await page.waitForFunction(() => document.body.dataset.rendered === '1');
   return { page, errors, external };
 }
+
+describe('the browser', () => {
+  it('is required: without one the tests fail instead of skipping', () => {
+    expect(() => chromiumPath({ QUAKECTL_CHROMIUM: '/nonexistent/chromium' }, [])).toThrow(/no Chromium at/);
+    expect(chromiumPath({}, [process.execPath])).toBe(process.execPath);
+  });
+});
 
 describe('report in Chromium', () => {
   it('renders the known drill: no errors, no network, points per warning class as built, axes and curves', async () => {
