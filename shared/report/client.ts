@@ -23,6 +23,9 @@ interface ReportPayload {
   baseMap: BaseMap;
   blindZone: unknown;
   footprint: unknown;
+  /** The S-wave front now (live console only) and its epicentral radius. */
+  sFront?: unknown;
+  sFrontKm?: number | null;
   /** Epicentral radius the map shows. */
   viewKm: number;
 }
@@ -192,6 +195,13 @@ export function renderMap(p: ReportPayload, width = 640): Element {
       fillOpacity: 0.08,
       className: 'blind-zone',
       title: () => `blind zone: S wave before the first alert (${d.blindZoneKm} km)`,
+    }),
+    Plot.geo(p.sFront ? [p.sFront] : [], {
+      stroke: '#6a1b9a',
+      strokeWidth: 2.5,
+      strokeDasharray: '8,4',
+      className: 's-front',
+      title: () => `S-wave front now (${p.sFrontKm} km from the epicentre)`,
     }),
     Plot.dot([q], { x: 'lon', y: 'lat', symbol: 'star', r: 9, fill: 'black', stroke: 'white', className: 'epicentre' }),
   );
@@ -510,7 +520,7 @@ export function renderConsole(root: HTMLElement, m: ConsoleMessage): void {
         el(
           'p',
           { class: 'progress' },
-          `units ${d.units.filter((u) => u.state === 'done').length}/${d.units.length}, delivered ${d.totals.countedDelivered}, failed ${d.totals.countedFailed}, first alert ${fmtS(d.firstDeliveryS)} after origin`,
+          `units ${d.units.filter((u) => u.state === 'done').length}/${d.units.length}, delivered ${d.totals.countedDelivered}, failed ${d.totals.countedFailed}, first alert ${fmtS(d.firstDeliveryS)} after origin${p.sFrontKm ? `, S wave now ${p.sFrontKm} km out` : ''}`,
         ),
         renderMap(p, 520),
       ),

@@ -34,7 +34,7 @@ export async function consoleFrame(clients: Clients, opts: FrameOptions): Promis
   for (const eventId of [...new Set(ids)].slice(0, opts.maxLive ?? 3)) {
     try {
       const data = await gatherReport({ clients, names: clients.config.names, eventId, dlq: false, now });
-      live.push(reportPayload(data));
+      live.push(reportPayload(data, { sFrontAt: now }));
     } catch (err) {
       status.notes.push(`event ${eventId}: ${errorMessage(err)}`);
     }

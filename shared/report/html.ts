@@ -5,6 +5,7 @@
  */
 import { build } from 'esbuild';
 import { QuakectlError } from '../infra/errors.ts';
+import { blindZoneRadiusKm } from '../seismo/travel.ts';
 import { baseMap, circlePolygon } from './geo.ts';
 import type { ReportData } from './types.ts';
 
@@ -39,15 +40,21 @@ export function clientScript(): Promise<string> {
 }
 
 /** What the page draws: the report data plus the geometry made on this side (base map, circles). */
-export function reportPayload(data: ReportData) {
+export function reportPayload(data: ReportData, opts: { sFrontAt?: number } = {}) {
   const q = data.quake;
   const viewKm = mapRadiusKm(data);
+  // The S-wave front at `sFrontAt` (the live console's now): where the S wave has arrived by then is exactly the
+  // blind-zone radius for a delay of that many seconds (shared/seismo travel.ts). Drawn while it is on the map.
+  const sFrontKm =
+    opts.sFrontAt === undefined ? 0 : blindZoneRadiusKm(q.depthKm, (opts.sFrontAt - q.originTime) / 1000);
   return {
     data,
     viewKm,
     baseMap: baseMap(q, viewKm * 1.15),
     footprint: data.radiusKm ? circlePolygon(q.lat, q.lon, data.radiusKm) : null,
     blindZone: data.blindZoneKm ? circlePolygon(q.lat, q.lon, data.blindZoneKm) : null,
+    sFront: sFrontKm > 0 && sFrontKm < viewKm * 1.2 ? circlePolygon(q.lat, q.lon, sFrontKm) : null,
+    sFrontKm: sFrontKm > 0 ? Math.round(sFrontKm) : null,
   };
 }
 

@@ -135,7 +135,7 @@ describe('console in Chromium', () => {
       const data = { ...full, units, cells, totals: { ...full.totals, countedDelivered: done * 10 } };
       return {
         status: null,
-        live: [reportPayload(data)],
+        live: [reportPayload(data, { sFrontAt: data.quake.originTime + 40_000 })], // S front 40 s after origin
         reports: [{ title: 'a report', href: '/reports/x.html', at: 0 }],
       };
     };
@@ -149,7 +149,9 @@ describe('console in Chromium', () => {
         done: document.querySelectorAll('svg.quake-map g.cell-done path').length,
         pending: document.querySelectorAll('svg.quake-map g.cell-pending path').length,
         delivered: Number(document.querySelector('.live-event')?.getAttribute('data-delivered')),
+        sFront: document.querySelectorAll('svg.quake-map g.s-front path').length,
       }));
+      expect(seen.sFront).toBe(1);
       expect(errors).toEqual([]);
       expect(seen.delivered).toBeGreaterThanOrEqual(30);
       expect(seen.done).toBeGreaterThan(0);
