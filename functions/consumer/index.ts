@@ -68,6 +68,7 @@ export async function handler(event: SelfManagedKafkaEvent) {
       scanSegments: fanout.scanSegments ?? fanout.parallelism * 4,
       maxUnitSize: fanout.maxSegmentSize,
       maxEventAgeS: fanout.maxEventAgeS,
+      alertProbability: fanout.alertProbability,
       log,
     });
     metrics.addMetric('EventsPlanned', MetricUnit.Count, result.outcomes.planned);

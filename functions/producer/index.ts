@@ -33,16 +33,24 @@ const published = new Map<string, number>();
 // Scheduled mode (shared/ingest/scheduled.ts): feeds from QUAKECTL_USGS_FEED_URL / QUAKECTL_FDSN_QUERY_URL /
 // QUAKECTL_FEEDS; the poller forwards only new or updated events; `round` sums one invocation's results.
 let round: ProducerResult | undefined;
-const poller = scheduledPoller(async (quakes, { source }) => {
-  const r = await produce({ quakes });
-  if (round) {
-    round.accepted.push(...r.accepted);
-    round.rejected.push(...r.rejected);
-    round.superseded += r.superseded;
-    round.associated += r.associated;
-  }
-  logger.info('feed changed', { url: source.url, forwarded: quakes.length, accepted: r.accepted.length });
-}, logger);
+const poller = scheduledPoller(
+  async (quakes, { source }) => {
+    const r = await produce({ quakes });
+    if (round) {
+      round.accepted.push(...r.accepted);
+      round.rejected.push(...r.rejected);
+      round.superseded += r.superseded;
+      round.associated += r.associated;
+    }
+    logger.info('feed changed', { url: source.url, forwarded: quakes.length, accepted: r.accepted.length });
+  },
+  logger,
+  process.env,
+  async (retractions, { source }) => {
+    const r = await produce({ retractions });
+    logger.info('feed retractions', { url: source.url, retracted: r.retracted });
+  },
+);
 let producer: Promise<ReturnType<typeof createEventProducer>> | undefined;
 
 function connected() {

@@ -68,6 +68,7 @@ export async function handler(payload: WorkerPayload, context: LambdaContext) {
         subscribers,
         deliver: (items, opts) => deliverer.deliver(items, opts),
         maxHops,
+        alertProbability: config.fanout.alertProbability,
         parkChain: async (next, reason) => {
           // The worker DLQ receives what Lambda itself parks after failed async retries; this is the same payload, with
           // the reason in the attributes Lambda uses (shared/ops/dlq decodes and redrives both).

@@ -7,7 +7,7 @@
  */
 import type { EventRecord } from '../events/types.ts';
 import type { Quake } from '../quake/types.ts';
-import { hypocentralKm, sArrivalS } from '../seismo/index.ts';
+import { sTravelTimeS } from '../seismo/index.ts';
 
 export interface DrillReport {
   eventId: string;
@@ -75,7 +75,7 @@ export function percentile(sorted: readonly number[], p: number): number | null 
 
 /** Epoch ms at which S waves reach a site. */
 export function sArrivalAt(quake: Quake, site: { lat: number; lon: number }): number {
-  return quake.originTime + sArrivalS(hypocentralKm(quake, site)) * 1000;
+  return quake.originTime + sTravelTimeS(quake, site) * 1000;
 }
 
 export function buildReport(input: ReportInput): DrillReport {

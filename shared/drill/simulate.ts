@@ -3,6 +3,7 @@
  * own code — then follow its record in the events table to completion and gather what the report needs.
  */
 import { type EventRecord, getEvent } from '../events/index.ts';
+import { subscriberLevel } from '../fanout/ledger.ts';
 import type { Clients } from '../infra/clients.ts';
 import { QuakectlError, ServiceUnavailableError } from '../infra/errors.ts';
 import type { ResourceNames } from '../infra/names.ts';
@@ -128,13 +129,16 @@ export async function footprintCensus(
   radiusKm: number,
   /** The local receiver's base URL: subscribers whose webhook is elsewhere are marked `viaSink: false`. */
   sinkUrl?: string,
+  /** fanout.alertProbability of the profile (default: the policy's default). */
+  alertProbability?: number,
 ): Promise<FootprintCensus> {
   const model = intensityModelFor(quake);
   let inFootprint = 0;
   const eligible: EligibleSite[] = [];
   for (const s of await subscribersNear(store, quake, radiusKm)) {
     if (epicentralKm(quake, s) <= radiusKm) inFootprint++;
-    if (model.predict(s.lat, s.lon) >= s.minMmi) {
+    // The worker's rule (the alert policy), recomputed here from the store, independently of the plan.
+    if (subscriberLevel(model, s, { probability: alertProbability }).level !== 'none') {
       const viaSink = routedTo(s, sinkUrl);
       eligible.push({ id: s.id, lat: s.lat, lon: s.lon, ...(viaSink ? {} : { viaSink: false }) });
     }

@@ -173,16 +173,7 @@ export async function resolveIdentity(
 
     let lost = false;
     const now = (store.now ?? Date.now)();
-    const report: Report = {
-      canonical: decided.canonicalId,
-      canonicalSource: decided.canonicalSource,
-      source: q.source,
-      id: q.id,
-      t: q.originTime,
-      lat: q.lat,
-      lon: q.lon,
-      mag: q.magnitude,
-    };
+    const report = reportOf(q, decided);
     for (const i of indices) {
       const key = bucketKey(i, q.drill);
       const seen = buckets.get(key);
@@ -198,20 +189,7 @@ export async function resolveIdentity(
               ExpressionAttributeValues: { ':v': seen.ver ?? 0, ':next': (seen.ver ?? 0) + 1, ':report': report },
             }),
           );
-        else
-          await store.ddb.send(
-            new PutCommand({
-              TableName: store.table,
-              Item: {
-                eventId: key,
-                kind: 'assoc-bucket',
-                ver: 1,
-                reports: { [own]: report },
-                expiresAt: Math.floor((now + RETENTION_MS) / 1000),
-              },
-              ConditionExpression: 'attribute_not_exists(eventId)',
-            }),
-          );
+        else await createBucket(store, key, own, report, now);
       } catch (err) {
         if (!isConditionFailed(err)) throw err;
         lost = true;
@@ -247,6 +225,36 @@ export async function resolveIdentity(
     return decided;
   }
   throw new IdentityContentionError(q.id, MAX_ROUNDS);
+}
+
+function reportOf(q: Quake, c: Pick<IdentityResult, 'canonicalId' | 'canonicalSource'>): Report {
+  return {
+    canonical: c.canonicalId,
+    canonicalSource: c.canonicalSource,
+    source: q.source,
+    id: q.id,
+    t: q.originTime,
+    lat: q.lat,
+    lon: q.lon,
+    mag: q.magnitude,
+  };
+}
+
+/** Creates a bucket holding one report; a condition failure means someone created it first. */
+async function createBucket(store: IdentityStore, key: string, own: string, report: Report, now: number) {
+  await store.ddb.send(
+    new PutCommand({
+      TableName: store.table,
+      Item: {
+        eventId: key,
+        kind: 'assoc-bucket',
+        ver: 1,
+        reports: { [own]: report },
+        expiresAt: Math.floor((now + RETENTION_MS) / 1000),
+      },
+      ConditionExpression: 'attribute_not_exists(eventId)',
+    }),
+  );
 }
 
 function decide(
@@ -294,16 +302,7 @@ function decide(
 export async function registerSolution(store: IdentityStore, q: Quake, canonical: IdentityResult): Promise<void> {
   const own = reportKey(q.source, q.id);
   const now = (store.now ?? Date.now)();
-  const report: Report = {
-    canonical: canonical.canonicalId,
-    canonicalSource: canonical.canonicalSource,
-    source: q.source,
-    id: q.id,
-    t: q.originTime,
-    lat: q.lat,
-    lon: q.lon,
-    mag: q.magnitude,
-  };
+  const report = reportOf(q, canonical);
   for (const i of windowBuckets(q.originTime, DEFAULT_ASSOCIATION_THRESHOLDS.maxTimeDeltaMs)) {
     const key = bucketKey(i, q.drill);
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -323,19 +322,7 @@ export async function registerSolution(store: IdentityStore, q: Quake, canonical
         if (!isConditionFailed(err)) throw err;
       }
       try {
-        await store.ddb.send(
-          new PutCommand({
-            TableName: store.table,
-            Item: {
-              eventId: key,
-              kind: 'assoc-bucket',
-              ver: 1,
-              reports: { [own]: report },
-              expiresAt: Math.floor((now + RETENTION_MS) / 1000),
-            },
-            ConditionExpression: 'attribute_not_exists(eventId)',
-          }),
-        );
+        await createBucket(store, key, own, report, now);
         break;
       } catch (err) {
         if (!isConditionFailed(err)) throw err;

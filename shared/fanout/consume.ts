@@ -76,6 +76,8 @@ export interface ConsumeDeps {
   maxUnitSize?: number;
   /** Events whose origin is older than this (s) are not alerted (fanout.maxEventAgeS). */
   maxEventAgeS?: number;
+  /** fanout.alertProbability: sets the footprint the plan covers. */
+  alertProbability?: number;
   now?: () => number;
   log?: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
 }
@@ -154,6 +156,7 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
     scanSegments: deps.scanSegments,
     maxUnitSize: deps.maxUnitSize,
     chains: deps.parallelism,
+    alertProbability: deps.alertProbability,
     coveringCells,
     segmentsForCells: deps.segmentsForCells,
     allSegments: deps.allSegments,

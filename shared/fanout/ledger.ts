@@ -32,24 +32,29 @@
 import { type EventPlan, type RunRecord, runId } from '../events/index.ts';
 import { getMany, type LockItem, type LockStore } from '../locks/index.ts';
 import type { Subscriber } from '../segments/types.ts';
-import { type AlertLevel, type AlertThresholds, alertLevel, levelRises } from '../seismo/alert.ts';
+import { type AlertLevel, type AlertPolicy, DEFAULT_ALERT_POLICY, levelRises } from '../seismo/alert.ts';
 import { type IntensityModel, intensityModelFor } from '../seismo/intensity.ts';
 import { parseScanSegmentKey, unitKey, unitSegments } from './plan.ts';
 
 /**
- * The level a version gives one subscriber: `none` below their own threshold, else at least `be-aware` (a
- * subscriber who asked for MMI 2 is told even though MMI 2 is below the be-aware band). Pure; the one rule both the
- * current run and the ledger's view of earlier runs use.
+ * The level a version gives one subscriber under the alert policy (shared/seismo/alert.ts, fanout.alertProbability):
+ * `none` unless the probability that the subscriber's own threshold is reached is at least the policy's level, else
+ * the policy's level, at least `be-aware` (a subscriber who asked for MMI 2 is told though MMI 2 is below the
+ * be-aware band). Pure; the one rule the current run, the ledger's view of earlier runs, redrives and drill censuses
+ * use. `mmi` is the median prediction, the number the text shows.
  */
 export function subscriberLevel(
   model: IntensityModel,
   s: Pick<Subscriber, 'lat' | 'lon' | 'minMmi'>,
-  thresholds?: AlertThresholds,
+  policy: Partial<AlertPolicy> = {},
 ): { mmi: number; level: AlertLevel } {
-  const mmi = model.predict(s.lat, s.lon);
-  if (!(mmi >= s.minMmi)) return { mmi, level: 'none' };
-  const level = alertLevel(mmi, thresholds);
-  return { mmi, level: level === 'none' ? 'be-aware' : level };
+  const a = model.assess(s.lat, s.lon, s.minMmi, { ...DEFAULT_ALERT_POLICY, ...definedOnly(policy) });
+  if (!a.notify) return { mmi: a.mmi, level: 'none' };
+  return { mmi: a.mmi, level: a.level === 'none' ? 'be-aware' : a.level };
+}
+
+function definedOnly(p: Partial<AlertPolicy>): Partial<AlertPolicy> {
+  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined));
 }
 
 /** Where one earlier run got to in one shard. */
@@ -72,12 +77,12 @@ interface PriorRun {
 export class Coverage {
   private readonly byShard: Map<string, ShardCoverage[]>;
   private readonly everywhere: IntensityModel[];
-  private readonly thresholds?: AlertThresholds;
+  private readonly policy: Partial<AlertPolicy>;
 
-  constructor(byShard: Map<string, ShardCoverage[]>, everywhere: IntensityModel[], thresholds?: AlertThresholds) {
+  constructor(byShard: Map<string, ShardCoverage[]>, everywhere: IntensityModel[], policy: Partial<AlertPolicy> = {}) {
     this.byShard = byShard;
     this.everywhere = everywhere;
-    this.thresholds = thresholds;
+    this.policy = policy;
   }
 
   /** No earlier run reached any of these shards. */
@@ -89,7 +94,7 @@ export class Coverage {
   sent(segment: string | undefined, s: Subscriber): AlertLevel {
     let best: AlertLevel = 'none';
     const consider = (model: IntensityModel) => {
-      const { level } = subscriberLevel(model, s, this.thresholds);
+      const { level } = subscriberLevel(model, s, this.policy);
       if (levelRises(best, level)) best = level;
     };
     for (const m of this.everywhere) consider(m);
@@ -112,15 +117,15 @@ export class Ledger {
   private readonly eventId: string;
   private readonly prior: PriorRun[];
   private readonly locks: LockStore;
-  private readonly thresholds?: AlertThresholds;
+  private readonly policy: Partial<AlertPolicy>;
   /** Scan runs with every unit done: they reached everyone in their footprint. */
   private scanComplete?: Promise<IntensityModel[]>;
 
-  private constructor(eventId: string, prior: PriorRun[], locks: LockStore, thresholds: AlertThresholds | undefined) {
+  private constructor(eventId: string, prior: PriorRun[], locks: LockStore, policy: Partial<AlertPolicy>) {
     this.eventId = eventId;
     this.prior = prior;
     this.locks = locks;
-    this.thresholds = thresholds;
+    this.policy = policy;
   }
 
   /**
@@ -133,7 +138,8 @@ export class Ledger {
     runs: readonly RunRecord[] | undefined;
     locks: LockStore;
     planOf(planKey: string): Promise<EventPlan | undefined>;
-    thresholds?: AlertThresholds;
+    /** The alert policy the runs decided with (fanout.alertProbability, thresholds). */
+    policy?: Partial<AlertPolicy>;
   }): Promise<Ledger> {
     const earlier = (opts.runs ?? []).filter((r) => r.revision < opts.revision && r.mode === 'alert');
     const prior: PriorRun[] = [];
@@ -148,7 +154,7 @@ export class Ledger {
       const scan = plan.plan.length > 0 && parseScanSegmentKey(plan.plan[0]) !== undefined;
       prior.push({ run, plan, model: intensityModelFor(run.quake), unitOf, scan });
     }
-    return new Ledger(opts.eventId, prior, opts.locks, opts.thresholds);
+    return new Ledger(opts.eventId, prior, opts.locks, opts.policy ?? {});
   }
 
   /** True for an event's first run: nothing was sent before, and `coverage` reads nothing. */
@@ -179,7 +185,7 @@ export class Ledger {
       });
     }
     this.scanComplete ??= this.completedScanRuns();
-    return new Coverage(byShard, await this.scanComplete, this.thresholds);
+    return new Coverage(byShard, await this.scanComplete, this.policy);
   }
 
   private async completedScanRuns(): Promise<IntensityModel[]> {

@@ -41,6 +41,8 @@ export interface PlanInput {
   chains?: number;
   /** Work units: at most this spread of segment distances within one unit (default 10 km, ≈ 3 s of S-wave travel). */
   unitBandKm?: number;
+  /** fanout.alertProbability (default: shared/seismo's default policy level). */
+  alertProbability?: number;
 }
 
 export interface FanoutPlan {
@@ -161,7 +163,8 @@ const UNITS_PER_CHAIN = 4;
 
 export async function planFanout(quake: Quake, input: PlanInput): Promise<FanoutPlan> {
   const minMmi = input.minSubscriberMmi ?? DEFAULT_MIN_SUBSCRIBER_MMI;
-  const radiusKm = intensityModelFor(quake).footprintRadiusKm(minMmi);
+  // Every site the worker may alert under the policy lies inside (P(MMI ≥ minMmi) ≥ alertProbability).
+  const radiusKm = intensityModelFor(quake).footprintRadiusKm(minMmi, input.alertProbability);
   const strategy = input.strategy ?? 'geo';
   if (strategy === 'scan') {
     // The seed's baseline: every subscriber is read; the worker filters by predicted intensity.

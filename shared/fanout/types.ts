@@ -73,6 +73,8 @@ export interface WorkerDeps {
   /** Hand over to a successor when fewer than this many ms remain. */
   reserveMs: number;
   thresholds?: AlertThresholds;
+  /** fanout.alertProbability: alert when P(MMI ≥ the subscriber's threshold) ≥ this (default 0.3). */
+  alertProbability?: number;
   log?: WorkerLog;
   /** Counted into metrics by the handler. */
   onMetric?(name: string, value: number): void;

@@ -143,6 +143,11 @@ class Run {
     return this.mode === 'cancel' ? 'retracted' : 'complete';
   }
 
+  /** The alert policy of this deployment (thresholds, fanout.alertProbability). */
+  get policy() {
+    return { thresholds: this.deps.thresholds, probability: this.deps.alertProbability };
+  }
+
   get total(): number {
     return this.units.length;
   }
@@ -257,7 +262,7 @@ class Run {
     segment: string | undefined,
   ): void {
     const now = this.now();
-    const { thresholds } = this.deps;
+    const policy = this.policy;
     for (const s of subscribers) {
       if (this.mode === 'cancel') {
         const sent = coverage.sent(segment, s);
@@ -272,7 +277,7 @@ class Run {
         into.push({ notification: buildCancellation(this.quake, s, facts), channel: s.channel });
         continue;
       }
-      const { mmi, level } = subscriberLevel(this.model, s, thresholds);
+      const { mmi, level } = subscriberLevel(this.model, s, policy);
       if (level === 'none') continue;
       if (!coverage.empty && !levelRises(coverage.sent(segment, s), level)) continue;
       const facts = {
@@ -511,7 +516,7 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
     runs: event.runs,
     locks: deps.locks,
     planOf: (key) => planByKey(deps, key),
-    thresholds: deps.thresholds,
+    policy: { thresholds: deps.thresholds, probability: deps.alertProbability },
   });
   const run = new Run(deps, payload, event, plan, revision, event.plannedQuake, ledger);
   try {

@@ -49,6 +49,13 @@ const fanoutSchema = z.strictObject({
     .min(60)
     .max(7 * 86400)
     .default(3600),
+  /**
+   * Alert policy (issue 13): notify a subscriber when the probability that their threshold is reached is at least this,
+   * given the intensity equation's σ (shared/seismo/alert.ts). 0.5 alerts on the median prediction only; the default
+   * 0.3 alerts a little below the threshold, as ShakeAlert does (missed/false rates in docs/seismology.md). The planner's
+   * footprint uses the same level (`footprintRadiusKm(minSubscriberMmi, alertProbability)`).
+   */
+  alertProbability: z.number().gt(0).lt(1).default(0.3),
   /** `scan` strategy: parallel Scan segments (DynamoDB TotalSegments) per event. */
   scanSegments: z.number().int().min(1).max(1_000_000).default(32),
   /**

@@ -112,3 +112,26 @@ export function wgrw12MmiFromPga(pgaCmS2: number): number {
   const l = Math.log10(Math.max(pgaCmS2, 1e-6));
   return l <= 1.57 ? 1.78 + 1.55 * l : -1.6 + 3.7 * l;
 }
+
+/**
+ * Total σ (MMI units) of Allen, Wald & Worden (2012), distance-dependent (their table 2/3; OpenQuake
+ * `allen_2012_ipe.py`): σ = s1 + s2 / (1 + (R/s3)²). Rupture form: 0.72, 0.23, 44.7; hypocentral: 0.82, 0.37, 22.9.
+ */
+export function aww12Sigma(form: 'rupture' | 'hypocentral', rKm: number): number {
+  const [s1, s2, s3] = form === 'rupture' ? [0.72, 0.23, 44.7] : [0.82, 0.37, 22.9];
+  return s1 + s2 / (1 + (rKm / s3) ** 2);
+}
+
+/** σ of an MMI converted from PGA by Worden et al. (2012): 0.66 MMI units (ShakeMap `wgrw12.py`, SMMI for PGA). */
+export const WGRW12_SIGMA_MMI_PGA = 0.66;
+
+/** Slope dMMI / d ln PGA of `wgrw12MmiFromPga` at this PGA (cm/s²): 1.55 or 3.70 per log10 unit, over ln 10. */
+export function wgrw12SlopePerLn(pgaCmS2: number): number {
+  return (Math.log10(Math.max(pgaCmS2, 1e-6)) <= 1.57 ? 1.55 : 3.7) / Math.LN10;
+}
+
+/**
+ * Atkinson & Wald (2007) give σ only for their binned data; for single observations this project assumes 0.8 MMI
+ * units, between Allen et al. 2012's rupture (0.72) and hypocentral (0.82) values. Comparison models only.
+ */
+export const AW07_SIGMA_ASSUMED = 0.8;

@@ -1,5 +1,20 @@
 /** Seismology for quakectl: predicted intensity, travel times, warning time, alert level and footprint. */
-export { type AlertLevel, type AlertThresholds, alertLevel, DEFAULT_ALERT_THRESHOLDS, levelRises } from './alert.ts';
+export {
+  type AlertLevel,
+  type AlertPolicy,
+  type AlertThresholds,
+  alertLevel,
+  alertLevelWithUncertainty,
+  alertMarginMmi,
+  DEFAULT_ALERT_POLICY,
+  DEFAULT_ALERT_PROBABILITY,
+  DEFAULT_ALERT_THRESHOLDS,
+  exceedanceProbability,
+  levelRises,
+  normalCdf,
+  normalQuantile,
+  shouldNotify,
+} from './alert.ts';
 export {
   AW07_CA,
   AW07_CEUS,
@@ -8,6 +23,7 @@ export {
   aw07,
   aww12Hypocentral,
   aww12Rupture,
+  aww12Sigma,
   VACAREANU15_PGA,
   vacareanu15LnPga,
   wgrw12MmiFromPga,
@@ -16,16 +32,23 @@ export { bearingDeg, destination, distanceToPolylineKm, haversineKm, type Polyli
 export {
   chooseModel,
   clipMmi,
+  effectiveDepthKm,
   FOOTPRINT_MAX_KM,
   footprintRadiusKm,
   INTENSITY_MODELS,
   type IntensityModel,
   type IntensityModelName,
   intensityModelFor,
+  LINE_SOURCE_MIN_MAGNITUDE,
+  NEAR_SOURCE_MIN_KM,
   type PredictOptions,
   predictMmi,
   type QuakeSource,
+  ruptureLengthKm,
+  type SiteAssessment,
   type SiteLocation,
+  type SourceGeometry,
+  UNKNOWN_DEPTH_KM,
 } from './intensity.ts';
 export { type Rupture, ruptureDistanceKm, ruptureFromGeoJson } from './rupture.ts';
 export {
@@ -33,11 +56,25 @@ export {
   epicentralKm,
   type Hypocentre,
   hypocentralKm,
-  P_VELOCITY_KM_S,
-  pArrivalS,
-  S_VELOCITY_KM_S,
+  KM_PER_DEGREE,
+  type Phase,
+  pTravelTimeS,
   type Site,
-  sArrivalS,
   secondsUntilShaking,
+  sTravelTimeS,
+  TRAVEL_TABLE_MAX_DEG,
+  TRAVEL_TABLE_MAX_DEPTH_KM,
+  type TravelTimeCurve,
+  travelTimeCurve,
 } from './travel.ts';
-export { CARPATHIAN_ARC, isBackArc, isVranceaIntermediateDepth, VRANCEA_BOX } from './vrancea.ts';
+export {
+  arcDistanceKm,
+  BACK_ARC_POLYGON,
+  CARPATHIAN_ARC,
+  isBackArc,
+  isVranceaIntermediateDepth,
+  VRANCEA_BOX,
+  VRANCEA_CALIBRATION,
+  type VranceaCalibration,
+  vranceaCorrection,
+} from './vrancea.ts';

@@ -14,13 +14,14 @@ import {
   runSegmentWorker,
   type SelfManagedKafkaEvent,
 } from '../../shared/fanout/index.ts';
+import { subscriberLevel } from '../../shared/fanout/ledger.ts';
 import { eventMessage, retractionMessage } from '../../shared/ingest/index.ts';
 import { list } from '../../shared/locks/index.ts';
 import { Deliverer } from '../../shared/notify/index.ts';
 import type { Quake } from '../../shared/quake/types.ts';
 import { SubscriberStore } from '../../shared/segments/index.ts';
 import type { SubscriberInput } from '../../shared/segments/types.ts';
-import { alertLevel, intensityModelFor } from '../../shared/seismo/index.ts';
+import { intensityModelFor } from '../../shared/seismo/index.ts';
 import { drillQuake, population } from './pipeline-fixtures.ts';
 import { type TestStack, testStack } from './pipeline-support.ts';
 
@@ -100,17 +101,10 @@ function consumer(chains: Promise<unknown>[]): ConsumeDeps {
   };
 }
 
-/** Level per subscriber as the pipeline decides it (below own threshold: none). */
+/** Level per subscriber under the alert policy (shared/fanout `subscriberLevel`: none when not alerted). */
 function levels(q: Quake): Map<string, 'none' | 'be-aware' | 'take-action'> {
   const m = intensityModelFor(q);
-  return new Map(
-    subs.map((s) => {
-      const mmi = m.predict(s.lat, s.lon);
-      if (mmi < (s.minMmi ?? 3)) return [s.id, 'none'];
-      const l = alertLevel(mmi);
-      return [s.id, l === 'none' ? 'be-aware' : l];
-    }),
-  );
+  return new Map(subs.map((s) => [s.id, subscriberLevel(m, { ...s, minMmi: s.minMmi ?? 3 }).level]));
 }
 
 const rank = { none: 0, 'be-aware': 1, 'take-action': 2 } as const;

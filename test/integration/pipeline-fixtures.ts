@@ -5,6 +5,7 @@
 import { seededRandom } from '../../shared/drill/random.ts';
 import type { Quake } from '../../shared/quake/types.ts';
 import type { SubscriberInput } from '../../shared/segments/types.ts';
+import { DEFAULT_ALERT_PROBABILITY } from '../../shared/seismo/alert.ts';
 import { destination } from '../../shared/seismo/geodesy.ts';
 import { intensityModelFor } from '../../shared/seismo/intensity.ts';
 
@@ -60,8 +61,15 @@ export function population(opts: PopulationOptions): SubscriberInput[] {
   return out;
 }
 
-/** Ids of the subscribers whose predicted MMI reaches their own threshold (what the pipeline must alert). */
+/**
+ * Ids of the subscribers the pipeline must alert: those for whom the probability that the predicted MMI reaches
+ * their own threshold is at least the default alert policy's level (shared/seismo/alert.ts).
+ */
 export function expectedIds(quake: Quake, subs: SubscriberInput[]): Set<string> {
   const model = intensityModelFor(quake);
-  return new Set(subs.filter((s) => model.predict(s.lat, s.lon) >= (s.minMmi ?? 3)).map((s) => s.id));
+  return new Set(
+    subs
+      .filter((s) => model.probabilityAtLeast(s.lat, s.lon, s.minMmi ?? 3) >= DEFAULT_ALERT_PROBABILITY)
+      .map((s) => s.id),
+  );
 }

@@ -21,11 +21,16 @@ function run(...args: string[]) {
 const VRANCEA = ['--mag', '7.4', '--lat', '45.77', '--lon', '26.76', '--depth', '94'];
 
 describe('quakectl predict', () => {
-  it('-o json: one object per site in input order, with the issue’s fields', () => {
+  it('-o json: model, source, policy and footprint, then one object per site in input order', () => {
     const r = run('predict', ...VRANCEA, '--site', '44.43,26.10,Bucharest', '--site', '46.77,23.6', '-o', 'json');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const rows = JSON.parse(r.stdout);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out)).toEqual(['model', 'source', 'alertProbability', 'footprintKm', 'sites']);
+    expect(out).toMatchObject({ model: 'vrancea-calibrated', source: { kind: 'point' }, alertProbability: 0.3 });
+    expect(out.footprintKm.mmi5).toBeGreaterThan(300);
+    expect(out.footprintKm.mmi3).toBeGreaterThan(out.footprintKm.mmi5);
+    const rows = out.sites;
     expect(rows).toHaveLength(2);
     expect(Object.keys(rows[0])).toEqual([
       'name',
@@ -34,6 +39,8 @@ describe('quakectl predict', () => {
       'distanceKm',
       'hypocentralKm',
       'mmi',
+      'sigma',
+      'probabilityTakeAction',
       'level',
       'pArrivalS',
       'sArrivalS',
@@ -41,19 +48,102 @@ describe('quakectl predict', () => {
     expect(rows[0]).toMatchObject({ name: 'Bucharest', lat: 44.43, lon: 26.1, level: 'take-action' });
     expect(rows[0].distanceKm).toBeCloseTo(157.7, 0);
     expect(rows[0].hypocentralKm).toBeCloseTo(183.6, 0);
-    expect(rows[0].sArrivalS).toBeCloseTo(183.6 / 3.5, 0);
-    expect(rows[0].pArrivalS).toBeCloseTo(183.6 / 6.5, 0);
-    expect(rows[1]).toMatchObject({ name: 'site 2', level: 'none' }); // Cluj, back-arc
+    expect(rows[0].sArrivalS).toBeCloseTo(43.8, 0); // ak135 (TauP): P 24.9 s, S 43.8 s
+    expect(rows[0].pArrivalS).toBeCloseTo(24.9, 0);
+    expect(rows[0].probabilityTakeAction).toBeGreaterThan(0.9);
+    expect(rows[1]).toMatchObject({ name: 'site 2', level: 'be-aware' }); // Cluj, back-arc
+    expect(rows[1].probabilityTakeAction).toBeLessThan(0.3);
     expect(rows[0].mmi).toBeGreaterThan(rows[1].mmi + 2);
   });
 
-  it('table: sites, model and the footprint for MMI 3 and 5 underneath', () => {
+  it('table: sites with σ and P(≥V), then model, policy and footprint underneath', () => {
     const r = run('predict', ...VRANCEA, '--site', '44.43,26.10,Bucharest');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Bucharest');
     expect(r.stdout).toContain('take-action');
-    expect(r.stdout).toContain('model: vacareanu15-vrancea');
-    expect(r.stdout).toMatch(/footprint: MMI ≥ 3 within \d+ km, MMI ≥ 5 within \d+ km/);
+    expect(r.stdout).toContain('P(≥V)');
+    expect(r.stdout).toContain('model: vrancea-calibrated, point source');
+    expect(r.stdout).toContain('alert policy: a level is given when P(MMI ≥ its threshold) ≥ 30%');
+    expect(r.stdout).toMatch(/footprint: P\(MMI ≥ 3\) ≥ 30% within \d+ km, P\(MMI ≥ 5\) ≥ 30% within \d+ km/);
+  });
+
+  it('the issue’s M3.0 at depth 0 under the site: not MMI 10, not take-action', () => {
+    const r = run(
+      'predict',
+      '--mag',
+      '3.0',
+      '--lat',
+      '36.89',
+      '--lon',
+      '-121.6',
+      '--depth',
+      '0',
+      '--site',
+      '36.89,-121.6',
+    );
+    const out = JSON.parse(
+      run(
+        'predict',
+        '--mag',
+        '3.0',
+        '--lat',
+        '36.89',
+        '--lon',
+        '-121.6',
+        '--depth',
+        '0',
+        '--site',
+        '36.89,-121.6',
+        '-o',
+        'json',
+      ).stdout,
+    );
+    expect(r.code).toBe(0);
+    expect(out.sites[0].mmi).toBeLessThan(4);
+    expect(out.sites[0].level).not.toBe('take-action');
+  });
+
+  it('--rupture FILE: the USGS finite-fault GeoJSON of Kahramanmaraş; --alert-probability changes the levels', () => {
+    const args = ['--mag', '7.8', '--lat', '37.2199', '--lon', '37.0189', '--depth', '10'];
+    const rupture = join(ROOT, 'test/fixtures/shakemap/us6000jllz-rupture.json');
+    const withRupture = JSON.parse(
+      run('predict', ...args, '--rupture', rupture, '--site', '36.2,36.16', '-o', 'json').stdout,
+    );
+    expect(withRupture).toMatchObject({ model: 'aww12-rupture', source: { kind: 'rupture' } });
+    const line = JSON.parse(run('predict', ...args, '--site', '36.2,36.16', '-o', 'json').stdout);
+    expect(line).toMatchObject({ model: 'aww12-line-source', source: { kind: 'line', lengthKm: 145 } });
+    const median = JSON.parse(
+      run('predict', ...args, '--alert-probability', '0.5', '--site', '36.2,36.16', '-o', 'json').stdout,
+    );
+    expect(median.alertProbability).toBe(0.5);
+    expect(median.footprintKm.mmi5).toBeLessThan(line.footprintKm.mmi5);
+  });
+
+  it('--rupture: unreadable or not a rupture exits 1; --alert-probability outside (0, 1) exits 2', () => {
+    const missing = run('predict', ...VRANCEA, '--site', '1,2', '--rupture', '/nonexistent/rupture.json');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('cannot read --rupture /nonexistent/rupture.json');
+    const dir = mkdtempSync(join(tmpdir(), 'quakectl-predict-'));
+    writeFileSync(
+      join(dir, 'point.json'),
+      '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]}}]}',
+    );
+    const point = run('predict', ...VRANCEA, '--site', '1,2', '--rupture', join(dir, 'point.json'));
+    expect(point.code).toBe(1);
+    expect(point.stderr).toContain('no rupture polygon');
+    const bad = run('predict', ...VRANCEA, '--site', '1,2', '--alert-probability', '1.5');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/invalid --alert-probability "1.5"/);
+  });
+
+  it('--sites: an empty lat is an error naming the line, not latitude 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quakectl-predict-'));
+    const csv = join(dir, 'sites.csv');
+    writeFileSync(csv, 'name,lat,lon\nA,44.43,26.1\nB,,26.1\n');
+    const r = run('predict', ...VRANCEA, '--sites', csv);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('line 3: lat "" is not a latitude');
+    expect(r.stdout).toBe('');
   });
 
   it('--sites FILE.csv with a name,lat,lon header (any column order, quotes)', () => {
@@ -62,7 +152,11 @@ describe('quakectl predict', () => {
     writeFileSync(csv, 'lat,lon,name\n44.43,26.10,"Bucharest, RO"\n47.01,28.86,Chisinau\n');
     const r = run('predict', ...VRANCEA, '--sites', csv, '--site', '45.66,25.61,Brasov', '-o', 'json');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).map((x: { name: string }) => x.name)).toEqual(['Brasov', 'Bucharest, RO', 'Chisinau']);
+    expect(JSON.parse(r.stdout).sites.map((x: { name: string }) => x.name)).toEqual([
+      'Brasov',
+      'Bucharest, RO',
+      'Chisinau',
+    ]);
   });
 
   it('negative coordinates as flag values', () => {
@@ -82,7 +176,7 @@ describe('quakectl predict', () => {
       'json',
     );
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)[0].level).toBe('take-action');
+    expect(JSON.parse(r.stdout).sites[0].level).toBe('take-action');
   });
 
   it.each([

@@ -20,6 +20,7 @@ const fanout = {
   minMagnitude: 3,
   minSubscriberMmi: 3,
   maxEventAgeS: 3600,
+  alertProbability: 0.3,
   scanSegments: 32,
 };
 const RULES = join(mkdtempSync(join(tmpdir(), 'quakectl-rules-')), 'scaling.yaml');
