@@ -1,16 +1,25 @@
 /**
  * The report's data from what the system recorded (pure; `gather.ts` reads the records). Per subscriber of the plan's
- * segments: predicted MMI (the event's intensity model, `intensityModelFor`), eligibility (MMI ≥ the subscriber's own
- * `minMmi`, the rule the worker applies), S arrival at the site (shared/seismo travel times over hypocentral distance),
+ * segments: predicted MMI (the event's intensity model, `intensityModelFor`), eligibility (the worker's own rule,
+ * `subscriberLevel` under the alert policy), S arrival at the site (shared/seismo ak135 travel times),
  * and the delivery time: the local receiver's first receipt when there was one, else the time the subscriber's work
  * unit finished (its lock's last write, an upper bound on every delivery in that unit). Warning time = S arrival −
  * delivery; notified after the S wave = in the blind zone.
  */
 import type { EventPlan, EventRecord } from '../events/types.ts';
+import { subscriberLevel } from '../fanout/ledger.ts';
 import { unitKey, unitSegments } from '../fanout/plan.ts';
 import type { LockItem } from '../locks/types.ts';
 import type { Quake } from '../quake/types.ts';
-import { blindZoneRadiusKm, hypocentralKm, intensityModelFor, pArrivalS, sArrivalS } from '../seismo/index.ts';
+import {
+  blindZoneRadiusKm,
+  destination,
+  epicentralKm,
+  hypocentralKm,
+  intensityModelFor,
+  pTravelTimeS,
+  sTravelTimeS,
+} from '../seismo/index.ts';
 import { cellRing, intensityBands } from './geo.ts';
 import {
   type CellShape,
@@ -55,6 +64,8 @@ export interface ReportInput {
   duplicates?: number;
   dlq?: DlqRow[];
   cold?: ColdRow[] | null;
+  /** fanout.alertProbability the pipeline decided with (default: the policy's). */
+  alertProbability?: number;
   /** Most subscriber points drawn (default 4000); more are sampled evenly by distance. */
   maxPoints?: number;
   now?: number;
@@ -161,11 +172,11 @@ export function buildReportData(input: ReportInput): ReportData {
   const receiver = input.receipts !== undefined;
   const all: SubscriberPoint[] = [];
   for (const s of input.subscribers ?? []) {
-    const mmi = model.predict(s.lat, s.lon);
-    if (mmi < s.minMmi) continue;
+    const { mmi, level } = subscriberLevel(model, s, { probability: input.alertProbability });
+    if (level === 'none') continue;
     const unit = unitOfSegment.get(s.segment) ?? -1;
     const hyp = hypocentralKm(quake, s);
-    const sS = sArrivalS(hyp);
+    const sS = sTravelTimeS(quake, s);
     const deliveredS = receiver ? sec(firstReceipt.get(s.id), origin) : unit >= 0 ? units[unit].doneS : null;
     const warningS = deliveredS === null ? null : round(sS - deliveredS, 2);
     all.push({
@@ -231,7 +242,8 @@ export function buildReportData(input: ReportInput): ReportData {
       seen.add(cell);
       const unit = unitOfSegment.get(key) ?? -1;
       const u = units[unit];
-      const nearestS = sArrivalS(Math.hypot(plan.planDistancesKm[i] ?? 0, Math.max(0, quake.depthKm)));
+      const [nlat, nlon] = destination(quake.lat, quake.lon, 0, plan.planDistancesKm[i] ?? 0);
+      const nearestS = sTravelTimeS(quake, { lat: nlat, lon: nlon });
       cells.push({
         unit,
         ring: cellRing(cell),
@@ -245,12 +257,17 @@ export function buildReportData(input: ReportInput): ReportData {
   const firstDeliveryS = receiver ? st.firstS : sec(record.firstDeliveryAt, origin);
   const lastDeliveryS = receiver ? st.lastS : sec(record.lastDeliveryAt, origin);
   // The plot spans the subscribers (the footprint can reach far beyond them), or the footprint when there are none.
-  const maxHyp = all.length
-    ? Math.max(...all.map((p) => p.hypocentralKm)) * 1.05
-    : Math.hypot(radiusKm, Math.max(0, quake.depthKm));
+  // Curves: first-arrival times (ak135, `pTravelTimeS`/`sTravelTimeS`) at sites due north, plotted against their
+  // hypocentral distance like the points.
+  const maxEpi = all.length ? Math.max(...all.map((p) => epicentralKm(quake, p))) * 1.05 : radiusKm;
   const curves = Array.from({ length: 121 }, (_, i) => {
-    const r = Math.max(0, quake.depthKm) + ((maxHyp - Math.max(0, quake.depthKm)) * i) / 120;
-    return { hypocentralKm: round(r), pS: round(pArrivalS(r), 2), sS: round(sArrivalS(r), 2) };
+    const [lat, lon] = destination(quake.lat, quake.lon, 0, (maxEpi * i) / 120);
+    const site = { lat, lon };
+    return {
+      hypocentralKm: round(hypocentralKm(quake, site)),
+      pS: round(pTravelTimeS(quake, site), 2),
+      sS: round(sTravelTimeS(quake, site), 2),
+    };
   });
   if (record.reason) notes.push(`${record.state ?? 'event'}: ${record.reason}`);
   if (!input.subscribers)

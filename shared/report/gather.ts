@@ -94,6 +94,7 @@ export async function gatherReport(opts: GatherOptions): Promise<ReportData> {
     dlq,
     cold,
     maxPoints: opts.maxPoints,
+    alertProbability: clients.config.fanout.alertProbability,
     now: opts.now,
     notes,
   });

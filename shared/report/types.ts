@@ -34,7 +34,7 @@ export interface SubscriberPoint {
   unit: number;
   /** Delivery, seconds after origin; null when not delivered (or not known). */
   deliveredS: number | null;
-  /** S arrival at the site, seconds after origin. */
+  /** S arrival at the site (ak135 first arrival), seconds after origin. */
   sArrivalS: number;
   /** sArrivalS − deliveredS; null when not delivered. */
   warningS: number | null;

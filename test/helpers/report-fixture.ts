@@ -12,7 +12,7 @@ import type { LockItem } from '../../shared/locks/types.ts';
 import type { PlannedSubscriber, ReportInput, ReportReceipt } from '../../shared/report/build.ts';
 import type { WarningClass } from '../../shared/report/types.ts';
 import { cellFor, cellMinDistanceKm, segmentKey } from '../../shared/segments/cells.ts';
-import { destination, hypocentralKm, sArrivalS } from '../../shared/seismo/index.ts';
+import { destination, sTravelTimeS } from '../../shared/seismo/index.ts';
 
 export const ACCEPTED_AT = Date.UTC(2026, 10, 30, 9, 0, 0);
 
@@ -78,7 +78,7 @@ export function knownDrill(n = 600, opts: { maxPoints?: number } = {}): KnownDri
       return;
     }
     // No alert leaves before acceptance (5 s after origin) + 1 s: near sites get less warning than the pattern asks.
-    const sS = sArrivalS(hypocentralKm(quake, s));
+    const sS = sTravelTimeS(quake, s);
     const deliveredS = Math.max(6, sS - p.warningS);
     const w = sS - deliveredS;
     expected[w < 0 ? 'after-s' : w < 5 ? 'under-5s' : w < 15 ? 'under-15s' : 'over-15s']++;

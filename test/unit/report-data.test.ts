@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildReportData, evenSample, warningClass } from '../../shared/report/build.ts';
 import { scriptJson } from '../../shared/report/html.ts';
-import { sArrivalS } from '../../shared/seismo/index.ts';
+import { sTravelTimeS } from '../../shared/seismo/index.ts';
 import { ACCEPTED_AT, knownDrill } from '../helpers/report-fixture.ts';
 
 describe('report data', () => {
@@ -19,10 +19,11 @@ describe('report data', () => {
     expect(d.deliveryTimes).toBe('receiver');
   });
 
-  it('warning time is S arrival minus the first receipt', () => {
-    const d = buildReportData(knownDrill(100).input);
+  it('warning time is S arrival (ak135) minus the first receipt', () => {
+    const k = knownDrill(100);
+    const d = buildReportData(k.input);
     for (const p of d.points.filter((x) => x.deliveredS !== null)) {
-      expect(p.sArrivalS).toBeCloseTo(sArrivalS(p.hypocentralKm), 1);
+      expect(p.sArrivalS).toBeCloseTo(sTravelTimeS(k.input.record.quake, p), 1);
       expect(p.warningS).toBeCloseTo(p.sArrivalS - (p.deliveredS as number), 1);
     }
   });
