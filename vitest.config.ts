@@ -13,6 +13,16 @@ export default defineConfig({
         },
       },
       {
+        // A real headless Chromium (Debian `chromium`, installed by .ci/run): fails, never skips, without it.
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],

@@ -26,6 +26,8 @@ const groups: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/simulate.ts'),
   () => import('./commands/ingest.ts'),
   () => import('./commands/drill.ts'),
+  () => import('./commands/report.ts'),
+  () => import('./commands/console.ts'),
 ];
 
 export async function buildProgram(): Promise<Command> {

@@ -18,6 +18,7 @@ interface DrillFlags {
   timeout: number;
   sinkPort?: number;
   direct?: boolean;
+  report?: string;
 }
 
 export function register(program: Command): void {
@@ -38,7 +39,8 @@ export function register(program: Command): void {
       .option('--detection-delay <s>', 'origin time = acceptance minus this', ranged(0, 86_400, 'seconds'), 5)
       .option('--timeout <s>', 'give up following the event after this many seconds', ranged(1, 86_400, 'seconds'), 600)
       .option('--sink-port <port>', 'port of the loopback receiver (default 19080, env QUAKECTL_DRILL_SINK_PORT)', port)
-      .option('--direct', 'produce straight to Kafka instead of invoking the producer Lambda'),
+      .option('--direct', 'produce straight to Kafka instead of invoking the producer Lambda')
+      .option('--report <file>', 'also write the HTML report (map, plot, tables; times measured at the receiver)'),
   ).action(async (flags: DrillFlags, cmd: Command) => {
     const format = outputFormat(cmd);
     const say = (m: string) => {
@@ -163,6 +165,14 @@ export function register(program: Command): void {
           format,
           sink,
         );
+        if (flags.report) {
+          const { writeReports } = await import('./report.ts');
+          const ids = result.reports.map((r) => r.eventId);
+          await writeReports({ clients, config: serviceConfig, profile }, ids, flags.report, {
+            receiver: sink,
+            duplicates: ids.length === 1 ? (result.reports[0].duplicates ?? undefined) : undefined,
+          });
+        }
         const { drillPassed } = await import('../../shared/drill/report.ts');
         if (sink.badSignatures() > 0) say(color().yellow(`${sink.badSignatures()} request(s) with a bad signature`));
         if (!result.reports.every(drillPassed)) process.exitCode = 1;
