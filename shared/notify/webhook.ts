@@ -1,13 +1,17 @@
 /**
  * One webhook batch POST with retries: JSON body `{"notifications":[…]}`, signed, with a per-batch Idempotency-Key,
- * a hard timeout per attempt (AbortSignal.timeout), and exponential backoff with full jitter between attempts.
+ * a hard timeout per attempt (AbortSignal.timeout), retried under the webhook policy of shared/infra/retry.ts.
  *
- * Retried: timeouts, connection errors, 5xx, 408 and 429 (after Retry-After when given, capped at backoffMaxMs). Not retried: other 4xx (the receiver rejects the content;
- * repeating it cannot help) and 3xx (redirects are not followed: they could lead to an address the guard refused).
- * Uses the global fetch (undici) whose default agent keeps connections alive and opens as many per origin as there are
- * requests in flight; the caller bounds that number.
+ * Retried: timeouts, connection errors, 5xx, 408 and 429 (after Retry-After when given, capped at backoffMaxMs). Not
+ * retried: other 4xx (the receiver rejects the content; repeating it cannot help), 3xx (redirects are not followed:
+ * they could lead to an address the guard refused) and a connection refused by the private-address guard.
+ * Requests go through the guard's undici dispatcher, which checks the address each new connection is made to
+ * (address.ts); it keeps connections alive and opens as many per origin as there are requests in flight, which the
+ * caller bounds.
  */
-import { sleep } from '../segments/concurrency.ts';
+import { fetch } from 'undici';
+import { withRetry } from '../infra/retry.ts';
+import { PrivateTargetError, TargetGuard } from './address.ts';
 import { batchIdempotencyKey, sign } from './signature.ts';
 import type { Notification } from './types.ts';
 
@@ -16,13 +20,29 @@ export interface PostOptions {
   maxAttempts: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** Decides where connections may go; default: private targets refused, system DNS. */
+  guard?: TargetGuard;
+  /** Ends the retries (and the attempt in flight) at once, e.g. at a batch deadline. */
+  signal?: AbortSignal;
 }
 
 export type PostResult =
   | { ok: true; attempts: number; status: number; firstFailureAt?: number }
   | { ok: false; attempts: number; reason: string; firstFailureAt: number };
 
-type Attempt = { ok: true; status: number } | { ok: false; retriable: boolean; reason: string; retryAfterMs?: number };
+/** One failed attempt: why, whether another can help, and how long the receiver asked us to wait. */
+class AttemptError extends Error {
+  readonly retriable: boolean;
+  readonly retryAfterMs: number | undefined;
+  constructor(reason: string, retriable: boolean, retryAfterMs?: number) {
+    super(reason);
+    this.name = 'AttemptError';
+    this.retriable = retriable;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+let defaultGuard: TargetGuard | undefined;
 
 /** Retry-After in seconds (HTTP-date is not worth the parsing here); undefined when absent or unusable. */
 function retryAfterMs(header: string | null): number | undefined {
@@ -45,35 +65,34 @@ async function attempt(
   url: string,
   body: string,
   headers: Record<string, string>,
-  timeoutMs: number,
-): Promise<Attempt> {
-  let res: Response;
+  opts: PostOptions,
+  guard: TargetGuard,
+): Promise<number> {
+  let res: Awaited<ReturnType<typeof fetch>>;
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
   try {
     res = await fetch(url, {
       method: 'POST',
       body,
       headers,
       redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      dispatcher: guard.dispatcher,
+      signal: opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout,
     });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
+    const e = err as Error & { cause?: Error & { code?: string } };
+    if (e.cause instanceof PrivateTargetError) throw new AttemptError(e.cause.message, false);
+    if (opts.signal?.aborted) throw new AttemptError(`stopped: ${String(opts.signal.reason)}`, false);
     if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-      return { ok: false, retriable: true, reason: `timeout after ${timeoutMs} ms` };
+      throw new AttemptError(`timeout after ${opts.timeoutMs} ms`, true);
     }
-    const detail = e.cause?.code ?? e.cause?.message ?? e.message;
-    return { ok: false, retriable: true, reason: `connection error: ${detail}` };
+    throw new AttemptError(`connection error: ${e.cause?.code ?? e.cause?.message ?? e.message}`, true);
   }
   // Drain the body so the connection returns to the pool.
   await res.arrayBuffer().catch(() => undefined);
-  if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
+  if (res.status >= 200 && res.status < 300) return res.status;
   const retriable = res.status >= 500 || res.status === 408 || res.status === 429;
-  return {
-    ok: false,
-    retriable,
-    reason: `HTTP ${res.status}`,
-    retryAfterMs: retryAfterMs(res.headers.get('retry-after')),
-  };
+  throw new AttemptError(`HTTP ${res.status}`, retriable, retryAfterMs(res.headers.get('retry-after')));
 }
 
 /**
@@ -99,15 +118,32 @@ export async function postBatch(
 ): Promise<PostResult> {
   const { body, headers } = encodeBatch(notifications, secret);
   const target = withoutUserInfo(url, headers);
+  defaultGuard ??= new TargetGuard({ allowPrivate: false });
+  const guard = opts.guard ?? defaultGuard;
   let firstFailureAt: number | undefined;
-  for (let n = 1; ; n++) {
-    const r = await attempt(target, body, headers, opts.timeoutMs);
-    if (r.ok) return { ok: true, attempts: n, status: r.status, firstFailureAt };
-    firstFailureAt ??= Date.now();
-    if (!r.retriable || n >= opts.maxAttempts) return { ok: false, attempts: n, reason: r.reason, firstFailureAt };
-    const backoff = Math.random() * Math.min(opts.backoffMaxMs, opts.backoffBaseMs * 2 ** (n - 1));
-    // A receiver's Retry-After (429/503) is honoured up to backoffMaxMs: an alert cannot wait minutes.
-    const asked = 'retryAfterMs' in r && r.retryAfterMs !== undefined ? Math.min(r.retryAfterMs, opts.backoffMaxMs) : 0;
-    await sleep(Math.max(backoff, asked));
+  let attempts = 0;
+  try {
+    const status = await withRetry(
+      { attempts: opts.maxAttempts, baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs },
+      async (n) => {
+        attempts = n;
+        try {
+          return await attempt(target, body, headers, opts, guard);
+        } catch (err) {
+          firstFailureAt ??= Date.now();
+          throw err;
+        }
+      },
+      {
+        retriable: (err) => err instanceof AttemptError && err.retriable,
+        // A receiver's Retry-After (429/503) is honoured up to backoffMaxMs: an alert cannot wait minutes.
+        waitAtLeastMs: (err) => (err instanceof AttemptError ? err.retryAfterMs : undefined),
+        signal: opts.signal,
+      },
+    );
+    return { ok: true, attempts, status, firstFailureAt };
+  } catch (err) {
+    const reason = err instanceof AttemptError ? err.message : `stopped: ${(err as Error)?.message ?? String(err)}`;
+    return { ok: false, attempts, reason, firstFailureAt: firstFailureAt ?? Date.now() };
   }
 }
