@@ -38,6 +38,8 @@ export const RETRY_POLICIES = {
   forward: { attempts: 5, baseMs: 500, maxMs: 10_000 },
   /** Deploy: IAM eventual consistency and ResourceConflictException while a function update is in progress. */
   deploy: { attempts: 20, baseMs: 500, maxMs: 4000 },
+  /** Deploy: a just-created IAM role is not assumable by Lambda for some seconds. */
+  deployIam: { attempts: 9, baseMs: 2000, maxMs: 16_000 },
 } as const satisfies Record<string, RetryPolicy>;
 
 export interface RetryOptions {
