@@ -50,14 +50,16 @@ export function register(program: Command): void {
     });
     if (opts.dryRun) {
       const { detectFormat, parseSubscribersFile } = await import('../../shared/drill/subscribers-file.ts');
+      const { refuseDuplicateIds } = await import('../../shared/drill/duplicate-ids.ts');
       const parsed = parseSubscribersFile(text, detectFormat(file, text));
+      const { rows, duplicates } = refuseDuplicateIds(parsed.rows);
       const report = {
         dryRun: true,
         file,
         format: parsed.format,
         rows: parsed.rows.length + parsed.bad.length,
-        valid: parsed.rows.length,
-        rejected: parsed.bad,
+        valid: rows.length,
+        rejected: [...parsed.bad, ...duplicates].sort((a, b) => a.line - b.line),
       };
       output(format, report, (r) =>
         [
