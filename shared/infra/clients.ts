@@ -114,7 +114,7 @@ function awsClientConfig(cfg: ServiceConfig, endpoint: string | undefined) {
     ...(cfg.credentials ? { credentials: cfg.credentials } : {}),
     ...(cfg.awsProfile ? { profile: cfg.awsProfile } : {}),
     // One bounded policy for every SDK call (shared/infra/retry.ts): throttling retried from 25 ms, not 500 ms.
-    retryStrategy: sdkRetryStrategy(cfg.local ? RETRY_POLICIES.sdkLocal : RETRY_POLICIES.sdk),
+    retryStrategy: sdkRetryStrategy(RETRY_POLICIES.sdk),
   };
 }
 

@@ -28,10 +28,11 @@ export interface RetryPolicy {
 export const RETRY_POLICIES = {
   /** Webhook batch POSTs (system.md 8): a few fast retries; a receiver's Retry-After is honoured up to maxMs. */
   webhook: { attempts: 4, baseMs: 100, maxMs: 2000 },
-  /** AWS SDK calls on the alert path: throttling and transient errors, fast and bounded (see above). */
+  /**
+   * AWS SDK calls: throttling and transient errors, fast and bounded (see above). The same on the local stack, whose
+   * emulator throttles like Lambda (reserved concurrency); a dead local port fails after about 2.5 s of retries.
+   */
   sdk: { attempts: 8, baseMs: 25, maxMs: 1000 },
-  /** The local stack answers at once or not at all: do not retry a dead port for long. */
-  sdkLocal: { attempts: 3, baseMs: 25, maxMs: 200 },
   /** BatchWriteItem / BatchGetItem UnprocessedItems / UnprocessedKeys (throttled part of a batch). */
   unprocessed: { attempts: 10, baseMs: 25, maxMs: 1000 },
   /** Forwarding an ingested event to the producer. */
