@@ -21,7 +21,7 @@ describe('runToCompletion', () => {
       [
         `import { runToCompletion } from ${JSON.stringify(PROCESSES)};`,
         `const code = await runToCompletion(process.execPath, ['-e', 'setTimeout(() => { console.log("formatted"); process.exit(3); }, 300)'], { log: ${JSON.stringify(log)} });`,
-        'console.log(`child exited ${code}`);',
+        "console.log('child exited', code);",
       ].join('\n'),
     );
     const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 30_000 });
