@@ -143,7 +143,7 @@ describe('Deliverer on the local stack', () => {
     expect(r.failed).toHaveLength(20);
     expect(sink.requests()).toBe(0);
     const [m] = await drainDlq(eventId, 1);
-    expect(m).toMatchObject({ reason: 'target refused: private address', attempts: 0, eventId });
+    expect(m).toMatchObject({ reason: 'target refused: 127.0.0.1 is loopback', attempts: 0, eventId });
     expect(m.notifications).toHaveLength(20);
   });
 
