@@ -27,6 +27,8 @@ export interface WebhookSinkOptions {
   port?: number;
   secrets?: Record<string, string> | string;
   failMode?: boolean | FailMode;
+  /** Answer every accepted POST only after this many ms: a slow receiver (it records on arrival). */
+  slowMs?: number;
 }
 
 export interface Receipt {
@@ -51,6 +53,8 @@ export interface WebhookSink {
   /** POSTs answered with a failure status on purpose. */
   failedRequests(): number;
   setFailing(mode: boolean | FailMode): void;
+  /** See `WebhookSinkOptions.slowMs`; 0 answers at once. */
+  setSlow(ms: number): void;
   /** Resolves once `count` distinct notifications have arrived (rejects after timeoutMs). */
   waitFor(count: number, timeoutMs?: number): Promise<void>;
   reset(): void;
@@ -78,6 +82,7 @@ export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<W
   let requests = 0;
   let failedRequests = 0;
   let failing: FailMode | undefined;
+  let slowMs = opts.slowMs ?? 0;
   const setFailing = (mode: boolean | FailMode) => {
     failing = mode === true ? {} : mode === false ? undefined : { ...mode };
   };
@@ -137,7 +142,8 @@ export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<W
         }
       }
     }
-    answer(res, 200, { accepted: notifications.length });
+    if (slowMs > 0) setTimeout(() => answer(res, 200, { accepted: notifications.length }), slowMs);
+    else answer(res, 200, { accepted: notifications.length });
   };
 
   const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
@@ -161,6 +167,9 @@ export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<W
     requests: () => requests,
     failedRequests: () => failedRequests,
     setFailing,
+    setSlow(ms) {
+      slowMs = ms;
+    },
     waitFor(count, timeoutMs = 30_000) {
       if (seen.size >= count) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {

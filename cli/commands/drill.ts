@@ -27,7 +27,11 @@ export function register(program: Command): void {
       .description(
         'one command: local stack up, deploy, seed subscribers if none, run a scenario, report (local profile)',
       )
-      .option('--scenario <name>', 'vrancea-1977, vrancea-1990 or kahramanmaras-2023', 'vrancea-1977')
+      .option(
+        '--scenario <name>',
+        'vrancea-1977, vrancea-1990, kahramanmaras-2023, or the revision stream kahramanmaras-2023-stream',
+        'vrancea-1977',
+      )
       .option('--subscribers <n>', 'how many to seed when the table is empty', positiveInt, 50_000)
       .option('--radius-km <km>', 'seed them within this distance of the epicentre', positiveNumber, 250)
       .option('--seed <n>', 'PRNG seed of the synthetic subscribers', positiveInt, 1)
@@ -48,8 +52,12 @@ export function register(program: Command): void {
           'quakectl simulate --scenario vrancea-1977 --wait',
       );
     }
-    const { findScenario } = await import('../../shared/drill/scenarios.ts');
-    const scenario = findScenario(flags.scenario);
+    const { findScenario, findStreamScenario } = await import('../../shared/drill/scenarios.ts');
+    const stream = findStreamScenario(flags.scenario);
+    const last = stream?.steps.at(-1);
+    const scenario = stream
+      ? { title: stream.title, lat: last!.lat, lon: last!.lon, name: stream.name }
+      : findScenario(flags.scenario);
 
     // 1. the local stack
     const [{ up }, config] = await Promise.all([
@@ -94,6 +102,7 @@ export function register(program: Command): void {
         const { SubscriberStore } = await import('../../shared/segments/index.ts');
         const store = new SubscriberStore(clients.ddb, serviceConfig.names, {
           maxSegmentSize: serviceConfig.fanout.maxSegmentSize,
+          minMmiFloor: serviceConfig.fanout.minSubscriberMmi,
         });
         const existing = (await store.stats()).subscribers;
         if (existing === 0) {
@@ -115,9 +124,37 @@ export function register(program: Command): void {
         }
 
         // 5. the scenario
+        if (stream) {
+          say(
+            `running ${stream.name}: ${stream.steps.length} solutions from ${new Set(stream.steps.map((x) => x.source)).size} agencies over ${stream.steps.at(-1)!.atS} s`,
+          );
+          const { runStream } = await import('../../shared/drill/stream.ts');
+          const report = await runStream({
+            clients,
+            names: serviceConfig.names,
+            store,
+            scenario: stream,
+            direct: flags.direct,
+            detectionDelayS: flags.detectionDelay,
+            timeoutMs: flags.timeout * 1000,
+            receiver: sink,
+            onStep: (st) =>
+              say(
+                `  +${st.atS}s ${st.source} M${st.magnitude}: ${st.accepted.length ? `published as ${st.accepted.join(', ')}` : 'superseded'}`,
+              ),
+          });
+          const { printJson } = await import('../output.ts');
+          if (format === 'json') printJson(report);
+          else process.stdout.write(`${renderStreamReport(report)}\n`);
+          if (!report.passed) process.exitCode = 1;
+          return;
+        }
         const { scenarioQuake } = await import('../../shared/drill/scenarios.ts');
-        const quake = scenarioQuake(scenario, { now: Date.now(), detectionDelayS: flags.detectionDelay });
-        say(`running ${scenario.name}: M${scenario.magnitude} ${scenario.place}, ${scenario.depthKm} km deep`);
+        const quake = scenarioQuake(findScenario(flags.scenario), {
+          now: Date.now(),
+          detectionDelayS: flags.detectionDelay,
+        });
+        say(`running ${quake.place}: M${quake.magnitude}, ${quake.depthKm} km deep`);
         const { simulateAndReport } = await import('./simulate.ts');
         const result = await simulateAndReport(
           { clients, config: serviceConfig },
@@ -136,4 +173,25 @@ export function register(program: Command): void {
       clients.destroy();
     }
   });
+}
+
+const msText = (v: number | null) => (v === null ? '-' : v < 1000 ? `${v} ms` : `${(v / 1000).toFixed(2)} s`);
+
+/** The revision-stream drill's report, per subscriber and level (shared/drill/stream.ts). */
+export function renderStreamReport(r: import('../../shared/drill/stream.ts').StreamReport): string {
+  const c = color();
+  const levels = Object.entries(r.byLevel)
+    .map(([l, n]) => `${l} ${n}`)
+    .join(', ');
+  return [
+    `${c.yellow('DRILL')} ${c.bold(r.scenario)}: ${r.steps.length} solutions sent, ${r.oneEvent ? `one event ${r.eventIds[0]}` : c.red(`${r.eventIds.length} events: ${r.eventIds.join(', ')}`)}`,
+    `  runs: ${r.runs.map((x) => `r${x.revision} M${x.magnitude} (${x.source})`).join(' → ') || '-'}; state ${r.state}`,
+    `  eligible (last version) ${r.eligible}, alerted ${r.alerted}, notifications ${r.delivered} (${levels || '-'})`,
+    `  missing ${r.missing}, same level twice ${r.levelTwice}, stray levels ${r.strayLevels}, repeated ids ${r.repeats} (de-duplicated by receivers)`,
+    `  after the first solution was sent: first ${msText(r.firstDeliveryMs)}, p50 ${msText(r.p50DeliveryMs)}, last ${msText(r.lastDeliveryMs)}`,
+    `  notified before shaking ${r.notifiedBeforeShakingPct === null ? '-' : `${r.notifiedBeforeShakingPct}%`}`,
+    r.passed
+      ? c.green('  PASS: one event, everyone alerted at each level reached exactly once, nobody skipped')
+      : c.red('  FAIL: see the counts above'),
+  ].join('\n');
 }

@@ -35,7 +35,7 @@ export function register(program: Command): void {
         'poll USGS/FDSN feeds and listen to EMSC, sending new or updated events to the producer (long-running)',
       )
       .option('--usgs <url>', 'USGS GeoJSON summary feed URL (repeatable)', collect, [])
-      .option('--fdsn <url>', 'FDSN event query URL with format=text (repeatable)', collect, [])
+      .option('--fdsn <url>', 'FDSN event query URL, format=text or format=xml (QuakeML) (repeatable)', collect, [])
       .option(
         '--emsc [url]',
         'listen to the EMSC SeismicPortal websocket (default wss://www.seismicportal.eu/standing_order/websocket)',
@@ -155,7 +155,6 @@ async function openForwarder(options: IngestCommandOptions, ctx: Ctx, log: Inges
     };
   }
   const { createEventProducer, eventsTopic } = await import('../../shared/ingest/producer.ts');
-  const { Associator } = await import('../../shared/quake/associate.ts');
   const producer = createEventProducer(ctx.clients.kafka);
   await producer.connect();
   const topic = eventsTopic(ctx.config.names.eventsTopic);
@@ -167,7 +166,7 @@ async function openForwarder(options: IngestCommandOptions, ctx: Ctx, log: Inges
         events: { ddb: ctx.clients.ddb, table: ctx.config.names.table('events') },
         producer,
         topic,
-        associator: new Associator(),
+        canonical: new Map(),
         published: new Map(),
         log,
       },

@@ -137,6 +137,7 @@ export async function simulateAndReport(
   const { inkProgress, plainProgress } = await import('./simulate-view.ts');
   const store = new SubscriberStore(ctx.clients.ddb, ctx.config.names, {
     maxSegmentSize: ctx.config.fanout.maxSegmentSize,
+    minMmiFloor: ctx.config.fanout.minSubscriberMmi,
   });
   const progress = flags.wait ? (interactive(process.stderr) ? await inkProgress() : plainProgress()) : undefined;
   const abort = new AbortController();
@@ -180,7 +181,12 @@ const ms = (v: number | null) => (v === null ? '-' : v < 1000 ? `${v} ms` : `${(
 export function renderReport(r: DrillReport): string {
   const c = color();
   const passed = drillPassed(r);
-  const where = r.measuredAt === 'receiver' ? 'measured at the receiver' : "sender's counters";
+  const where =
+    r.measuredAt === 'sender'
+      ? "sender's counters: the receivers' acknowledgements"
+      : r.eligibleAtSink !== null && r.eligibleAtSink < r.eligible
+        ? `${r.receivedAtSink} at the local receiver, the rest acknowledged by other receivers`
+        : 'measured at the receiver';
   return [
     `${r.drill ? c.yellow('DRILL') : c.red.bold('LIVE')} ${c.bold(r.eventId)}  M${r.magnitude} ${r.place}`,
     `  state ${r.state}, strategy ${r.strategy ?? '-'}, segments ${r.segments.done}/${r.segments.total}`,

@@ -22,6 +22,7 @@ async function storeFor(cmd: Command) {
   const { SubscriberStore } = await import('../../shared/segments/index.ts');
   const store = new SubscriberStore(ctx.clients.ddb, ctx.config.names, {
     maxSegmentSize: ctx.config.fanout.maxSegmentSize,
+    minMmiFloor: ctx.config.fanout.minSubscriberMmi,
   });
   return { ...ctx, store };
 }
@@ -51,7 +52,17 @@ export function register(program: Command): void {
     if (opts.dryRun) {
       const { detectFormat, parseSubscribersFile } = await import('../../shared/drill/subscribers-file.ts');
       const { refuseDuplicateIds } = await import('../../shared/drill/duplicate-ids.ts');
+      const { belowPlanningThreshold } = await import('../../shared/segments/index.ts');
+      const { loadCommandProfile } = await import('../context.ts');
+      // The dry run needs no stack, but the profile (file, env, flags) says which threshold the fan-out plans for.
+      const floor = (await loadCommandProfile(cmd)).fanout.minSubscriberMmi;
       const parsed = parseSubscribersFile(text, detectFormat(file, text));
+      parsed.rows = parsed.rows.filter((r) => {
+        const reason = belowPlanningThreshold(r.subscriber.minMmi ?? 3, floor);
+        if (reason) parsed.bad.push({ line: r.line, id: r.subscriber.id, reason });
+        parsed.bad.sort((a, b) => a.line - b.line);
+        return !reason;
+      });
       const { rows, duplicates } = refuseDuplicateIds(parsed.rows);
       const report = {
         dryRun: true,

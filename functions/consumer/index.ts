@@ -56,6 +56,7 @@ export async function handler(event: SelfManagedKafkaEvent) {
   try {
     const result = await consumeBatch(event, {
       events: { ddb: clients.ddb, table: config.names.table('events') },
+      locks: { ddb: clients.ddb, table: config.names.table('locks') },
       segmentsForCells: (cells) => store.segmentsForCells(cells),
       allSegments: () => store.allSegments(),
       startChain,
@@ -66,6 +67,7 @@ export async function handler(event: SelfManagedKafkaEvent) {
       strategy: fanout.strategy,
       scanSegments: fanout.scanSegments ?? fanout.parallelism * 4,
       maxUnitSize: fanout.maxSegmentSize,
+      maxEventAgeS: fanout.maxEventAgeS,
       log,
     });
     metrics.addMetric('EventsPlanned', MetricUnit.Count, result.outcomes.planned);

@@ -16,7 +16,6 @@ import {
 } from '../../shared/ingest/index.ts';
 import { scheduledPoller } from '../../shared/ingest/scheduled.ts';
 import { createTelemetry } from '../../shared/notify/telemetry.ts';
-import { Associator } from '../../shared/quake/associate.ts';
 
 const config = serviceConfigFromEnv();
 const clients = createClients(config);
@@ -27,22 +26,31 @@ const log = {
   warn: (message: string, fields: Record<string, unknown> = {}) => logger.warn(message, fields as never),
 };
 const topic = eventsTopic(config.names.eventsTopic);
-// Per environment, kept warm across invocations: association memory, produced versions, feed validators.
-const associator = new Associator();
+// Per environment, kept warm across invocations: resolved ids, produced versions, feed validators.
+// Feed id → canonical id, a cache of the alias items in the events table (identity itself lives in DynamoDB).
+const canonical = new Map<string, { canonicalId: string; canonicalSource: string }>();
 const published = new Map<string, number>();
 // Scheduled mode (shared/ingest/scheduled.ts): feeds from QUAKECTL_USGS_FEED_URL / QUAKECTL_FDSN_QUERY_URL /
 // QUAKECTL_FEEDS; the poller forwards only new or updated events; `round` sums one invocation's results.
 let round: ProducerResult | undefined;
-const poller = scheduledPoller(async (quakes, { source }) => {
-  const r = await produce({ quakes });
-  if (round) {
-    round.accepted.push(...r.accepted);
-    round.rejected.push(...r.rejected);
-    round.superseded += r.superseded;
-    round.associated += r.associated;
-  }
-  logger.info('feed changed', { url: source.url, forwarded: quakes.length, accepted: r.accepted.length });
-}, logger);
+const poller = scheduledPoller(
+  async (quakes, { source }) => {
+    const r = await produce({ quakes });
+    if (round) {
+      round.accepted.push(...r.accepted);
+      round.rejected.push(...r.rejected);
+      round.superseded += r.superseded;
+      round.associated += r.associated;
+    }
+    logger.info('feed changed', { url: source.url, forwarded: quakes.length, accepted: r.accepted.length });
+  },
+  logger,
+  process.env,
+  async (retractions, { source }) => {
+    const r = await produce({ retractions });
+    logger.info('feed retractions', { url: source.url, retracted: r.retracted });
+  },
+);
 let producer: Promise<ReturnType<typeof createEventProducer>> | undefined;
 
 function connected() {
@@ -64,7 +72,7 @@ async function produce(payload: ProducerPayload): Promise<ProducerResult> {
       events: { ddb: clients.ddb, table: config.names.table('events') },
       producer: p,
       topic,
-      associator,
+      canonical,
       published,
       log,
     });

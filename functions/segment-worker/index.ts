@@ -5,7 +5,9 @@
  * Env: QUAKECTL_LEASE_MS (segment lease, default 30 s), QUAKECTL_RESERVE_MS (hand over below this remaining time,
  * default 10 s), QUAKECTL_PAGE_SIZE (subscribers read, delivered and checkpointed per batch, default 500 or the webhook
  * batch size if larger: each batch costs a checkpoint write, so a batch of 100 made the lock writes 5x the reads; the
- * deliverer still posts webhook batches of fanout.batchSize in parallel; a crash repeats at most one such batch). Local test hook, honoured only with QUAKECTL_LOCAL=true: QUAKECTL_TEST_CRASH_AFTER_BATCHES=N makes
+ * deliverer still posts webhook batches of fanout.batchSize in parallel; a crash repeats at most one such batch).
+ * QUAKECTL_MAX_HOPS (default 50): a chain that reaches it parks its payload in the worker DLQ instead of invoking
+ * itself again. Local test hook, honoured only with QUAKECTL_LOCAL=true: QUAKECTL_TEST_CRASH_AFTER_BATCHES=N makes
  * the first environment that delivers its N-th batch exit before checkpointing it (once per event, across processes,
  * through a marker file in QUAKECTL_TEST_CRASH_DIR or the temp dir), as a killed environment would.
  */
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import {
   type LambdaContext,
   runSegmentWorker,
@@ -38,6 +41,7 @@ const subscribers = new SubscriberStore(clients.ddb, config.names);
 const leaseMs = Number(process.env.QUAKECTL_LEASE_MS ?? 30_000);
 const reserveMs = Number(process.env.QUAKECTL_RESERVE_MS ?? 10_000);
 const pageSize = Number(process.env.QUAKECTL_PAGE_SIZE ?? Math.max(500, config.fanout.batchSize));
+const maxHops = Number(process.env.QUAKECTL_MAX_HOPS ?? 50);
 const crashAfter = config.local ? Number(process.env.QUAKECTL_TEST_CRASH_AFTER_BATCHES ?? 0) : 0;
 
 function crashHook(eventId: string): WorkerDeps['afterDeliver'] {
@@ -62,7 +66,26 @@ export async function handler(payload: WorkerPayload, context: LambdaContext) {
         events: { ddb: clients.ddb, table: config.names.table('events') },
         locks: { ddb: clients.ddb, table: config.names.table('locks') },
         subscribers,
-        deliver: (items) => deliverer.deliver(items),
+        deliver: (items, opts) => deliverer.deliver(items, opts),
+        maxHops,
+        parkChain: async (next, reason) => {
+          // The worker DLQ receives what Lambda itself parks after failed async retries; this is the same payload, with
+          // the reason in the attributes Lambda uses (shared/ops/dlq decodes and redrives both).
+          const { QueueUrl } = await clients.sqs.send(
+            new GetQueueUrlCommand({ QueueName: config.names.dlq('worker') }),
+          );
+          await clients.sqs.send(
+            new SendMessageCommand({
+              QueueUrl,
+              MessageBody: JSON.stringify(next),
+              MessageAttributes: {
+                RequestID: { DataType: 'String', StringValue: context.awsRequestId },
+                ErrorCode: { DataType: 'Number', StringValue: '200' },
+                ErrorMessage: { DataType: 'String', StringValue: reason.slice(0, 1024) },
+              },
+            }),
+          );
+        },
         invokeSuccessor: async (next) => {
           await clients.lambda.send(
             new InvokeCommand({

@@ -78,6 +78,25 @@ export class KafkaPoller implements Poller {
     });
     this.#consumer = consumer;
     this.#running = true;
+    // kafkajs restarts a consumer after retriable errors by itself; after any other crash it stays stopped, and the
+    // mapping would silently stop polling (its group's lag growing for ever). Start a fresh consumer instead, as
+    // Lambda's pollers recover: uncommitted records are fetched again.
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart || !this.#running || this.#consumer !== consumer) return;
+      console.error(
+        `lambda emulator: mapping ${this.#m.UUID}: Kafka consumer crashed (${e.payload.error?.message}); restarting`,
+      );
+      setTimeout(() => {
+        if (!this.#running || this.#consumer !== consumer) return;
+        void consumer
+          .disconnect()
+          .catch(() => {})
+          .then(() => (this.#running && this.#consumer === consumer ? this.start() : undefined))
+          .catch((err: Error) =>
+            console.error(`lambda emulator: mapping ${this.#m.UUID}: restart failed: ${err.message}`),
+          );
+      }, 2000);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: this.#m.Topics ?? [], fromBeginning: this.#m.StartingPosition !== 'LATEST' });
     const admin = kafka.admin();
@@ -112,6 +131,11 @@ export class KafkaPoller implements Poller {
         bootstrapServers,
         records: { [key]: records },
       });
+      // The consumer group expels a member that stays silent for the session timeout (30 s): a cold start plus a long
+      // invocation is longer than that. Keep heartbeating while the function runs, as Lambda's pollers keep their
+      // partitions for the whole invocation (up to the function timeout); a failed beat means a rebalance, and
+      // isStale() then stops this batch after the invocation.
+      const beat = setInterval(() => void heartbeat().catch(() => {}), 3000);
       const outcome = await deliver(this.#deps, payload, {
         functionName: this.#m.FunctionArn,
         maximumRetryAttempts: this.#m.MaximumRetryAttempts,
@@ -120,7 +144,7 @@ export class KafkaPoller implements Poller {
         timeScale: this.#deps.timeScale,
         isRunning: () => this.#running && isRunning() && !isStale(),
         heartbeat,
-      });
+      }).finally(() => clearInterval(beat));
       if (outcome.aborted) return;
       if (!outcome.ok) {
         const onFailure = this.#m.DestinationConfig?.OnFailure?.Destination;

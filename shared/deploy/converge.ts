@@ -154,16 +154,38 @@ async function waitTableActive(clients: Clients, name: string, opts: ConvergeOpt
   throw new ConvergeError(`table/${name}`, 'did not become ACTIVE within 10 minutes');
 }
 
+/** True once `spec.name` exists with `spec.partitions` partitions, each with a leader (polls up to 15 s). */
+async function leadersElected(admin: ReturnType<Clients['kafka']['admin']>, spec: TopicSpec): Promise<boolean> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [spec.name] });
+      const parts = meta.topics[0]?.partitions ?? [];
+      if (parts.length === spec.partitions && parts.every((p) => p.leader >= 0)) return true;
+    } catch {
+      // not there yet
+    }
+    await sleep(250);
+  }
+  return false;
+}
+
 async function applyTopic(clients: Clients, item: PlanItem): Promise<void> {
   const spec = item.desired as TopicSpec;
   const admin = clients.kafka.admin();
   await admin.connect();
   try {
     if (item.action === 'create') {
-      await admin.createTopics({
-        topics: [{ topic: spec.name, numPartitions: spec.partitions }],
-        waitForLeaders: true,
-      });
+      try {
+        await admin.createTopics({
+          topics: [{ topic: spec.name, numPartitions: spec.partitions }],
+          waitForLeaders: true,
+        });
+      } catch (err) {
+        // kafkajs' wait for leaders can run out (UNKNOWN_TOPIC_OR_PARTITION on a loaded broker) after the topic was
+        // created: the topic is there if every partition gets a leader shortly; otherwise the error stands.
+        if (!(await leadersElected(admin, spec))) throw err;
+      }
     } else {
       await admin.createPartitions({ topicPartitions: [{ topic: spec.name, count: spec.partitions }] });
     }

@@ -9,11 +9,14 @@ import type { ResourceNames } from '../infra/names.ts';
 import type { ProducerPayload, ProducerResult } from '../ingest/index.ts';
 import type { Quake } from '../quake/types.ts';
 import type { SubscriberStore } from '../segments/index.ts';
+import { intensityModelFor } from '../seismo/intensity.ts';
 import { buildReport, type DrillReport } from './report.ts';
 import { followEvent, footprintCensus, SimulateError, sendDirect, sendViaProducer } from './simulate.ts';
 
 /** What the run needs from a receiver (local/webhook-sink.ts provides it). */
 export interface ReceiverView {
+  /** Base URL subscribers' webhooks point at when they are routed to this receiver. */
+  url?: string;
   receipts(): { notification: { eventId: string; subscriberId: string }; receivedAt: number }[];
   duplicates(): number;
 }
@@ -78,8 +81,11 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
     if (!quake) {
       throw new SimulateError(`event ${eventId} never reached the events table: is the pipeline deployed?`);
     }
-    const census =
-      record?.radiusKm !== undefined ? await footprintCensus(opts.store, quake, record.radiusKm) : undefined;
+    // Who had to be alerted, counted without the plan: every subscriber within the radius where the lowest threshold
+    // anyone may hold (MMI 1) is reached, so subscribers the plan's footprint missed show up as missed.
+    const census = record
+      ? await footprintCensus(opts.store, quake, censusRadiusKm(quake), opts.receiver?.url)
+      : undefined;
     const receipts = opts.receiver
       ?.receipts()
       .filter((r) => r.notification.eventId === eventId)
@@ -97,4 +103,9 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
     );
   }
   return { sent, reports };
+}
+
+/** The census radius: where the predicted MMI falls below 1, the lowest threshold a subscriber can hold. */
+export function censusRadiusKm(quake: Quake): number {
+  return intensityModelFor(quake).footprintRadiusKm(1);
 }

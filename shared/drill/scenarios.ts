@@ -69,7 +69,7 @@ export const DEFAULT_DETECTION_DELAY_S = 5;
 
 export function findScenario(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);
-  if (!s) throw new UsageError(`unknown scenario "${name}"; known: ${SCENARIOS.map((x) => x.name).join(', ')}`);
+  if (!s) throw new UsageError(`unknown scenario "${name}"; known: ${scenarioNames().join(', ')}`);
   return s;
 }
 
@@ -118,4 +118,153 @@ export function simulatedQuake(e: SimulatedEvent, opts: DrillQuakeOptions): Quak
 
 export function scenarioQuake(s: Scenario, opts: DrillQuakeOptions): Quake {
   return simulatedQuake(s, { ...opts, name: opts.name ?? s.name });
+}
+
+/**
+ * One report in a revision stream: a network publishing a solution (or withdrawing one) `atS` seconds after the
+ * stream starts.
+ */
+export interface StreamStep {
+  atS: number;
+  /** The publisher (USGS `us`, EMSC `emsc`, a national FDSN server such as AFAD `afad`). */
+  source: string;
+  /** The publisher's own id for the event (made unique per run). */
+  sourceId: string;
+  magnitude: number;
+  magType: string;
+  lat: number;
+  lon: number;
+  depthKm: number;
+  status: 'automatic' | 'reviewed';
+}
+
+export interface StreamScenario {
+  name: string;
+  title: string;
+  place: string;
+  /** Where the solutions come from. */
+  source: string;
+  steps: readonly StreamStep[];
+}
+
+/**
+ * Revision streams: the same quake as the field publishes it — automatic solutions revised within minutes (a large
+ * event's early magnitudes saturate and grow), other agencies' solutions in between, moving locations. Compressed in
+ * time (seconds instead of minutes) so a drill covers them while chains are still delivering.
+ */
+export const STREAM_SCENARIOS: readonly StreamScenario[] = [
+  {
+    name: 'kahramanmaras-2023-stream',
+    title: 'Pazarcık (Kahramanmaraş), 6 February 2023, as a revision stream',
+    place: 'Pazarcık, Kahramanmaraş, Türkiye',
+    // Magnitudes follow the sequence the issue describes (automatic M6.2, then M7.0, then M7.8 from USGS); the
+    // final solution is USGS us6000jllz (shared/data/shakemap); the others are plausible agency solutions around it.
+    source: 'USGS us6000jllz final solution; earlier solutions illustrative of USGS, EMSC and AFAD revisions',
+    steps: [
+      {
+        atS: 0,
+        source: 'us',
+        sourceId: 'us6000jllz',
+        magnitude: 6.2,
+        magType: 'mb',
+        lat: 37.17,
+        lon: 37.08,
+        depthKm: 17.9,
+        status: 'automatic',
+      },
+      {
+        atS: 2,
+        source: 'emsc',
+        sourceId: '20230206_0000008',
+        magnitude: 6.6,
+        magType: 'mw',
+        lat: 37.15,
+        lon: 37.03,
+        depthKm: 10,
+        status: 'automatic',
+      },
+      {
+        atS: 4,
+        source: 'us',
+        sourceId: 'us6000jllz',
+        magnitude: 7.0,
+        magType: 'mww',
+        lat: 37.2,
+        lon: 37.04,
+        depthKm: 12,
+        status: 'automatic',
+      },
+      {
+        atS: 6,
+        source: 'afad',
+        sourceId: 'afad-20230206011734',
+        magnitude: 7.4,
+        magType: 'mw',
+        lat: 37.288,
+        lon: 37.043,
+        depthKm: 8.6,
+        status: 'automatic',
+      },
+      {
+        atS: 8,
+        source: 'emsc',
+        sourceId: '20230206_0000008',
+        magnitude: 7.7,
+        magType: 'mw',
+        lat: 37.23,
+        lon: 37.02,
+        depthKm: 10,
+        status: 'reviewed',
+      },
+      {
+        atS: 10,
+        source: 'us',
+        sourceId: 'us6000jllz',
+        magnitude: 7.8,
+        magType: 'mww',
+        lat: 37.2199,
+        lon: 37.0189,
+        depthKm: 10,
+        status: 'reviewed',
+      },
+    ],
+  },
+];
+
+export function findStreamScenario(name: string): StreamScenario | undefined {
+  return STREAM_SCENARIOS.find((x) => x.name === name);
+}
+
+/** Every scenario name `simulate`/`drill` accept. */
+export function scenarioNames(): string[] {
+  return [...SCENARIOS.map((x) => x.name), ...STREAM_SCENARIOS.map((x) => x.name)];
+}
+
+/**
+ * The quakes of one stream step for the producer: drill, origin time = stream start − detection delay (one origin for
+ * all solutions, as they describe one quake), update time = when the step is sent, ids made unique per run.
+ */
+export function streamStepQuake(
+  step: StreamStep,
+  scenario: StreamScenario,
+  opts: { startedAt: number; sentAt: number; detectionDelayS?: number; runTag: string },
+): Quake {
+  const delayMs = Math.round((opts.detectionDelayS ?? DEFAULT_DETECTION_DELAY_S) * 1000);
+  const id = `${step.sourceId}-drill-${opts.runTag}`;
+  return {
+    id,
+    source: step.source,
+    sourceIds: [id],
+    originTime: opts.startedAt - delayMs,
+    lat: step.lat,
+    lon: step.lon,
+    depthKm: step.depthKm,
+    magnitude: step.magnitude,
+    magType: step.magType,
+    place: scenario.place,
+    updatedAt: opts.sentAt,
+    status: step.status,
+    kind: 'earthquake',
+    drill: true,
+  };
 }

@@ -16,9 +16,9 @@ import {
   produceEvents,
 } from '../ingest/index.ts';
 import { sendInParts } from '../ingest/payload-cap.ts';
-import { Associator } from '../quake/associate.ts';
 import type { Quake } from '../quake/types.ts';
 import { cellMinDistanceKm, type SubscriberStore } from '../segments/index.ts';
+import type { Subscriber } from '../segments/types.ts';
 import { epicentralKm, intensityModelFor } from '../seismo/index.ts';
 import type { EligibleSite } from './report.ts';
 
@@ -75,7 +75,7 @@ export async function sendDirect(
       events: { ddb: clients.ddb, table: names.table('events') },
       producer,
       topic: eventsTopic(names.eventsTopic),
-      associator: new Associator(),
+      canonical: new Map(),
     });
   } finally {
     await producer.disconnect().catch(() => {});
@@ -129,22 +129,40 @@ export async function footprintCensus(
   store: SubscriberStore,
   quake: Quake,
   radiusKm: number,
+  /** The local receiver's base URL: subscribers whose webhook is elsewhere are marked `viaSink: false`. */
+  sinkUrl?: string,
 ): Promise<FootprintCensus> {
   const model = intensityModelFor(quake);
+  let inFootprint = 0;
+  const eligible: EligibleSite[] = [];
+  for (const s of await subscribersNear(store, quake, radiusKm)) {
+    if (epicentralKm(quake, s) <= radiusKm) inFootprint++;
+    if (model.predict(s.lat, s.lon) >= s.minMmi) {
+      const viaSink = routedTo(s, sinkUrl);
+      eligible.push({ id: s.id, lat: s.lat, lon: s.lon, ...(viaSink ? {} : { viaSink: false }) });
+    }
+  }
+  return { inFootprint, eligible };
+}
+
+/** True when the subscriber's webhook is the receiver at `sinkUrl` (or no receiver is named). */
+export function routedTo(s: Subscriber, sinkUrl: string | undefined): boolean {
+  return (
+    sinkUrl === undefined ||
+    (s.channel.type === 'webhook' && (s.channel.target === sinkUrl || s.channel.target.startsWith(`${sinkUrl}/`)))
+  );
+}
+
+/** Every subscriber in the cells that reach within `radiusKm` of the epicentre, read from the store (8 in parallel). */
+export async function subscribersNear(store: SubscriberStore, quake: Quake, radiusKm: number): Promise<Subscriber[]> {
   const segments = (await store.allSegments()).filter(
     (s) => s.count > 0 && cellMinDistanceKm(s.cell, quake.lat, quake.lon) <= radiusKm,
   );
-  let inFootprint = 0;
-  const eligible: EligibleSite[] = [];
+  const out: Subscriber[] = [];
   const queue = [...segments];
   const worker = async () => {
-    for (let seg = queue.shift(); seg; seg = queue.shift()) {
-      for (const s of await store.readSegment(seg.key)) {
-        if (epicentralKm(quake, s) <= radiusKm) inFootprint++;
-        if (model.predict(s.lat, s.lon) >= s.minMmi) eligible.push({ id: s.id, lat: s.lat, lon: s.lon });
-      }
-    }
+    for (let seg = queue.shift(); seg; seg = queue.shift()) out.push(...(await store.readSegment(seg.key)));
   };
   await Promise.all(Array.from({ length: 8 }, worker));
-  return { inFootprint, eligible };
+  return out;
 }

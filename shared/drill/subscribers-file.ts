@@ -1,9 +1,10 @@
 /**
  * Subscriber import files: CSV with header `id,lat,lon,minMmi,channel,target[,secret][,locale]` (columns by name, any
- * order; RFC 4180 quoting) or NDJSON with the same fields (or `channel` as `{type,target,secret}`). Every row is
+ * order; RFC 4180 quoting, read with csv-parse) or NDJSON with the same fields (or `channel` as `{type,target,secret}`). Every row is
  * validated on its own: good rows are returned for import, bad ones with their line number and reason.
  */
 
+import { parse } from 'csv-parse/sync';
 import { ValidationError } from '../infra/errors.ts';
 import { type SubscriberInput, subscriberSchema } from '../segments/index.ts';
 
@@ -38,39 +39,27 @@ export function parseSubscribersFile(text: string, format: 'csv' | 'ndjson'): Pa
 }
 
 function parseCsv(text: string): ParsedFile {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  const headerIndex = lines.findIndex((l) => l.trim() !== '');
-  if (headerIndex < 0) return { format: 'csv', rows: [], bad: [] };
-  const header = splitCsvLine(lines[headerIndex]).map((h) => h.trim());
+  const records = readCsv(text).filter((r) => !(r.cells.length === 1 && r.cells[0] === ''));
+  if (records.length === 0) return { format: 'csv', rows: [], bad: [] };
+  const [{ line: headerLine, cells: header }, ...data] = records;
   const missing = CSV_REQUIRED.filter((c) => !header.includes(c));
   if (missing.length > 0) {
     throw new ValidationError(
-      `line ${headerIndex + 1}: CSV header lacks ${missing.join(', ')} (expected ${CSV_REQUIRED.join(',')}[,secret][,locale])`,
+      `line ${headerLine}: CSV header lacks ${missing.join(', ')} (expected ${CSV_REQUIRED.join(',')}[,secret][,locale])`,
     );
   }
   const unknown = header.filter((h) => !CSV_KNOWN.has(h));
-  if (unknown.length > 0)
-    throw new ValidationError(`line ${headerIndex + 1}: unknown CSV column(s) ${unknown.join(', ')}`);
+  if (unknown.length > 0) throw new ValidationError(`line ${headerLine}: unknown CSV column(s) ${unknown.join(', ')}`);
   const rows: FileRow[] = [];
   const bad: BadRow[] = [];
-  for (let i = headerIndex + 1; i < lines.length; i++) {
-    const raw = lines[i];
-    if (raw.trim() === '') continue;
-    const line = i + 1;
-    let cells: string[];
-    try {
-      cells = splitCsvLine(raw);
-    } catch (err) {
-      bad.push({ line, reason: (err as Error).message });
-      continue;
-    }
+  for (const { line, cells } of data) {
     if (cells.length !== header.length) {
       bad.push({ line, reason: `expected ${header.length} fields, found ${cells.length}` });
       continue;
     }
     const rec: Record<string, string> = {};
     header.forEach((h, k) => {
-      rec[h] = cells[k].trim();
+      rec[h] = cells[k];
     });
     const numbers = toNumbers(rec, ['lat', 'lon', 'minMmi']);
     if (typeof numbers === 'string') {
@@ -88,6 +77,37 @@ function parseCsv(text: string): ParsedFile {
     validate(candidate, line, rows, bad);
   }
   return { format: 'csv', rows, bad };
+}
+
+/**
+ * Records of an RFC 4180 CSV text with csv-parse (a BOM dropped, blank lines skipped, fields trimmed, any field count;
+ * a quote inside an unquoted field is kept as text), each with the line it starts on. A quoted field may span lines,
+ * so a structural error (an unclosed quote) cannot be confined to one row: the file is refused (ValidationError)
+ * with the line csv-parse names.
+ */
+function readCsv(text: string): { line: number; cells: string[] }[] {
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, {
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+      trim: true,
+    }) as unknown as { record: string[]; info: { lines: number } }[];
+  } catch (err) {
+    const e = err as Error & { code?: string; lines?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('CSV_')) {
+      throw new ValidationError(`line ${e.lines ?? '?'}: ${e.message}`, { cause: err });
+    }
+    throw err;
+  }
+  // `info.lines` is the line a record ends on; a quoted field with line breaks started that many lines earlier.
+  return records.map(({ record, info }) => ({
+    line: info.lines - record.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0),
+    cells: record,
+  }));
 }
 
 function parseNdjson(text: string): ParsedFile {
@@ -155,29 +175,8 @@ function toNumbers(rec: Record<string, string>, keys: string[]): Record<string, 
   return out;
 }
 
-/** Splits one CSV line (RFC 4180 quoting; a quoted field may contain commas and doubled quotes). */
+/** Splits one CSV line (RFC 4180 quoting: a quoted field may contain commas and doubled quotes), with csv-parse. */
 export function splitCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inQuotes = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (inQuotes) {
-      if (ch === '"') {
-        if (line[i + 1] === '"') {
-          cur += '"';
-          i++;
-        } else inQuotes = false;
-      } else cur += ch;
-    } else if (ch === '"' && cur.trim() === '') {
-      inQuotes = true;
-      cur = '';
-    } else if (ch === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  if (inQuotes) throw new Error('unterminated quoted field');
-  out.push(cur);
-  return out;
+  const cells = readCsv(line.replace(/\r?\n/g, ' '))[0]?.cells;
+  return cells ?? [''];
 }

@@ -6,14 +6,26 @@ export {
   getEvent,
   getPlan,
   markPublished,
+  markRetractionPublished,
   markRunning,
   type PlanRecord,
   planKey,
+  type RetractOutcome,
   recordFirstDelivery,
   recordHandled,
+  retract,
+  type SavePlanOptions,
   type SegmentTotals,
   savePlan,
   tryComplete,
   unitDone,
 } from './store.ts';
-export { type EventPlan, type EventRecord, type EventState, runId } from './types.ts';
+export {
+  type EventPlan,
+  type EventRecord,
+  type EventState,
+  type RetractionRecord,
+  type RunMode,
+  type RunRecord,
+  runId,
+} from './types.ts';

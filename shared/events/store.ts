@@ -2,11 +2,22 @@
  * The events table: versions, plans and progress of each event. Every write is one conditional UpdateItem, so two
  * producers, a redelivered Kafka record or racing segment workers can never double-count or re-plan.
  *
- *   producer   acceptVersion   attribute_not_exists(eventId) OR updatedAt < :u OR (updatedAt = :u AND published = :f)
+ *   producer   acceptVersion   attribute_not_exists(retractedAt) AND (attribute_not_exists(eventId) OR updatedAt < :u
+ *                                OR (updatedAt = :u AND published = :f))          ADD sources {source}
+ *                              (refused: ADD sources {source} alone, so a retraction knows every reporting source)
  *              markPublished   updatedAt = :u
- *   consumer   savePlan        1. plan item `<eventId>#plan#<updatedAt>`: PutItem, attribute_not_exists(eventId) (immutable:
- *                                 a redelivery keeps the first plan of that version, the one workers may be running)
- *                              2. event: attribute_not_exists(handledUpdatedAt) OR handledUpdatedAt < :u, SET planKey
+ *              retract         ADD retractedSources {s}; then, when retractedSources ⊇ sources:
+ *                                attribute_not_exists(retractedAt) OR retractionPublished = :false
+ *                                SET retractedAt, retraction, retractionPublished = false → produce → SET true
+ *   consumer   savePlan        1. plan item `<eventId>#plan#<updatedAt>` (`#plan#cancel` for a cancellation): PutItem,
+ *                                 attribute_not_exists(eventId) (immutable: a redelivery keeps the first plan of that
+ *                                 version, the one workers may be running); when it already exists, it is read back
+ *                                 and ITS units are counted, so `total` always matches the plan workers read
+ *                              2. event: (attribute_not_exists(handledUpdatedAt) OR handledUpdatedAt < :u)
+ *                                 AND attribute_not_exists(retractedAt) AND revision = :prev (absent for the first),
+ *                                 SET planKey, revision = :prev + 1, runs = list_append(runs, [this run])
+ *                                 (cancellation: attribute_not_exists(#mode) OR #mode <> :cancel instead of the
+ *                                 handledUpdatedAt and retractedAt terms)
  *   worker     claimNext       revision = :r                    ADD nextIndex 1 → the claimed unit index
  *              recordFirst     attribute_not_exists(firstDeliveryAt) OR firstDeliveryAt > :v   (once per invocation)
  *              unitDone        revision = :r AND NOT contains(doneUnits, :u)
@@ -25,7 +36,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } fr
 import { isConditionFailed } from '../locks/errors.ts';
 import type { Quake } from '../quake/types.ts';
 import { StaleRevisionError } from './errors.ts';
-import type { EventPlan, EventRecord } from './types.ts';
+import type { EventPlan, EventRecord, RunMode, RunRecord } from './types.ts';
 
 /** Key of the plan item of one version of an event (in the events table, beside the event; it has no `state`). */
 export function planKey(eventId: string, updatedAt: number): string {
@@ -67,23 +78,117 @@ export async function getEvent(store: EventStore, eventId: string): Promise<Even
  * superseded or duplicate version. The same version may pass again while unpublished: a producer retry after a failed
  * produce must not lose the event.
  */
-export async function acceptVersion(store: EventStore, quake: Quake, acceptedAt: number): Promise<boolean> {
+export async function acceptVersion(
+  store: EventStore,
+  quake: Quake,
+  acceptedAt: number,
+  /** The publisher of this version (the quake's `source` names the canonical id's publisher). */
+  reportSource: string = quake.source,
+): Promise<boolean> {
+  const sources = new Set([reportSource]);
   try {
     await store.ddb.send(
       new UpdateCommand({
         TableName: store.table,
         Key: { eventId: quake.id },
         ConditionExpression:
-          'attribute_not_exists(eventId) OR updatedAt < :u OR (updatedAt = :u AND published = :false)',
-        UpdateExpression: 'SET quake = :q, updatedAt = :u, acceptedAt = :a, published = :false',
-        ExpressionAttributeValues: { ':q': quake, ':u': quake.updatedAt, ':a': acceptedAt, ':false': false },
+          'attribute_not_exists(retractedAt) AND (attribute_not_exists(eventId) OR updatedAt < :u OR ' +
+          '(updatedAt = :u AND published = :false))',
+        UpdateExpression: 'SET quake = :q, updatedAt = :u, acceptedAt = :a, published = :false ADD sources :src',
+        ExpressionAttributeValues: {
+          ':q': quake,
+          ':u': quake.updatedAt,
+          ':a': acceptedAt,
+          ':false': false,
+          ':src': sources,
+        },
       }),
     );
     return true;
   } catch (err) {
-    if (isConditionFailed(err)) return false;
+    if (!isConditionFailed(err)) throw err;
+  }
+  // Superseded, but this source still reports the event: a retraction must hear from it too.
+  await store.ddb.send(
+    new UpdateCommand({
+      TableName: store.table,
+      Key: { eventId: quake.id },
+      UpdateExpression: 'ADD sources :src',
+      ExpressionAttributeValues: { ':src': sources },
+    }),
+  );
+  return false;
+}
+
+export type RetractOutcome =
+  /** Every reporting source withdrew it: publish the retraction (again, if an earlier produce failed). */
+  | 'retracted'
+  /** Already retracted and published. */
+  | 'already'
+  /** Other sources still report the event: nothing is cancelled. */
+  | 'partial'
+  /** No such event. */
+  | 'unknown';
+
+/**
+ * Producer: records that `source` withdrew its report of `eventId` (canonical). The event counts as retracted only
+ * when every source that reported it withdrew it (USGS deleting its duplicate of an EMSC event retracts nothing).
+ * Returns what to do; 'retracted' means: produce the retraction message, then `markRetractionPublished`.
+ */
+export async function retract(
+  store: EventStore,
+  eventId: string,
+  r: { source: string; reason: string; updatedAt: number },
+  acceptedAt: number,
+): Promise<RetractOutcome> {
+  let item: EventRecord | undefined;
+  try {
+    const out = await store.ddb.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { eventId },
+        ConditionExpression: 'attribute_exists(eventId)',
+        UpdateExpression: 'ADD retractedSources :s',
+        ExpressionAttributeValues: { ':s': new Set([r.source]) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    item = out.Attributes as EventRecord;
+  } catch (err) {
+    if (isConditionFailed(err)) return 'unknown';
     throw err;
   }
+  const reporting = item.sources ?? new Set<string>([item.quake.source]);
+  const withdrawn = item.retractedSources ?? new Set<string>();
+  if (![...reporting].every((s) => withdrawn.has(s))) return 'partial';
+  if (item.retractedAt !== undefined && item.retractionPublished !== false) return 'already';
+  try {
+    await store.ddb.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { eventId },
+        ConditionExpression: 'attribute_not_exists(retractedAt) OR retractionPublished = :false',
+        UpdateExpression:
+          'SET retractedAt = if_not_exists(retractedAt, :a), retraction = :r, retractionPublished = :false',
+        ExpressionAttributeValues: { ':a': acceptedAt, ':r': { ...r, acceptedAt }, ':false': false },
+      }),
+    );
+    return 'retracted';
+  } catch (err) {
+    if (isConditionFailed(err)) return 'already';
+    throw err;
+  }
+}
+
+export async function markRetractionPublished(store: EventStore, eventId: string): Promise<void> {
+  await store.ddb.send(
+    new UpdateCommand({
+      TableName: store.table,
+      Key: { eventId },
+      UpdateExpression: 'SET retractionPublished = :true',
+      ExpressionAttributeValues: { ':true': true },
+    }),
+  );
 }
 
 export async function markPublished(store: EventStore, eventId: string, updatedAt: number): Promise<void> {
@@ -116,20 +221,31 @@ export interface PlanRecord {
   chains: number;
 }
 
+export interface SavePlanOptions {
+  acceptedAt?: number;
+  /** The revision the caller read (undefined: none yet); the write is refused when another plan came in between. */
+  expectedRevision?: number;
+  /** `cancel`: the cancellation run after a retraction (one per event). Default `alert`. */
+  mode?: RunMode;
+}
+
 /**
- * Consumer: stores a new plan for this version, or returns undefined when this version (or a newer one) was already
- * handled: the same Kafka record delivered twice plans once. `previousQuake` is the version alerted before (updates).
+ * Consumer: stores a new plan for this version (or the event's cancellation), or returns undefined when this version
+ * (or a newer one) was already handled, the event was retracted, or another plan was saved since `expectedRevision`:
+ * the same Kafka record delivered twice plans once. The plan item is immutable; when it already exists (a consumer
+ * that died between the two writes, then planned again from a changed segments table) the stored plan is read back and
+ * its unit count is what the event records, so the count and the plan the workers run always agree.
  */
 export async function savePlan(
   store: EventStore,
   quake: Quake,
   plan: PlanRecord,
-  opts: { acceptedAt?: number; previousQuake?: Quake } = {},
+  opts: SavePlanOptions = {},
 ): Promise<EventRecord | undefined> {
   const now = clock(store);
-  const empty = plan.segments.length === 0;
-  const units = plan.units ?? plan.segments.map((_, i) => i);
-  const key = planKey(quake.id, quake.updatedAt);
+  const mode = opts.mode ?? 'alert';
+  const key = mode === 'cancel' ? `${quake.id}#plan#cancel` : planKey(quake.id, quake.updatedAt);
+  let units = plan.units ?? plan.segments.map((_, i) => i);
   try {
     await store.ddb.send(
       new PutCommand({
@@ -150,40 +266,61 @@ export async function savePlan(
   } catch (err) {
     // This version was planned before (a redelivered record, or a consumer that died before step 2): keep that plan.
     if (!isConditionFailed(err)) throw err;
+    const stored = await store.ddb.send(
+      new GetCommand({ TableName: store.table, Key: { eventId: key }, ConsistentRead: true }),
+    );
+    const item = stored.Item as EventPlan | undefined;
+    if (item) units = item.units ?? item.plan.map((_, i) => i);
   }
+  const empty = units.length === 0;
+  const chains = Math.min(plan.chains, units.length);
+  const revision = (opts.expectedRevision ?? 0) + 1;
+  const run: RunRecord = { revision, planKey: key, quake, mode, strategy: plan.strategy };
+  const fresh =
+    mode === 'cancel'
+      ? '(attribute_not_exists(#mode) OR #mode <> :cancel)'
+      : '(attribute_not_exists(handledUpdatedAt) OR handledUpdatedAt < :u) AND attribute_not_exists(retractedAt)';
+  const sameRevision =
+    opts.expectedRevision === undefined ? 'attribute_not_exists(revision)' : 'revision = :prevRevision';
   try {
     const out = await store.ddb.send(
       new UpdateCommand({
         TableName: store.table,
         Key: { eventId: quake.id },
-        ConditionExpression: 'attribute_not_exists(handledUpdatedAt) OR handledUpdatedAt < :u',
+        ConditionExpression: `${fresh} AND ${sameRevision}`,
         UpdateExpression:
-          'SET quake = if_not_exists(quake, :q), plannedQuake = :q, handledUpdatedAt = :u, ' +
+          'SET quake = if_not_exists(quake, :q), plannedQuake = :q, ' +
+          (mode === 'cancel' ? '' : 'handledUpdatedAt = :u, ') +
           'updatedAt = if_not_exists(updatedAt, :u), acceptedAt = if_not_exists(acceptedAt, :a), ' +
-          'revision = if_not_exists(revision, :zero) + :one, #state = :state, strategy = :strategy, ' +
+          'revision = :revision, #mode = :mode, runs = list_append(if_not_exists(runs, :none), :run), ' +
+          '#state = :state, strategy = :strategy, ' +
           'planKey = :planKey, radiusKm = :radius, minMmi = :minMmi, chains = :chains, ' +
           '#total = :total, nextIndex = :zero, doneCount = :zero, eligible = :zero, delivered = :zero, ' +
           'failed = :zero, plannedAt = :now' +
-          (opts.previousQuake ? ', previousQuake = :prev' : '') +
           (empty ? ', completedAt = :now' : '') +
-          ' REMOVE #plan, planDistancesKm, planCounts, units, doneSegments, doneUnits, firstDeliveryAt, lastDeliveryAt' +
+          ' REMOVE #plan, planDistancesKm, planCounts, units, doneSegments, doneUnits, firstDeliveryAt, ' +
+          'lastDeliveryAt, previousQuake' +
           (empty ? '' : ', completedAt'),
-        ExpressionAttributeNames: { '#state': 'state', '#plan': 'plan', '#total': 'total' },
+        ExpressionAttributeNames: { '#state': 'state', '#plan': 'plan', '#total': 'total', '#mode': 'mode' },
         ExpressionAttributeValues: {
           ':q': quake,
           ':u': quake.updatedAt,
           ':a': opts.acceptedAt ?? now,
           ':zero': 0,
-          ':one': 1,
-          ':state': empty ? 'complete' : 'planned',
+          ':revision': revision,
+          ':mode': mode,
+          ':none': [],
+          ':run': [run],
+          ':state': empty ? (mode === 'cancel' ? 'retracted' : 'complete') : 'planned',
           ':strategy': plan.strategy,
           ':planKey': key,
           ':radius': plan.radiusKm,
           ':minMmi': plan.minMmi,
-          ':chains': plan.chains,
+          ':chains': chains,
           ':total': units.length,
           ':now': now,
-          ...(opts.previousQuake ? { ':prev': opts.previousQuake } : {}),
+          ...(mode === 'cancel' ? { ':cancel': 'cancel' } : {}),
+          ...(opts.expectedRevision === undefined ? {} : { ':prevRevision': opts.expectedRevision }),
         },
         ReturnValues: 'ALL_NEW',
       }),
@@ -295,6 +432,7 @@ export async function unitDone(
   unit: number,
   totals: SegmentTotals,
   total: number,
+  finalState: 'complete' | 'retracted' = 'complete',
 ): Promise<boolean> {
   const base = {
     TableName: store.table,
@@ -344,7 +482,7 @@ export async function unitDone(
     }
   }
   if (totals.firstDeliveryAt !== undefined) await recordFirstDelivery(store, eventId, totals.firstDeliveryAt);
-  if (doneCount !== undefined && doneCount >= total) return tryComplete(store, eventId, revision);
+  if (doneCount !== undefined && doneCount >= total) return tryComplete(store, eventId, revision, finalState);
   return false;
 }
 
@@ -371,17 +509,25 @@ async function conditionalSet(store: EventStore, eventId: string, attr: string, 
   }
 }
 
-/** Marks the event complete when every work unit is done. True when this call did it. */
-export async function tryComplete(store: EventStore, eventId: string, revision: number): Promise<boolean> {
+/**
+ * Marks the event complete (`retracted` after a cancellation run) when every work unit is done. True when this call
+ * did it.
+ */
+export async function tryComplete(
+  store: EventStore,
+  eventId: string,
+  revision: number,
+  finalState: 'complete' | 'retracted' = 'complete',
+): Promise<boolean> {
   try {
     await store.ddb.send(
       new UpdateCommand({
         TableName: store.table,
         Key: { eventId },
-        ConditionExpression: 'revision = :r AND doneCount = #total AND #state <> :complete',
-        UpdateExpression: 'SET #state = :complete, completedAt = :now',
+        ConditionExpression: 'revision = :r AND doneCount = #total AND #state <> :final',
+        UpdateExpression: 'SET #state = :final, completedAt = :now',
         ExpressionAttributeNames: { '#state': 'state', '#total': 'total' },
-        ExpressionAttributeValues: { ':r': revision, ':complete': 'complete', ':now': clock(store) },
+        ExpressionAttributeValues: { ':r': revision, ':final': finalState, ':now': clock(store) },
       }),
     );
     return true;

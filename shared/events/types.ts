@@ -1,7 +1,33 @@
 /** The events table's item (shared/infra/tables.ts `events`): one per canonical quake id. */
 import type { Quake } from '../quake/types.ts';
 
-export type EventState = 'planned' | 'running' | 'complete' | 'skipped';
+export type EventState = 'planned' | 'running' | 'complete' | 'skipped' | 'retracted';
+
+/** What a run sends: the version's alerts, or (after a retraction) the cancellation of alerts already sent. */
+export type RunMode = 'alert' | 'cancel';
+
+/**
+ * One plan revision of an event, as the notification ledger needs it (shared/fanout/ledger.ts): which version it
+ * alerted for and which plan (and so which unit locks) it ran. Appended by `savePlan`, never changed.
+ */
+export interface RunRecord {
+  revision: number;
+  planKey: string;
+  /** The version this run alerted for (for `cancel`: the version alerted last). */
+  quake: Quake;
+  mode: RunMode;
+  strategy: 'geo' | 'scan';
+}
+
+/** A network's withdrawal of the event, as the producer recorded it. */
+export interface RetractionRecord {
+  source: string;
+  reason: string;
+  /** The network's time of the retraction, epoch ms. */
+  updatedAt: number;
+  /** When the producer accepted it, epoch ms. */
+  acceptedAt: number;
+}
 
 export interface EventRecord {
   eventId: string;
@@ -15,9 +41,23 @@ export interface EventRecord {
   published?: boolean;
   /** `updatedAt` of the latest version the consumer handled: a redelivered Kafka record is recognized by it. */
   handledUpdatedAt?: number;
-  /** The version the current plan alerts for, and the one before it (an update alerts only rising levels). */
+  /** The version the current plan alerts for. */
   plannedQuake?: Quake;
+  /** Older records only: the version alerted before (the ledger's `runs` replaced it). */
   previousQuake?: Quake;
+  /** Every plan revision so far, oldest first: the notification ledger reads what earlier runs covered from it. */
+  runs?: RunRecord[];
+  /** `cancel` once the event was retracted and its cancellation run planned. */
+  mode?: RunMode;
+  /** Sources that reported this event (producer, ADD on every accepted or superseded version). */
+  sources?: Set<string>;
+  /** Sources that withdrew their report; when it covers `sources`, the event is retracted. */
+  retractedSources?: Set<string>;
+  /** Set once every reporting source withdrew the event: no version is accepted after it. */
+  retractedAt?: number;
+  retraction?: RetractionRecord;
+  /** False between the producer's retraction write and its acknowledged produce. */
+  retractionPublished?: boolean;
   /** 1 for the first plan, +1 per re-plan; segment workers of an older revision stop. */
   revision?: number;
   state?: EventState;

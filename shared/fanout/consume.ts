@@ -3,27 +3,47 @@
  * and start the segment-worker chains. Partitions run in parallel, records of one partition in offset order.
  *
  *   poison record (undecodable, invalid)   → consumer DLQ with topic/partition/offset/reason; the rest proceed
- *   not alertable (kind, magnitude)         → recorded as handled (skipped)
+ *   not alertable (kind, magnitude), origin older than fanout.maxEventAgeS or in the future, event retracted
+ *                                           → recorded as handled (skipped, with the reason)
  *   already handled (ESM redelivery)        → nothing (plans once); chains restarted only if none ever claimed
- *   update under which no level can rise    → recorded as handled, not re-planned
- *   otherwise                               → plan (nearest first) → savePlan (conditional) → start P chains
+ *   update of a completed run under which no level can rise → recorded as handled, not re-planned
+ *   otherwise (first version, or an update: during the fan-out always, after it when a level may rise)
+ *                                           → plan (nearest first) → savePlan (conditional on the revision read)
+ *                                             → supersede the previous run's unfinished units → start P chains;
+ *                                             the workers' ledger (ledger.ts) sends each subscriber only what is
+ *                                             above what earlier runs sent, so nobody is skipped or alerted twice
+ *   retraction                              → cancellation run over every earlier plan's shards (savePlan mode
+ *                                             cancel) → supersede → start chains: everyone an earlier run alerted
+ *                                             gets one cancellation; nothing further is sent for the event
  *
  * Any other error (a service down) throws: the event source mapping retries the batch, which is safe because every
  * step above is idempotent.
  */
-import { type EventStore, getEvent, recordHandled, savePlan } from '../events/index.ts';
-import { isAlertable } from '../quake/rules.ts';
+import {
+  type EventPlan,
+  type EventRecord,
+  type EventStore,
+  getEvent,
+  getPlan,
+  recordHandled,
+  runId,
+  savePlan,
+} from '../events/index.ts';
+import { type LockStore, supersede } from '../locks/index.ts';
+import { isAlertable, isPossiblyEarthquake } from '../quake/rules.ts';
+import { MAX_ORIGIN_LEAD_MS } from '../quake/schema.ts';
 import type { Quake } from '../quake/types.ts';
 import { coveringCells } from '../segments/cells.ts';
 import type { SegmentRef } from '../segments/types.ts';
 import {
   type DecodedRecord,
+  type DecodedRetraction,
   decodeRecord,
   type KafkaRecord,
   recordsByPartition,
   type SelfManagedKafkaEvent,
 } from './kafka-event.ts';
-import { type FanoutStrategy, levelMayRise, planFanout } from './plan.ts';
+import { type FanoutStrategy, groupUnits, levelMayRise, planFanout, unitKey, unitSize } from './plan.ts';
 import type { WorkerPayload } from './types.ts';
 
 export interface ConsumerDlqMessage {
@@ -40,6 +60,8 @@ export interface ConsumerDlqMessage {
 
 export interface ConsumeDeps {
   events: EventStore;
+  /** The unit locks: a re-plan supersedes the previous run's unfinished units. */
+  locks: LockStore;
   segmentsForCells(cells: readonly string[]): Promise<SegmentRef[]>;
   /** Every segments-table row: large footprints are planned from it (shared/fanout `PlanInput.allSegments`). */
   allSegments?(): Promise<SegmentRef[]>;
@@ -52,10 +74,13 @@ export interface ConsumeDeps {
   scanSegments?: number;
   /** Work unit size (subscribers), the profile's fanout.maxSegmentSize. */
   maxUnitSize?: number;
+  /** Events whose origin is older than this (s) are not alerted (fanout.maxEventAgeS). */
+  maxEventAgeS?: number;
+  now?: () => number;
   log?: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
 }
 
-export type RecordOutcome = 'planned' | 'duplicate' | 'skipped' | 'not-rising' | 'poison';
+export type RecordOutcome = 'planned' | 'duplicate' | 'skipped' | 'not-rising' | 'poison' | 'retracted';
 
 export interface ConsumeResult {
   records: number;
@@ -66,7 +91,7 @@ export interface ConsumeResult {
 export async function consumeBatch(event: SelfManagedKafkaEvent, deps: ConsumeDeps): Promise<ConsumeResult> {
   const result: ConsumeResult = {
     records: 0,
-    outcomes: { planned: 0, duplicate: 0, skipped: 0, 'not-rising': 0, poison: 0 },
+    outcomes: { planned: 0, duplicate: 0, skipped: 0, 'not-rising': 0, poison: 0, retracted: 0 },
     planned: [],
   };
   await Promise.all(
@@ -92,14 +117,17 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
     await deps.sendToDlq(dlqMessage(d.record, d.reason));
     return 'poison';
   }
+  if (d.kind === 'retraction') return handleRetraction(d, deps, result);
   const { quake, acceptedAt } = d;
-  if (!isAlertable(quake, deps.minMagnitude)) {
-    const reason =
-      quake.kind.toLowerCase() !== 'earthquake'
-        ? `kind ${quake.kind}`
-        : `magnitude ${quake.magnitude} < ${deps.minMagnitude}`;
-    await recordHandled(deps.events, quake, { skip: reason, acceptedAt });
-    deps.log?.info('event not alertable', { eventId: quake.id, reason });
+  const now = (deps.now ?? Date.now)();
+  const notAlerted = !isAlertable(quake, deps.minMagnitude)
+    ? !isPossiblyEarthquake(quake.kind)
+      ? `kind ${quake.kind}`
+      : `magnitude ${quake.magnitude} < ${deps.minMagnitude}`
+    : originOutOfRange(quake.originTime, now, deps.maxEventAgeS ?? DEFAULT_MAX_EVENT_AGE_S);
+  if (notAlerted) {
+    await recordHandled(deps.events, quake, { skip: notAlerted, acceptedAt });
+    deps.log?.info('event not alerted', { eventId: quake.id, reason: notAlerted });
     return 'skipped';
   }
   const current = await getEvent(deps.events, quake.id);
@@ -107,8 +135,15 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
     await restartIfNeverStarted(current, quake, deps);
     return 'duplicate';
   }
+  if (current?.retractedAt !== undefined || current?.mode === 'cancel') {
+    await recordHandled(deps.events, quake, { skip: 'retracted by the network', acceptedAt });
+    deps.log?.info('version of a retracted event: not alerted', { eventId: quake.id });
+    return 'skipped';
+  }
   const previous = current?.plannedQuake;
-  if (previous && !levelMayRise(previous, quake)) {
+  // Mid-fan-out, an update always re-plans: the new run continues where the old one got to (the ledger), with the
+  // new version's alert for those not yet reached. After completion, only when some level may rise.
+  if (previous && current?.state === 'complete' && !levelMayRise(previous, quake)) {
     await recordHandled(deps.events, quake, { acceptedAt });
     deps.log?.info('update raises no level: not re-planned', { eventId: quake.id, updatedAt: quake.updatedAt });
     return 'not-rising';
@@ -124,9 +159,15 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
     allSegments: deps.allSegments,
   });
   const chains = Math.min(deps.parallelism, plan.units.length);
-  const saved = await savePlan(deps.events, quake, { ...plan, chains }, { acceptedAt, previousQuake: previous });
+  const saved = await savePlan(
+    deps.events,
+    quake,
+    { ...plan, chains },
+    { acceptedAt, expectedRevision: current?.revision },
+  );
   if (!saved) return 'duplicate';
   const revision = saved.revision ?? 1;
+  const superseded = await supersedePrevious(saved, deps);
   deps.log?.info('event planned', {
     eventId: quake.id,
     revision,
@@ -137,11 +178,121 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
     segments: plan.segments.length,
     units: plan.units.length,
     subscribers: plan.subscribers,
-    chains,
+    chains: saved.chains ?? chains,
+    supersededUnits: superseded,
   });
-  await startChains(quake.id, revision, chains, deps);
-  result.planned.push({ eventId: quake.id, segments: plan.segments.length, chains, revision });
+  await startChains(quake.id, revision, saved.chains ?? chains, deps);
+  result.planned.push({ eventId: quake.id, segments: plan.segments.length, chains: saved.chains ?? chains, revision });
   return 'planned';
+}
+
+/** Default of fanout.maxEventAgeS: an hour after the origin the alert is news, not a warning. */
+export const DEFAULT_MAX_EVENT_AGE_S = 3600;
+/** Origins up to this far ahead of the consumer's clock pass (network clocks and solution jitter): the parsers' limit. */
+export const MAX_FUTURE_ORIGIN_S = MAX_ORIGIN_LEAD_MS / 1000;
+
+/** Why an origin time is not alerted, or undefined when it is within [now − maxAge, now + 5 min]. */
+export function originOutOfRange(originTime: number, now: number, maxAgeS: number): string | undefined {
+  const ageS = (now - originTime) / 1000;
+  if (ageS < -MAX_FUTURE_ORIGIN_S)
+    return `origin ${Math.round(-ageS)} s in the future (more than ${MAX_FUTURE_ORIGIN_S} s ahead)`;
+  if (ageS > maxAgeS) return `origin ${formatAge(ageS)} old (older than fanout.maxEventAgeS ${maxAgeS} s)`;
+  return undefined;
+}
+
+function formatAge(s: number): string {
+  if (s < 3600) return `${Math.round(s)} s`;
+  if (s < 86400 * 2) return `${(s / 3600).toFixed(1)} h`;
+  if (s < 86400 * 365 * 2) return `${Math.round(s / 86400)} d`;
+  return `${Math.round(s / (86400 * 365.25))} y`;
+}
+
+/**
+ * The network withdrew the event: plan a cancellation run over the shards of every earlier alert run (nearest first),
+ * supersede the running one, start chains. Workers send a cancellation to exactly the subscribers the ledger says were
+ * alerted. An event never alerted is only marked retracted.
+ */
+async function handleRetraction(
+  d: DecodedRetraction,
+  deps: ConsumeDeps,
+  result: ConsumeResult,
+): Promise<RecordOutcome> {
+  const current = await getEvent(deps.events, d.eventId);
+  if (!current?.plannedQuake) {
+    deps.log?.info('retraction of an event never alerted', { eventId: d.eventId, reason: d.reason });
+    return 'skipped';
+  }
+  if (current.mode === 'cancel') {
+    await restartIfNeverStarted(current, current.plannedQuake, deps);
+    return 'duplicate';
+  }
+  const runs = (current.runs ?? []).filter((r) => r.mode === 'alert');
+  const plans = (
+    await Promise.all(runs.map((r) => getPlan(deps.events, { planKey: r.planKey } as EventRecord)))
+  ).filter((p): p is EventPlan => p !== undefined);
+  const nearest = new Map<string, { km: number; count: number }>();
+  for (const p of plans) {
+    p.plan.forEach((key, i) => {
+      const km = p.planDistancesKm[i] ?? 0;
+      const seen = nearest.get(key);
+      if (!seen || km < seen.km) nearest.set(key, { km, count: Math.max(seen?.count ?? 0, p.planCounts[i] ?? 0) });
+    });
+  }
+  const ordered = [...nearest.entries()]
+    .map(([key, v]) => ({ key, nearestKm: v.km, count: v.count }))
+    .sort((a, b) => a.nearestKm - b.nearestKm || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const strategy = runs.at(-1)?.strategy ?? deps.strategy;
+  const units =
+    strategy === 'scan'
+      ? ordered.map((_, i) => i)
+      : groupUnits(ordered, unitSize(ordered, { maxUnitSize: deps.maxUnitSize, chains: deps.parallelism }));
+  const saved = await savePlan(
+    deps.events,
+    current.plannedQuake,
+    {
+      strategy,
+      segments: ordered.map((o) => o.key),
+      distancesKm: ordered.map((o) => o.nearestKm),
+      counts: ordered.map((o) => o.count),
+      units,
+      radiusKm: current.radiusKm ?? 0,
+      minMmi: current.minMmi ?? deps.minSubscriberMmi,
+      chains: Math.min(deps.parallelism, units.length),
+    },
+    { acceptedAt: d.acceptedAt, expectedRevision: current.revision, mode: 'cancel' },
+  );
+  if (!saved) return 'duplicate';
+  const superseded = await supersedePrevious(saved, deps);
+  deps.log?.info('event retracted: cancelling sent alerts', {
+    eventId: d.eventId,
+    source: d.source,
+    reason: d.reason,
+    revision: saved.revision,
+    units: units.length,
+    supersededUnits: superseded,
+  });
+  await startChains(d.eventId, saved.revision ?? 1, saved.chains ?? 0, deps);
+  result.planned.push({
+    eventId: d.eventId,
+    segments: ordered.length,
+    chains: saved.chains ?? 0,
+    revision: saved.revision ?? 1,
+  });
+  return 'retracted';
+}
+
+/**
+ * Freezes the run before `event.revision` (see shared/locks `supersede`): its holders stop at their next write and
+ * its coverage, which the new run's ledger reads, no longer moves. Idempotent; returns the units superseded.
+ */
+async function supersedePrevious(event: EventRecord, deps: ConsumeDeps): Promise<number> {
+  const runs = event.runs ?? [];
+  const previous = runs.filter((r) => r.revision < (event.revision ?? 0)).at(-1);
+  if (!previous) return 0;
+  const plan = await getPlan(deps.events, { planKey: previous.planKey } as EventRecord);
+  if (!plan) return 0;
+  const keys = plan.units.map((_, u) => unitKey(plan.plan, plan.units, u));
+  return supersede(deps.locks, runId(event.eventId, previous.revision), keys);
 }
 
 async function startChains(eventId: string, revision: number, chains: number, deps: ConsumeDeps) {
@@ -154,16 +305,15 @@ async function startChains(eventId: string, revision: number, chains: number, de
  * A redelivered record whose plan was saved but whose chains may never have started (the consumer died between the
  * two): start them again. Harmless when they did start: chains claim segments atomically.
  */
-async function restartIfNeverStarted(
-  current: NonNullable<Awaited<ReturnType<typeof getEvent>>>,
-  quake: Quake,
-  deps: ConsumeDeps,
-) {
-  if (current.handledUpdatedAt !== quake.updatedAt || current.state !== 'planned' || (current.nextIndex ?? 0) > 0)
-    return;
+async function restartIfNeverStarted(current: EventRecord, quake: Quake, deps: ConsumeDeps) {
+  const cancel = current.mode === 'cancel';
+  if ((!cancel && current.handledUpdatedAt !== quake.updatedAt) || current.state !== 'planned') return;
+  if ((current.nextIndex ?? 0) > 0) return;
   const chains = current.chains ?? 0;
   if (chains > 0 && current.revision) {
     deps.log?.info('restarting chains of a planned event', { eventId: quake.id, chains });
+    // The consumer may have died before superseding the previous run, too.
+    await supersedePrevious(current, deps);
     await startChains(quake.id, current.revision, chains, deps);
   }
 }

@@ -22,8 +22,29 @@ export interface SelfManagedKafkaEvent {
   records: Record<string, KafkaRecord[]>;
 }
 
+/** A network withdrew the event (value `kind: "retraction"`, shared/ingest `RetractionMessage`). */
+export interface DecodedRetraction {
+  ok: true;
+  kind: 'retraction';
+  record: KafkaRecord;
+  eventId: string;
+  drill: boolean;
+  source: string;
+  reason: string;
+  acceptedAt?: number;
+  headers: Record<string, string>;
+}
+
 export type DecodedRecord =
-  | { ok: true; record: KafkaRecord; quake: Quake; acceptedAt?: number; headers: Record<string, string> }
+  | {
+      ok: true;
+      kind: 'version';
+      record: KafkaRecord;
+      quake: Quake;
+      acceptedAt?: number;
+      headers: Record<string, string>;
+    }
+  | DecodedRetraction
   | { ok: false; record: KafkaRecord; reason: string };
 
 export function recordHeaders(r: KafkaRecord): Record<string, string> {
@@ -34,7 +55,11 @@ export function recordHeaders(r: KafkaRecord): Record<string, string> {
   return out;
 }
 
-/** Decodes one record's value `{schema: 1, quake, acceptedAt}`; never throws (a bad record is a reason). */
+/**
+ * Decodes one record's value: a version `{schema: 1, quake, acceptedAt}` or a retraction `{schema: 1, kind:
+ * "retraction", eventId, drill, retraction: {source, reason, updatedAt}, acceptedAt}`; never throws (a bad record is a
+ * reason).
+ */
 export function decodeRecord(r: KafkaRecord): DecodedRecord {
   if (typeof r.value !== 'string' || r.value === '') return { ok: false, record: r, reason: 'value: missing' };
   let value: unknown;
@@ -44,9 +69,14 @@ export function decodeRecord(r: KafkaRecord): DecodedRecord {
     return { ok: false, record: r, reason: `value: not JSON (${(err as Error).message})` };
   }
   if (!value || typeof value !== 'object') return { ok: false, record: r, reason: 'value: not an object' };
-  const v = value as { schema?: unknown; quake?: unknown; acceptedAt?: unknown };
+  const v = value as { schema?: unknown; quake?: unknown; acceptedAt?: unknown; kind?: unknown };
   if (v.schema !== 1) return { ok: false, record: r, reason: `schema: ${JSON.stringify(v.schema)} is not 1` };
-  const q = validateQuake(v.quake);
+  if (v.kind === 'retraction') return decodeRetraction(r, value as Record<string, unknown>);
+  if (v.kind !== undefined && v.kind !== 'version') {
+    return { ok: false, record: r, reason: `kind: ${JSON.stringify(v.kind)} is not "version" or "retraction"` };
+  }
+  // No clock check here: a future origin on the topic is recorded and skipped with its reason by the consumer.
+  const q = validateQuake(v.quake, {}, {}, { now: Number.POSITIVE_INFINITY });
   if (!q.ok) return { ok: false, record: r, reason: q.reason };
   const headers = recordHeaders(r);
   // The header and the body must agree: a drill is never delivered as real.
@@ -54,7 +84,31 @@ export function decodeRecord(r: KafkaRecord): DecodedRecord {
     return { ok: false, record: r, reason: 'drill: header says drill, body does not' };
   }
   const acceptedAt = typeof v.acceptedAt === 'number' && Number.isFinite(v.acceptedAt) ? v.acceptedAt : undefined;
-  return { ok: true, record: r, quake: q.quake, acceptedAt, headers };
+  return { ok: true, kind: 'version', record: r, quake: q.quake, acceptedAt, headers };
+}
+
+function decodeRetraction(r: KafkaRecord, v: Record<string, unknown>): DecodedRecord {
+  const eventId = v.eventId;
+  if (typeof eventId !== 'string' || eventId === '') return { ok: false, record: r, reason: 'eventId: missing' };
+  if (typeof v.drill !== 'boolean') return { ok: false, record: r, reason: 'drill: not a boolean' };
+  const x = (v.retraction ?? {}) as { source?: unknown; reason?: unknown };
+  if (typeof x.source !== 'string') return { ok: false, record: r, reason: 'retraction.source: missing' };
+  const headers = recordHeaders(r);
+  if (headers.drill === 'true' && !v.drill) {
+    return { ok: false, record: r, reason: 'drill: header says drill, body does not' };
+  }
+  const acceptedAt = typeof v.acceptedAt === 'number' && Number.isFinite(v.acceptedAt) ? v.acceptedAt : undefined;
+  return {
+    ok: true,
+    kind: 'retraction',
+    record: r,
+    eventId,
+    drill: v.drill,
+    source: x.source,
+    reason: typeof x.reason === 'string' ? x.reason : '',
+    acceptedAt,
+    headers,
+  };
 }
 
 /** Every record of the batch, partition by partition, in offset order. */

@@ -15,7 +15,8 @@ export interface WorkerPayload {
   resume?: number;
 }
 
-export type WorkerOutcome = 'exhausted' | 'handed-off' | 'stale' | 'complete' | 'no-plan';
+/** `hop-limit`: the chain reached `maxHops` and parked its payload in the worker DLQ instead of invoking again. */
+export type WorkerOutcome = 'exhausted' | 'handed-off' | 'stale' | 'complete' | 'no-plan' | 'hop-limit';
 
 export interface WorkerResult {
   outcome: WorkerOutcome;
@@ -46,7 +47,18 @@ export interface WorkerDeps {
   events: import('../events/store.ts').EventStore;
   locks: import('../locks/segment-lock.ts').LockStore;
   subscribers: SubscriberReader;
-  deliver(items: DeliveryItem[]): Promise<DeliveryResult>;
+  /**
+   * Delivers a batch; rejects with the signal's reason once `signal` aborts (the worker lost its lease while the
+   * batch was out).
+   */
+  deliver(items: DeliveryItem[], opts?: { signal?: AbortSignal }): Promise<DeliveryResult>;
+  /**
+   * A chain past `maxHops` (a domino that never ends: a bug, or an event far beyond one machine's throughput) parks its
+   * payload here (the worker DLQ) with the reason, for an operator to look at and redrive.
+   */
+  parkChain?(payload: WorkerPayload, reason: string): Promise<void>;
+  /** Invocations one chain may chain; the payload's `hop` reaching it parks the chain (default 50). */
+  maxHops?: number;
   /** Starts the next link of the chain (Lambda async invoke of the segment worker). */
   invokeSuccessor(payload: WorkerPayload): Promise<void>;
   /** Milliseconds this invocation has left (context.getRemainingTimeInMillis). */

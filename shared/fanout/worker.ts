@@ -15,10 +15,14 @@
  *   successor with hop + 1 (the domino); it resumes exactly there.
  *
  * The plan is read once per invocation (the event as this invocation found it) and never written by workers. The
- * last unit counted completes the event (conditional on doneCount = total). A lost lease (LeaseLostError) stops work on
- * that unit at once: its new holder resumes from the last acknowledged cursor, so only the batch in flight can be
- * delivered twice, under the same idempotency keys. Reading ahead never moves the cursor: it only moves after the
- * batch it covers was acknowledged.
+ * last unit counted completes the event (conditional on doneCount = total). While a batch is out, the lease is
+ * renewed (heartbeat every lease/3); a lost lease (LeaseLostError, at a heartbeat or a checkpoint) aborts the batch's
+ * in-flight posts and stops work on that unit at once: its new holder resumes from the last acknowledged cursor, so
+ * only the batch in flight can be delivered twice, under the same idempotency keys. A unit is counted into the event
+ * only after its holder closed its lock (`finish` succeeds only for the current holder): a holder that lost the unit
+ * never counts it, and a crash between the two leaves a done lock that the sweep counts. Reading ahead never moves the
+ * cursor: it only moves after the batch it covers was acknowledged. A chain stops at `maxHops` (default 50) and parks
+ * its payload in the worker DLQ.
  */
 import {
   claimNext,
@@ -39,18 +43,20 @@ import {
   finish,
   getMany,
   handOff,
+  heartbeat,
   type Lease,
   LeaseLostError,
   LockHeldError,
   SegmentDoneError,
 } from '../locks/index.ts';
-import { buildNotification } from '../notify/build.ts';
-import type { DeliveryItem, NotifyLevel } from '../notify/types.ts';
+import { buildCancellation, buildNotification } from '../notify/build.ts';
+import type { DeliveryItem, DeliveryResult } from '../notify/types.ts';
 import type { Quake } from '../quake/types.ts';
 import type { SegmentPage, Subscriber } from '../segments/types.ts';
-import { type AlertLevel, alertLevel, levelRises } from '../seismo/alert.ts';
+import { levelRises } from '../seismo/alert.ts';
 import { type IntensityModel, intensityModelFor } from '../seismo/intensity.ts';
 import { epicentralKm, secondsUntilShaking } from '../seismo/travel.ts';
+import { type Coverage, Ledger, subscriberLevel } from './ledger.ts';
 import { parseScanSegmentKey, unitKey, unitSegments } from './plan.ts';
 import type { WorkerDeps, WorkerPayload, WorkerResult } from './types.ts';
 
@@ -93,7 +99,10 @@ class Run {
   readonly units: number[];
   readonly counts: number[];
   private readonly model: IntensityModel;
-  private readonly previous?: IntensityModel;
+  /** What earlier runs of this event already sent (empty for a first run). */
+  private readonly ledger: Ledger;
+  /** `cancel`: this run withdraws the alerts earlier runs sent (the event was retracted). */
+  private readonly mode: 'alert' | 'cancel';
   readonly run: string;
   readonly now: () => number;
 
@@ -110,6 +119,7 @@ class Run {
     plan: EventPlan,
     revision: number,
     quake: Quake,
+    ledger: Ledger,
   ) {
     this.deps = deps;
     this.payload = payload;
@@ -117,7 +127,8 @@ class Run {
     this.revision = revision;
     this.quake = quake;
     this.model = intensityModelFor(quake);
-    this.previous = event.previousQuake ? intensityModelFor(event.previousQuake) : undefined;
+    this.ledger = ledger;
+    this.mode = event.mode ?? 'alert';
     this.run = runId(event.eventId, revision);
     this.now = deps.now ?? Date.now;
     this.running = event.state !== 'planned';
@@ -125,6 +136,11 @@ class Run {
     this.plan = plan.plan;
     this.units = plan.units;
     this.counts = plan.planCounts;
+  }
+
+  /** The event's state once every unit is done: `retracted` after a cancellation run. */
+  get finalState(): 'complete' | 'retracted' {
+    return this.mode === 'cancel' ? 'retracted' : 'complete';
   }
 
   get total(): number {
@@ -151,19 +167,6 @@ class Run {
     this.result.outcome = 'handed-off';
   }
 
-  /** Level a subscriber gets, or undefined when below their own threshold (or not rising, for an update). */
-  levelFor(s: Subscriber, mmi: number): NotifyLevel | undefined {
-    if (!(mmi >= s.minMmi)) return undefined;
-    const level = atLeastAware(alertLevel(mmi, this.deps.thresholds));
-    if (this.previous) {
-      const before = this.previous.predict(s.lat, s.lon);
-      const prevLevel: AlertLevel =
-        before >= s.minMmi ? atLeastAware(alertLevel(before, this.deps.thresholds)) : 'none';
-      if (!levelRises(prevLevel, level)) return undefined;
-    }
-    return level;
-  }
-
   readPage(segment: string, cursor: string | undefined, limit: number): Promise<SegmentPage> {
     const scan = parseScanSegmentKey(segment);
     if (scan) return this.deps.subscribers.scanPages({ ...scan, cursor, limit });
@@ -180,6 +183,7 @@ class Run {
     segments: readonly string[],
     counts: readonly number[],
     pos: UnitPos,
+    coverage: Coverage,
     size = this.deps.pageSize,
   ): Promise<Batch> {
     const items: DeliveryItem[] = [];
@@ -198,7 +202,8 @@ class Run {
       for (let k = 0; k < pages.length && at; k++) {
         const page = pages[k];
         read += page.items.length;
-        this.build(page.items, items);
+        const segment = segments[wave[k].shard];
+        this.build(page.items, items, coverage, parseScanSegmentKey(segment) ? undefined : segment);
         if (page.cursor) {
           at = { shard: wave[k].shard, key: page.cursor };
           break;
@@ -209,17 +214,73 @@ class Run {
     return { items, next: at };
   }
 
-  private build(subscribers: readonly Subscriber[], into: DeliveryItem[]): void {
+  /**
+   * Delivers one batch while renewing the lease every lease/3. A heartbeat that finds the lease lost aborts the
+   * batch's in-flight posts and rejects with LeaseLostError (nothing of it is checkpointed: the new holder resumes).
+   */
+  async deliverUnderLease(lease: Lease, items: DeliveryItem[]): Promise<DeliveryResult> {
+    const { deps } = this;
+    const abort = new AbortController();
+    let beating: Promise<void> = Promise.resolve();
+    const timer = setInterval(
+      () => {
+        beating = beating.then(() =>
+          heartbeat(deps.locks, lease, deps.leaseMs).catch((err) => {
+            // Lost: stop at once. Anything else (a throttled or failed write): the next beat tries again.
+            if (err instanceof LeaseLostError && !abort.signal.aborted) abort.abort(err);
+            else if (!(err instanceof LeaseLostError)) deps.log?.warn('heartbeat failed', { error: String(err) });
+          }),
+        );
+      },
+      Math.max(100, Math.floor(deps.leaseMs / 3)),
+    );
+    try {
+      return await deps.deliver(items, { signal: abort.signal });
+    } catch (err) {
+      if (abort.signal.aborted && abort.signal.reason instanceof LeaseLostError) throw abort.signal.reason;
+      throw err;
+    } finally {
+      clearInterval(timer);
+      await beating;
+    }
+  }
+
+  /**
+   * Notifications for one page of subscribers of shard `segment` (undefined for scan pages). An alert run sends each
+   * subscriber their level when it is above what earlier runs sent (the ledger); a cancellation run sends the
+   * withdrawal to everyone an earlier run alerted. Texts are built for now: after the S wave, what happened.
+   */
+  private build(
+    subscribers: readonly Subscriber[],
+    into: DeliveryItem[],
+    coverage: Coverage,
+    segment: string | undefined,
+  ): void {
     const now = this.now();
+    const { thresholds } = this.deps;
     for (const s of subscribers) {
-      const mmi = this.model.predict(s.lat, s.lon);
-      const level = this.levelFor(s, mmi);
-      if (!level) continue;
+      if (this.mode === 'cancel') {
+        const sent = coverage.sent(segment, s);
+        if (sent === 'none') continue;
+        const facts = {
+          mmi: this.model.predict(s.lat, s.lon),
+          level: sent,
+          distanceKm: epicentralKm(this.quake, s),
+          secondsUntilShaking: secondsUntilShaking(this.quake, s, now),
+          builtAt: now,
+        };
+        into.push({ notification: buildCancellation(this.quake, s, facts), channel: s.channel });
+        continue;
+      }
+      const { mmi, level } = subscriberLevel(this.model, s, thresholds);
+      if (level === 'none') continue;
+      if (!coverage.empty && !levelRises(coverage.sent(segment, s), level)) continue;
       const facts = {
         mmi,
         level,
         distanceKm: epicentralKm(this.quake, s),
         secondsUntilShaking: secondsUntilShaking(this.quake, s, now),
+        builtAt: now,
       };
       into.push({ notification: buildNotification(this.quake, s, facts), channel: s.channel });
     }
@@ -242,6 +303,8 @@ class Run {
       deps.onMetric?.('LockTakeovers', 1);
       deps.log?.info('unit taken over', { unit: key, attempts: lease.attempts, resumeFrom: lease.cursor ?? null });
     }
+    // What earlier runs sent in this unit's shards: read once per unit (nothing for a first run).
+    const coverage = await this.ledger.coverage(segments);
     let last: number | undefined;
     let batches = 0;
     // Read-ahead: the next batch is read while the current one is delivered; never checkpointed before delivery.
@@ -251,6 +314,7 @@ class Run {
       segments,
       shardCounts,
       decodeUnitCursor(lease.cursor),
+      coverage,
       firstSize,
     );
     const drop = () => {
@@ -266,12 +330,12 @@ class Run {
           return 'handed-off';
         }
         const batch: Batch = await pending!;
-        pending = batch.next ? this.readBatch(segments, shardCounts, batch.next) : undefined;
+        pending = batch.next ? this.readBatch(segments, shardCounts, batch.next, coverage) : undefined;
         const { items } = batch;
         let delivered = 0;
         let failed = 0;
         if (items.length > 0) {
-          const r = await deps.deliver(items);
+          const r = await this.deliverUnderLease(lease, items);
           delivered = r.delivered.length;
           failed = r.failed.length;
           const t = this.now();
@@ -297,23 +361,23 @@ class Run {
           await checkpoint(deps.locks, lease, encodeUnitCursor(batch.next), counts, deps.leaseMs);
           continue;
         }
-        // Count into the event first, then close the lock: a crash in between makes the next holder deliver the last
-        // batch again (same keys) and count again, which `unitDone` ignores (doneUnits), instead of leaving a done lock
-        // never counted.
+        // Close the lock first (only the current holder can), then count the unit into the event: a holder that lost
+        // the unit never counts it; a crash in between leaves a done lock, which the sweep counts (once: doneUnits).
+        await finish(deps.locks, lease, counts);
         const completed = await unitDone(
           deps.events,
           this.event.eventId,
           this.revision,
           unit,
           {
-            eligible: lease.eligible + counts.eligible,
-            delivered: lease.delivered + delivered,
-            failed: lease.failed + failed,
+            eligible: lease.eligible,
+            delivered: lease.delivered,
+            failed: lease.failed,
             lastDeliveryAt: last,
           },
           this.total,
+          this.finalState,
         );
-        await finish(deps.locks, lease, counts);
         if (completed) this.result.completedEvent = true;
         this.result.segments++;
         deps.onMetric?.('SegmentsDone', 1);
@@ -340,14 +404,15 @@ class Run {
         this.result.outcome = 'stale';
         return;
       }
-      if (ev.state === 'complete') {
+      if (ev.state === 'complete' || ev.state === 'retracted') {
         this.result.outcome = 'complete';
         return;
       }
       const counted = ev.doneUnits ?? new Set<number>();
       const pending = this.units.map((_, i) => i).filter((i) => !counted.has(i));
       if (pending.length === 0) {
-        if (await tryComplete(deps.events, ev.eventId, this.revision)) this.result.completedEvent = true;
+        if (await tryComplete(deps.events, ev.eventId, this.revision, this.finalState))
+          this.result.completedEvent = true;
         this.result.outcome = 'complete';
         return;
       }
@@ -366,7 +431,15 @@ class Run {
         const lock = locks.get(this.unitKey(unit));
         if (lock?.state === 'done') {
           const totals = { eligible: lock.eligible ?? 0, delivered: lock.delivered ?? 0, failed: lock.failed ?? 0 };
-          const completed = await unitDone(deps.events, ev.eventId, this.revision, unit, totals, this.total);
+          const completed = await unitDone(
+            deps.events,
+            ev.eventId,
+            this.revision,
+            unit,
+            totals,
+            this.total,
+            this.finalState,
+          );
           if (completed) this.result.completedEvent = true;
           progressed = true;
         } else if (!lock || lock.leaseUntil < this.now()) {
@@ -389,10 +462,6 @@ class Run {
   }
 }
 
-function atLeastAware(level: AlertLevel): NotifyLevel {
-  return level === 'none' ? 'be-aware' : level;
-}
-
 /**
  * Plans by plan key, kept across invocations of a warm environment: a plan item never changes once written, so a
  * chain's successors (often the same environment) skip reading it again.
@@ -401,17 +470,33 @@ const planCache = new Map<string, EventPlan>();
 const PLAN_CACHE_SIZE = 8;
 
 async function planOf(deps: WorkerDeps, event: EventRecord): Promise<EventPlan | undefined> {
-  const cached = event.planKey ? planCache.get(event.planKey) : undefined;
+  if (event.planKey) return planByKey(deps, event.planKey);
+  return getPlan(deps.events, event);
+}
+
+async function planByKey(deps: WorkerDeps, key: string): Promise<EventPlan | undefined> {
+  const cached = planCache.get(key);
   if (cached) return cached;
-  const plan = await getPlan(deps.events, event);
-  if (plan && event.planKey) {
+  const plan = await getPlan(deps.events, { planKey: key } as EventRecord);
+  if (plan) {
     if (planCache.size >= PLAN_CACHE_SIZE) planCache.delete(planCache.keys().next().value!);
-    planCache.set(event.planKey, plan);
+    planCache.set(key, plan);
   }
   return plan;
 }
 
+/** Default of `WorkerDeps.maxHops`: 50 invocations of ~5 minutes each is hours of one chain, far past any alert. */
+export const DEFAULT_MAX_HOPS = 50;
+
 export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload): Promise<WorkerResult> {
+  const maxHops = deps.maxHops ?? DEFAULT_MAX_HOPS;
+  if (payload.hop >= maxHops) {
+    const reason = `chain ${payload.chain} reached the hop limit (${payload.hop} ≥ ${maxHops}): parked instead of invoking again`;
+    deps.log?.warn('hop limit reached: parking the chain', { eventId: payload.eventId, hop: payload.hop, maxHops });
+    if (!deps.parkChain) throw new Error(reason);
+    await deps.parkChain(payload, reason);
+    return { ...emptyResult(), outcome: 'hop-limit' };
+  }
   const event = await getEvent(deps.events, payload.eventId);
   const revision = payload.revision ?? event?.revision;
   if (!event || revision === undefined || !event.plannedQuake) {
@@ -420,7 +505,15 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
   if (event.revision !== revision) return { ...emptyResult(), outcome: 'stale' };
   const plan = await planOf(deps, event);
   if (!plan) return { ...emptyResult(), outcome: 'no-plan' };
-  const run = new Run(deps, payload, event, plan, revision, event.plannedQuake);
+  const ledger = await Ledger.load({
+    eventId: event.eventId,
+    revision,
+    runs: event.runs,
+    locks: deps.locks,
+    planOf: (key) => planByKey(deps, key),
+    thresholds: deps.thresholds,
+  });
+  const run = new Run(deps, payload, event, plan, revision, event.plannedQuake, ledger);
   try {
     if (payload.resume !== undefined) {
       const outcome = await run.processUnit(payload.resume);

@@ -39,6 +39,16 @@ const fanoutSchema = z.strictObject({
   minMagnitude: z.number().min(-2).max(10).default(3),
   /** The lowest threshold a subscriber may hold: it sets the footprint the consumer plans (shared/fanout/plan.ts). */
   minSubscriberMmi: z.number().min(1).max(10).default(3),
+  /**
+   * Events whose origin is older than this many seconds are recorded but not alerted (a replayed catalogue, a feed
+   * that lagged for hours, a 1970 origin). Within it, alerts built after the S wave say what happened.
+   */
+  maxEventAgeS: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86400)
+    .default(3600),
   /** `scan` strategy: parallel Scan segments (DynamoDB TotalSegments) per event. */
   scanSegments: z.number().int().min(1).max(1_000_000).default(32),
   /**

@@ -52,6 +52,19 @@ export interface RetryOptions {
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
   /** Stops retrying (the pending wait included); the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Epoch ms: a retry whose wait would end at or after it is not made; the promise rejects with RetryBudgetSpent
+   * (its `cause` the last error). For a time budget that covers attempts and waits together.
+   */
+  deadline?: number;
+}
+
+/** The retries' time budget (`RetryOptions.deadline`) would be spent by the next wait; `cause` is the last error. */
+export class RetryBudgetSpent extends Error {
+  constructor(cause: unknown) {
+    super(`retry budget spent: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'RetryBudgetSpent';
+  }
 }
 
 /** Thrown by `withRetry` callers' `fn` to stop at once; `withRetry` rejects with `cause`. */
@@ -77,6 +90,9 @@ export async function withRetry<T>(
     onFailedAttempt: async ({ error, attemptNumber, retriesLeft, retryDelay }) => {
       if (retriesLeft === 0 || (opts.retriable && !opts.retriable(error))) return;
       const asked = Math.min(opts.waitAtLeastMs?.(error) ?? 0, policy.maxMs);
+      if (opts.deadline !== undefined && Date.now() + Math.max(retryDelay, asked) >= opts.deadline) {
+        throw new RetryBudgetSpent(error);
+      }
       opts.onRetry?.(error, attemptNumber, Math.max(retryDelay, asked));
       if (asked > retryDelay) await abortableDelay(asked - retryDelay, opts.signal);
     },

@@ -14,8 +14,8 @@
  */
 import WebSocket from 'ws';
 import { RETRY_POLICIES, withRetry } from '../infra/retry.ts';
-import { parseEmscMessage } from '../quake/emsc.ts';
-import type { Quake } from '../quake/types.ts';
+import { parseEmscItem } from '../quake/emsc.ts';
+import type { Quake, Retraction } from '../quake/types.ts';
 import { isRetriable } from './errors.ts';
 import { VersionMemory, type VersionMemoryOptions } from './seen.ts';
 import { type BackoffOptions, backoffDelay, type IngestLog, silentLog } from './support.ts';
@@ -26,6 +26,8 @@ export interface EmscListenerOptions {
   url?: string;
   /** Sends one event on. Throws to refuse it (retried `forwardAttempts` times when retriable). */
   forward(quake: Quake): Promise<void>;
+  /** Sends a deletion (`action: "delete"`) on; without it deletions are counted as rejected and logged. */
+  retract?(retraction: Retraction): Promise<void>;
   /** Default 15 s. */
   pingIntervalMs?: number;
   /** Default 10 s. */
@@ -58,6 +60,8 @@ export interface ListenerStats {
   forwardFailures: number;
   pingTimeouts: number;
   tooOld: number;
+  /** Deletions forwarded as retractions. */
+  retracted?: number;
 }
 
 export class EmscListener {
@@ -187,10 +191,22 @@ export class EmscListener {
       this.log.warn('emsc message is not JSON', { start: text.slice(0, 80) });
       return;
     }
-    const parsed = parseEmscMessage(message);
-    if (!parsed.ok) {
+    const parsed = parseEmscItem(message);
+    if (parsed.kind === 'retraction' && this.opts.retract) {
+      try {
+        await this.opts.retract(parsed.retraction);
+        this.stats.retracted = (this.stats.retracted ?? 0) + 1;
+      } catch (err) {
+        this.stats.forwardFailures++;
+        this.log.warn('retraction forward failed', { id: parsed.retraction.id, error: (err as Error).message });
+      }
+      return;
+    }
+    if (parsed.kind !== 'quake') {
       this.stats.rejected++;
-      this.log.warn('emsc message rejected', { reason: parsed.reason });
+      this.log.warn('emsc message rejected', {
+        reason: parsed.kind === 'retraction' ? `${parsed.retraction.reason}: no retraction sink` : parsed.reason,
+      });
       return;
     }
     const quake = parsed.quake;

@@ -1,6 +1,7 @@
 /**
- * Polls feed URLs (a USGS GeoJSON summary feed, an FDSN event query with `format=text`) and forwards only the events
- * that are new or updated since the last poll.
+ * Polls feed URLs (a USGS GeoJSON summary feed; an FDSN event query in `format=text`, `format=xml` (QuakeML 1.2, the
+ * FDSN default) or EMSC's `format=json`) and forwards only the events that are new or updated since the last poll, and
+ * the retractions (deletions) the feeds publish.
  *
  * Protocol per feed: a conditional GET (`If-None-Match` from the last `ETag`, `If-Modified-Since` from the last
  * `Last-Modified`; USGS feeds send both), so an unchanged feed costs one 304 and no parsing. FDSN answers 204 when a
@@ -9,12 +10,17 @@
  * memory are committed only after the forward succeeded: a failed forward must not turn the next poll into a 304 that
  * hides the events it failed to deliver.
  *
- * FDSN text has no update time (its `updatedAt` is the origin time), so a row whose content changed at the same
- * `updatedAt` (a revised magnitude or location) is forwarded with `updatedAt` = the time it was seen to change: the
- * producer keeps only strictly newer versions.
+ * FDSN text has no update time (its `updatedAt` is the origin time), and QuakeML need not carry one, so a row whose
+ * content changed at the same `updatedAt` (a revised magnitude or location) is forwarded with `updatedAt` = the time it
+ * was seen to change: the producer keeps only strictly newer versions.
+ *
+ * Retractions (USGS `status: "deleted"`, QuakeML `not existing` / `rejected`, FDSN EventType `not existing`) go to
+ * `retract`, each (source, id) once until the id is published again, after the body's events; without `retract` they are
+ * counted and logged, not dropped silently. The document's host is the `source` of FDSN rows and QuakeML events that
+ * name no publisher.
  */
 import { parseFeed } from '../quake/detect.ts';
-import type { Quake } from '../quake/types.ts';
+import type { FeedFormat, Quake, Retraction } from '../quake/types.ts';
 import { FeedFormatError, FeedRequestError, FeedUnavailableError, isRetriable, retriableStatus } from './errors.ts';
 import { VersionMemory, type VersionMemoryOptions } from './seen.ts';
 import { abortableSleep, type IngestLog, silentLog } from './support.ts';
@@ -33,9 +39,14 @@ export interface ForwardContext {
 /** Sends events on (to the producer). Throws to refuse them: they will be offered again by the next poll. */
 export type Forward = (quakes: Quake[], ctx: ForwardContext) => Promise<void>;
 
+/** Sends retractions on (to the producer). Throws to refuse them: they will be offered again by the next poll. */
+export type Retract = (retractions: Retraction[], ctx: ForwardContext) => Promise<void>;
+
 export interface FeedPollerOptions {
   sources: FeedSource[];
   forward: Forward;
+  /** Where retractions go; without it they are counted (`SourceOutcome.retracted`) and logged. */
+  retract?: Retract;
   /** Per request, including reading the body. Default 10 s. */
   timeoutMs?: number;
   /** Between the starts of two rounds. Default 5 s. */
@@ -64,6 +75,8 @@ export interface SourceOutcome {
   forwarded: number;
   /** Items the parser rejected. */
   rejected: number;
+  /** Retractions in the body that were new (forwarded to `retract`, or only counted without one). */
+  retracted: number;
   error?: Error;
 }
 
@@ -77,6 +90,8 @@ export interface PollStats {
   forwarded: number;
   /** Events skipped as older than `maxAgeMs`. */
   tooOld: number;
+  /** Retractions forwarded to `retract`. */
+  retracted: number;
 }
 
 interface SourceState {
@@ -93,6 +108,9 @@ export class FeedPoller {
   readonly memory: VersionMemory;
   private readonly states: SourceState[];
   private readonly forward: Forward;
+  private readonly retract: Retract | undefined;
+  /** `source:id` of retractions sent on, until a version of that id is forwarded again (bounded like the memory). */
+  private readonly retractionsSeen = new Map<string, number>();
   private readonly timeoutMs: number;
   private readonly intervalMs: number;
   private readonly reserveMs: number;
@@ -109,11 +127,13 @@ export class FeedPoller {
     errors: 0,
     forwarded: 0,
     tooOld: 0,
+    retracted: 0,
   };
 
   constructor(opts: FeedPollerOptions) {
     this.states = opts.sources.map((source) => ({ source, notBefore: 0 }));
     this.forward = opts.forward;
+    this.retract = opts.retract;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.intervalMs = opts.intervalMs ?? 5_000;
     this.reserveMs = opts.reserveMs ?? 1_000;
@@ -163,7 +183,7 @@ export class FeedPoller {
 
   private async pollSource(state: SourceState, timeoutMs: number, outer?: AbortSignal): Promise<SourceOutcome> {
     const { url } = state.source;
-    const outcome: SourceOutcome = { url, status: 'error', events: 0, forwarded: 0, rejected: 0 };
+    const outcome: SourceOutcome = { url, status: 'error', events: 0, forwarded: 0, rejected: 0, retracted: 0 };
     if (this.now() < state.notBefore) {
       outcome.status = 'deferred';
       return outcome;
@@ -177,7 +197,7 @@ export class FeedPoller {
         if (res.kind === 'empty') commitValidators(state, res.headers);
         return outcome;
       }
-      const parsed = parseFeed(res.body);
+      const parsed = parseFeed(res.body, { server: hostOf(url) });
       if (parsed.format === undefined) {
         throw new FeedFormatError(url, `${url}: ${parsed.rejected[0]?.reason ?? 'unreadable body'}`);
       }
@@ -186,9 +206,30 @@ export class FeedPoller {
       if (parsed.rejected.length > 0) {
         this.log.warn('feed items rejected', { url, rejected: parsed.rejected.length, first: parsed.rejected[0] });
       }
-      const fresh = this.select(parsed.accepted, parsed.format === 'fdsn-text');
+      const fresh = this.select(parsed.accepted, NO_UPDATE_TIMES.has(parsed.format));
       if (fresh.length > 0) await this.forward(fresh, { source: state.source });
-      for (const q of fresh) this.memory.remember(q);
+      for (const q of fresh) {
+        this.memory.remember(q);
+        // Published (again): a later retraction of it is news.
+        this.retractionsSeen.delete(retractionKey(q));
+      }
+      const retractions = this.selectRetractions(parsed.retracted ?? []);
+      if (retractions.length > 0) {
+        if (this.retract) {
+          await this.retract(retractions, { source: state.source });
+          this.stats.retracted += retractions.length;
+        } else {
+          this.log.warn('feed retractions not forwarded: no retraction sink', {
+            url,
+            retracted: retractions.map((r) => `${r.source}:${r.id}`),
+          });
+        }
+        for (const r of retractions) this.retractionsSeen.set(retractionKey(r), r.updatedAt);
+        while (this.retractionsSeen.size > this.memory.maxEntries) {
+          this.retractionsSeen.delete(this.retractionsSeen.keys().next().value as string);
+        }
+      }
+      outcome.retracted = retractions.length;
       commitValidators(state, res.headers);
       outcome.status = 'changed';
       outcome.forwarded = fresh.length;
@@ -230,10 +271,21 @@ export class FeedPoller {
     return [...chosen.values()];
   }
 
+  /**
+   * Retractions not sent on since the id was last published, not older than `maxAgeMs`. Keyed by id, not time: FDSN
+   * text gives a withdrawal no time of its own (it is dated at parsing), so a time comparison would resend it on every
+   * poll of a changed body.
+   */
+  private selectRetractions(retractions: Retraction[]): Retraction[] {
+    const oldest = this.maxAgeMs === undefined ? Number.NEGATIVE_INFINITY : this.now() - this.maxAgeMs;
+    return retractions.filter((r) => r.updatedAt >= oldest && !this.retractionsSeen.has(retractionKey(r)));
+  }
+
   private async get(state: SourceState, timeoutMs: number, outer?: AbortSignal): Promise<FetchResult> {
     const { url } = state.source;
     const headers: Record<string, string> = {
-      accept: 'application/geo+json, application/json, text/plain;q=0.9, */*;q=0.5',
+      // QuakeML is served as application/xml (FDSN fdsnws-event 1.2) or text/xml.
+      accept: 'application/geo+json, application/json, application/xml, text/xml, text/plain;q=0.9, */*;q=0.5',
       'user-agent': USER_AGENT,
     };
     if (state.etag) headers['if-none-match'] = state.etag;
@@ -263,6 +315,22 @@ export class FeedPoller {
       const reason = timeout.aborted ? `timed out after ${timeoutMs} ms` : `request failed: ${describe(err)}`;
       throw new FeedUnavailableError(url, `${url}: ${reason}`, { cause: err });
     }
+  }
+}
+
+/** Formats whose versions may share an `updatedAt` while their content changes (see the module comment). */
+const NO_UPDATE_TIMES: ReadonlySet<FeedFormat> = new Set(['fdsn-text', 'quakeml']);
+
+function retractionKey(r: Pick<Retraction, 'source' | 'id' | 'drill'>): string {
+  return `${r.drill ? 'drill:' : ''}${r.source}:${r.id}`;
+}
+
+/** The host of a feed URL: the publisher of rows that name none. */
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname || undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -5,12 +5,13 @@
  * with the producer's `ProducerResult`; neither re-implements producing.
  */
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { Quake } from '../quake/types.ts';
+import type { Quake, Retraction } from '../quake/types.ts';
 import { ForwardError } from './errors.ts';
 import { type ProduceDeps, produceEvents } from './produce.ts';
 import type { ProducerPayload, ProducerResult } from './types.ts';
 
-export type Forwarder = (quakes: Quake[]) => Promise<ProducerResult>;
+/** Sends quakes (and the retractions a feed published) to the producer; resolves with its answer. */
+export type Forwarder = (quakes: Quake[], retractions?: Retraction[]) => Promise<ProducerResult>;
 
 /** Lambda errors that another try cannot fix: the function, its permissions or the payload are wrong. */
 const PERMANENT = new Set([
@@ -43,22 +44,31 @@ export const FORWARD_BATCH = 200;
  * the caller offers the whole batch again and the producer drops the parts already produced as superseded.
  */
 export function inBatches(forward: Forwarder, size = FORWARD_BATCH): Forwarder {
-  return async (quakes) => {
-    if (quakes.length <= size) return forward(quakes);
+  return async (quakes, retractions) => {
+    if (quakes.length <= size) return forward(quakes, retractions);
     const total: ProducerResult = { accepted: [], rejected: [], superseded: 0, associated: 0 };
     for (let i = 0; i < quakes.length; i += size) {
-      const r = await forward(quakes.slice(i, i + size));
+      // Retractions ride with the last batch: after every version the payload carries.
+      const last = i + size >= quakes.length;
+      const r = await forward(quakes.slice(i, i + size), last ? retractions : undefined);
       total.accepted.push(...r.accepted);
       total.rejected.push(...r.rejected.map((x) => ({ ...x, index: x.index + i })));
       total.superseded += r.superseded;
       total.associated += r.associated;
+      if (r.retracted) total.retracted = [...(total.retracted ?? []), ...r.retracted];
     }
     return total;
   };
 }
 
 export function lambdaForwarder(opts: LambdaForwarderOptions): Forwarder {
-  return inBatches((quakes) => invokeProducer(opts, { quakes, ...(opts.drill ? { drill: true } : {}) }));
+  return inBatches((quakes, retractions) =>
+    invokeProducer(opts, {
+      quakes,
+      ...(retractions?.length ? { retractions } : {}),
+      ...(opts.drill ? { drill: true } : {}),
+    }),
+  );
 }
 
 /**
@@ -118,9 +128,12 @@ export async function invokeProducer(
 
 /** `--direct`: the producer's domain in this process (a connected producer, the events table, an associator). */
 export function directForwarder(deps: ProduceDeps, drill = false): Forwarder {
-  return inBatches(async (quakes) => {
+  return inBatches(async (quakes, retractions) => {
     try {
-      return await produceEvents({ quakes, ...(drill ? { drill: true } : {}) }, deps);
+      return await produceEvents(
+        { quakes, ...(retractions?.length ? { retractions } : {}), ...(drill ? { drill: true } : {}) },
+        deps,
+      );
     } catch (err) {
       throw new ForwardError(`produce to ${deps.topic}: ${(err as Error).message}`, { cause: err, retriable: true });
     }
@@ -132,7 +145,13 @@ function asResult(v: unknown): ProducerResult {
   if (!r || !Array.isArray(r.accepted) || !Array.isArray(r.rejected)) {
     throw new Error('not a producer result');
   }
-  return { accepted: r.accepted, rejected: r.rejected, superseded: r.superseded ?? 0, associated: r.associated ?? 0 };
+  return {
+    accepted: r.accepted,
+    rejected: r.rejected,
+    superseded: r.superseded ?? 0,
+    associated: r.associated ?? 0,
+    ...(Array.isArray(r.retracted) ? { retracted: r.retracted } : {}),
+  };
 }
 
 function errorText(payload: string): string {

@@ -1,5 +1,12 @@
 /**
- * The producer's domain: validate → associate → drop superseded versions → produce to quakes.events.
+ * The producer's domain: validate → resolve identity (shared/events/identity.ts: association in DynamoDB, shared by
+ * every producer environment) → drop superseded versions → produce to quakes.events. Retractions: map the withdrawn
+ * id to its canonical event, record the withdrawal (`retract`), and once every reporting source withdrew it, produce a
+ * retraction message under the event's key (after its versions on the same partition).
+ *
+ * Origin times: an origin more than `MAX_ORIGIN_LEAD_MS` (5 min) ahead of the producer's clock is refused by
+ * validation with a reason (a clock or unit error, never a real event); old origins are accepted and recorded, and
+ * the consumer decides that they are too old to alert (fanout.maxEventAgeS).
  *
  * Ordering and exactly-once-ish: key = canonical id, so every version of an event lands on one partition in order;
  * the kafkajs producer is idempotent (acks all, one request in flight per broker), so its own retries never duplicate
@@ -10,13 +17,19 @@
  * failed (`published = false`), so a retry after a failed send is never mistaken for a duplicate.
  */
 import type { Producer } from 'kafkajs';
-import { acceptVersion, type EventStore, markPublished } from '../events/index.ts';
-import type { Associator } from '../quake/associate.ts';
+import { lookupCanonical, registerSolution, resolveIdentity } from '../events/identity.ts';
+import { acceptVersion, type EventStore, markPublished, markRetractionPublished, retract } from '../events/index.ts';
 import { parseFeed } from '../quake/detect.ts';
 import { validateQuake } from '../quake/schema.ts';
-import type { Quake } from '../quake/types.ts';
+import type { Quake, Retraction } from '../quake/types.ts';
 import { mapLimit } from '../segments/concurrency.ts';
-import { EVENT_SCHEMA, type EventMessage, type ProducerPayload, type ProducerResult } from './types.ts';
+import {
+  EVENT_SCHEMA,
+  type EventMessage,
+  type ProducerPayload,
+  type ProducerResult,
+  type RetractionMessage,
+} from './types.ts';
 
 const WRITE_CONCURRENCY = 16;
 
@@ -25,22 +38,33 @@ export interface ProduceDeps {
   /** A connected idempotent producer (see `createEventProducer`). */
   producer: Pick<Producer, 'send'>;
   topic: string;
-  associator: Associator;
   now?: () => number;
+  /**
+   * Feed id → canonical id already resolved by this process (ids never change canonical, so it is a pure cache of
+   * the alias items in DynamoDB). Optional; bounded by the caller.
+   */
+  canonical?: Map<string, { canonicalId: string; canonicalSource: string }>;
   /** Versions this process already produced: skips a table round trip per unchanged event of a polled feed. */
   published?: Map<string, number>;
   log?: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
 }
 
-/** Parses and validates a payload's documents and quakes (pure). */
-export function collectQuakes(payload: ProducerPayload): { quakes: Quake[]; rejected: ProducerResult['rejected'] } {
+/** Parses and validates a payload's documents, quakes and retractions (pure, except `now` for future origins). */
+export function collectQuakes(
+  payload: ProducerPayload,
+  now: number = Date.now(),
+): { quakes: Quake[]; rejected: ProducerResult['rejected']; retractions: Retraction[] } {
   const quakes: Quake[] = [];
   const rejected: ProducerResult['rejected'] = [];
+  const retractions: Retraction[] = [];
   const docs = payload.documents ?? [];
+  const drill = payload.drill === true;
   docs.forEach((doc, index) => {
-    const r = parseFeed(doc, { drill: payload.drill === true });
+    // Origins (and update times) more than MAX_ORIGIN_LEAD_MS ahead of now are refused by validation, with a reason.
+    const r = parseFeed(doc, { drill, now });
     quakes.push(...r.accepted);
     for (const x of r.rejected) rejected.push({ index, reason: `item ${x.index}: ${x.reason}` });
+    retractions.push(...(r.retracted ?? []));
   });
   (payload.quakes ?? []).forEach((q, i) => {
     const index = docs.length + i;
@@ -49,12 +73,27 @@ export function collectQuakes(payload: ProducerPayload): { quakes: Quake[]; reje
       return;
     }
     // A drill stays a drill: the payload may mark events as drills, never un-mark them.
-    const candidate = payload.drill ? { ...q, drill: true } : q;
-    const v = validateQuake(candidate);
+    const candidate = drill ? { ...q, drill: true } : q;
+    const v = validateQuake(candidate, {}, {}, { now });
     if (v.ok) quakes.push(v.quake);
     else rejected.push({ index, reason: v.reason });
   });
-  return { quakes, rejected };
+  const base = docs.length + (payload.quakes ?? []).length;
+  (payload.retractions ?? []).forEach((x, i) => {
+    const r = x as Partial<Retraction> | null;
+    if (!r || typeof r !== 'object' || typeof r.id !== 'string' || r.id === '' || typeof r.source !== 'string') {
+      rejected.push({ index: base + i, reason: 'retraction: needs a string id and source' });
+      return;
+    }
+    retractions.push({
+      id: r.id,
+      source: r.source,
+      reason: typeof r.reason === 'string' && r.reason ? r.reason : 'withdrawn by the network',
+      updatedAt: typeof r.updatedAt === 'number' && Number.isFinite(r.updatedAt) ? r.updatedAt : now,
+      drill: drill || r.drill === true,
+    });
+  });
+  return { quakes, rejected, retractions };
 }
 
 export function eventMessage(quake: Quake, acceptedAt: number) {
@@ -66,36 +105,102 @@ export function eventMessage(quake: Quake, acceptedAt: number) {
   };
 }
 
+export function retractionMessage(eventId: string, r: Retraction, acceptedAt: number) {
+  const value: RetractionMessage = {
+    schema: EVENT_SCHEMA,
+    kind: 'retraction',
+    eventId,
+    drill: r.drill,
+    retraction: { source: r.source, reason: r.reason, updatedAt: r.updatedAt },
+    acceptedAt,
+  };
+  return {
+    key: eventId,
+    value: JSON.stringify(value),
+    headers: { source: r.source, schema: String(EVENT_SCHEMA), drill: String(r.drill), kind: 'retraction' },
+  };
+}
+
+const CANONICAL_CACHE = 10_000;
+
+/** The canonical event of one report, cached per process (aliases never change once written). */
+async function canonicalOf(
+  deps: ProduceDeps,
+  q: Quake,
+): Promise<{ event: Quake; report: Quake; associated: boolean; known: boolean }> {
+  const key = `${q.drill ? 'd' : 'r'}:${q.id}`;
+  let c = deps.canonical?.get(key);
+  let associated = false;
+  let known = true;
+  if (!c) {
+    const r = await resolveIdentity(deps.events, q);
+    associated = r.outcome === 'associated';
+    known = r.outcome === 'known';
+    c = { canonicalId: r.canonicalId, canonicalSource: r.canonicalSource };
+    if (deps.canonical) {
+      if (deps.canonical.size >= CANONICAL_CACHE) deps.canonical.delete(deps.canonical.keys().next().value!);
+      deps.canonical.set(key, c);
+    }
+  }
+  const sourceIds = [...new Set([c.canonicalId, q.id, ...q.sourceIds].filter((s) => s !== ''))];
+  return { event: { ...q, id: c.canonicalId, source: c.canonicalSource, sourceIds }, report: q, associated, known };
+}
+
 export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps): Promise<ProducerResult> {
-  const { quakes, rejected } = collectQuakes(payload);
-  const result: ProducerResult = { accepted: [], rejected, superseded: 0, associated: 0 };
-  for (const r of rejected) deps.log?.warn('input rejected', r);
   const now = deps.now ?? Date.now;
   const acceptedAt = now();
-  const toSend = new Map<string, Quake>();
+  const { quakes, rejected, retractions } = collectQuakes(payload, acceptedAt);
+  const result: ProducerResult = { accepted: [], rejected, superseded: 0, associated: 0 };
+  for (const r of rejected) deps.log?.warn('input rejected', r);
+  // Newest version per feed id first (a polled feed repeats ids), then one identity lookup per id.
+  const newest = new Map<string, Quake>();
   for (const q of quakes) {
-    const a = deps.associator.offer(q);
-    if (a.outcome === 'associated') result.associated++;
-    const event = a.event;
-    if (a.outcome === 'stale' && (deps.published?.get(event.id) ?? -1) >= event.updatedAt) {
+    const k = `${q.drill}:${q.id}`;
+    const seen = newest.get(k);
+    if (seen && seen.updatedAt >= q.updatedAt) result.superseded++;
+    else {
+      if (seen) result.superseded++;
+      newest.set(k, q);
+    }
+  }
+  const resolved = await mapLimit([...newest.values()], WRITE_CONCURRENCY, (q) => canonicalOf(deps, q));
+  const toSend = new Map<string, Quake>();
+  // The report behind each event version: its publisher is recorded as a source of the event, and a known report's
+  // new solution goes into the association buckets once its version is accepted (below).
+  const reportOf = new Map<Quake, Quake>();
+  const known = new Set<Quake>();
+  for (const { event, associated, report, known: isKnown } of resolved) {
+    reportOf.set(event, report);
+    if (isKnown) known.add(event);
+    if (associated) result.associated++;
+    if (event.drill === false && (deps.published?.get(event.id) ?? -1) >= event.updatedAt) {
       result.superseded++;
       continue;
     }
-    const pending = toSend.get(event.id);
+    const pending = toSend.get(`${event.drill}:${event.id}`);
     if (pending && pending.updatedAt >= event.updatedAt) {
-      // Two versions of one event in one payload: only the newest is produced.
+      // Two sources' versions of one event in one payload: only the newest is produced.
       result.superseded++;
       continue;
     }
     if (pending) result.superseded++;
-    toSend.set(event.id, event);
+    toSend.set(`${event.drill}:${event.id}`, event);
   }
   // Table writes of distinct events are independent: run them side by side (a feed holds thousands).
   const verdicts = await mapLimit([...toSend.values()], WRITE_CONCURRENCY, (e) =>
-    acceptVersion(deps.events, e, acceptedAt),
+    acceptVersion(deps.events, e, acceptedAt, reportOf.get(e)?.source),
   );
   const fresh = [...toSend.values()].filter((_, i) => verdicts[i]);
   result.superseded += verdicts.filter((v) => !v).length;
+  await mapLimit(fresh, WRITE_CONCURRENCY, async (e) => {
+    const report = reportOf.get(e);
+    if (report && known.has(e))
+      await registerSolution(deps.events, report, {
+        canonicalId: e.id,
+        canonicalSource: e.source,
+        outcome: 'known',
+      });
+  });
   if (fresh.length > 0) {
     // Throws after kafkajs' retries: the invocation fails and Lambda's retry / DLQ keep the payload.
     await deps.producer.send({ topic: deps.topic, acks: -1, messages: fresh.map((q) => eventMessage(q, acceptedAt)) });
@@ -105,5 +210,33 @@ export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps)
       result.accepted.push(q.id);
     }
   }
+  if (retractions.length > 0) result.retracted = await produceRetractions(retractions, deps, acceptedAt);
   return result;
+}
+
+/** Records each retraction against its canonical event and produces those that withdraw the event entirely. */
+async function produceRetractions(
+  retractions: readonly Retraction[],
+  deps: ProduceDeps,
+  acceptedAt: number,
+): Promise<NonNullable<ProducerResult['retracted']>> {
+  const out: NonNullable<ProducerResult['retracted']> = [];
+  const messages: ReturnType<typeof retractionMessage>[] = [];
+  for (const r of retractions) {
+    const known = await lookupCanonical(deps.events, [r.id], r.drill);
+    if (!known) {
+      deps.log?.warn('retraction of an unknown event', { id: r.id, source: r.source, reason: r.reason });
+      out.push({ id: r.id, source: r.source, outcome: 'unknown' });
+      continue;
+    }
+    const outcome = await retract(deps.events, known.canonicalId, r, acceptedAt);
+    out.push({ id: r.id, source: r.source, eventId: known.canonicalId, outcome });
+    deps.log?.info('retraction', { id: r.id, eventId: known.canonicalId, source: r.source, outcome });
+    if (outcome === 'retracted') messages.push(retractionMessage(known.canonicalId, r, acceptedAt));
+  }
+  if (messages.length > 0) {
+    await deps.producer.send({ topic: deps.topic, acks: -1, messages });
+    await mapLimit(messages, WRITE_CONCURRENCY, (m) => markRetractionPublished(deps.events, m.key));
+  }
+  return out;
 }

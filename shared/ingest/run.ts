@@ -2,7 +2,7 @@
  * `quakectl ingest`: feed pollers and/or the EMSC listener in one long-running process, everything they get sent to
  * the producer through one `Forwarder`, one `ForwardedEvent` per event reported back, until the signal aborts.
  */
-import type { Quake } from '../quake/types.ts';
+import type { Quake, Retraction } from '../quake/types.ts';
 import { EmscListener, type EmscListenerOptions, type ListenerStats } from './emsc-listener.ts';
 import { FeedPoller, type FeedSource, type PollStats } from './feed-poller.ts';
 import type { Forwarder } from './forward.ts';
@@ -97,6 +97,12 @@ export async function runIngest(
     for (const e of describeOutcomes(quakes, result, via, Date.now())) hooks.onEvent?.(e);
     summary.forwarded += quakes.length;
   };
+  const sendRetractions = async (retractions: Retraction[], via: IngestVia) => {
+    const result = await forwarder([], retractions);
+    for (const r of result.retracted ?? []) {
+      log.info('retraction forwarded', { via, id: r.id, source: r.source, eventId: r.eventId, outcome: r.outcome });
+    }
+  };
   const sources: FeedSource[] = [
     ...(opts.usgs ?? []).map((url) => ({ kind: 'usgs' as const, url })),
     ...(opts.fdsn ?? []).map((url) => ({ kind: 'fdsn' as const, url })),
@@ -111,6 +117,7 @@ export async function runIngest(
       fetch: opts.fetch,
       log,
       forward: (quakes, ctx) => send(quakes, ctx.source.kind),
+      retract: (retractions, ctx) => sendRetractions(retractions, ctx.source.kind),
     });
     tasks.push(poller.run(signal));
   }
@@ -122,6 +129,7 @@ export async function runIngest(
       maxAgeMs: opts.maxAgeMs,
       log,
       forward: (q) => send([q], 'emsc'),
+      retract: (r) => sendRetractions([r], 'emsc'),
     });
     listener.start();
     tasks.push(aborted(signal).then(() => listener?.stop()));

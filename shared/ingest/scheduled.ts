@@ -9,7 +9,7 @@
  * is told from the URL); QUAKECTL_POLL_INTERVAL_MS (default 5000); QUAKECTL_INGEST_MAX_AGE_S (default 3600: older
  * events, by origin time, are not forwarded; 0 = no limit).
  */
-import { FeedPoller, type FeedSource, type Forward } from './feed-poller.ts';
+import { FeedPoller, type FeedSource, type Forward, type Retract } from './feed-poller.ts';
 import type { IngestLog } from './support.ts';
 
 function list(value: string | undefined): string[] {
@@ -45,12 +45,14 @@ export function scheduledPoller(
   forward: Forward,
   log: IngestLog,
   env: NodeJS.ProcessEnv = process.env,
+  retract?: Retract,
 ): FeedPoller | undefined {
   const sources = feedSourcesFromEnv(env);
   if (sources.length === 0) return undefined;
   return new FeedPoller({
     sources,
     forward,
+    ...(retract ? { retract } : {}),
     log,
     intervalMs: Number(env.QUAKECTL_POLL_INTERVAL_MS ?? 5_000),
     maxAgeMs: maxAgeMs(env.QUAKECTL_INGEST_MAX_AGE_S),

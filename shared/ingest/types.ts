@@ -1,3 +1,4 @@
+import type { RetractOutcome } from '../events/store.ts';
 import type { Quake } from '../quake/types.ts';
 
 /** Producer invocation payload (functions contract). */
@@ -6,6 +7,8 @@ export interface ProducerPayload {
   documents?: (string | object)[];
   /** Already normalized quakes (validated again). */
   quakes?: unknown[];
+  /** Retractions `{id, source, reason?, updatedAt?}` (shared/quake `Retraction`), beside those parsed from documents. */
+  retractions?: unknown[];
   /** Marks every event of this payload as a drill. */
   drill?: boolean;
   /** Scheduled mode: poll the configured feeds until the time budget runs low. */
@@ -21,12 +24,26 @@ export interface ProducerResult {
   superseded: number;
   /** Inputs merged into another source's event (their canonical id is the other's). */
   associated: number;
+  /** Retractions received, each with what became of it (see shared/events `RetractOutcome`). */
+  retracted?: { id: string; source: string; eventId?: string; outcome: RetractOutcome | 'unknown' }[];
 }
 
-/** Value of a quakes.events record. */
+/** Value of a quakes.events record: one version of an event. */
 export interface EventMessage {
   schema: 1;
+  /** Absent in records written before retractions existed: a version. */
+  kind?: 'version';
   quake: Quake;
+  acceptedAt: number;
+}
+
+/** Value of a quakes.events record that withdraws an event (key = canonical id, header `kind: retraction`). */
+export interface RetractionMessage {
+  schema: 1;
+  kind: 'retraction';
+  eventId: string;
+  drill: boolean;
+  retraction: { source: string; reason: string; updatedAt: number };
   acceptedAt: number;
 }
 

@@ -34,6 +34,15 @@ export class SegmentDoneError extends LockError {
   }
 }
 
+/** The unit belongs to a plan revision that a newer one replaced (update or retraction): never acquired again. */
+export class RunSupersededError extends SegmentDoneError {
+  constructor(pk: string, options?: ErrorOptions) {
+    super(pk, options);
+    this.message = `unit ${pk} belongs to a superseded plan revision`;
+    this.name = 'RunSupersededError';
+  }
+}
+
 /**
  * A write under a lease was refused: the lease expired and another worker took the segment over (version moved on),
  * or an operator released it. The worker must stop touching the segment immediately.

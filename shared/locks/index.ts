@@ -4,6 +4,7 @@ export {
   LeaseLostError,
   LockError,
   LockHeldError,
+  RunSupersededError,
   SegmentDoneError,
   StaleVersionError,
 } from './errors.ts';
@@ -21,5 +22,6 @@ export {
   type LockStore,
   list,
   release,
+  supersede,
 } from './segment-lock.ts';
 export { type Cursor, type Lease, type LockCounts, type LockItem, type LockState, lockKey } from './types.ts';

@@ -39,6 +39,16 @@
  *           leaseUntil = now: immediately takeable again by the sweep, attempts tells how often it was tried.
  *   Release (operator, `quakectl locks release`): condition version = :v AND #state <> :done,
  *           SET leaseUntil = 0, version + 1, REMOVE owner: the holder loses its lease at its next write.
+ *
+ *   Supersede (consumer, when a newer plan revision of the event takes over: an update or a retraction). For every
+ *           unit of the older run, done ones excepted:
+ *                          condition  attribute_not_exists(pk) OR #state <> :done
+ *                          update     SET #state = superseded, leaseUntil = 0, version + 1 REMOVE owner
+ *           A holder loses its lease at its next write (the batch in flight is the only one delivered under the old
+ *           version without a checkpoint); nobody can acquire the unit again (acquire also requires
+ *           #state <> :superseded), and a unit never started gets a superseded item, so a straggler of the old run
+ *           cannot start it. The older run's coverage is thereby frozen: done units, and each superseded unit up to
+ *           its cursor — exactly what the notification ledger (shared/fanout/ledger.ts) counts as already sent.
  */
 import {
   type DynamoDBDocumentClient,
@@ -47,7 +57,15 @@ import {
   paginateScan,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailed, LeaseLostError, LockHeldError, SegmentDoneError, StaleVersionError } from './errors.ts';
+import { mapLimit } from '../segments/concurrency.ts';
+import {
+  isConditionFailed,
+  LeaseLostError,
+  LockHeldError,
+  RunSupersededError,
+  SegmentDoneError,
+  StaleVersionError,
+} from './errors.ts';
 import { type Cursor, type Lease, type LockCounts, type LockItem, lockKey } from './types.ts';
 
 export interface LockStore {
@@ -74,7 +92,8 @@ export async function acquire(store: LockStore, input: AcquireInput): Promise<Le
       new UpdateCommand({
         TableName: store.table,
         Key: { pk },
-        ConditionExpression: 'attribute_not_exists(pk) OR (#state <> :done AND leaseUntil < :now)',
+        ConditionExpression:
+          'attribute_not_exists(pk) OR (#state <> :done AND #state <> :superseded AND leaseUntil < :now)',
         UpdateExpression:
           'SET eventId = :e, #segment = :s, #owner = :me, leaseUntil = :until, #state = :running, updatedAt = :now, ' +
           'version = if_not_exists(version, :zero) + :one, attempts = if_not_exists(attempts, :zero) + :one, ' +
@@ -87,6 +106,7 @@ export async function acquire(store: LockStore, input: AcquireInput): Promise<Le
           ':until': now + input.leaseMs,
           ':running': 'running',
           ':done': 'done',
+          ':superseded': 'superseded',
           ':now': now,
           ':zero': 0,
           ':one': 1,
@@ -114,6 +134,7 @@ export async function acquire(store: LockStore, input: AcquireInput): Promise<Le
     // Only to say why: the decision was already made by the condition.
     const current = await get(store, input.eventId, input.segment);
     if (current?.state === 'done') throw new SegmentDoneError(pk, { cause: err });
+    if (current?.state === 'superseded') throw new RunSupersededError(pk, { cause: err });
     throw new LockHeldError(pk, current?.owner, current?.leaseUntil, { cause: err });
   }
 }
@@ -257,6 +278,45 @@ export async function release(store: LockStore, pk: string, version: number): Pr
     if (isConditionFailed(err)) throw new StaleVersionError(pk, version, { cause: err });
     throw err;
   }
+}
+
+/**
+ * Freezes an older run of an event when a newer plan revision takes over (see "Supersede" above): every unit in
+ * `segments` (unit keys of that run) that is not done becomes `superseded`, and its holder, if any, loses its lease.
+ * Idempotent. Returns how many units it superseded (done ones are left as they are).
+ */
+export async function supersede(store: LockStore, eventId: string, segments: readonly string[]): Promise<number> {
+  const now = clock(store);
+  const outcomes = await mapLimit([...segments], 16, async (segment) => {
+    try {
+      await store.ddb.send(
+        new UpdateCommand({
+          TableName: store.table,
+          Key: { pk: lockKey(eventId, segment) },
+          ConditionExpression: 'attribute_not_exists(pk) OR #state <> :done',
+          UpdateExpression:
+            'SET #state = :superseded, leaseUntil = :zero, updatedAt = :now, eventId = :e, #segment = :s, ' +
+            'version = if_not_exists(version, :zero) + :one, attempts = if_not_exists(attempts, :zero), ' +
+            'delivered = if_not_exists(delivered, :zero) REMOVE #owner',
+          ExpressionAttributeNames: { '#state': 'state', '#owner': 'owner', '#segment': 'segment' },
+          ExpressionAttributeValues: {
+            ':done': 'done',
+            ':superseded': 'superseded',
+            ':zero': 0,
+            ':one': 1,
+            ':now': now,
+            ':e': eventId,
+            ':s': segment,
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  });
+  return outcomes.filter(Boolean).length;
 }
 
 export async function get(store: LockStore, eventId: string, segment: string): Promise<LockItem | undefined> {

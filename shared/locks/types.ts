@@ -1,5 +1,6 @@
 /** The locks table's item (shared/infra/tables.ts `locks`), one per (event run, work unit of the plan). */
-export type LockState = 'running' | 'done' | 'failed';
+/** `superseded`: frozen because a newer plan revision of the event took over (see `supersede`). */
+export type LockState = 'running' | 'done' | 'failed' | 'superseded';
 
 /**
  * Where to resume reading a unit: an opaque string the fan-out worker writes (today the JSON of

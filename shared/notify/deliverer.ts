@@ -6,7 +6,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { GetQueueUrlCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Clients } from '../infra/clients.ts';
 import type { ResourceNames } from '../infra/names.ts';
@@ -31,15 +31,40 @@ export interface DelivererOptions {
   maxAttempts?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** Webhook POSTs in flight at once (= keep-alive connections per busy target). */
+  /**
+   * Webhook POSTs in flight at once at least; a batch with more distinct targets gets one slot per target (up to
+   * 256), so hanging targets cannot starve healthy ones of slots.
+   */
   concurrency?: number;
+  /** One target's whole time for one batch, attempts and backoff included (default 5,000 ms). */
+  targetBudgetMs?: number;
   lookup?: Lookup;
   logger?: Logger;
   metrics?: Metrics;
 }
 
-/** DLQ bodies stay well under SQS's 256 KiB message limit (ElasticMQ keeps the same limit). */
-const MAX_DLQ_BODY = 200 * 1024;
+export interface DeliverOptions {
+  /**
+   * false: do not park failures in the delivery DLQ, report them (`DeliveryResult.failures`) — a redrive, whose
+   * message stays in the DLQ with the new reason, must not park a second copy. Default true.
+   */
+  park?: boolean;
+  /**
+   * Aborts the delivery (the worker lost its lease): in-flight posts are cancelled, nothing is parked (the unit's new
+   * holder delivers from the last checkpoint), and `deliver` rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
+}
+
+/** At most this many POSTs in flight for one `deliver` call, however many distinct targets its batch has. */
+const MAX_TARGET_SLOTS = 256;
+
+interface BatchOutcome {
+  delivered: string[];
+  failed: string[];
+  dlq: number;
+  reason?: string;
+}
 
 export class Deliverer {
   readonly opts: Required<Pick<DelivererOptions, 'batchSize' | 'concurrency'>> & DelivererOptions;
@@ -57,6 +82,7 @@ export class Deliverer {
       maxAttempts: opts.maxAttempts ?? RETRY_POLICIES.webhook.attempts,
       backoffBaseMs: opts.backoffBaseMs ?? RETRY_POLICIES.webhook.baseMs,
       backoffMaxMs: opts.backoffMaxMs ?? RETRY_POLICIES.webhook.maxMs,
+      budgetMs: opts.targetBudgetMs ?? 5000,
     };
   }
 
@@ -72,7 +98,13 @@ export class Deliverer {
     });
   }
 
-  async deliver(items: readonly DeliveryItem[]): Promise<DeliveryResult> {
+  /**
+   * Delivers each item on its channel: webhooks grouped by (target, secret, event) in signed batches, Kafka in chunks,
+   * log lines. Resolves when every notification was acknowledged or parked in the delivery DLQ (or, with
+   * `park: false`, reported in `failures`); throws DeliveryError when even the DLQ refuses.
+   */
+  async deliver(items: readonly DeliveryItem[], opts: DeliverOptions = {}): Promise<DeliveryResult> {
+    const park = opts.park !== false;
     const result: DeliveryResult = { delivered: [], failed: [], dlq: 0 };
     const webhooks = new Map<string, { target: string; secret?: string; notifications: Notification[] }>();
     const kafka: DeliveryItem[] = [];
@@ -96,14 +128,21 @@ export class Deliverer {
     const batches = [...webhooks.values()].flatMap((g) =>
       chunk(g.notifications, this.opts.batchSize).map((notifications) => ({ ...g, notifications })),
     );
+    const targets = new Set(batches.map((b) => b.target)).size;
+    const slots = Math.min(MAX_TARGET_SLOTS, Math.max(this.opts.concurrency, targets));
     const outcomes = await Promise.all([
-      mapLimit(batches, this.opts.concurrency, (b) => this.deliverWebhookBatch(b.target, b.secret, b.notifications)),
-      kafka.length ? this.deliverKafka(kafka) : Promise.resolve([]),
+      mapLimit(batches, slots, (b) => this.deliverWebhookBatch(b.target, b.secret, b.notifications, park, opts.signal)),
+      kafka.length ? this.deliverKafka(kafka, park) : Promise.resolve([]),
     ]);
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('delivery aborted');
     for (const o of outcomes.flat()) {
       result.delivered.push(...o.delivered);
       result.failed.push(...o.failed);
       result.dlq += o.dlq;
+      if (o.reason && o.failed.length) {
+        result.failures ??= [];
+        result.failures.push({ reason: o.reason, ids: o.failed });
+      }
     }
     const m = this.opts.metrics;
     if (m) {
@@ -114,18 +153,25 @@ export class Deliverer {
     return result;
   }
 
-  private async deliverWebhookBatch(target: string, secret: string | undefined, notifications: Notification[]) {
+  private async deliverWebhookBatch(
+    target: string,
+    secret: string | undefined,
+    notifications: Notification[],
+    park: boolean,
+    signal?: AbortSignal,
+  ): Promise<BatchOutcome> {
     const ids = notifications.map((n) => n.id);
+    if (signal?.aborted) return { delivered: [], failed: ids, dlq: 0, reason: 'aborted' };
     const check = await this.guard.check(target);
     if (!check.ok) {
-      const dlq = await this.toDlq(
-        { reason: check.reason, target, attempts: 0, firstFailureAt: Date.now() },
-        notifications,
-      );
-      return { delivered: [], failed: ids, dlq };
+      const dlq = park
+        ? await this.toDlq({ reason: check.reason, target, attempts: 0, firstFailureAt: Date.now() }, notifications)
+        : 0;
+      return { delivered: [], failed: ids, dlq, reason: check.reason };
     }
     const started = performance.now();
-    const r = await postBatch(target, notifications, secret, this.post);
+    const r = await postBatch(target, notifications, secret, signal ? { ...this.post, signal } : this.post);
+    if (!r.ok && r.aborted) return { delivered: [], failed: ids, dlq: 0, reason: r.reason };
     const latencyMs = performance.now() - started;
     this.opts.metrics?.addMetric('WebhookBatchLatency', MetricUnit.Milliseconds, latencyMs);
     if (r.ok) {
@@ -145,16 +191,18 @@ export class Deliverer {
       attempts: r.attempts,
       count: ids.length,
     });
-    const dlq = await this.toDlq(
-      { reason: r.reason, target, attempts: r.attempts, firstFailureAt: r.firstFailureAt },
-      notifications,
-    );
-    return { delivered: [], failed: ids, dlq };
+    const dlq = park
+      ? await this.toDlq(
+          { reason: r.reason, target, attempts: r.attempts, firstFailureAt: r.firstFailureAt },
+          notifications,
+        )
+      : 0;
+    return { delivered: [], failed: ids, dlq, reason: `${r.reason} after ${r.attempts} attempt(s)` };
   }
 
-  private async deliverKafka(items: DeliveryItem[]) {
+  private async deliverKafka(items: DeliveryItem[], park: boolean): Promise<BatchOutcome[]> {
     const topic = this.opts.names.notificationsTopic;
-    const out = [];
+    const out: BatchOutcome[] = [];
     for (const part of chunk(items, 500)) {
       const ids = part.map((i) => i.notification.id);
       try {
@@ -181,54 +229,60 @@ export class Deliverer {
         this.opts.logger?.warn('kafka notifications failed', { topic, reason, count: ids.length });
         const byEvent = Map.groupBy(part, (i) => i.notification.eventId);
         let dlq = 0;
-        for (const group of byEvent.values()) {
+        for (const group of park ? byEvent.values() : []) {
           dlq += await this.toDlq(
             { reason, target: `kafka:${topic}`, attempts: 1, firstFailureAt: Date.now() },
             group.map((i) => i.notification),
           );
         }
-        out.push({ delivered: [], failed: ids, dlq });
+        out.push({ delivered: [], failed: ids, dlq, reason });
       }
     }
     return out;
   }
 
-  /** Sends notifications to the delivery DLQ (split to stay under the size limit); returns messages sent. */
+  /**
+   * Parks notifications in the delivery DLQ, one message per notification (sent ten to a SendMessageBatch call), so
+   * a redrive is idempotent per notification: a message redriven, or parked twice by two holders, is one id that the
+   * receiver de-duplicates, never a batch of mixed fates. Returns messages sent. Throws DeliveryError when SQS refuses.
+   */
   private async toDlq(
     meta: Pick<DeliveryDlqMessage, 'reason' | 'target' | 'attempts' | 'firstFailureAt'>,
     notifications: Notification[],
   ): Promise<number> {
-    const message: DeliveryDlqMessage = {
-      kind: 'delivery',
-      reason: meta.reason,
-      target: meta.target.startsWith('kafka:') ? meta.target : redactUrl(meta.target),
-      eventId: notifications[0]?.eventId ?? '',
-      attempts: meta.attempts,
-      firstFailureAt: meta.firstFailureAt,
-      notifications,
-    };
-    const body = JSON.stringify(message);
-    if (body.length > MAX_DLQ_BODY && notifications.length > 1) {
-      const half = Math.ceil(notifications.length / 2);
-      return (
-        (await this.toDlq(meta, notifications.slice(0, half))) + (await this.toDlq(meta, notifications.slice(half)))
-      );
-    }
+    const target = meta.target.startsWith('kafka:') ? meta.target : redactUrl(meta.target);
+    const entries = notifications.map((n, i) => {
+      const message: DeliveryDlqMessage = {
+        kind: 'delivery',
+        reason: meta.reason,
+        target,
+        eventId: n.eventId,
+        attempts: meta.attempts,
+        firstFailureAt: meta.firstFailureAt,
+        notifications: [n],
+      };
+      return {
+        Id: String(i),
+        MessageBody: JSON.stringify(message),
+        MessageAttributes: {
+          kind: { DataType: 'String', StringValue: 'delivery' },
+          eventId: { DataType: 'String', StringValue: n.eventId || '-' },
+        },
+      };
+    });
     try {
       this.dlqUrl ??= this.opts.sqs
         .send(new GetQueueUrlCommand({ QueueName: this.opts.names.dlq('delivery') }))
         .then((r) => r.QueueUrl!);
       const QueueUrl = await this.dlqUrl;
-      await this.opts.sqs.send(
-        new SendMessageCommand({
-          QueueUrl,
-          MessageBody: body,
-          MessageAttributes: {
-            kind: { DataType: 'String', StringValue: 'delivery' },
-            eventId: { DataType: 'String', StringValue: message.eventId || '-' },
-          },
-        }),
-      );
+      await mapLimit(chunk(entries, 10), 8, async (part) => {
+        const out = await this.opts.sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: part }));
+        if (out.Failed?.length) {
+          throw new Error(
+            `SQS refused ${out.Failed.length} message(s): ${out.Failed[0].Message ?? out.Failed[0].Code}`,
+          );
+        }
+      });
     } catch (err) {
       this.dlqUrl = undefined;
       const ids = notifications.map((n) => n.id);
@@ -243,11 +297,11 @@ export class Deliverer {
     }
     this.opts.logger?.warn('notifications sent to delivery DLQ', {
       reason: meta.reason,
-      target: message.target,
-      eventId: message.eventId,
+      target,
+      eventId: notifications[0]?.eventId,
       count: notifications.length,
     });
-    return 1;
+    return entries.length;
   }
 
   /** The log channel always writes a structured line: to the caller's logger, else to one of its own. */

@@ -10,11 +10,26 @@ export {
   TargetGuard,
   targetDispatcher,
 } from './address.ts';
-export { buildNotification, type NotificationFacts, notificationId } from './build.ts';
+export {
+  buildCancellation,
+  buildNotification,
+  type NotificationFacts,
+  notificationId,
+  shakingPhase,
+  UNDER_WAY_S,
+} from './build.ts';
 export { Deliverer, type DelivererOptions } from './deliverer.ts';
 export { DeliveryError } from './errors.ts';
 export { batchIdempotencyKey, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, verifySignature } from './signature.ts';
 export { createTelemetry, METRICS_NAMESPACE, redactUrl } from './telemetry.ts';
-export { DRILL_BANNER, notificationText, TEXT_LOCALES, type TextFacts, type TextLocale, textLocale } from './text.ts';
+export {
+  cancellationText,
+  DRILL_BANNER,
+  notificationText,
+  TEXT_LOCALES,
+  type TextFacts,
+  type TextLocale,
+  textLocale,
+} from './text.ts';
 export type { DeliveryDlqMessage, DeliveryItem, DeliveryResult, Notification, NotifyLevel } from './types.ts';
 export { encodeBatch, type PostOptions, type PostResult, postBatch } from './webhook.ts';

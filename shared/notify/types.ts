@@ -4,19 +4,34 @@ import type { Channel } from '../segments/types.ts';
 /** Levels that produce a notification (seismo's `alertLevel` minus 'none'). */
 export type NotifyLevel = 'take-action' | 'be-aware';
 
+/**
+ * When, relative to the S wave at the subscriber, the notification was built (shared/notify/build.ts `shakingPhase`):
+ * `warning` before the S arrival, `under-way` up to a minute after it (strong shaking lasts tens of seconds), `after`
+ * later — the text then says what happened instead of "shaking in N s".
+ */
+export type ShakingPhase = 'warning' | 'under-way' | 'after';
+
+/** `alert`: a version's alert; `cancel`: the network withdrew the event, the alerts sent for it are withdrawn. */
+export type NotificationKind = 'alert' | 'cancel';
+
 export interface Notification {
-  /** `eventId:subscriberId:level`: the idempotency key receivers de-duplicate on. */
+  /**
+   * The idempotency key receivers de-duplicate on: `eventId:subscriberId:level` for an alert (one per level reached),
+   * `eventId:subscriberId:cancel` for the cancellation.
+   */
   id: string;
+  kind: NotificationKind;
   subscriberId: string;
   eventId: string;
   /** True for every notification of a simulated event: its text starts with the DRILL banner. */
   drill: boolean;
+  /** The level reached (an alert), or the highest level that was sent and is now withdrawn (a cancellation). */
   level: NotifyLevel;
   /** Predicted intensity at the subscriber, one decimal. */
   mmi: number;
   /** Epicentral distance, one decimal. */
   distanceKm: number;
-  /** S-wave arrival minus the time the notification was built, one decimal; negative once shaking has begun. */
+  /** S-wave arrival minus `builtAt`, one decimal; negative once shaking has begun. */
   secondsUntilShaking: number;
   magnitude: number;
   place: string;
@@ -25,6 +40,10 @@ export interface Notification {
   text: string;
   /** The locale the text was written in ('en', 'ro'). */
   locale: string;
+  /** See `ShakingPhase`; for a cancellation, the phase when it was built. */
+  phase: ShakingPhase;
+  /** Epoch ms the notification (and its text) was built: a redrive builds it again. */
+  builtAt: number;
 }
 
 /** A notification and where it goes. */
@@ -40,6 +59,8 @@ export interface DeliveryResult {
   failed: string[];
   /** DLQ messages sent. */
   dlq: number;
+  /** Why the `failed` ids failed, per batch (always set with `park: false`). */
+  failures?: { reason: string; ids: string[] }[];
 }
 
 /** Body of a delivery DLQ message: everything needed to redrive, never the channel secret. */

@@ -10,7 +10,7 @@
  * caller bounds.
  */
 import { fetch } from 'undici';
-import { withRetry } from '../infra/retry.ts';
+import { RetryBudgetSpent, withRetry } from '../infra/retry.ts';
 import { PrivateTargetError, TargetGuard } from './address.ts';
 import { batchIdempotencyKey, sign } from './signature.ts';
 import type { Notification } from './types.ts';
@@ -22,13 +22,18 @@ export interface PostOptions {
   backoffMaxMs: number;
   /** Decides where connections may go; default: private targets refused, system DNS. */
   guard?: TargetGuard;
-  /** Ends the retries (and the attempt in flight) at once, e.g. at a batch deadline. */
+  /**
+   * The target's whole time budget for this batch, attempts and backoff included: a slow or hanging target gives up
+   * after it instead of holding the batch (and its lease) for maxAttempts × timeoutMs plus backoff.
+   */
+  budgetMs?: number;
+  /** Aborts the post at once (the worker lost its lease): the result is a failure with `aborted: true`. */
   signal?: AbortSignal;
 }
 
 export type PostResult =
   | { ok: true; attempts: number; status: number; firstFailureAt?: number }
-  | { ok: false; attempts: number; reason: string; firstFailureAt: number };
+  | { ok: false; attempts: number; reason: string; firstFailureAt: number; aborted?: boolean };
 
 /** One failed attempt: why, whether another can help, and how long the receiver asked us to wait. */
 class AttemptError extends Error {
@@ -65,26 +70,27 @@ async function attempt(
   url: string,
   body: string,
   headers: Record<string, string>,
-  opts: PostOptions,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
   guard: TargetGuard,
 ): Promise<number> {
   let res: Awaited<ReturnType<typeof fetch>>;
-  const timeout = AbortSignal.timeout(opts.timeoutMs);
   try {
+    const timeout = AbortSignal.timeout(timeoutMs);
     res = await fetch(url, {
       method: 'POST',
       body,
       headers,
       redirect: 'manual',
       dispatcher: guard.dispatcher,
-      signal: opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout,
+      signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
     });
   } catch (err) {
     const e = err as Error & { cause?: Error & { code?: string } };
     if (e.cause instanceof PrivateTargetError) throw new AttemptError(e.cause.message, false);
-    if (opts.signal?.aborted) throw new AttemptError(`stopped: ${String(opts.signal.reason)}`, false);
+    if (signal?.aborted) throw new AttemptError('aborted', false);
     if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-      throw new AttemptError(`timeout after ${opts.timeoutMs} ms`, true);
+      throw new AttemptError(`timeout after ${timeoutMs} ms`, true);
     }
     throw new AttemptError(`connection error: ${e.cause?.code ?? e.cause?.message ?? e.message}`, true);
   }
@@ -122,13 +128,22 @@ export async function postBatch(
   const guard = opts.guard ?? defaultGuard;
   let firstFailureAt: number | undefined;
   let attempts = 0;
+  const deadline = opts.budgetMs !== undefined ? Date.now() + opts.budgetMs : undefined;
+  const aborted = () => ({
+    ok: false as const,
+    attempts,
+    reason: `aborted: ${String(opts.signal?.reason?.message ?? opts.signal?.reason ?? 'by the caller')}`,
+    firstFailureAt: firstFailureAt ?? Date.now(),
+    aborted: true,
+  });
   try {
     const status = await withRetry(
       { attempts: opts.maxAttempts, baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs },
       async (n) => {
         attempts = n;
+        const left = deadline === undefined ? opts.timeoutMs : deadline - Date.now();
         try {
-          return await attempt(target, body, headers, opts, guard);
+          return await attempt(target, body, headers, Math.max(1, Math.min(opts.timeoutMs, left)), opts.signal, guard);
         } catch (err) {
           firstFailureAt ??= Date.now();
           throw err;
@@ -138,12 +153,22 @@ export async function postBatch(
         retriable: (err) => err instanceof AttemptError && err.retriable,
         // A receiver's Retry-After (429/503) is honoured up to backoffMaxMs: an alert cannot wait minutes.
         waitAtLeastMs: (err) => (err instanceof AttemptError ? err.retryAfterMs : undefined),
+        deadline,
         signal: opts.signal,
       },
     );
     return { ok: true, attempts, status, firstFailureAt };
   } catch (err) {
-    const reason = err instanceof AttemptError ? err.message : `stopped: ${(err as Error)?.message ?? String(err)}`;
+    if (opts.signal?.aborted) return aborted();
+    if (err instanceof RetryBudgetSpent) {
+      return {
+        ok: false,
+        attempts,
+        reason: `${(err.cause as Error).message}; target budget of ${opts.budgetMs} ms spent after ${attempts} attempt(s)`,
+        firstFailureAt: firstFailureAt ?? Date.now(),
+      };
+    }
+    const reason = err instanceof AttemptError ? err.message : `failed: ${(err as Error)?.message ?? String(err)}`;
     return { ok: false, attempts, reason, firstFailureAt: firstFailureAt ?? Date.now() };
   }
 }

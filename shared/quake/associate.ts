@@ -140,14 +140,7 @@ export class Associator {
   }
 
   private score(q: Quake, e: Quake): number | undefined {
-    const t = this.thresholds;
-    const dt = Math.abs(q.originTime - e.originTime);
-    if (dt > t.maxTimeDeltaMs) return undefined;
-    const dm = Math.abs(q.magnitude - e.magnitude);
-    if (dm > t.maxMagnitudeDelta) return undefined;
-    const dd = haversineKm(q.lat, q.lon, e.lat, e.lon);
-    if (dd > t.maxDistanceKm) return undefined;
-    return (dt / t.maxTimeDeltaMs) ** 2 + (dd / t.maxDistanceKm) ** 2 + (dm / t.maxMagnitudeDelta) ** 2;
+    return associationScore(q, e, this.thresholds);
   }
 
   private merge(entry: Entry, q: Quake, outcome: 'updated' | 'associated'): AssociationResult {
@@ -188,6 +181,28 @@ export class Associator {
       if (this.byId.get(k) === id) this.byId.delete(k);
     }
   }
+}
+
+type Solution = Pick<Quake, 'originTime' | 'lat' | 'lon' | 'magnitude'>;
+
+/**
+ * How well two solutions fit one earthquake: undefined unless all three thresholds hold, else the normalised sum
+ * (Δt/maxΔt)² + (Δd/maxΔd)² + (ΔM/maxΔM)² (lower is closer). The one rule both the in-memory `Associator` (replay)
+ * and the producers' shared identity in DynamoDB (`shared/events/identity.ts`) decide with.
+ */
+export function associationScore(
+  q: Solution,
+  e: Solution,
+  t: AssociationThresholds = DEFAULT_ASSOCIATION_THRESHOLDS,
+): number | undefined {
+  const dt = Math.abs(q.originTime - e.originTime);
+  if (dt > t.maxTimeDeltaMs) return undefined;
+  const dm = Math.abs(q.magnitude - e.magnitude);
+  // Magnitudes are decimals in binary floating point: 7.4 − 6.6 is 0.8000000000000007, which must count as 0.8.
+  if (dm > t.maxMagnitudeDelta + 1e-9) return undefined;
+  const dd = haversineKm(q.lat, q.lon, e.lat, e.lon);
+  if (dd > t.maxDistanceKm) return undefined;
+  return (dt / t.maxTimeDeltaMs) ** 2 + (dd / t.maxDistanceKm) ** 2 + (dm / t.maxMagnitudeDelta) ** 2;
 }
 
 /** Drills live in their own id space: a drill can never update or shadow a real event with the same id. */

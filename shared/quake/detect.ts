@@ -1,20 +1,36 @@
 /**
  * Format detection and the one entry point, `parseFeed`. Never throws: whatever the input, it returns the events it
- * could read and a reason for each it could not (an undetectable input is one rejection at index 0).
+ * could read, the retractions it held, and a reason for each item it could not read (an undetectable input is one
+ * rejection at index 0).
+ *
+ * Detection, in order: text starting with `<` is XML, QuakeML when its root is `quakeml` (any prefix) or
+ * `eventParameters`; a JSON FeatureCollection is EMSC's FDSN `format=json` when its features are EMSC's
+ * (`looksLikeEmscFeature`: `unid`, `evtype`, `lastupdate`, `flynn_region`…), else USGS GeoJSON; a JSON object with
+ * `action`/`data`, an array or JSON Lines of them is the EMSC websocket; a Feature is EMSC's when it carries `unid`,
+ * else USGS's; text whose first line is the FDSN header or has 13+ `|` columns (or is empty: HTTP 204) is FDSN text.
  */
-import { parseEmscMessage, parseEmscMessages } from './emsc.ts';
+import { looksLikeEmscFeature, parseEmscCollection, parseEmscItem, parseEmscMessages } from './emsc.ts';
 import { parseFdsnText } from './fdsn.ts';
 import { isRecord } from './normalize.ts';
+import { collectOutcomes } from './outcome.ts';
+import { looksLikeQuakeml, parseQuakeml, xmlRootName } from './quakeml.ts';
 import { showValue } from './schema.ts';
 import type { FeedFormat, ParseOptions, ParseResult } from './types.ts';
-import { parseUsgsCollection, parseUsgsFeature } from './usgs.ts';
+import { parseUsgsCollection, parseUsgsItem } from './usgs.ts';
 
 export interface FeedParseResult extends ParseResult {
   /** The format parsed, or undefined when none could be detected. */
   format: FeedFormat | undefined;
 }
 
-export const FEED_FORMATS: readonly FeedFormat[] = ['usgs-geojson', 'usgs-feature', 'emsc-ws', 'fdsn-text'];
+export const FEED_FORMATS: readonly FeedFormat[] = [
+  'usgs-geojson',
+  'usgs-feature',
+  'emsc-ws',
+  'emsc-json',
+  'fdsn-text',
+  'quakeml',
+];
 
 /** The format of an already-decoded JSON value, or undefined. */
 export function detectJsonFormat(value: unknown): FeedFormat | undefined {
@@ -24,7 +40,10 @@ export function detectJsonFormat(value: unknown): FeedFormat | undefined {
       : undefined;
   }
   if (!isRecord(value)) return undefined;
-  if (value.type === 'FeatureCollection') return 'usgs-geojson';
+  if (value.type === 'FeatureCollection') {
+    // The envelope is the same for USGS and EMSC: the features tell them apart.
+    return Array.isArray(value.features) && value.features.some(looksLikeEmscFeature) ? 'emsc-json' : 'usgs-geojson';
+  }
   if ('action' in value && 'data' in value) return 'emsc-ws';
   if (value.type === 'Feature') {
     // An EMSC Feature outside its websocket envelope carries `unid`.
@@ -33,10 +52,15 @@ export function detectJsonFormat(value: unknown): FeedFormat | undefined {
   return undefined;
 }
 
-type Decoded = { kind: 'json'; value: unknown } | { kind: 'jsonl'; values: unknown[] } | { kind: 'text'; text: string };
+type Decoded =
+  | { kind: 'json'; value: unknown }
+  | { kind: 'jsonl'; values: unknown[] }
+  | { kind: 'xml'; text: string }
+  | { kind: 'text'; text: string };
 
 function decode(text: string): Decoded {
   const t = text.replace(/^\uFEFF/, '').trim();
+  if (t.startsWith('<')) return { kind: 'xml', text: t };
   if (t.startsWith('{') || t.startsWith('[')) {
     try {
       return { kind: 'json', value: JSON.parse(t) };
@@ -63,6 +87,7 @@ export function detectFormat(input: unknown): FeedFormat | undefined {
   const d = decode(input);
   if (d.kind === 'json') return detectJsonFormat(d.value);
   if (d.kind === 'jsonl') return 'emsc-ws';
+  if (d.kind === 'xml') return looksLikeQuakeml(d.text) ? 'quakeml' : undefined;
   if (d.text === '' || looksLikeFdsnText(d.text)) return 'fdsn-text';
   return undefined;
 }
@@ -72,7 +97,10 @@ function looksLikeFdsnText(t: string): boolean {
   return /^#\s*EventID\s*\|/i.test(first) || first.split('|').length >= 13;
 }
 
-/** Parses a feed given as text (any supported format) or as a decoded JSON value. */
+/**
+ * Parses a feed given as text (any supported format) or as a decoded JSON value. `retracted` is present only when
+ * the input held retractions.
+ */
 export function parseFeed(input: unknown, opts: ParseOptions = {}): FeedParseResult {
   try {
     return parseUnsafe(input, opts);
@@ -87,6 +115,13 @@ function parseUnsafe(input: unknown, opts: ParseOptions): FeedParseResult {
   let lines: unknown[] | undefined;
   if (typeof input === 'string') {
     const d = decode(input);
+    if (d.kind === 'xml') {
+      if (opts.format === 'quakeml' || (!opts.format && looksLikeQuakeml(d.text))) {
+        return { format: 'quakeml', ...parseQuakeml(d.text, opts) };
+      }
+      const root = xmlRootName(d.text);
+      return unknownFormat(opts.format, root ? `an XML document with root <${root}>` : 'XML-like text');
+    }
     if (d.kind === 'text') {
       if (opts.format === 'fdsn-text' || (!opts.format && (d.text === '' || looksLikeFdsnText(d.text)))) {
         return { format: 'fdsn-text', ...parseFdsnText(d.text, opts) };
@@ -105,15 +140,20 @@ function parseUnsafe(input: unknown, opts: ParseOptions): FeedParseResult {
     case 'usgs-geojson':
       return { format, ...parseUsgsCollection(value, opts) };
     case 'usgs-feature':
-      return { format, ...single(parseUsgsFeature(value, opts)) };
+      return { format, ...collectOutcomes([value], (f) => parseUsgsItem(f, opts)) };
+    case 'emsc-json':
+      return { format, ...parseEmscCollection(value, opts) };
     case 'emsc-ws':
       return {
         format,
-        ...(Array.isArray(value) ? parseEmscMessages(value, opts) : single(parseEmscMessage(value, opts))),
+        ...(Array.isArray(value)
+          ? parseEmscMessages(value, opts)
+          : collectOutcomes([value], (m) => parseEmscItem(m, opts))),
       };
     case 'fdsn-text':
+    case 'quakeml':
       return typeof value === 'string'
-        ? { format, ...parseFdsnText(value, opts) }
+        ? { format, ...(format === 'quakeml' ? parseQuakeml(value, opts) : parseFdsnText(value, opts)) }
         : unknownFormat(format, `a JSON ${Array.isArray(value) ? 'array' : typeof value}`);
     default:
       return unknownFormat(
@@ -123,14 +163,11 @@ function parseUnsafe(input: unknown, opts: ParseOptions): FeedParseResult {
   }
 }
 
-function single(r: ReturnType<typeof parseUsgsFeature>): ParseResult {
-  return r.ok ? { accepted: [r.quake], rejected: [] } : { accepted: [], rejected: [{ index: 0, reason: r.reason }] };
-}
-
 function unknownFormat(wanted: FeedFormat | undefined, what: string): FeedParseResult {
   const reason = wanted
     ? `format: ${what} is not ${wanted}`
-    : `format: ${what} is not a USGS GeoJSON feed or Feature, an EMSC websocket message, or FDSN event text`;
+    : `format: ${what} is not a USGS GeoJSON feed or Feature, an EMSC websocket message or FDSN JSON, QuakeML, ` +
+      'or FDSN event text';
   return { format: undefined, accepted: [], rejected: [{ index: 0, reason }] };
 }
 

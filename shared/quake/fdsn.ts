@@ -1,15 +1,33 @@
 /**
  * FDSN event web service text format (`format=text`, FDSN Web Service Specifications 1.2, fdsnws-event):
  *   #EventID|Time|Latitude|Longitude|Depth/km|Author|Catalog|Contributor|ContributorID|MagType|Magnitude|MagAuthor|EventLocationName
- * Some servers (EMSC, INGV) add a 14th column `EventType`. Empty columns are common; an empty result is HTTP 204 with
- * no body (parsed as no events, not an error). `Time` has no zone: UTC. The format carries no update time and no
+ * Some servers (EMSC, INGV, GeoNet) add a 14th column `EventType`. Empty columns are common; an empty result is HTTP 204
+ * with no body (parsed as no events, not an error). `Time` has no zone: UTC. The format carries no update time and no
  * review status: `updatedAt` is the origin time and `status` is `automatic` (claiming review we cannot see would be
- * wrong). An empty depth becomes 10 km, the networks' usual fixed depth for an unconstrained solution.
+ * wrong). An empty depth is unknown: 10 km, the networks' usual fixed depth for an unconstrained solution, with
+ * `depthKnown: false`. An empty or absent EventType is 'not reported'; `not existing` withdraws the event (a
+ * `Retraction`, at the time of parsing: the row has no time of its own for it).
+ * `source` is the publisher: the Catalog column (`EMSC-RTS`, `us`, `GNS`), else Contributor, else Author, lower-cased;
+ * with all three empty, the server (`ParseOptions.server`), else 'fdsn'. So two servers' rows of one earthquake carry
+ * two sources and can associate (the Associator never merges one source with itself).
  */
-import { lowerText, normalizeLon, plainText, toEpochMs, toMagnitude, toNumber } from './normalize.ts';
+import {
+  eventKind,
+  firstSource,
+  lowerText,
+  NOT_EXISTING,
+  normalizeLon,
+  plainText,
+  toEpochMs,
+  toMagnitude,
+  toNumber,
+  UNKNOWN_DEPTH_KM,
+} from './normalize.ts';
+import { collectOutcomes, retractionOutcome } from './outcome.ts';
 import { showValue, validateQuake } from './schema.ts';
-import type { ParseOptions, ParseResult } from './types.ts';
+import type { ItemOutcome, ParseOptions, ParseResult } from './types.ts';
 
+/** The source of a row (or a QuakeML event) that names no publisher and came from no known server. */
 export const FDSN_SOURCE = 'fdsn';
 
 export const FDSN_COLUMNS = [
@@ -39,43 +57,54 @@ const NAMES = {
   kind: 'EventType',
 } as const;
 
+/** One data line (not blank, not a comment). */
+export function parseFdsnLine(line: string, opts: ParseOptions = {}): ItemOutcome {
+  const cols = line.split('|');
+  if (cols.length !== 13 && cols.length !== 14) {
+    return { kind: 'rejection', reason: `line: ${showValue(line)} has ${cols.length} columns, expected 13 or 14` };
+  }
+  const [id, time, lat, lon, depth, author, catalog, contributor, , magType, mag, , place, eventType] = cols.map((c) =>
+    c.trim(),
+  );
+  const source = firstSource(catalog, contributor, author, opts.server) || FDSN_SOURCE;
+  if (lowerText(eventType) === NOT_EXISTING) {
+    return retractionOutcome(id, source, undefined, `fdsn EventType "${NOT_EXISTING}"`, opts);
+  }
+  const t = toEpochMs(time);
+  const candidate = {
+    id,
+    source,
+    sourceIds: id ? [id] : [],
+    originTime: t,
+    lat: toNumber(lat),
+    lon: normalizeLon(toNumber(lon)),
+    depthKm: depth === '' ? UNKNOWN_DEPTH_KM : toNumber(depth),
+    ...(depth === '' ? { depthKnown: false } : {}),
+    magnitude: toMagnitude(mag),
+    magType: lowerText(magType),
+    place: plainText(place),
+    updatedAt: t,
+    status: 'automatic',
+    kind: eventKind(eventType),
+    drill: opts.drill === true,
+  };
+  const raw = { id, originTime: time, updatedAt: time, lat, lon, depthKm: depth, magnitude: mag };
+  const v = validateQuake(candidate, raw, { ...NAMES, updatedAt: 'Time' }, { now: opts.now });
+  return v.ok ? { kind: 'quake', quake: v.quake } : { kind: 'rejection', reason: v.reason };
+}
+
 /** Rejection index: the data line's position among non-comment, non-blank lines. */
 export function parseFdsnText(text: string, opts: ParseOptions = {}): ParseResult {
-  const result: ParseResult = { accepted: [], rejected: [] };
-  let index = 0;
-  for (const rawLine of text.split(/\r?\n/)) {
-    const line = rawLine.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const i = index++;
-    const cols = line.split('|');
-    if (cols.length !== 13 && cols.length !== 14) {
-      result.rejected.push({
-        index: i,
-        reason: `line: ${showValue(line)} has ${cols.length} columns, expected 13 or 14`,
-      });
-      continue;
-    }
-    const [id, time, lat, lon, depth, , , , , magType, mag, , place, eventType] = cols.map((c) => c.trim());
-    const t = toEpochMs(time);
-    const candidate = {
-      id,
-      source: FDSN_SOURCE,
-      sourceIds: id ? [id] : [],
-      originTime: t,
-      lat: toNumber(lat),
-      lon: normalizeLon(toNumber(lon)),
-      depthKm: depth === '' ? 10 : toNumber(depth),
-      magnitude: toMagnitude(mag),
-      magType: lowerText(magType),
-      place: plainText(place),
-      updatedAt: t,
-      status: 'automatic',
-      kind: lowerText(eventType) || 'earthquake',
-      drill: opts.drill === true,
-    };
-    const r = validateQuake(candidate, { id, originTime: time, lat, lon, depthKm: depth, magnitude: mag }, NAMES);
-    if (r.ok) result.accepted.push(r.quake);
-    else result.rejected.push({ index: i, reason: id ? `${id}: ${r.reason}` : r.reason });
-  }
-  return result;
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  return collectOutcomes(
+    lines,
+    (l) => parseFdsnLine(l, opts),
+    (l) => {
+      const cols = l.split('|');
+      return cols.length === 13 || cols.length === 14 ? cols[0].trim() : '';
+    },
+  );
 }

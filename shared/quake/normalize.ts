@@ -68,3 +68,31 @@ export function uniq(xs: string[]): string[] {
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/** QuakeML 1.2's EventType for "the network gave no type": what `kind` is when a feed leaves the type out. */
+export const NOT_REPORTED = 'not reported';
+
+/** The QuakeML 1.2 EventType by which a network withdraws an event it published. */
+export const NOT_EXISTING = 'not existing';
+
+/**
+ * The depth used when a feed gives none: 10 km, the fixed depth networks themselves assign to a solution whose depth
+ * the data cannot constrain (USGS ComCat, "depth" in its event terms; EMSC and GeoNet do the same). Such a quake
+ * carries `depthKnown: false`. Zero would be wrong: at 0 km an intensity equation puts MMI 9–10 over the epicentre of
+ * an M2–3 event.
+ */
+export const UNKNOWN_DEPTH_KM = 10;
+
+/** The network's event type, lower-cased; `NOT_REPORTED` when empty or absent. */
+export function eventKind(v: unknown): string {
+  return lowerText(v) || NOT_REPORTED;
+}
+
+/** The first non-empty text, lower-cased (the publisher's code as `Quake.source`); '' when none. */
+export function firstSource(...candidates: unknown[]): string {
+  for (const c of candidates) {
+    const s = lowerText(c);
+    if (s !== '') return s;
+  }
+  return '';
+}

@@ -7,12 +7,17 @@
 export type QuakeStatus = 'automatic' | 'reviewed';
 
 /**
- * The network's event type, lower-cased: 'earthquake', 'quarry blast', 'explosion', 'ice quake', 'other event'…
- * Only 'earthquake' is alertable (see `isAlertable`); the rest are kept but never alerted.
+ * The network's event type, lower-cased: 'earthquake', 'quarry blast', 'explosion', 'ice quake', 'unknown'…, or
+ * 'not reported' (QuakeML 1.2's word) when the feed gives none. Explicit non-earthquake types are kept but never
+ * alerted; 'unknown' and 'not reported' mean "possibly an earthquake" and are (see `isAlertable`).
  */
 export type QuakeKind = string;
 
-/** Where an event came from: the feed family that published it ('usgs', 'emsc', 'fdsn', or 'drill' for simulations). */
+/**
+ * The publisher, not the format, lower-cased: 'usgs' (USGS GeoJSON), 'emsc' (EMSC websocket and FDSN JSON), an FDSN
+ * text row's Catalog/Contributor/Author ('emsc-rts', 'us', 'gns'), a QuakeML event's agencyID ('niep'); 'drill' for
+ * simulations. docs/ingest.md lists where each format's comes from.
+ */
 export type QuakeSource = string;
 
 export interface Quake {
@@ -28,8 +33,13 @@ export interface Quake {
   lat: number;
   /** Degrees, −180..180 (180..360 is normalized on input). */
   lon: number;
-  /** Kilometres below sea level, −10..800 (negative: above sea level). */
+  /** Kilometres below sea level, −10..800 (negative: above sea level). 10 when the feed gave none (`depthKnown`). */
   depthKm: number;
+  /**
+   * False when the feed gave no depth and `depthKm` is the networks' usual fixed depth for an unconstrained solution
+   * (10 km), not a measurement. Absent means measured.
+   */
+  depthKnown?: boolean;
   /** −2..10. */
   magnitude: number;
   /** Lower-cased magnitude type ('mww', 'ml', 'mb', 'md', 'm'…); '' when the feed leaves it out. */
@@ -45,7 +55,7 @@ export interface Quake {
 }
 
 /** The feed formats `parseFeed` understands. */
-export type FeedFormat = 'usgs-geojson' | 'usgs-feature' | 'emsc-ws' | 'fdsn-text';
+export type FeedFormat = 'usgs-geojson' | 'usgs-feature' | 'emsc-ws' | 'emsc-json' | 'fdsn-text' | 'quakeml';
 
 /** One input item that could not become a Quake, with a reason naming the field and the value. */
 export interface Rejection {
@@ -72,6 +82,12 @@ export interface Retraction {
   drill: boolean;
 }
 
+/** What one feed item became: an event, a retraction of one, or a rejection with its reason. */
+export type ItemOutcome =
+  | { kind: 'quake'; quake: Quake }
+  | { kind: 'retraction'; retraction: Retraction }
+  | { kind: 'rejection'; reason: string };
+
 export interface ParseResult {
   accepted: Quake[];
   rejected: Rejection[];
@@ -84,4 +100,14 @@ export interface ParseOptions {
   format?: FeedFormat;
   /** Mark every accepted event as a drill. */
   drill?: boolean;
+  /**
+   * "Now" in epoch ms for the origin-time checks (an origin more than `MAX_ORIGIN_LEAD_MS` ahead of it is refused) and
+   * for a retraction without its own time. Default `Date.now()`.
+   */
+  now?: number;
+  /**
+   * The server the document came from (a host name such as `service.geonet.org.nz`): the `source` of FDSN text rows
+   * and QuakeML events that name no agency. Default: 'fdsn'.
+   */
+  server?: string;
 }

@@ -10,6 +10,7 @@ export {
 } from './cells.ts';
 export { InvalidCursorError, SegmentStoreError } from './errors.ts';
 export {
+  belowPlanningThreshold,
   DEFAULT_MAX_SEGMENT_SIZE,
   type Locations,
   SubscriberStore,

@@ -53,6 +53,11 @@ const SCAN_SEGMENTS_ABOVE = 100;
 
 export interface SubscriberStoreOptions {
   maxSegmentSize?: number;
+  /**
+   * The profile's planning threshold (fanout.minSubscriberMmi): the fan-out reads only the footprint where the
+   * predicted MMI reaches it, so a subscriber asking for less would never be read. `upsert` refuses such rows.
+   */
+  minMmiFloor?: number;
   /** DynamoDB calls in flight per operation (BatchWrite chunks, GSI lookups, per-cell queries). */
   concurrency?: number;
   now?: () => number;
@@ -96,6 +101,17 @@ export function subscriberFromItem(item: Item): Subscriber {
   };
 }
 
+/**
+ * Why a subscriber's `minMmi` cannot be served by a profile whose fan-out plans for `floor` (fanout.minSubscriberMmi),
+ * or undefined. The fan-out never reads subscribers outside the footprint of `floor`; planning for the lowest
+ * threshold anyone holds instead would widen every footprint to where shaking is barely felt (MMI 1–2 reaches
+ * thousands of km for a large quake) for a handful of rows, so such rows are refused at import, naming both numbers.
+ */
+export function belowPlanningThreshold(minMmi: number, floor: number | undefined): string | undefined {
+  if (floor === undefined || !(minMmi < floor)) return undefined;
+  return `minMmi: ${minMmi} is below the profile's planning threshold fanout.minSubscriberMmi ${floor}: the fan-out never reads subscribers below it (raise minMmi to ${floor}, or lower fanout.minSubscriberMmi)`;
+}
+
 function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
   return key ? JSON.stringify(key) : undefined;
 }
@@ -112,6 +128,7 @@ function decodeCursor(cursor: string | undefined): Record<string, unknown> | und
 }
 
 export class SubscriberStore {
+  private readonly minMmiFloor?: number;
   readonly ddb: DynamoDBDocumentClient;
   readonly names: ResourceNames;
   readonly maxSegmentSize: number;
@@ -121,6 +138,7 @@ export class SubscriberStore {
   private readonly roomHint = new Map<string, number>();
 
   constructor(ddb: DynamoDBDocumentClient, names: ResourceNames, opts: SubscriberStoreOptions = {}) {
+    this.minMmiFloor = opts.minMmiFloor;
     this.ddb = ddb;
     this.names = names;
     this.maxSegmentSize = opts.maxSegmentSize ?? DEFAULT_MAX_SEGMENT_SIZE;
@@ -145,7 +163,10 @@ export class SubscriberStore {
     const byId = new Map<string, Subscriber>();
     inputs.forEach((input, index) => {
       const parsed = subscriberSchema.safeParse(input);
-      if (parsed.success) {
+      const floor = parsed.success ? belowPlanningThreshold(parsed.data.minMmi, this.minMmiFloor) : undefined;
+      if (floor) {
+        rejected.push({ index, id: parsed.data?.id, reason: floor });
+      } else if (parsed.success) {
         byId.set(parsed.data.id, parsed.data); // last one wins within a call
       } else {
         const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');

@@ -4,7 +4,13 @@
  * Everything real: the loopback sink, shared/notify's Deliverer, ElasticMQ, dynalite, the CLI as a process.
  */
 import { CreateTableCommand, DeleteTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebhookSink, type WebhookSink } from '../../local/webhook-sink.ts';
 import { resourceNames } from '../../shared/infra/names.ts';
@@ -30,6 +36,7 @@ const otherEvent = 'us7000dlq2';
 function notification(subscriberId: string, ev = eventId): Notification {
   return {
     id: `${ev}:${subscriberId}:take-action`,
+    kind: 'alert',
     subscriberId,
     eventId: ev,
     drill: true,
@@ -42,6 +49,8 @@ function notification(subscriberId: string, ev = eventId): Notification {
     originTime: Date.now() - 5000,
     text: 'DRILL: strong shaking expected',
     locale: 'en',
+    phase: 'warning',
+    builtAt: Date.now() - 4000,
   };
 }
 
@@ -54,7 +63,7 @@ const depth = async () =>
 beforeAll(async () => {
   sink = await startWebhookSink({ secrets: SECRET, failMode: { status: 503 } });
   dlqUrl = (await clients.sqs.send(new CreateQueueCommand({ QueueName: names.dlq('delivery') }))).QueueUrl ?? '';
-  for (const t of ['subscribers', 'segments'] as const) {
+  for (const t of ['subscribers', 'segments', 'events'] as const) {
     await clients.dynamodb.send(new CreateTableCommand(tableDefinition(names, t)));
     await waitUntilTableExists(
       { client: clients.dynamodb, maxWaitTime: 30, minDelay: 0.2, maxDelay: 1 },
@@ -94,7 +103,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await sink?.close();
   await clients.sqs.send(new DeleteQueueCommand({ QueueUrl: dlqUrl })).catch(() => {});
-  for (const t of ['subscribers', 'segments'] as const) {
+  for (const t of ['subscribers', 'segments', 'events'] as const) {
     await clients.dynamodb.send(new DeleteTableCommand({ TableName: names.table(t) })).catch(() => {});
   }
   clients.destroy();
@@ -164,5 +173,84 @@ describe('delivery DLQ: list, redrive', () => {
     );
     expect(sink.duplicates()).toBe(0);
     expect(sink.badSignatures()).toBe(0);
+  });
+
+  it('a redrive hours later sends what happened, not "shaking in N s"; an alert of a retracted event is not sent', async () => {
+    sink.reset();
+    const threeHoursAgo = Date.now() - 3 * 3600_000;
+    const quake = (id: string) => ({
+      id,
+      source: 'drill',
+      sourceIds: [id],
+      originTime: threeHoursAgo,
+      lat: 45.72,
+      lon: 26.6,
+      depthKm: 94,
+      magnitude: 6.4,
+      magType: 'mw',
+      place: 'Vrancea, Romania',
+      updatedAt: threeHoursAgo,
+      status: 'reviewed',
+      kind: 'earthquake',
+      drill: true,
+    });
+    const late = 'us7000late1';
+    const gone = 'us7000late2';
+    await clients.ddb.send(
+      new PutCommand({
+        TableName: names.table('events'),
+        Item: { eventId: late, quake: quake(late), plannedQuake: quake(late), state: 'complete' },
+      }),
+    );
+    await clients.ddb.send(
+      new PutCommand({
+        TableName: names.table('events'),
+        Item: {
+          eventId: gone,
+          quake: quake(gone),
+          plannedQuake: quake(gone),
+          state: 'retracted',
+          mode: 'cancel',
+          retractedAt: threeHoursAgo + 600_000,
+        },
+      }),
+    );
+    const parked = (ev: string, sub: string): Notification => ({
+      ...notification(sub, ev),
+      originTime: threeHoursAgo,
+      builtAt: threeHoursAgo + 20_000,
+      secondsUntilShaking: 12,
+      text: 'DRILL — THIS IS A TEST: Earthquake M6.4, 60 km away. Strong shaking expected in 12 s.',
+    });
+    for (const [ev, sub] of [
+      [late, 'sub1'],
+      [gone, 'sub2'],
+    ]) {
+      await clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: dlqUrl,
+          MessageBody: JSON.stringify({
+            kind: 'delivery',
+            reason: 'HTTP 503',
+            target: `${sink.url}/hooks/ops`,
+            eventId: ev,
+            attempts: 4,
+            firstFailureAt: threeHoursAgo + 20_000,
+            notifications: [parked(ev, sub)],
+          }),
+          MessageAttributes: { kind: { DataType: 'String', StringValue: 'delivery' } },
+        }),
+      );
+    }
+    const r = await runJson<RedriveResult>([...P, 'dlq', 'redrive', 'delivery', '--yes']);
+    expect(r).toMatchObject({ redriven: 2, failed: 0 });
+    expect(r.items.map((i) => i.detail).join('\n')).toMatch(/no longer owed \(the event was retracted/);
+    expect(await depth()).toBe(0);
+    const got = sink.received();
+    expect(got.map((n) => n.id)).toEqual([`${late}:sub1:take-action`]);
+    expect(got[0]).toMatchObject({ phase: 'after', kind: 'alert' });
+    expect(got[0].secondsUntilShaking).toBeLessThan(-3 * 3600 + 60);
+    expect(got[0].text).toMatch(/The shaking has passed/);
+    expect(got[0].text).not.toMatch(/expected in/);
   });
 });

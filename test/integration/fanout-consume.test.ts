@@ -14,7 +14,8 @@ import {
   runSegmentWorker,
   type SelfManagedKafkaEvent,
 } from '../../shared/fanout/index.ts';
-import { eventMessage } from '../../shared/ingest/index.ts';
+import { eventMessage, retractionMessage } from '../../shared/ingest/index.ts';
+import { list } from '../../shared/locks/index.ts';
 import { Deliverer } from '../../shared/notify/index.ts';
 import type { Quake } from '../../shared/quake/types.ts';
 import { SubscriberStore } from '../../shared/segments/index.ts';
@@ -68,6 +69,7 @@ function consumer(chains: Promise<unknown>[]): ConsumeDeps {
   const deliverer = new Deliverer({ sqs: stack.clients.sqs, names: stack.names, allowPrivateTargets: true });
   return {
     events: { ddb, table: stack.names.table('events') },
+    locks: { ddb, table: stack.names.table('locks') },
     segmentsForCells: (cells) => store.segmentsForCells(cells),
     startChain: async (payload) => {
       chains.push(
@@ -146,7 +148,102 @@ describe('consumeBatch', () => {
     expect(new Set(sink.received().map((n) => n.id))).toEqual(new Set(rising));
     const ev = await getEvent(deps.events, v1.id);
     expect(ev).toMatchObject({ state: 'complete', revision: 2, delivered: rising.length });
-    expect(ev?.previousQuake?.magnitude).toBe(4.8);
+    // The ledger's record of runs: the first alerted for M4.8, the second for the update.
+    expect(ev?.runs?.map((r) => [r.revision, r.mode, r.quake.magnitude])).toEqual([
+      [1, 'alert', 4.8],
+      [2, 'alert', v3.magnitude],
+    ]);
+  });
+
+  it('an update during the fan-out: the new run continues where the old one got to, nobody is skipped, each level is sent once', async () => {
+    const chains: Promise<unknown>[] = [];
+    const deps = consumer(chains);
+    const v1 = drillQuake(`con-mid-${randomBytes(3).toString('hex')}`, { magnitude: 5.0 });
+    // A slow receiver keeps the first run in flight when the update arrives (the issue's 700 ms case, shortened).
+    sink.setSlow(150);
+    try {
+      await consumeBatch(batch([eventMessage(v1, Date.now())]), deps);
+      const l1 = levels(v1);
+      const eligible1 = [...l1.values()].filter((l) => l !== 'none').length;
+      await sink.waitFor(150, 60_000);
+      expect(sink.received().length).toBeLessThan(eligible1);
+      const v2 = { ...v1, updatedAt: v1.updatedAt + 60_000, magnitude: 5.7 };
+      const r2 = await consumeBatch(batch([eventMessage(v2, Date.now())]), deps);
+      expect(r2.planned).toEqual([expect.objectContaining({ eventId: v1.id, revision: 2 })]);
+      await Promise.all(chains.splice(0));
+      const l2 = levels(v2);
+      const got = new Map<string, Set<string>>();
+      for (const n of sink.received()) {
+        const set = got.get(n.subscriberId) ?? new Set<string>();
+        set.add(n.level);
+        got.set(n.subscriberId, set);
+      }
+      // Nobody the update makes eligible is skipped, and everyone holds the update's level.
+      const eligible2 = [...l2].filter(([, l]) => l !== 'none');
+      expect(eligible2.length).toBeGreaterThan(eligible1);
+      for (const [id, level] of eligible2) expect(got.get(id)?.has(level), `${id} ${level}`).toBe(true);
+      // Only levels some version gave them; nobody below threshold in both versions hears anything.
+      for (const [id, set] of got) {
+        for (const level of set) expect([l1.get(id), l2.get(id)]).toContain(level);
+      }
+      // Each (subscriber, level) once: a repeat is only the batch in flight when the first run was superseded, under
+      // the same id (receivers de-duplicate it): at most one read batch per chain.
+      expect(sink.duplicates()).toBeLessThanOrEqual(2 * 100);
+      const ev = await getEvent(deps.events, v1.id);
+      expect(ev).toMatchObject({ state: 'complete', revision: 2 });
+      const locks = await list({ ddb: stack.clients.ddb, table: stack.names.table('locks') }, { eventId: v1.id });
+      expect(locks.some((l) => l.state === 'superseded')).toBe(true);
+    } finally {
+      sink.setSlow(0);
+    }
+  });
+
+  it('a retraction after alerts: each alerted subscriber gets one cancellation, nothing further is sent', async () => {
+    const chains: Promise<unknown>[] = [];
+    const deps = consumer(chains);
+    const v1 = drillQuake(`con-ret-${randomBytes(3).toString('hex')}`, { magnitude: 4.6 });
+    await consumeBatch(batch([eventMessage(v1, Date.now())]), deps);
+    await Promise.all(chains.splice(0));
+    const alerted = new Set(sink.received().map((n) => n.subscriberId));
+    expect(alerted.size).toBeGreaterThan(50);
+    sink.reset();
+    const retraction = retractionMessage(
+      v1.id,
+      { id: v1.id, source: v1.source, reason: 'deleted by the network', updatedAt: Date.now(), drill: true },
+      Date.now(),
+    );
+    const r = await consumeBatch(batch([retraction, retraction]), deps);
+    expect(r.outcomes).toMatchObject({ retracted: 1, duplicate: 1 });
+    await Promise.all(chains.splice(0));
+    const cancels = sink.received();
+    expect(cancels.every((n) => n.kind === 'cancel' && n.id === `${v1.id}:${n.subscriberId}:cancel`)).toBe(true);
+    expect(new Set(cancels.map((n) => n.subscriberId))).toEqual(alerted);
+    expect(cancels.length).toBe(alerted.size);
+    expect(cancels.find((n) => n.locale === 'en')?.text).toMatch(
+      /^DRILL — THIS IS A TEST: CANCELLED: the alert of \d\d:\d\d UTC for M4\.6/,
+    );
+    expect(await getEvent(deps.events, v1.id)).toMatchObject({ state: 'retracted', mode: 'cancel' });
+    // A later version of a retracted event is not alerted.
+    sink.reset();
+    const later = { ...v1, updatedAt: v1.updatedAt + 5000, magnitude: 5.5 };
+    const again = await consumeBatch(batch([eventMessage(later, Date.now())]), deps);
+    expect(again.outcomes.skipped).toBe(1);
+    expect(chains).toHaveLength(0);
+    expect(sink.received()).toEqual([]);
+  });
+
+  it('origins older than fanout.maxEventAgeS or in the future are recorded, not alerted, with the reason', async () => {
+    const chains: Promise<unknown>[] = [];
+    const deps = { ...consumer(chains), maxEventAgeS: 3600 };
+    const old = drillQuake(`con-old-${randomBytes(3).toString('hex')}`, { originTime: Date.UTC(1970, 0, 2) + 0 });
+    const ahead = drillQuake(`con-fut-${randomBytes(3).toString('hex')}`, { originTime: Date.now() + 3600_000 });
+    const r = await consumeBatch(batch([eventMessage(old, 1), eventMessage(ahead, 1)]), deps);
+    expect(r.outcomes.skipped).toBe(2);
+    expect(chains).toHaveLength(0);
+    expect((await getEvent(deps.events, old.id))?.reason).toMatch(
+      /^origin 5\d y old \(older than fanout\.maxEventAgeS 3600 s\)$/,
+    );
+    expect((await getEvent(deps.events, ahead.id))?.reason).toMatch(/^origin 3600 s in the future/);
   });
 
   it('skips what is not alertable, and sends poison to the consumer DLQ while the rest proceeds', async () => {

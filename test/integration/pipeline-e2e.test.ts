@@ -7,24 +7,13 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateEventSourceMappingCommand,
-  CreateFunctionCommand,
-  DeleteEventSourceMappingCommand,
-  DeleteFunctionCommand,
-  GetEventSourceMappingCommand,
-  GetFunctionConfigurationCommand,
-  InvokeCommand,
-  UpdateFunctionConfigurationCommand,
-} from '@aws-sdk/client-lambda';
+import { GetFunctionConfigurationCommand, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
-import type { Admin, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startWebhookSink, type WebhookSink } from '../../local/webhook-sink.ts';
-import { bundleFunction, HANDLER } from '../../shared/bundle/index.ts';
 import { type EventRecord, getEvent, getPlan } from '../../shared/events/index.ts';
-import type { FunctionRole } from '../../shared/infra/names.ts';
 import { eventMessage, type ProducerResult } from '../../shared/ingest/index.ts';
 import { list } from '../../shared/locks/index.ts';
 import { DRILL_BANNER } from '../../shared/notify/index.ts';
@@ -32,47 +21,25 @@ import type { Quake } from '../../shared/quake/types.ts';
 import { SubscriberStore } from '../../shared/segments/index.ts';
 import type { SubscriberInput } from '../../shared/segments/types.ts';
 import { uniqueName } from '../helpers/stack.ts';
+import { type DeployedPipeline, deployPipeline } from './pipeline-deploy.ts';
 import { drillQuake, expectedIds, population } from './pipeline-fixtures.ts';
 import { type TestStack, testStack } from './pipeline-support.ts';
 
 const SECRET = 'e2e-webhook-secret';
-const ROLE = 'arn:aws:iam::000000000000:role/quakectl-local';
 const PARALLELISM = 3;
 const BATCH = 100;
-const ROLES: FunctionRole[] = ['producer', 'consumer', 'segment-worker'];
 
 let stack: TestStack;
 let sink: WebhookSink;
-let admin: Admin;
+let pipeline: DeployedPipeline;
 let kafkaProducer: Producer;
 let topic: string;
-let mappingUuid: string | undefined;
 let subs: SubscriberInput[];
 let crashDir: string;
 const segmentOf = new Map<string, string>();
-const created: string[] = [];
 
 function baseEnv(): Record<string, string> {
-  const cfg = stack.clients.config;
-  return {
-    QUAKECTL_PREFIX: stack.names.prefix,
-    QUAKECTL_KAFKA_BROKERS: cfg.kafka.brokers.join(','),
-    QUAKECTL_FANOUT: JSON.stringify({
-      parallelism: PARALLELISM,
-      batchSize: BATCH,
-      maxSegmentSize: 500,
-      strategy: 'geo',
-      minMagnitude: 3,
-    }),
-    QUAKECTL_ALLOW_PRIVATE_TARGETS: 'true',
-    QUAKECTL_LOCAL: 'true',
-    QUAKECTL_EVENTS_TOPIC: topic,
-    QUAKECTL_LEASE_MS: '8000',
-    QUAKECTL_RESERVE_MS: '3000',
-    // One read batch = one webhook batch here, so the crash test can bound the repeated batch by BATCH.
-    QUAKECTL_PAGE_SIZE: String(BATCH),
-    NODE_OPTIONS: '--enable-source-maps',
-  };
+  return pipeline.env;
 }
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
@@ -98,17 +65,7 @@ async function completed(eventId: string, timeoutMs = 120_000): Promise<EventRec
   );
 }
 
-async function invokeProducer(payload: unknown): Promise<ProducerResult> {
-  const out = await stack.clients.lambda.send(
-    new InvokeCommand({
-      FunctionName: stack.names.function('producer'),
-      Payload: Buffer.from(JSON.stringify(payload)),
-    }),
-  );
-  const body = JSON.parse(Buffer.from(out.Payload ?? []).toString('utf8'));
-  if (out.FunctionError) throw new Error(`producer failed: ${JSON.stringify(body)}`);
-  return body as ProducerResult;
-}
+const invokeProducer = (payload: unknown): Promise<ProducerResult> => pipeline.invokeProducer(payload);
 
 function received(eventId: string) {
   return sink.received().filter((n) => n.eventId === eventId);
@@ -128,10 +85,6 @@ beforeAll(async () => {
   stack = await testStack('e2e', ['subscribers', 'segments', 'events', 'locks'], ['consumer', 'delivery', 'worker']);
   crashDir = mkdtempSync(join(tmpdir(), 'quakectl-crash-'));
   sink = await startWebhookSink({ secrets: SECRET });
-  topic = uniqueName('quakes.events.e2e');
-  admin = stack.clients.kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
   kafkaProducer = stack.clients.kafka.producer();
   await kafkaProducer.connect();
 
@@ -155,47 +108,18 @@ beforeAll(async () => {
     for (const item of page.Items ?? []) segmentOf.set(item.subscriberId as string, item.segment as string);
   }
 
-  const bundles = await Promise.all(ROLES.map((r) => bundleFunction(r)));
-  for (const b of bundles) {
-    const name = stack.names.function(b.role as FunctionRole);
-    await stack.clients.lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: name,
-        Runtime: 'nodejs24.x',
-        Role: ROLE,
-        Handler: HANDLER,
-        Timeout: b.role === 'segment-worker' ? 30 : 20,
-        MemorySize: 512,
-        Code: { ZipFile: b.zip },
-        Environment: { Variables: baseEnv() },
-      }),
-    );
-    created.push(name);
-  }
-  const m = await stack.clients.lambda.send(
-    new CreateEventSourceMappingCommand({
-      FunctionName: stack.names.function('consumer'),
-      Topics: [topic],
-      SelfManagedEventSource: { Endpoints: { KAFKA_BOOTSTRAP_SERVERS: stack.clients.config.kafka.brokers } },
-      StartingPosition: 'TRIM_HORIZON',
-      BatchSize: 10,
-    }),
-  );
-  mappingUuid = m.UUID;
-  await until('mapping enabled', async () => {
-    const s = await stack.clients.lambda.send(new GetEventSourceMappingCommand({ UUID: mappingUuid }));
-    return s.State === 'Enabled' ? true : undefined;
+  pipeline = await deployPipeline(stack, {
+    tag: 'e2e',
+    fanout: { parallelism: PARALLELISM, batchSize: BATCH, maxSegmentSize: 500 },
+    // One read batch = one webhook batch here, so the crash test can bound the repeated batch by BATCH.
+    env: { QUAKECTL_PAGE_SIZE: String(BATCH) },
   });
+  topic = pipeline.topic;
 });
 
 afterAll(async () => {
-  if (mappingUuid)
-    await stack?.clients.lambda.send(new DeleteEventSourceMappingCommand({ UUID: mappingUuid })).catch(() => {});
-  for (const name of created)
-    await stack.clients.lambda.send(new DeleteFunctionCommand({ FunctionName: name })).catch(() => {});
+  await pipeline?.teardown();
   await kafkaProducer?.disconnect();
-  if (topic) await admin?.deleteTopics({ topics: [topic] }).catch(() => {});
-  await admin?.disconnect();
   await sink?.close();
   await stack?.cleanup();
   if (crashDir) rmSync(crashDir, { recursive: true, force: true });

@@ -7,7 +7,6 @@ import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEvent } from '../../shared/events/index.ts';
 import { createEventProducer, produceEvents } from '../../shared/ingest/index.ts';
-import { Associator } from '../../shared/quake/associate.ts';
 import { parseFeed } from '../../shared/quake/detect.ts';
 import { uniqueName } from '../helpers/stack.ts';
 import { drillQuake } from './pipeline-fixtures.ts';
@@ -39,7 +38,6 @@ const deps = (over = {}) => ({
   events: { ddb: stack.clients.ddb, table: stack.names.table('events') },
   producer,
   topic,
-  associator: new Associator(),
   ...over,
 });
 

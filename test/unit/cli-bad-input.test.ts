@@ -177,6 +177,20 @@ describe('quakectl subscribers import / seed write, so they have --dry-run and a
     expect(report).toMatchObject({ dryRun: true, rows: 2, valid: 1, rejected: [{ line: 2, id: 'a' }] });
   });
 
+  it('import refuses a minMmi below the profile planning threshold, naming both numbers', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quakectl-subs-'));
+    const file = join(dir, 'subs.csv');
+    writeFileSync(file, 'id,lat,lon,minMmi,channel,target\na,45,26,2,log,x\nb,45,26,3,log,x\nc,45,26,2.9,log,x\n');
+    const r = run('subscribers', 'import', file, '--dry-run', '-o', 'json');
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ rows: 3, valid: 1 });
+    expect(report.rejected.map((x: { line: number }) => x.line)).toEqual([2, 4]);
+    expect(report.rejected[0].reason).toMatch(
+      /minMmi: 2 is below the profile's planning threshold fanout.minSubscriberMmi 3/,
+    );
+  });
+
   it('seed --dry-run says what it would seed, writing nothing', () => {
     const r = run('subscribers', 'seed', '--count', '10', '--center', '45,26', '--radius-km', '10', '--dry-run');
     expect(r.code).toBe(0);

@@ -118,7 +118,7 @@ describe('quakectl replay', () => {
     const r = run('replay', join(FIX, 'emsc-websocket-versions.jsonl'), '--dry-run', '-o', 'json');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(Object.keys(out)).toEqual(['accepted', 'rejected', 'superseded', 'associated']);
+    expect(Object.keys(out)).toEqual(['accepted', 'rejected', 'retracted', 'superseded', 'associated', 'withdrawn']);
     expect(out).toMatchObject({ rejected: [], superseded: 3, associated: 0 });
     expect(out.accepted).toHaveLength(1);
     expect(out.accepted[0]).toMatchObject({ id: '20250305_0000090', magnitude: 1.6, depthKm: 8 });
@@ -160,6 +160,13 @@ describe('quakectl replay', () => {
 
   it('an empty FDSN body is an empty replay', () => {
     const r = run('replay', join(FIX, 'fdsn-empty-204.txt'), '--dry-run', '-o', 'json');
-    expect(JSON.parse(r.stdout)).toEqual({ accepted: [], rejected: [], superseded: 0, associated: 0 });
+    expect(JSON.parse(r.stdout)).toEqual({
+      accepted: [],
+      rejected: [],
+      retracted: [],
+      superseded: 0,
+      associated: 0,
+      withdrawn: 0,
+    });
   });
 });

@@ -19,6 +19,7 @@ const fanout = {
   batchSize: 100,
   minMagnitude: 3,
   minSubscriberMmi: 3,
+  maxEventAgeS: 3600,
   scanSegments: 32,
 };
 const RULES = join(mkdtempSync(join(tmpdir(), 'quakectl-rules-')), 'scaling.yaml');

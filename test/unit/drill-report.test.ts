@@ -103,6 +103,45 @@ describe('buildReport', () => {
     expect(drillPassed(r)).toBe(true);
   });
 
+  it('subscribers pointing at receivers of their own: delivered is what the pipeline says they acknowledged', () => {
+    const foreign = sites.map((x) => ({ ...x, viaSink: false }));
+    const r = buildReport({ eventId: quake.id, quake, record: record(), receipts: [], eligibleSites: foreign });
+    expect(r).toMatchObject({ measuredAt: 'sender', delivered: 3, eligible: 3, missing: null, eligibleAtSink: 0 });
+    expect(drillPassed(r)).toBe(true);
+    // A drill whose pipeline acknowledged fewer than were eligible still fails.
+    expect(
+      drillPassed(
+        buildReport({
+          eventId: quake.id,
+          quake,
+          record: record({ delivered: 2 }),
+          receipts: [],
+          eligibleSites: foreign,
+        }),
+      ),
+    ).toBe(false);
+  });
+
+  it('some at the sink, some elsewhere: the sink measures only its own, the pipeline counts all', () => {
+    const mixed = [sites[0], { ...sites[1], viaSink: false }, { ...sites[2], viaSink: false }];
+    const r = buildReport({
+      eventId: quake.id,
+      quake,
+      record: record(),
+      receipts: [{ subscriberId: 'buc', receivedAt: acceptedAt + 300 }],
+      eligibleSites: mixed,
+    });
+    expect(r).toMatchObject({
+      measuredAt: 'receiver',
+      delivered: 3,
+      receivedAtSink: 1,
+      eligibleAtSink: 1,
+      missing: 0,
+      notifiedBeforeShakingPct: 100,
+    });
+    expect(drillPassed(r)).toBe(true);
+  });
+
   it('fails an incomplete event', () => {
     const r = buildReport({ eventId: quake.id, quake, record: record({ state: 'running', doneCount: 4 }) });
     expect(r.complete).toBe(false);

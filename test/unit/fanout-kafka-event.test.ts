@@ -22,7 +22,7 @@ describe('decodeRecord', () => {
     const q = drillQuake('dec-1');
     const d = decodeRecord(record(eventMessage(q, 123)));
     expect(d.ok).toBe(true);
-    if (!d.ok) return;
+    if (!d.ok || d.kind !== 'version') throw new Error('expected a version');
     expect(d.quake).toEqual(q);
     expect(d.acceptedAt).toBe(123);
     expect(d.headers).toEqual({ source: 'drill', schema: '1', drill: 'true' });

@@ -148,11 +148,15 @@ describe('EMSC websocket messages', () => {
     expect(r.ok && r.quake.depthKm).toBe(7);
   });
 
-  it('rejects unknown actions and non-Feature data, naming them', () => {
+  it('rejects unknown actions and non-Feature data, naming them; "delete" is a retraction, not an event', () => {
     const m = JSON.parse(read('emsc-websocket-create.jsonl'));
+    expect(parseEmscMessage({ ...m, action: 'remove' })).toEqual({
+      ok: false,
+      reason: 'action: "remove" is not "create", "update" or "delete"',
+    });
     expect(parseEmscMessage({ ...m, action: 'delete' })).toEqual({
       ok: false,
-      reason: 'action: "delete" is not "create" or "update"',
+      reason: 'emsc action "delete": a retraction, not an event',
     });
     expect(parseEmscMessage({ action: 'create', data: 3 })).toEqual({ ok: false, reason: 'data: 3 is not a Feature' });
   });
@@ -164,7 +168,8 @@ describe('EMSC websocket messages', () => {
     expect(emscKind('ke')).toBe('earthquake');
     expect(emscKind('se')).toBe('earthquake');
     expect(emscKind('kx')).toBe('explosion');
-    expect(emscKind('zz')).toBe('other event');
+    // An unrecognised code is not an explicit non-earthquake: it must not suppress an alert.
+    expect(emscKind('zz')).toBe('unknown');
   });
 
   it('a JSON Lines replay with versions parses every line', () => {
@@ -190,16 +195,18 @@ describe('FDSN event text', () => {
     const r = parseFeed(read('fdsn-usgs-13col.txt'));
     expect(r.format).toBe('fdsn-text');
     expect(r.accepted.map((q) => q.id)).toEqual(['us6000k2kk', 'us6000k2m4', 'us6000k25r', 'ak0234gpdcgp']);
+    // source: the Catalog column (the publisher), not the format; kind: the 13-column format has no EventType.
     expect(r.accepted[0]).toMatchObject({
-      source: 'fdsn',
+      source: 'us',
       originTime: 1680834161020,
       lat: 49.8608,
       lon: 155.2628,
       depthKm: 86.442,
       magnitude: 5.8,
       magType: 'mww',
-      kind: 'earthquake',
+      kind: 'not reported',
     });
+    expect(r.accepted[3].source).toBe('ak'); // Catalog empty: the Contributor column
     expect(r.accepted[2].lon).toBeCloseTo(-178.8696, 6);
     expect(r.rejected).toEqual([
       { index: 4, reason: 'us6000k2xx: magnitude (Magnitude): "" is not a finite number' },

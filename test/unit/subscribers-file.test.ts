@@ -54,7 +54,23 @@ describe('parseSubscribersFile (CSV)', () => {
 
   it('splits quoted fields per RFC 4180', () => {
     expect(splitCsvLine('a,"b,c","d ""e"""')).toEqual(['a', 'b,c', 'd "e"']);
-    expect(() => splitCsvLine('a,"b')).toThrow(/unterminated/);
+    expect(() => splitCsvLine('a,"b')).toThrow(/Quote Not Closed/);
+  });
+
+  it('csv-parse: BOM, a quoted field over two lines (rows keep the line they start on), an unclosed quote refuses the file', () => {
+    const text =
+      '\uFEFFid,lat,lon,minMmi,channel,target\r\n' +
+      'ana,44.43,26.10,3,log,"first\nsecond"\r\n' +
+      'bob,44.43,26.10,3,log,t\r\n';
+    const parsed = parseSubscribersFile(text, 'csv');
+    expect(parsed.bad).toEqual([]);
+    expect(parsed.rows.map((r) => [r.line, r.subscriber.id, r.subscriber.channel.target])).toEqual([
+      [2, 'ana', 'first\nsecond'],
+      [4, 'bob', 't'],
+    ]);
+    const open = 'id,lat,lon,minMmi,channel,target\nana,44,26,3,log,"t\nbob,44,26,3,log,t\n';
+    expect(() => parseSubscribersFile(open, 'csv')).toThrow(ValidationError);
+    expect(() => parseSubscribersFile(open, 'csv')).toThrow(/^line \d+: Quote Not Closed/);
   });
 });
 

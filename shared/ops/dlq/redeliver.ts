@@ -1,13 +1,34 @@
 /**
- * Re-delivery of delivery-DLQ batches. DLQ messages never carry secrets, and their target is the URL with
- * credentials and query stripped, so each notification's channel (target and secret) is looked up again from the
- * subscribers table (SubscriberStore.get, through the bySubscriber index). Webhook batches are posted with
- * shared/notify's signing and retry policy (the Deliverer's own post options and private-target guard) but without
- * its DLQ step: a redrive that fails leaves the original message in the DLQ with the new reason (redrive.ts), it must
- * not park a second copy. Kafka channels are produced to the outbox topic as the Deliverer does.
+ * Re-delivery of delivery-DLQ batches: only what is still missing, with a text true at the time it is sent.
+ *
+ * For each notification of the batch:
+ *   - its subscriber is looked up again (DLQ messages carry no secrets and a redacted target); gone → reported;
+ *   - the event is read: an alert of a retracted event is dropped (its cancellation run already covered the
+ *     subscriber); an alert below the highest level the notification ledger (shared/fanout/ledger.ts) says was sent
+ *     since is dropped (a later, higher alert superseded it);
+ *   - the rest are built again for now with the same id (receivers de-duplicate on it): an alert with the version
+ *     alerted last and the seconds until the S wave from now — hours later, "what happened" instead of "shaking in
+ *     12 s"; a cancellation with its own text.
+ * Delivery goes through shared/notify's Deliverer (its grouping, signing, retry policy and private-target guard) with
+ * `park: false`: a redrive that fails leaves the original message in the DLQ with the new reason (redrive.ts), it
+ * must not park a second copy.
  */
+import { type EventRecord, type EventStore, getEvent, getPlan } from '../../events/index.ts';
+import { Ledger } from '../../fanout/ledger.ts';
 import type { Clients } from '../../infra/clients.ts';
-import type { Notification } from '../../notify/index.ts';
+import {
+  buildCancellation,
+  buildNotification,
+  cancellationText,
+  type DeliveryItem,
+  type Notification,
+  notificationText,
+  shakingPhase,
+} from '../../notify/index.ts';
+import type { Subscriber } from '../../segments/types.ts';
+import { levelRises } from '../../seismo/alert.ts';
+import { intensityModelFor } from '../../seismo/intensity.ts';
+import { epicentralKm, secondsUntilShaking } from '../../seismo/travel.ts';
 import type { DeliveryBatch, DeliveryNotification } from './decode.ts';
 
 /** Some notifications of a batch could not be delivered: only `remaining` go back to the DLQ. */
@@ -24,63 +45,123 @@ export interface RedeliveryReport {
   delivered: string[];
   /** Subscribers that no longer exist: nothing to deliver to (reported, not retried). */
   gone: string[];
+  /** Notifications no longer owed, each with why (retracted event, superseded by a higher alert). */
+  dropped: { id: string; reason: string }[];
 }
 
-export async function deliveryRedeliverer(clients: Clients): Promise<(b: DeliveryBatch) => Promise<RedeliveryReport>> {
-  const { Deliverer, postBatch } = await import('../../notify/index.ts');
+type Located = Subscriber & { segment: string };
+
+/**
+ * A parked notification's text rebuilt for `now` from its own figures (the event record is gone): the seconds until
+ * the S wave move on by the time since it was built (`builtAt`, else `fallbackBuiltAt`).
+ */
+export function rebuildOwnFigures(n: Notification, now: number, fallbackBuiltAt: number): Notification {
+  const builtAt = n.builtAt ?? fallbackBuiltAt;
+  const secondsUntilShaking = Math.round((n.secondsUntilShaking - (now - builtAt) / 1000) * 10) / 10;
+  const phase = shakingPhase(secondsUntilShaking);
+  const { text, locale } =
+    n.kind === 'cancel'
+      ? cancellationText(n, n.locale)
+      : notificationText({ ...n, secondsUntilShaking, phase }, n.locale);
+  return { ...n, kind: n.kind ?? 'alert', secondsUntilShaking, phase, text, locale, builtAt: now };
+}
+
+/**
+ * What to send now instead of a parked notification, or why nothing is owed. Pure apart from the ledger read.
+ * `event` undefined (an event record since deleted): its own figures, moved on to now (`rebuildOwnFigures`).
+ */
+export async function refreshNotification(
+  n: Notification,
+  sub: Located,
+  event: EventRecord | undefined,
+  ledger: Ledger | undefined,
+  now: number,
+  fallbackBuiltAt = now,
+): Promise<{ notification: Notification } | { drop: string }> {
+  const quake = event?.plannedQuake;
+  if (!quake) return { notification: rebuildOwnFigures(n, now, fallbackBuiltAt) };
+  const kind = n.kind ?? 'alert';
+  const facts = (level: Notification['level']) => ({
+    mmi: intensityModelFor(quake).predict(sub.lat, sub.lon),
+    level,
+    distanceKm: epicentralKm(quake, sub),
+    secondsUntilShaking: secondsUntilShaking(quake, sub, now),
+    builtAt: now,
+  });
+  if (kind === 'cancel') return { notification: buildCancellation(quake, sub, facts(n.level)) };
+  if (event?.retractedAt !== undefined || event?.mode === 'cancel') {
+    return { drop: 'the event was retracted: the alert is withdrawn, not sent late' };
+  }
+  if (ledger) {
+    const sent = (await ledger.coverage([sub.segment])).sent(sub.segment, sub);
+    if (levelRises(n.level, sent)) return { drop: `superseded: a later alert at level ${sent} was sent` };
+  }
+  const f = facts(n.level);
+  // The level (and so the id) stays the one owed; the figures are the latest version's.
+  return { notification: { ...buildNotification(quake, sub, f), mmi: Math.round(f.mmi * 10) / 10 } };
+}
+
+export async function deliveryRedeliverer(
+  clients: Clients,
+  opts: { now?: () => number } = {},
+): Promise<(b: DeliveryBatch) => Promise<RedeliveryReport>> {
+  const { Deliverer } = await import('../../notify/index.ts');
   const { SubscriberStore } = await import('../../segments/index.ts');
   const deliverer = Deliverer.fromClients(clients);
   const store = new SubscriberStore(clients.ddb, clients.config.names);
+  const events: EventStore = { ddb: clients.ddb, table: clients.config.names.table('events') };
+  const locks = { ddb: clients.ddb, table: clients.config.names.table('locks') };
+  const now = opts.now ?? Date.now;
 
   return async (batch) => {
-    const report: RedeliveryReport = { delivered: [], gone: [] };
-    const groups = new Map<string, { type: string; target: string; secret?: string; ns: Notification[] }>();
-    for (const n of batch.notifications as unknown as Notification[]) {
-      const sub = await store.get(n.subscriberId);
+    const report: RedeliveryReport = { delivered: [], gone: [], dropped: [] };
+    const eventCache = new Map<string, Promise<{ event?: EventRecord; ledger?: Ledger }>>();
+    const eventOf = (id: string) => {
+      let p = eventCache.get(id);
+      if (!p) {
+        p = (async () => {
+          const event = await getEvent(events, id);
+          if (!event?.revision) return { event };
+          const ledger = await Ledger.load({
+            eventId: id,
+            // Every run so far counts as earlier: the ledger answers "the highest level sent to date".
+            revision: event.revision + 1,
+            runs: event.runs,
+            locks,
+            planOf: (key) => getPlan(events, { planKey: key } as EventRecord),
+          });
+          return { event, ledger };
+        })();
+        eventCache.set(id, p);
+      }
+      return p;
+    };
+    const items: DeliveryItem[] = [];
+    const original = new Map<string, DeliveryNotification>();
+    for (const parked of batch.notifications) {
+      const n = parked as unknown as Notification;
+      const sub = (await store.get(n.subscriberId)) as Located | undefined;
       if (!sub) {
         report.gone.push(n.id);
         continue;
       }
-      const ch = sub.channel;
-      const key = `${ch.type}\u0000${ch.target}\u0000${ch.secret ?? ''}`;
-      const g = groups.get(key) ?? { type: ch.type, target: ch.target, secret: ch.secret, ns: [] };
-      g.ns.push(n);
-      groups.set(key, g);
-    }
-    const failed: { reason: string; ns: Notification[] }[] = [];
-    for (const g of groups.values()) {
-      try {
-        if (g.type === 'webhook') {
-          const check = await deliverer.guard.check(g.target);
-          if (!check.ok) throw new Error(check.reason);
-          const r = await postBatch(g.target, g.ns, g.secret, deliverer.post);
-          if (!r.ok) throw new Error(`${r.reason} after ${r.attempts} attempt(s)`);
-        } else if (g.type === 'kafka') {
-          const producer = clients.kafka.producer({ allowAutoTopicCreation: false });
-          await producer.connect();
-          try {
-            await producer.send({
-              topic: clients.config.names.notificationsTopic,
-              acks: -1,
-              messages: g.ns.map((n) => ({
-                key: n.subscriberId,
-                value: JSON.stringify({ ...n, target: g.target }),
-                headers: { drill: String(n.drill), eventId: n.eventId },
-              })),
-            });
-          } finally {
-            await producer.disconnect().catch(() => {});
-          }
-        }
-        report.delivered.push(...g.ns.map((n) => n.id));
-      } catch (err) {
-        failed.push({ reason: (err as Error).message, ns: g.ns });
+      const { event, ledger } = await eventOf(n.eventId);
+      const failedAt =
+        typeof batch.firstFailureAt === 'number' ? batch.firstFailureAt : Date.parse(batch.firstFailureAt);
+      const r = await refreshNotification(n, sub, event, ledger, now(), Number.isFinite(failedAt) ? failedAt : now());
+      if ('drop' in r) {
+        report.dropped.push({ id: n.id, reason: r.drop });
+        continue;
       }
+      items.push({ notification: r.notification, channel: sub.channel });
+      original.set(r.notification.id, parked);
     }
-    if (failed.length > 0) {
+    const result = items.length ? await deliverer.deliver(items, { park: false }) : undefined;
+    report.delivered.push(...(result?.delivered ?? []));
+    if (result?.failed.length) {
       throw new RedeliveryError(
-        failed.map((f) => f.reason).join('; '),
-        failed.flatMap((f) => f.ns) as unknown as DeliveryNotification[],
+        [...new Set((result.failures ?? []).map((f) => f.reason))].join('; ') || 'delivery failed',
+        result.failed.map((id) => original.get(id)!).filter(Boolean),
       );
     }
     return report;

@@ -161,9 +161,9 @@ export async function redrive(deps: RedriveDeps, ref: DlqRef, opts: RedriveOptio
         }
         attempted++;
         try {
-          await redriveOne(deps, d, records);
+          const done = await redriveOne(deps, d, records);
           await deps.sqs.send(new DeleteMessageCommand({ QueueUrl: ref.url, ReceiptHandle: m.ReceiptHandle }));
-          record({ messageId: d.messageId, kind: d.kind, outcome: 'redriven', detail: describeTarget(d) });
+          record({ messageId: d.messageId, kind: d.kind, outcome: 'redriven', detail: done ?? describeTarget(d) });
         } catch (err) {
           const reason = errorMessage(err);
           const remaining = (err as { remaining?: unknown[] }).remaining;
@@ -242,25 +242,28 @@ async function readKafka(deps: RedriveDeps, d: DecodedMessage): Promise<ReadReco
   return out;
 }
 
-async function redriveOne(deps: RedriveDeps, d: DecodedMessage, records?: ReadRecord[]): Promise<void> {
+/** Redrives one message; for a delivery batch, returns what became of its notifications. */
+async function redriveOne(deps: RedriveDeps, d: DecodedMessage, records?: ReadRecord[]): Promise<string | undefined> {
   switch (d.kind) {
     case 'lambda-async':
     case 'lambda-destination': {
       if (!d.function) throw new RedriveError('no function known for this DLQ message');
-      return invoke(deps, d.function, d.payload);
+      await invoke(deps, d.function, d.payload);
+      return undefined;
     }
     case 'kafka-batch':
     case 'kafka-record': {
       const recs = records ?? (await readKafka(deps, d));
       if (recs.length === 0) throw new RedriveError('the failure record names no readable records');
       const fn = d.function ?? deps.names.function('consumer');
-      return invoke(deps, fn, selfManagedKafkaEvent(deps.brokers, recs));
+      await invoke(deps, fn, selfManagedKafkaEvent(deps.brokers, recs));
+      return undefined;
     }
     case 'delivery': {
       if (!deps.redeliver) throw new RedriveError('no deliverer available to re-deliver notifications');
       const del = d.delivery;
       if (!del) throw new RedriveError('delivery message without a batch');
-      await deps.redeliver({
+      const report = (await deps.redeliver({
         kind: 'delivery',
         reason: del.reason,
         target: del.target,
@@ -268,8 +271,14 @@ async function redriveOne(deps: RedriveDeps, d: DecodedMessage, records?: ReadRe
         attempts: d.attempts ?? 0,
         firstFailureAt: d.firstFailureAt ?? Date.now(),
         notifications: del.notifications,
-      });
-      return;
+      })) as { delivered?: string[]; gone?: string[]; dropped?: { reason: string }[] } | undefined;
+      if (!report?.delivered) return undefined;
+      const dropped = [...new Set((report.dropped ?? []).map((x) => x.reason))];
+      return (
+        `re-delivered ${report.delivered.length} to ${del.target}` +
+        (report.gone?.length ? `, ${report.gone.length} subscriber(s) gone` : '') +
+        (report.dropped?.length ? `, ${report.dropped.length} no longer owed (${dropped.join('; ')})` : '')
+      );
     }
     default:
       throw new RedriveError(`cannot redrive a message of kind ${d.kind}`);

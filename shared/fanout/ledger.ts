@@ -1,0 +1,224 @@
+/**
+ * The notification ledger: for one event, the highest alert level each subscriber was already sent, so that a new
+ * version (a magnitude or location revision, possibly mid-fan-out) or a retraction sends each subscriber exactly one
+ * notification per level reached, skips nobody, and cancels exactly the alerts that went out.
+ *
+ * It costs no write per subscriber. A level is a pure function of (version, subscriber): `subscriberLevel(model of
+ * the version, subscriber)`. So the ledger only has to know WHICH version reached WHICH subscriber, and the fan-out
+ * already records that: every run (plan revision) has immutable plan items and unit locks whose cursors say exactly
+ * how far each unit got (shared/locks/segment-lock.ts). When a newer revision is planned, the consumer supersedes the
+ * older run's unfinished units (`supersede`), which freezes its coverage. For a subscriber s of shard S:
+ *
+ *   run j covered s  ⇔  j's plan has S in unit u, and lock(j, u) is `done`, or its cursor {shard i, key k} has
+ *                       S before shard i of u, or S = shard i and s.subscriberId ≤ k.subscriberId (DynamoDB returns a
+ *                       shard's items in subscriberId byte order; the cursor only moves after a batch was handled:
+ *                       acknowledged, or parked in the delivery DLQ for a redrive)
+ *   sent(s)          =  max over covering alert runs j of subscriberLevel(version_j, s)
+ *
+ * A run of revision r sends s a notification at level L(s) iff L(s) > sent(s) (an update: new version's alert to
+ * everyone not yet reached, another only when the level rises); a cancellation run sends one iff sent(s) ≠ none.
+ * This holds because every run sent exactly when its level rose above the max of the runs before it, so the max over
+ * covering runs is the highest level sent. Scan-strategy runs (parallel Scan segments, whose cursors cannot place a
+ * subscriber) count as covering only when all their units are done.
+ *
+ * Limits, stated: the batch a worker was delivering when its run was superseded is not covered (its cursor had not
+ * moved) and is sent again by the next run — at the same level under the same notification id, so receivers
+ * de-duplicate it, as after a worker crash. A subscriber who moved or changed `minMmi` between versions is judged with
+ * their current record.
+ *
+ * Reads per work unit of a re-planned event: one BatchGet of the older runs' locks for the unit's shards (plans are
+ * cached per environment). Nothing is read for an event's first run.
+ */
+import { type EventPlan, type RunRecord, runId } from '../events/index.ts';
+import { getMany, type LockItem, type LockStore } from '../locks/index.ts';
+import type { Subscriber } from '../segments/types.ts';
+import { type AlertLevel, type AlertThresholds, alertLevel, levelRises } from '../seismo/alert.ts';
+import { type IntensityModel, intensityModelFor } from '../seismo/intensity.ts';
+import { parseScanSegmentKey, unitKey, unitSegments } from './plan.ts';
+
+/**
+ * The level a version gives one subscriber: `none` below their own threshold, else at least `be-aware` (a
+ * subscriber who asked for MMI 2 is told even though MMI 2 is below the be-aware band). Pure; the one rule both the
+ * current run and the ledger's view of earlier runs use.
+ */
+export function subscriberLevel(
+  model: IntensityModel,
+  s: Pick<Subscriber, 'lat' | 'lon' | 'minMmi'>,
+  thresholds?: AlertThresholds,
+): { mmi: number; level: AlertLevel } {
+  const mmi = model.predict(s.lat, s.lon);
+  if (!(mmi >= s.minMmi)) return { mmi, level: 'none' };
+  const level = alertLevel(mmi, thresholds);
+  return { mmi, level: level === 'none' ? 'be-aware' : level };
+}
+
+/** Where one earlier run got to in one shard. */
+interface ShardCoverage {
+  model: IntensityModel;
+  /** Undefined: the whole shard; else subscribers with an id ≤ this (byte order). */
+  throughId?: string;
+}
+
+interface PriorRun {
+  run: RunRecord;
+  plan: EventPlan;
+  model: IntensityModel;
+  /** Segment key → unit index in that run's plan. */
+  unitOf: Map<string, number>;
+  scan: boolean;
+}
+
+/** Earlier runs' coverage of a set of shards: answers "highest level already sent" per subscriber. */
+export class Coverage {
+  private readonly byShard: Map<string, ShardCoverage[]>;
+  private readonly everywhere: IntensityModel[];
+  private readonly thresholds?: AlertThresholds;
+
+  constructor(byShard: Map<string, ShardCoverage[]>, everywhere: IntensityModel[], thresholds?: AlertThresholds) {
+    this.byShard = byShard;
+    this.everywhere = everywhere;
+    this.thresholds = thresholds;
+  }
+
+  /** No earlier run reached any of these shards. */
+  get empty(): boolean {
+    return this.byShard.size === 0 && this.everywhere.length === 0;
+  }
+
+  /** Highest level earlier runs sent subscriber `s` of shard `segment` (`none`: nothing sent). */
+  sent(segment: string | undefined, s: Subscriber): AlertLevel {
+    let best: AlertLevel = 'none';
+    const consider = (model: IntensityModel) => {
+      const { level } = subscriberLevel(model, s, this.thresholds);
+      if (levelRises(best, level)) best = level;
+    };
+    for (const m of this.everywhere) consider(m);
+    for (const c of (segment && this.byShard.get(segment)) || []) {
+      if (c.throughId === undefined || Buffer.compare(Buffer.from(s.id), Buffer.from(c.throughId)) <= 0) {
+        consider(c.model);
+      }
+    }
+    return best;
+  }
+}
+
+const EMPTY = new Coverage(new Map(), []);
+
+/**
+ * The ledger of one event run: the earlier runs (oldest first, alert runs only) and their plans. `coverage(shards)`
+ * reads the earlier runs' locks of the units holding those shards.
+ */
+export class Ledger {
+  private readonly eventId: string;
+  private readonly prior: PriorRun[];
+  private readonly locks: LockStore;
+  private readonly thresholds?: AlertThresholds;
+  /** Scan runs with every unit done: they reached everyone in their footprint. */
+  private scanComplete?: Promise<IntensityModel[]>;
+
+  private constructor(eventId: string, prior: PriorRun[], locks: LockStore, thresholds: AlertThresholds | undefined) {
+    this.eventId = eventId;
+    this.prior = prior;
+    this.locks = locks;
+    this.thresholds = thresholds;
+  }
+
+  /**
+   * Builds the ledger for the run at `revision` from the event's `runs` (earlier alert runs only). `planOf` reads a
+   * plan item by key (cached by the caller). Throws what the reads throw.
+   */
+  static async load(opts: {
+    eventId: string;
+    revision: number;
+    runs: readonly RunRecord[] | undefined;
+    locks: LockStore;
+    planOf(planKey: string): Promise<EventPlan | undefined>;
+    thresholds?: AlertThresholds;
+  }): Promise<Ledger> {
+    const earlier = (opts.runs ?? []).filter((r) => r.revision < opts.revision && r.mode === 'alert');
+    const prior: PriorRun[] = [];
+    for (const run of earlier) {
+      const plan = await opts.planOf(run.planKey);
+      if (!plan) continue;
+      const unitOf = new Map<string, number>();
+      plan.units.forEach((start, u) => {
+        const end = u + 1 < plan.units.length ? plan.units[u + 1] : plan.plan.length;
+        for (let i = start; i < end; i++) unitOf.set(plan.plan[i], u);
+      });
+      const scan = plan.plan.length > 0 && parseScanSegmentKey(plan.plan[0]) !== undefined;
+      prior.push({ run, plan, model: intensityModelFor(run.quake), unitOf, scan });
+    }
+    return new Ledger(opts.eventId, prior, opts.locks, opts.thresholds);
+  }
+
+  /** True for an event's first run: nothing was sent before, and `coverage` reads nothing. */
+  get first(): boolean {
+    return this.prior.length === 0;
+  }
+
+  /** Earlier runs' coverage of the shards `segments` (segment keys of the current run's unit). */
+  async coverage(segments: readonly string[]): Promise<Coverage> {
+    if (this.prior.length === 0) return EMPTY;
+    const byShard = new Map<string, ShardCoverage[]>();
+    for (const p of this.prior) {
+      if (p.scan) continue;
+      const units = [...new Set(segments.map((s) => p.unitOf.get(s)).filter((u): u is number => u !== undefined))];
+      if (units.length === 0) continue;
+      const keys = units.map((u) => unitKey(p.plan.plan, p.plan.units, u));
+      const locks = await getMany(this.locks, runId(this.eventId, p.run.revision), keys);
+      units.forEach((u, k) => {
+        const lock = locks.get(keys[k]);
+        if (!lock) return;
+        const shards = unitSegments(p.plan.plan, p.plan.units, u);
+        for (const [shard, cov] of covered(lock, shards)) {
+          if (!segments.includes(shard)) continue;
+          const list = byShard.get(shard) ?? [];
+          list.push({ model: p.model, ...cov });
+          byShard.set(shard, list);
+        }
+      });
+    }
+    this.scanComplete ??= this.completedScanRuns();
+    return new Coverage(byShard, await this.scanComplete, this.thresholds);
+  }
+
+  private async completedScanRuns(): Promise<IntensityModel[]> {
+    const out: IntensityModel[] = [];
+    for (const p of this.prior) {
+      if (!p.scan) continue;
+      const keys = p.plan.units.map((_, u) => unitKey(p.plan.plan, p.plan.units, u));
+      const locks = await getMany(this.locks, runId(this.eventId, p.run.revision), keys);
+      if (keys.every((k) => locks.get(k)?.state === 'done')) out.push(p.model);
+    }
+    return out;
+  }
+}
+
+/** The shards of one unit (in unit order) that a lock says were handled, whole or up to a subscriber id. */
+function covered(lock: LockItem, shards: readonly string[]): [string, { throughId?: string }][] {
+  if (lock.state === 'done') return shards.map((s) => [s, {}]);
+  if (!lock.cursor) return [];
+  let pos: { shard: number; key?: string };
+  try {
+    pos = JSON.parse(lock.cursor) as { shard: number; key?: string };
+  } catch {
+    return [];
+  }
+  const out: [string, { throughId?: string }][] = [];
+  for (let i = 0; i < shards.length && i < pos.shard; i++) out.push([shards[i], {}]);
+  if (pos.key !== undefined && pos.shard < shards.length) {
+    const last = lastSubscriberId(pos.key);
+    if (last !== undefined) out.push([shards[pos.shard], { throughId: last }]);
+  }
+  return out;
+}
+
+/** The subscriberId of a subscribers-table page cursor (the JSON of DynamoDB's LastEvaluatedKey). */
+function lastSubscriberId(key: string): string | undefined {
+  try {
+    const k = JSON.parse(key) as { subscriberId?: unknown };
+    return typeof k.subscriberId === 'string' ? k.subscriberId : undefined;
+  } catch {
+    return undefined;
+  }
+}
