@@ -14,19 +14,24 @@ import type { ProducerPayload, ProducerResult } from './types.ts';
 
 export const MAX_EVENTS_PER_PAYLOAD = 1000;
 
-/** Events a payload carries: its quakes plus each document's items, accepted or rejected by the parser. */
+/**
+ * Events a payload carries: its quakes and retractions plus each document's items (accepted, rejected or retracted
+ * by the parser). Each costs the producer at least one conditional write.
+ */
 export function payloadEventCount(payload: ProducerPayload): number {
-  let n = Array.isArray(payload.quakes) ? payload.quakes.length : 0;
+  let n = (Array.isArray(payload.quakes) ? payload.quakes.length : 0) + inputs(payload.retractions);
   for (const doc of payload.documents ?? []) {
     const features = (doc as { features?: unknown })?.features;
     if (Array.isArray(features)) n += features.length;
     else {
       const r = parseFeed(doc);
-      n += r.accepted.length + r.rejected.length;
+      n += r.accepted.length + r.rejected.length + (r.retracted?.length ?? 0);
     }
   }
   return n;
 }
+
+const inputs = (list: unknown[] | undefined) => (Array.isArray(list) ? list.length : 0);
 
 /** A ProducerResult that refuses the whole payload (every input rejected with `reason`), as the producer answers. */
 export type RefusedResult = ProducerResult & { refused: string };
@@ -44,10 +49,10 @@ export function refuseOversizedPayload(
   const refused =
     `payload refused: ${count} events, above the producer's cap of ${cap} per invocation; ` +
     'send them in parts (quakectl splits its own sends)';
-  const inputs = (payload.documents?.length ?? 0) + (Array.isArray(payload.quakes) ? payload.quakes.length : 0);
+  const given = inputs(payload.documents) + inputs(payload.quakes) + inputs(payload.retractions);
   return {
     accepted: [],
-    rejected: Array.from({ length: inputs }, (_, index) => ({ index, reason: refused })),
+    rejected: Array.from({ length: given }, (_, index) => ({ index, reason: refused })),
     superseded: 0,
     associated: 0,
     refused,
@@ -56,8 +61,9 @@ export function refuseOversizedPayload(
 
 /**
  * Sends `payload` in one call when it is within `cap`, else parses its documents here and sends the events in parts
- * of at most `size`, in order, and sums the answers. Rejection indexes stay positions in the original payload
- * (documents, then quakes), as the producer reports them. A failure part-way throws: the caller sends again and the
+ * of at most `size`, in order, and sums the answers; retractions (the payload's and those parsed from documents) go
+ * with the last part, after the versions, as `inBatches` sends them. Rejection indexes stay positions in the
+ * original payload (documents, then quakes, then retractions), as the producer reports them. A failure part-way throws: the caller sends again and the
  * producer drops the parts already produced as superseded.
  */
 export async function sendInParts(
@@ -69,20 +75,33 @@ export async function sendInParts(
   const drill = payload.drill === true;
   const total: ProducerResult = { accepted: [], rejected: [], superseded: 0, associated: 0 };
   const events: { quake: Quake | unknown; index: number }[] = [];
+  const retractions: { retraction: unknown; index: number }[] = [];
   const docs = payload.documents ?? [];
   docs.forEach((doc, index) => {
     const r = parseFeed(doc, { drill });
     for (const quake of r.accepted) events.push({ quake, index });
     for (const x of r.rejected) total.rejected.push({ index, reason: `item ${x.index}: ${x.reason}` });
+    for (const retraction of r.retracted ?? []) retractions.push({ retraction, index });
   });
   (payload.quakes ?? []).forEach((quake, i) => {
     events.push({ quake, index: docs.length + i });
   });
-  for (let i = 0; i < events.length; i += opts.size) {
+  const base = docs.length + inputs(payload.quakes);
+  (payload.retractions ?? []).forEach((retraction, i) => {
+    retractions.push({ retraction, index: base + i });
+  });
+  for (let i = 0; i < Math.max(events.length, 1); i += opts.size) {
     const part = events.slice(i, i + opts.size);
-    const r = await send({ quakes: part.map((e) => e.quake), ...(drill ? { drill: true } : {}) });
+    const last = i + opts.size >= events.length;
+    const r = await send({
+      quakes: part.map((e) => e.quake),
+      ...(last && retractions.length ? { retractions: retractions.map((x) => x.retraction) } : {}),
+      ...(drill ? { drill: true } : {}),
+    });
     total.accepted.push(...r.accepted);
-    total.rejected.push(...r.rejected.map((x) => ({ ...x, index: part[x.index]?.index ?? x.index })));
+    // In a part, rejection indexes count its quakes, then its retractions.
+    const origin = (k: number) => (k < part.length ? part[k]?.index : retractions[k - part.length]?.index) ?? k;
+    total.rejected.push(...r.rejected.map((x) => ({ ...x, index: origin(x.index) })));
     total.superseded += r.superseded;
     total.associated += r.associated;
   }

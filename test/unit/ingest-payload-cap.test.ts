@@ -92,6 +92,16 @@ describe('sendInParts', () => {
     expect(r.rejected.every((x) => x.index === 0)).toBe(true);
   });
 
+  it('sends the retractions once, with the last part, after every version; they count towards the cap', async () => {
+    const calls: ProducerPayload[] = [];
+    const quakes = parseFeed(bigDocument(4)).accepted; // 1,132 quakes
+    const retractions = [{ id: 'us7000gone', source: 'us', reason: 'deleted' }];
+    expect(payloadEventCount({ quakes, retractions })).toBe(quakes.length + 1);
+    await sendInParts({ quakes, retractions }, producerLike(calls), { size: FORWARD_BATCH });
+    expect(calls.map((c) => c.retractions)).toEqual([...Array(calls.length - 1).fill(undefined), retractions]);
+    expect(calls.flatMap((c) => c.quakes)).toEqual(quakes);
+  });
+
   it('a payload within the cap is one call, unchanged', async () => {
     const calls: ProducerPayload[] = [];
     const payload = { documents: [week] };
