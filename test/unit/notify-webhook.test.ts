@@ -133,6 +133,41 @@ describe('Deliverer → webhook sink', () => {
     expect(r).toMatchObject({ ok: false, attempts: 2, reason: 'connection error: ECONNREFUSED' });
   });
 
+  it('stays inside the target budget: no retry whose wait would overrun it, and says so', async () => {
+    sink.setFailing({ delayMs: 400 });
+    const ns = items(1, () => ({ type: 'log', target: 'x' })).map((i) => i.notification);
+    // Each attempt is cut at the budget's remainder; with 1 s waits, the second wait cannot fit in 1.5 s.
+    const r = await postBatch(`${sink.url}/a`, ns, 'secret-a', {
+      timeoutMs: 200,
+      maxAttempts: 10,
+      backoffBaseMs: 1000,
+      backoffMaxMs: 1000,
+      budgetMs: 1500,
+      guard,
+    });
+    expect(r.ok).toBe(false);
+    expect(r.attempts).toBeLessThan(10);
+    expect(r.ok === false && r.reason).toMatch(
+      /^timeout after \d+ ms; target budget of 1500 ms spent after \d attempt\(s\)$/,
+    );
+  });
+
+  it('an abort (a lost lease) ends the post at once, reported as aborted', async () => {
+    sink.setFailing({ delayMs: 5000 });
+    const ns = items(1, () => ({ type: 'log', target: 'x' })).map((i) => i.notification);
+    const lease = new AbortController();
+    const post = postBatch(`${sink.url}/a`, ns, 'secret-a', {
+      timeoutMs: 10_000,
+      maxAttempts: 4,
+      backoffBaseMs: 1,
+      backoffMaxMs: 5,
+      guard,
+      signal: lease.signal,
+    });
+    setTimeout(() => lease.abort(new Error('lease lost')), 100);
+    expect(await post).toMatchObject({ ok: false, attempts: 1, aborted: true, reason: 'aborted: lease lost' });
+  });
+
   it('log channels are delivered as structured lines', async () => {
     const lines: unknown[] = [];
     const logger = { info: (msg: string, extra: unknown) => lines.push({ msg, extra }) } as never;

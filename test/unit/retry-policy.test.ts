@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   drainUnprocessed,
   RETRY_POLICIES,
+  RetryBudgetSpent,
   StopRetrying,
   sdkRetryStrategy,
   UnprocessedError,
@@ -77,6 +78,23 @@ describe('withRetry', () => {
       },
     );
     expect(delays).toEqual([20, 30]);
+  });
+});
+
+describe('withRetry deadline', () => {
+  it('makes no retry whose wait would end after the deadline; RetryBudgetSpent carries the last error', async () => {
+    let calls = 0;
+    const err = await withRetry(
+      { attempts: 10, baseMs: 50, maxMs: 50 },
+      async (n) => {
+        calls++;
+        throw new Error(`fail ${n}`);
+      },
+      { deadline: Date.now() + 30 },
+    ).catch((e) => e);
+    expect(err).toBeInstanceOf(RetryBudgetSpent);
+    expect((err.cause as Error).message).toBe('fail 1');
+    expect(calls).toBe(1);
   });
 });
 
