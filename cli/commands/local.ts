@@ -84,7 +84,11 @@ export function register(program: Command): void {
       .option('--sqs-port <port>', 'ElasticMQ (SQS) port (default 19324, env QUAKECTL_SQS_PORT)')
       .option('--dynamodb-port <port>', 'dynalite (DynamoDB) port (default 18000, env QUAKECTL_DYNAMODB_PORT)')
       .option('--lambda-port <port>', 'Lambda emulator port (default 19001, env QUAKECTL_LAMBDA_PORT)')
-      .option('--persist', 'keep DynamoDB tables and Kafka topics on disk under the state dir across restarts')
+      .option(
+        '--persist',
+        'keep every part on disk under the state dir across down/up: DynamoDB tables, SQS queues and messages, Kafka ' +
+          "topics, the Lambda emulator's functions (without it a fresh up starts all of them empty)",
+      )
       .option('--no-lambda', 'do not start the Lambda emulator')
       .option('--lambda-time-scale <x>', 'Lambda emulator time scale (e.g. 0.01 shortens async retry delays)')
       .option('--restart <services>', 'comma list of running services to restart anyway (e.g. lambda)')

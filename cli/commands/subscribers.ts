@@ -51,6 +51,7 @@ export function register(program: Command): void {
     });
     if (opts.dryRun) {
       const { detectFormat, parseSubscribersFile } = await import('../../shared/drill/subscribers-file.ts');
+      const { refuseDuplicateIds } = await import('../../shared/drill/duplicate-ids.ts');
       const { belowPlanningThreshold } = await import('../../shared/segments/index.ts');
       const { loadCommandProfile } = await import('../context.ts');
       // The dry run needs no stack, but the profile (file, env, flags) says which threshold the fan-out plans for.
@@ -62,13 +63,14 @@ export function register(program: Command): void {
         parsed.bad.sort((a, b) => a.line - b.line);
         return !reason;
       });
+      const { rows, duplicates } = refuseDuplicateIds(parsed.rows);
       const report = {
         dryRun: true,
         file,
         format: parsed.format,
         rows: parsed.rows.length + parsed.bad.length,
-        valid: parsed.rows.length,
-        rejected: parsed.bad,
+        valid: rows.length,
+        rejected: [...parsed.bad, ...duplicates].sort((a, b) => a.line - b.line),
       };
       output(format, report, (r) =>
         [

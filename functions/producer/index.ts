@@ -14,6 +14,7 @@ import {
   type ProducerResult,
   produceEvents,
 } from '../../shared/ingest/index.ts';
+import { refuseOversizedPayload } from '../../shared/ingest/payload-cap.ts';
 import { scheduledPoller } from '../../shared/ingest/scheduled.ts';
 
 // Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
@@ -94,6 +95,9 @@ export async function handler(event: ProducerPayload & { source?: string }, cont
       count(total);
       return { ...total, polls: stats };
     }
+    // Over the stated cap the producer answers at once with the reason, before its deadline (shared/ingest/payload-cap.ts).
+    const refused = refuseOversizedPayload(event ?? {});
+    if (refused) return refused;
     const result = await produce(event ?? {});
     count(result);
     return result;

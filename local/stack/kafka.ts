@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../../shared/infra/errors.ts';
 import type { Artifact } from './maven.ts';
-import { spawnDetached } from './processes.ts';
+import { runToCompletion, spawnDetached } from './processes.ts';
 
 export const DEFAULT_KAFKA_VERSION = '3.9.1';
 export const KAFKA_MAIN = 'kafka.Kafka';
@@ -131,7 +131,6 @@ export interface KafkaLaunch {
   /** Directory holding this service's config files and data. */
   dir: string;
   log: string;
-  persist: boolean;
   options: KafkaNodeOptions;
 }
 
@@ -155,22 +154,22 @@ function javaArgs(l: KafkaLaunch, main: string, extra: string[]): string[] {
 }
 
 /**
- * Writes the configs and formats the storage (fresh each start unless `persist` and already formatted), then starts
- * the node detached. Formatting is a separate short JVM run.
+ * Writes the configs, formats the storage when it is not formatted yet, then starts the node detached. Formatting is
+ * a separate short JVM run, awaited. An existing formatted data dir is kept, so a killed broker restarted by
+ * `local up` comes back with its topics and offsets; the stack wipes the data dir itself when it must start empty
+ * (`down` and a fresh `up` without --persist, see stack.ts).
  */
 export async function startKafka(l: KafkaLaunch): Promise<{ pid: number; exited: Promise<number | null> }> {
   mkdirSync(l.dir, { recursive: true });
   const props = join(l.dir, 'server.properties');
   writeFileSync(props, renderServerProperties(l.options));
-  const formatted = existsSync(join(l.options.dataDir, 'meta.properties'));
-  if (!l.persist || !formatted) {
+  if (!existsSync(join(l.options.dataDir, 'meta.properties'))) {
     rmSync(l.options.dataDir, { recursive: true, force: true });
-    const fmt = spawnDetached(
+    const code = await runToCompletion(
       l.java,
       javaArgs(l, 'kafka.tools.StorageTool', ['format', '-t', newClusterId(), '-c', props]),
       { log: l.log },
     );
-    const code = await fmt.exited;
     if (code !== 0) throw new Error(`kafka storage format failed (exit ${code}); see ${l.log}`);
   }
   return spawnDetached(l.java, javaArgs(l, KAFKA_MAIN, [props]), { log: l.log });

@@ -37,6 +37,24 @@ export function spawnDetached(
   }
 }
 
+/**
+ * Runs a short command to its end (kafka-storage format), output appended to `log`. Not detached and not unref'd: the
+ * awaiting caller's event loop stays alive until the child exits (an unref'd child let `local up` end with exit 13,
+ * "unsettled top-level await", when Kafka was the only service left to start).
+ */
+export function runToCompletion(command: string, args: string[], opts: { log: string }): Promise<number | null> {
+  const fd = openSync(opts.log, 'a');
+  try {
+    const child = spawn(command, args, { stdio: ['ignore', fd, fd] });
+    return new Promise<number | null>((resolve) => {
+      child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null)));
+      child.once('error', () => resolve(127));
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function isAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {

@@ -238,6 +238,9 @@ export async function up(o: UpOptions): Promise<UpResult> {
       }
     }
     const toStart = SERVICES.filter((s) => state[s] && !keep.has(s));
+    // Persist all or none: a stack started afresh without --persist starts every part empty, so the emulator cannot
+    // bring back functions and mappings whose tables, queues and topics are gone (nor a broker its old topics).
+    if (!previous && !state.persist) wipePersistentState(o.stateDir);
     if (toStart.length === 0) {
       for (const s of SERVICES) if (state[s]) state[s].healthy = true;
       state.startedAt = previous?.startedAt;
@@ -274,6 +277,18 @@ export async function up(o: UpOptions): Promise<UpResult> {
 
     const spawned = new Map<ServiceName, Spawned>();
     const warnings: string[] = [];
+    // Without --persist, ElasticMQ and dynalite keep everything in memory: one restarted alone comes back empty while
+    // the functions that use it are still deployed. Say so, with the command that fixes it.
+    if (previous && !state.persist) {
+      for (const svc of ['sqs', 'dynamodb'] as const) {
+        if (toStart.includes(svc) && previous[svc]?.pid) {
+          warnings.push(
+            `${svc} was restarted without --persist: its ${svc === 'sqs' ? 'queues' : 'tables'} are gone; ` +
+              'run `quakectl deploy` to create them again',
+          );
+        }
+      }
+    }
     let lambdaFailed = false;
     const record = (svc: ServiceName, s: Spawned) => {
       spawned.set(svc, s);
@@ -287,7 +302,14 @@ export async function up(o: UpOptions): Promise<UpResult> {
       if (toStart.includes('sqs')) {
         record(
           'sqs',
-          startElasticmq({ java, lib: sqsLib, dir: join(o.stateDir, 'sqs'), log: state.sqs.log!, port: ports.sqs }),
+          startElasticmq({
+            java,
+            lib: sqsLib,
+            dir: join(o.stateDir, 'sqs'),
+            log: state.sqs.log!,
+            port: ports.sqs,
+            persist: state.persist,
+          }),
         );
       }
       if (toStart.includes('dynamodb')) {
@@ -308,7 +330,6 @@ export async function up(o: UpOptions): Promise<UpResult> {
             lib: kafkaLib,
             dir,
             log: state.kafka.log!,
-            persist: state.persist,
             options: {
               version: state.kafka.version,
               port: ports.kafka,
@@ -428,6 +449,24 @@ function logTail(log: string | undefined, lines = 12): string {
   }
 }
 
+/**
+ * What survives a restart on disk under the state dir: Kafka's log dirs, ElasticMQ's queue and message storage,
+ * dynalite's tables (only written with --persist) and the Lambda emulator's functions, code, event source mappings
+ * and async queue (docs/lambda-emulator.md). Service logs are kept.
+ */
+export function persistentPaths(stateDir: string): string[] {
+  return [
+    join(stateDir, 'kafka', 'data'),
+    join(stateDir, 'sqs', 'data'),
+    join(stateDir, 'dynamodb'),
+    ...['functions', 'code', 'event-source-mappings', 'async'].map((d) => join(stateDir, 'lambda', d)),
+  ];
+}
+
+function wipePersistentState(stateDir: string): void {
+  for (const p of persistentPaths(stateDir)) rmSync(p, { recursive: true, force: true });
+}
+
 export interface DownResult {
   wasRunning: boolean;
   stopped: Array<{ service: ServiceName; pid: number }>;
@@ -451,7 +490,7 @@ export async function down(o: { stateDir: string; onProgress?: (m: string) => vo
     const ports = SERVICES.flatMap((s) => servicePorts(s, state));
     const busy = await waitPortsFree(ports, 10_000);
     rmSync(stackStatePath(o.stateDir), { force: true });
-    if (!state.persist) rmSync(join(o.stateDir, 'kafka', 'data'), { recursive: true, force: true });
+    if (!state.persist) wipePersistentState(o.stateDir);
     if (busy.length > 0) {
       throw new QuakectlError(
         `stopped ${stopped.map((s) => s.service).join(', ') || 'nothing'}, but ports ${busy.join(', ')} are still in ` +

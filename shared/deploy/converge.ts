@@ -42,6 +42,7 @@ import {
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
 import type { Clients } from '../infra/clients.ts';
+import { RETRY_POLICIES, withRetry } from '../infra/retry.ts';
 import { findMappings, queueArn } from './actual.ts';
 import { ConvergeError } from './errors.ts';
 import { resourceKey } from './plan.ts';
@@ -304,34 +305,18 @@ async function waitFunctionReady(clients: Clients, name: string, opts: ConvergeO
 }
 
 /** A just-created IAM role takes seconds to become assumable by Lambda (eventual consistency in IAM). */
-async function retryWhileRoleNotReady<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const e = err as Error;
-      if (attempt < 8 && e.name === 'InvalidParameterValueException' && /cannot be assumed/i.test(e.message)) {
-        await sleep(2000 * (attempt + 1));
-        continue;
-      }
-      throw err;
-    }
-  }
+function retryWhileRoleNotReady<T>(fn: () => Promise<T>): Promise<T> {
+  return withRetry(RETRY_POLICIES.deployIam, fn, {
+    retriable: (err) =>
+      (err as Error).name === 'InvalidParameterValueException' && /cannot be assumed/i.test((err as Error).message),
+  });
 }
 
 /** An update while the previous one is in progress answers ResourceConflictException: wait and retry. */
-async function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (attempt < 20 && (err as Error).name === 'ResourceConflictException') {
-        await sleep(500 * Math.min(attempt + 1, 6));
-        continue;
-      }
-      throw err;
-    }
-  }
+function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {
+  return withRetry(RETRY_POLICIES.deploy, fn, {
+    retriable: (err) => (err as Error).name === 'ResourceConflictException',
+  });
 }
 
 function requireArn(queueArns: Map<string, string>, queue: string): string {

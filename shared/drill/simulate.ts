@@ -8,7 +8,7 @@ import type { Clients } from '../infra/clients.ts';
 import { QuakectlError, ServiceUnavailableError } from '../infra/errors.ts';
 import type { ResourceNames } from '../infra/names.ts';
 import { ForwardError } from '../ingest/errors.ts';
-import { invokeProducer } from '../ingest/forward.ts';
+import { FORWARD_BATCH, invokeProducer } from '../ingest/forward.ts';
 import {
   createEventProducer,
   eventsTopic,
@@ -16,6 +16,7 @@ import {
   type ProducerResult,
   produceEvents,
 } from '../ingest/index.ts';
+import { sendInParts } from '../ingest/payload-cap.ts';
 import type { Quake } from '../quake/types.ts';
 import { cellMinDistanceKm, type SubscriberStore } from '../segments/index.ts';
 import type { Subscriber } from '../segments/types.ts';
@@ -41,9 +42,11 @@ export async function sendViaProducer(
 ): Promise<ProducerResult> {
   const FunctionName = names.function('producer');
   try {
-    return await invokeProducer(
-      { lambda: clients.lambda, functionName: FunctionName, qualifier: names.alias },
+    // A replayed feed may hold thousands of events: stay under the producer's cap (shared/ingest/payload-cap.ts).
+    return await sendInParts(
       payload,
+      (part) => invokeProducer({ lambda: clients.lambda, functionName: FunctionName, qualifier: names.alias }, part),
+      { size: FORWARD_BATCH },
     );
   } catch (err) {
     if (!(err instanceof ForwardError)) throw err;

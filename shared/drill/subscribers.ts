@@ -3,6 +3,7 @@
  * never stop the good ones; they come back with their line numbers.
  */
 import type { SubscriberStore, UpsertResult } from '../segments/index.ts';
+import { refuseDuplicateIds } from './duplicate-ids.ts';
 import { type SeedOptions, seedSubscribers } from './seed.ts';
 import { type BadRow, detectFormat, parseSubscribersFile } from './subscribers-file.ts';
 
@@ -23,12 +24,13 @@ export async function importSubscribersText(
   onProgress?: (done: number, total: number) => void,
 ): Promise<ImportReport> {
   const parsed = parseSubscribersFile(text, detectFormat(file, text));
+  const { rows, duplicates } = refuseDuplicateIds(parsed.rows);
   const result = await store.importAll(
-    parsed.rows.map((r) => r.subscriber),
+    rows.map((r) => r.subscriber),
     { onProgress },
   );
   // The store validates again; anything it refuses is reported against the row's line too.
-  const late = result.rejected.map((r) => ({ line: parsed.rows[r.index].line, id: r.id, reason: r.reason }));
+  const late = result.rejected.map((r) => ({ line: rows[r.index].line, id: r.id, reason: r.reason }));
   return {
     file,
     format: parsed.format,
@@ -36,7 +38,7 @@ export async function importSubscribersText(
     inserted: result.inserted,
     updated: result.updated,
     moved: result.moved,
-    rejected: [...parsed.bad, ...late].sort((a, b) => a.line - b.line),
+    rejected: [...parsed.bad, ...duplicates, ...late].sort((a, b) => a.line - b.line),
   };
 }
 

@@ -20,6 +20,7 @@ import {
 } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { type ResourceNames, resourceNames } from './names.ts';
+import { RETRY_POLICIES, sdkRetryStrategy } from './retry.ts';
 import { requireStackState } from './stack-state.ts';
 
 export const LOCAL_REGION = 'us-east-1';
@@ -112,8 +113,8 @@ function awsClientConfig(cfg: ServiceConfig, endpoint: string | undefined) {
     ...(endpoint ? { endpoint } : {}),
     ...(cfg.credentials ? { credentials: cfg.credentials } : {}),
     ...(cfg.awsProfile ? { profile: cfg.awsProfile } : {}),
-    // Local services answer at once or not at all: do not let the SDK retry a dead port for long.
-    ...(cfg.local ? { maxAttempts: 2 } : {}),
+    // One bounded policy for every SDK call (shared/infra/retry.ts): throttling retried from 25 ms, not 500 ms.
+    retryStrategy: sdkRetryStrategy(RETRY_POLICIES.sdk),
   };
 }
 

@@ -13,11 +13,12 @@
  * are handled one at a time in arrival order; a version is remembered only after its forward succeeded.
  */
 import WebSocket from 'ws';
+import { RETRY_POLICIES, withRetry } from '../infra/retry.ts';
 import { parseEmscItem } from '../quake/emsc.ts';
 import type { Quake, Retraction } from '../quake/types.ts';
 import { isRetriable } from './errors.ts';
 import { VersionMemory, type VersionMemoryOptions } from './seen.ts';
-import { abortableSleep, type BackoffOptions, backoffDelay, type IngestLog, silentLog } from './support.ts';
+import { type BackoffOptions, backoffDelay, type IngestLog, silentLog } from './support.ts';
 
 export const EMSC_WEBSOCKET_URL = 'wss://www.seismicportal.eu/standing_order/websocket';
 
@@ -219,22 +220,30 @@ export class EmscListener {
       this.stats.duplicates++;
       return;
     }
-    const attempts = this.opts.forwardAttempts ?? 5;
-    for (let i = 1; ; i++) {
-      try {
-        await this.opts.forward(quake);
-        this.memory.remember(quake);
-        this.stats.forwarded++;
-        return;
-      } catch (err) {
-        const last = i >= attempts || !isRetriable(err) || this.stopping.signal.aborted;
-        this.log.warn('forward failed', { id: quake.id, attempt: i, error: (err as Error).message, giveUp: last });
-        if (last) {
-          this.stats.forwardFailures++;
-          return;
-        }
-        await abortableSleep(backoffDelay(i - 1, { initialMs: 500, maxMs: 10_000 }), this.stopping.signal);
-      }
+    const policy = {
+      ...RETRY_POLICIES.forward,
+      attempts: this.opts.forwardAttempts ?? RETRY_POLICIES.forward.attempts,
+    };
+    let attempt = 0;
+    try {
+      await withRetry(
+        policy,
+        async (n) => {
+          attempt = n;
+          await this.opts.forward(quake);
+        },
+        {
+          retriable: (err) => isRetriable(err) && !this.stopping.signal.aborted,
+          onRetry: (err, n) =>
+            this.log.warn('forward failed', { id: quake.id, attempt: n, error: (err as Error).message, giveUp: false }),
+          signal: this.stopping.signal,
+        },
+      );
+      this.memory.remember(quake);
+      this.stats.forwarded++;
+    } catch (err) {
+      this.log.warn('forward failed', { id: quake.id, attempt, error: (err as Error)?.message, giveUp: true });
+      this.stats.forwardFailures++;
     }
   }
 }

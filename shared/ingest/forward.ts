@@ -32,7 +32,10 @@ export interface LambdaForwarderOptions {
   drill?: boolean;
 }
 
-/** Events per producer call: far below Lambda's 6 MB RequestResponse payload and Kafka's 1 MB request default. */
+/**
+ * Events per producer call: far below Lambda's 6 MB RequestResponse payload, Kafka's 1 MB request default and the
+ * producer's own cap (MAX_EVENTS_PER_PAYLOAD, payload-cap.ts).
+ */
 export const FORWARD_BATCH = 200;
 
 /**
@@ -100,8 +103,21 @@ export async function invokeProducer(
       retriable: true,
     });
   }
+  let answer: unknown;
   try {
-    return asResult(JSON.parse(text));
+    answer = JSON.parse(text);
+  } catch (err) {
+    throw new ForwardError(`producer ${opts.functionName} answered ${text.slice(0, 200)}`, {
+      cause: err,
+      retriable: false,
+    });
+  }
+  // The producer refused the whole payload (payload-cap.ts): sending it again cannot help.
+  const refused = (answer as { refused?: unknown } | null)?.refused;
+  if (typeof refused === 'string')
+    throw new ForwardError(`producer ${opts.functionName}: ${refused}`, { retriable: false });
+  try {
+    return asResult(answer);
   } catch (err) {
     throw new ForwardError(`producer ${opts.functionName} answered ${text.slice(0, 200)}`, {
       cause: err,

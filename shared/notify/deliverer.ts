@@ -10,6 +10,7 @@ import { GetQueueUrlCommand, SendMessageBatchCommand, type SQSClient } from '@aw
 import type { Kafka, Producer } from 'kafkajs';
 import type { Clients } from '../infra/clients.ts';
 import type { ResourceNames } from '../infra/names.ts';
+import { RETRY_POLICIES } from '../infra/retry.ts';
 import { chunk, mapLimit } from '../segments/concurrency.ts';
 import { type Lookup, TargetGuard } from './address.ts';
 import { DeliveryError } from './errors.ts';
@@ -76,14 +77,15 @@ export class Deliverer {
 
   constructor(opts: DelivererOptions) {
     this.opts = { batchSize: 100, concurrency: 32, ...opts };
+    this.guard = new TargetGuard({ allowPrivate: opts.allowPrivateTargets, lookup: opts.lookup });
     this.post = {
+      guard: this.guard,
       timeoutMs: opts.timeoutMs ?? 2000,
-      maxAttempts: opts.maxAttempts ?? 4,
-      backoffBaseMs: opts.backoffBaseMs ?? 100,
-      backoffMaxMs: opts.backoffMaxMs ?? 2000,
+      maxAttempts: opts.maxAttempts ?? RETRY_POLICIES.webhook.attempts,
+      backoffBaseMs: opts.backoffBaseMs ?? RETRY_POLICIES.webhook.baseMs,
+      backoffMaxMs: opts.backoffMaxMs ?? RETRY_POLICIES.webhook.maxMs,
       budgetMs: opts.targetBudgetMs ?? 5000,
     };
-    this.guard = new TargetGuard({ allowPrivate: opts.allowPrivateTargets, lookup: opts.lookup });
   }
 
   /** A deliverer wired from the one client factory and the profile's fan-out settings. */

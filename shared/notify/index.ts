@@ -1,5 +1,15 @@
 /** Notifications (system.md section 8): building, localized text, signing, and delivery with a DLQ behind it. */
-export { isPrivateAddress, type Lookup, systemLookup, type TargetCheck, TargetGuard } from './address.ts';
+export {
+  checkedLookup,
+  isPrivateAddress,
+  type Lookup,
+  PrivateTargetError,
+  privateAddressReason,
+  systemLookup,
+  type TargetCheck,
+  TargetGuard,
+  targetDispatcher,
+} from './address.ts';
 export {
   buildCancellation,
   buildNotification,

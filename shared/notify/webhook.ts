@@ -1,13 +1,17 @@
 /**
  * One webhook batch POST with retries: JSON body `{"notifications":[…]}`, signed, with a per-batch Idempotency-Key,
- * a hard timeout per attempt (AbortSignal.timeout), and exponential backoff with full jitter between attempts.
+ * a hard timeout per attempt (AbortSignal.timeout), retried under the webhook policy of shared/infra/retry.ts.
  *
- * Retried: timeouts, connection errors, 5xx, 408 and 429 (after Retry-After when given, capped at backoffMaxMs). Not retried: other 4xx (the receiver rejects the content;
- * repeating it cannot help) and 3xx (redirects are not followed: they could lead to an address the guard refused).
- * Uses the global fetch (undici) whose default agent keeps connections alive and opens as many per origin as there are
- * requests in flight; the caller bounds that number.
+ * Retried: timeouts, connection errors, 5xx, 408 and 429 (after Retry-After when given, capped at backoffMaxMs). Not
+ * retried: other 4xx (the receiver rejects the content; repeating it cannot help), 3xx (redirects are not followed:
+ * they could lead to an address the guard refused) and a connection refused by the private-address guard.
+ * Requests go through the guard's undici dispatcher, which checks the address each new connection is made to
+ * (address.ts); it keeps connections alive and opens as many per origin as there are requests in flight, which the
+ * caller bounds.
  */
-import { sleep } from '../segments/concurrency.ts';
+import { fetch } from 'undici';
+import { RetryBudgetSpent, withRetry } from '../infra/retry.ts';
+import { PrivateTargetError, TargetGuard } from './address.ts';
 import { batchIdempotencyKey, sign } from './signature.ts';
 import type { Notification } from './types.ts';
 
@@ -16,6 +20,8 @@ export interface PostOptions {
   maxAttempts: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** Decides where connections may go; default: private targets refused, system DNS. */
+  guard?: TargetGuard;
   /**
    * The target's whole time budget for this batch, attempts and backoff included: a slow or hanging target gives up
    * after it instead of holding the batch (and its lease) for maxAttempts × timeoutMs plus backoff.
@@ -29,7 +35,19 @@ export type PostResult =
   | { ok: true; attempts: number; status: number; firstFailureAt?: number }
   | { ok: false; attempts: number; reason: string; firstFailureAt: number; aborted?: boolean };
 
-type Attempt = { ok: true; status: number } | { ok: false; retriable: boolean; reason: string; retryAfterMs?: number };
+/** One failed attempt: why, whether another can help, and how long the receiver asked us to wait. */
+class AttemptError extends Error {
+  readonly retriable: boolean;
+  readonly retryAfterMs: number | undefined;
+  constructor(reason: string, retriable: boolean, retryAfterMs?: number) {
+    super(reason);
+    this.name = 'AttemptError';
+    this.retriable = retriable;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+let defaultGuard: TargetGuard | undefined;
 
 /** Retry-After in seconds (HTTP-date is not worth the parsing here); undefined when absent or unusable. */
 function retryAfterMs(header: string | null): number | undefined {
@@ -53,9 +71,10 @@ async function attempt(
   body: string,
   headers: Record<string, string>,
   timeoutMs: number,
-  signal?: AbortSignal,
-): Promise<Attempt> {
-  let res: Response;
+  signal: AbortSignal | undefined,
+  guard: TargetGuard,
+): Promise<number> {
+  let res: Awaited<ReturnType<typeof fetch>>;
   try {
     const timeout = AbortSignal.timeout(timeoutMs);
     res = await fetch(url, {
@@ -63,26 +82,23 @@ async function attempt(
       body,
       headers,
       redirect: 'manual',
+      dispatcher: guard.dispatcher,
       signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
     });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
+    const e = err as Error & { cause?: Error & { code?: string } };
+    if (e.cause instanceof PrivateTargetError) throw new AttemptError(e.cause.message, false);
+    if (signal?.aborted) throw new AttemptError('aborted', false);
     if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-      return { ok: false, retriable: true, reason: `timeout after ${timeoutMs} ms` };
+      throw new AttemptError(`timeout after ${timeoutMs} ms`, true);
     }
-    const detail = e.cause?.code ?? e.cause?.message ?? e.message;
-    return { ok: false, retriable: true, reason: `connection error: ${detail}` };
+    throw new AttemptError(`connection error: ${e.cause?.code ?? e.cause?.message ?? e.message}`, true);
   }
   // Drain the body so the connection returns to the pool.
   await res.arrayBuffer().catch(() => undefined);
-  if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
+  if (res.status >= 200 && res.status < 300) return res.status;
   const retriable = res.status >= 500 || res.status === 408 || res.status === 429;
-  return {
-    ok: false,
-    retriable,
-    reason: `HTTP ${res.status}`,
-    retryAfterMs: retryAfterMs(res.headers.get('retry-after')),
-  };
+  throw new AttemptError(`HTTP ${res.status}`, retriable, retryAfterMs(res.headers.get('retry-after')));
 }
 
 /**
@@ -108,35 +124,51 @@ export async function postBatch(
 ): Promise<PostResult> {
   const { body, headers } = encodeBatch(notifications, secret);
   const target = withoutUserInfo(url, headers);
+  defaultGuard ??= new TargetGuard({ allowPrivate: false });
+  const guard = opts.guard ?? defaultGuard;
   let firstFailureAt: number | undefined;
-  const deadline = opts.budgetMs !== undefined ? Date.now() + opts.budgetMs : Number.POSITIVE_INFINITY;
-  const aborted = (n: number) => ({
+  let attempts = 0;
+  const deadline = opts.budgetMs !== undefined ? Date.now() + opts.budgetMs : undefined;
+  const aborted = () => ({
     ok: false as const,
-    attempts: n,
+    attempts,
     reason: `aborted: ${String(opts.signal?.reason?.message ?? opts.signal?.reason ?? 'by the caller')}`,
     firstFailureAt: firstFailureAt ?? Date.now(),
     aborted: true,
   });
-  for (let n = 1; ; n++) {
-    if (opts.signal?.aborted) return aborted(n - 1);
-    const left = deadline - Date.now();
-    const r = await attempt(target, body, headers, Math.max(1, Math.min(opts.timeoutMs, left)), opts.signal);
-    if (r.ok) return { ok: true, attempts: n, status: r.status, firstFailureAt };
-    if (opts.signal?.aborted) return aborted(n);
-    firstFailureAt ??= Date.now();
-    if (!r.retriable || n >= opts.maxAttempts) return { ok: false, attempts: n, reason: r.reason, firstFailureAt };
-    const backoff = Math.random() * Math.min(opts.backoffMaxMs, opts.backoffBaseMs * 2 ** (n - 1));
-    // A receiver's Retry-After (429/503) is honoured up to backoffMaxMs: an alert cannot wait minutes.
-    const asked = 'retryAfterMs' in r && r.retryAfterMs !== undefined ? Math.min(r.retryAfterMs, opts.backoffMaxMs) : 0;
-    const pause = Math.max(backoff, asked);
-    if (Date.now() + pause >= deadline) {
+  try {
+    const status = await withRetry(
+      { attempts: opts.maxAttempts, baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs },
+      async (n) => {
+        attempts = n;
+        const left = deadline === undefined ? opts.timeoutMs : deadline - Date.now();
+        try {
+          return await attempt(target, body, headers, Math.max(1, Math.min(opts.timeoutMs, left)), opts.signal, guard);
+        } catch (err) {
+          firstFailureAt ??= Date.now();
+          throw err;
+        }
+      },
+      {
+        retriable: (err) => err instanceof AttemptError && err.retriable,
+        // A receiver's Retry-After (429/503) is honoured up to backoffMaxMs: an alert cannot wait minutes.
+        waitAtLeastMs: (err) => (err instanceof AttemptError ? err.retryAfterMs : undefined),
+        deadline,
+        signal: opts.signal,
+      },
+    );
+    return { ok: true, attempts, status, firstFailureAt };
+  } catch (err) {
+    if (opts.signal?.aborted) return aborted();
+    if (err instanceof RetryBudgetSpent) {
       return {
         ok: false,
-        attempts: n,
-        reason: `${r.reason}; target budget of ${opts.budgetMs} ms spent after ${n} attempt(s)`,
-        firstFailureAt,
+        attempts,
+        reason: `${(err.cause as Error).message}; target budget of ${opts.budgetMs} ms spent after ${attempts} attempt(s)`,
+        firstFailureAt: firstFailureAt ?? Date.now(),
       };
     }
-    await sleep(pause);
+    const reason = err instanceof AttemptError ? err.message : `failed: ${(err as Error)?.message ?? String(err)}`;
+    return { ok: false, attempts, reason, firstFailureAt: firstFailureAt ?? Date.now() };
   }
 }

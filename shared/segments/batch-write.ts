@@ -1,9 +1,11 @@
 /**
  * BatchWriteItem with its protocol handled: at most 25 requests per call, and `UnprocessedItems` (throttling, or
- * dynalite/DynamoDB partial success) retried with exponential backoff and full jitter until done or out of attempts.
+ * dynalite/DynamoDB partial success) resubmitted under the `unprocessed` retry policy (shared/infra/retry.ts) until
+ * done or out of attempts.
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { chunk, mapLimit, sleep } from './concurrency.ts';
+import { drainUnprocessed, RETRY_POLICIES, UnprocessedError } from '../infra/retry.ts';
+import { chunk, mapLimit } from './concurrency.ts';
 import { SegmentStoreError } from './errors.ts';
 
 export type WriteRequest =
@@ -18,18 +20,21 @@ export async function batchWriteAll(
   requests: WriteRequest[],
   opts: { concurrency?: number; maxAttempts?: number } = {},
 ): Promise<void> {
-  const maxAttempts = opts.maxAttempts ?? 10;
+  const policy = { ...RETRY_POLICIES.unprocessed, ...(opts.maxAttempts ? { attempts: opts.maxAttempts } : {}) };
   await mapLimit(chunk(requests, MAX_BATCH), opts.concurrency ?? 16, async (batch) => {
-    let pending = batch;
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      if (attempt > maxAttempts) {
-        throw new SegmentStoreError(
-          `BatchWrite to ${table}: ${pending.length} items still unprocessed after ${maxAttempts} attempts`,
-        );
-      }
-      if (attempt > 1) await sleep(Math.random() * Math.min(2000, 25 * 2 ** attempt));
-      const res = await ddb.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
-      pending = (res.UnprocessedItems?.[table] as WriteRequest[] | undefined) ?? [];
+    try {
+      await drainUnprocessed(
+        policy,
+        batch,
+        async (pending) => {
+          const res = await ddb.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+          return (res.UnprocessedItems?.[table] as WriteRequest[] | undefined) ?? [];
+        },
+        `BatchWrite to ${table}`,
+      );
+    } catch (err) {
+      if (err instanceof UnprocessedError) throw new SegmentStoreError(err.message, { cause: err });
+      throw err;
     }
   });
 }

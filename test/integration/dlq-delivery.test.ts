@@ -96,7 +96,7 @@ beforeAll(async () => {
   ];
   const r = await deliverer.deliver(items);
   expect(r.delivered).toEqual([]);
-  expect(r.dlq).toBe(4); // 3 batches of event 1 (2+2+1), 1 of event 2
+  expect(r.dlq).toBe(6); // one message per notification: 5 of event 1, 1 of event 2 (a redrive is idempotent per id)
   expect(sink.received()).toEqual([]);
 });
 
@@ -112,7 +112,7 @@ afterAll(async () => {
 describe('delivery DLQ: list, redrive', () => {
   it('dlq list shows the depths and, for the queue, the batches with their reasons, without consuming them', async () => {
     const all = await runJson<Array<{ queue: string; kind: string; depth: number }>>([...P, 'dlq', 'list']);
-    expect(all).toContainEqual({ queue: names.dlq('delivery'), kind: 'delivery', depth: 4 });
+    expect(all).toContainEqual({ queue: names.dlq('delivery'), kind: 'delivery', depth: 6 });
     expect(all.find((q) => q.kind === 'producer')).toEqual({
       queue: names.dlq('producer'),
       kind: 'producer',
@@ -120,7 +120,7 @@ describe('delivery DLQ: list, redrive', () => {
     });
 
     const messages = await runJson<DecodedMessage[]>([...P, 'dlq', 'list', 'delivery']);
-    expect(messages).toHaveLength(4);
+    expect(messages).toHaveLength(6);
     for (const m of messages) {
       expect(m.kind).toBe('delivery');
       expect(m.errorMessage).toMatch(/503/);
@@ -132,7 +132,7 @@ describe('delivery DLQ: list, redrive', () => {
     }
     expect(messages.flatMap((m) => m.delivery?.notifications.map((n) => n.id) ?? []).sort()).toHaveLength(6);
     // Peeking released them: all still visible.
-    expect(await depth()).toBe(4);
+    expect(await depth()).toBe(6);
     const one = await runJson<DecodedMessage>([...P, 'dlq', 'show', 'delivery', messages[0].messageId]);
     expect(one.messageId).toBe(messages[0].messageId);
   });
@@ -142,28 +142,26 @@ describe('delivery DLQ: list, redrive', () => {
     const run = await runCli([...P, 'dlq', 'redrive', 'delivery', '--event-id', eventId, '--yes', '-o', 'json']);
     expect(run.code).toBe(1);
     const r = JSON.parse(run.stdout) as RedriveResult;
-    expect(r).toMatchObject({ mode: 'redrive', redriven: 0, failed: 3, skipped: 1 });
-    expect(await depth()).toBe(4);
+    expect(r).toMatchObject({ mode: 'redrive', redriven: 0, failed: 5, skipped: 1 });
+    expect(await depth()).toBe(6);
     const messages = await runJson<DecodedMessage[]>([...P, 'dlq', 'list', 'delivery']);
     const ofEvent = messages.filter((m) => m.eventIds.includes(eventId));
-    expect(ofEvent.map((m) => [m.attempts, /500/.test(m.errorMessage ?? '')])).toEqual([
-      [3, true],
-      [3, true],
-      [3, true],
-    ]);
+    expect(ofEvent.map((m) => [m.attempts, /500/.test(m.errorMessage ?? '')])).toEqual(
+      Array.from({ length: 5 }, () => [3, true]),
+    );
   });
 
   it('dry run changes nothing; the receiver healthy, redrive delivers every notification once and empties the DLQ', async () => {
     sink.setFailing(false);
     const dry = await runJson<RedriveResult>([...P, 'dlq', 'redrive', 'delivery', '--dry-run']);
-    expect(dry.items.filter((i) => i.outcome === 'would-redrive')).toHaveLength(4);
+    expect(dry.items.filter((i) => i.outcome === 'would-redrive')).toHaveLength(6);
     expect(sink.requests()).toBeGreaterThan(0);
     expect(sink.received()).toEqual([]);
-    expect(await depth()).toBe(4);
+    expect(await depth()).toBe(6);
 
     const r = await runCli([...P, 'dlq', 'redrive', 'delivery', '--rate', '20']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/redriven 4, failed 0, skipped 0/);
+    expect(r.stdout).toMatch(/redriven 6, failed 0, skipped 0/);
     expect(await depth()).toBe(0);
     const ids = sink.received().map((n) => n.id);
     expect(ids.sort()).toEqual(

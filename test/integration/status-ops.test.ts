@@ -8,9 +8,11 @@ import { CreateTableCommand, DeleteTableCommand, waitUntilTableExists } from '@a
 import { CreateQueueCommand, DeleteQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acceptVersion } from '../../shared/events/store.ts';
 import { resourceNames } from '../../shared/infra/names.ts';
 import { tableDefinition } from '../../shared/infra/tables.ts';
 import type { StatusSnapshot } from '../../shared/ops/status/snapshot.ts';
+import type { Quake } from '../../shared/quake/types.ts';
 import { localClients, uniqueName } from '../helpers/stack.ts';
 import { profileArgs, runCli, runJson } from './ops-cli.ts';
 
@@ -59,6 +61,27 @@ beforeAll(async () => {
     completedAt: now - 40_000,
     quake: { magnitude: 5, drill: false },
   });
+  // Accepted by the producer's own store function, never marked published (its produce failed).
+  await acceptVersion(
+    { ddb: clients.ddb, table: names.table('events') },
+    {
+      id: 'ev-unpublished',
+      source: 'us',
+      sourceIds: ['us:ev-unpublished'],
+      originTime: now - 20_000,
+      lat: 45.7,
+      lon: 26.6,
+      depthKm: 90,
+      magnitude: 5.4,
+      magType: 'mww',
+      place: 'Vrancea',
+      updatedAt: now - 15_000,
+      status: 'automatic',
+      kind: 'earthquake',
+      drill: false,
+    } as Quake,
+    now - 14_000,
+  );
   dlqUrl = (await clients.sqs.send(new CreateQueueCommand({ QueueName: names.dlq('delivery') }))).QueueUrl ?? '';
   await clients.sqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: '{"kind":"delivery"}' }));
 });
@@ -101,6 +124,32 @@ describe('quakectl status', () => {
     ]);
     expect(s.lag).toBeUndefined();
     expect(s.notes.join(' ')).toMatch(/lag: .*no Kafka event source mapping/);
+  });
+
+  it('names what deploy would create and is missing, with the fix, and lists unpublished events by id', async () => {
+    const s = await runJson<StatusSnapshot>([...P, 'status']);
+    expect(s.fix).toBe('quakectl deploy');
+    expect(s.missing).toEqual(
+      expect.arrayContaining([
+        { kind: 'table', name: names.table('subscribers') },
+        { kind: 'table', name: names.table('locks') },
+        { kind: 'queue', name: names.dlq('worker') },
+        { kind: 'function', name: names.function('producer') },
+      ]),
+    );
+    expect(s.missing).not.toContainEqual({ kind: 'table', name: names.table('events') });
+    expect(s.unpublished).toEqual([
+      expect.objectContaining({
+        eventId: 'ev-unpublished',
+        magnitude: 5.4,
+        place: 'Vrancea',
+        acceptedAt: now - 14_000,
+      }),
+    ]);
+    const text = await runCli([...P, 'status']);
+    expect(text.stdout).toMatch(/not deployed \(\d+; fix: quakectl deploy\):/);
+    expect(text.stdout).toContain('ev-unpublished M5.4 Vrancea, accepted');
+    expect(text.stdout).not.toMatch(/Requested resource not found|does not host this topic-partition/);
   });
 
   it('--watch without a terminal prints plain text once and exits', async () => {

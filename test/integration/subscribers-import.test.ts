@@ -113,3 +113,27 @@ describe('subscribers seed and stats', () => {
     expect(r.stderr).toMatch(/--center: expected LAT,LON/);
   });
 });
+
+// Last: `stats` above counts every subscriber of this prefix.
+describe('subscribers import of a file with a repeated id', () => {
+  it('refuses a subscriber id written twice in one file, naming both lines, and writes neither row', () => {
+    const file = join(dir, 'dups.csv');
+    writeFileSync(
+      file,
+      [
+        'id,lat,lon,minMmi,channel,target',
+        'd1,44.43,26.10,3,log,ops',
+        'd2,45.65,25.60,4,log,ops',
+        'd1,47.01,28.86,5,log,ops',
+      ].join('\n'),
+    );
+    const r = cli('subscribers', 'import', file, '-o', 'json');
+    expect(r.code, r.stderr).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ rows: 3, inserted: 1 });
+    expect(report.rejected).toEqual([
+      { line: 2, id: 'd1', reason: 'duplicate id "d1": also on line 4' },
+      { line: 4, id: 'd1', reason: 'duplicate id "d1": also on line 2' },
+    ]);
+  });
+});

@@ -90,6 +90,13 @@ describe('ElasticMQ config', () => {
     expect(conf).toMatch(/rest-sqs \{ enabled = true, bind-port = 19324, bind-hostname = "127.0.0.1"/);
     expect(conf).toMatch(/node-address \{ protocol = http, host = "127.0.0.1", port = 19324/);
     expect(conf).toMatch(/rest-stats \{ enabled = false \}/);
+    expect(conf).not.toMatch(/storage/);
+  });
+
+  it('keeps queues and messages on disk only with a storage dir (--persist)', () => {
+    const conf = renderElasticmqConfig({ port: 19324, storageDir: '/s/sqs/data' });
+    expect(conf).toMatch(/queues-storage \{ enabled = true, path = "\/s\/sqs\/data\/queues.conf" \}/);
+    expect(conf).toMatch(/messages-storage \{ enabled = true, uri = "jdbc:h2:\/s\/sqs\/data\/messages" \}/);
   });
 });
 

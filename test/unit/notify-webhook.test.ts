@@ -6,7 +6,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startWebhookSink, type WebhookSink } from '../../local/webhook-sink.ts';
 import { resourceNames } from '../../shared/infra/names.ts';
-import { buildNotification, Deliverer, type DeliveryItem, postBatch } from '../../shared/notify/index.ts';
+import { buildNotification, Deliverer, type DeliveryItem, postBatch, TargetGuard } from '../../shared/notify/index.ts';
 import type { Channel } from '../../shared/segments/index.ts';
 
 const quake = { id: 'ev1', drill: true, magnitude: 6, place: 'Vrancea', originTime: Date.now() };
@@ -34,6 +34,8 @@ function items(n: number, channel: (i: number) => Channel, eventId = 'ev1'): Del
 }
 
 let sink: WebhookSink;
+// The sink is on loopback: direct postBatch calls need a guard that allows private targets, as the local profile does.
+const guard = new TargetGuard({ allowPrivate: true });
 beforeAll(async () => {
   sink = await startWebhookSink({ secrets: { '/a': 'secret-a', '/b': 'secret-b', '*': 'default-secret' } });
 });
@@ -43,6 +45,7 @@ afterEach(() => {
 });
 afterAll(async () => {
   await sink.close();
+  await guard.close();
   unusedSqs.destroy();
 });
 
@@ -82,6 +85,7 @@ describe('Deliverer → webhook sink', () => {
         maxAttempts: 3,
         backoffBaseMs: 1,
         backoffMaxMs: 5,
+        guard,
       },
     );
     expect(r).toMatchObject({ ok: false, attempts: 1, reason: 'HTTP 401' });
@@ -105,7 +109,7 @@ describe('Deliverer → webhook sink', () => {
   it('gives up after maxAttempts on timeouts, and does not retry a 4xx', async () => {
     sink.setFailing({ delayMs: 600 });
     const ns = items(2, () => ({ type: 'log', target: 'x' })).map((i) => i.notification);
-    const opts = { timeoutMs: 150, maxAttempts: 3, backoffBaseMs: 1, backoffMaxMs: 5 };
+    const opts = { timeoutMs: 150, maxAttempts: 3, backoffBaseMs: 1, backoffMaxMs: 5, guard };
     const t = await postBatch(`${sink.url}/a`, ns, 'secret-a', opts);
     expect(t).toMatchObject({ ok: false, attempts: 3, reason: 'timeout after 150 ms' });
     sink.setFailing({ status: 422 });
@@ -124,8 +128,44 @@ describe('Deliverer → webhook sink', () => {
       maxAttempts: 2,
       backoffBaseMs: 1,
       backoffMaxMs: 2,
+      guard,
     });
     expect(r).toMatchObject({ ok: false, attempts: 2, reason: 'connection error: ECONNREFUSED' });
+  });
+
+  it('stays inside the target budget: no retry whose wait would overrun it, and says so', async () => {
+    sink.setFailing({ delayMs: 400 });
+    const ns = items(1, () => ({ type: 'log', target: 'x' })).map((i) => i.notification);
+    // Each attempt is cut at the budget's remainder; with 1 s waits, the second wait cannot fit in 1.5 s.
+    const r = await postBatch(`${sink.url}/a`, ns, 'secret-a', {
+      timeoutMs: 200,
+      maxAttempts: 10,
+      backoffBaseMs: 1000,
+      backoffMaxMs: 1000,
+      budgetMs: 1500,
+      guard,
+    });
+    expect(r.ok).toBe(false);
+    expect(r.attempts).toBeLessThan(10);
+    expect(r.ok === false && r.reason).toMatch(
+      /^timeout after \d+ ms; target budget of 1500 ms spent after \d attempt\(s\)$/,
+    );
+  });
+
+  it('an abort (a lost lease) ends the post at once, reported as aborted', async () => {
+    sink.setFailing({ delayMs: 5000 });
+    const ns = items(1, () => ({ type: 'log', target: 'x' })).map((i) => i.notification);
+    const lease = new AbortController();
+    const post = postBatch(`${sink.url}/a`, ns, 'secret-a', {
+      timeoutMs: 10_000,
+      maxAttempts: 4,
+      backoffBaseMs: 1,
+      backoffMaxMs: 5,
+      guard,
+      signal: lease.signal,
+    });
+    setTimeout(() => lease.abort(new Error('lease lost')), 100);
+    expect(await post).toMatchObject({ ok: false, attempts: 1, aborted: true, reason: 'aborted: lease lost' });
   });
 
   it('log channels are delivered as structured lines', async () => {

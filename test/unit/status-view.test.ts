@@ -65,6 +65,8 @@ const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
       lastLatencyMs: 89600,
     },
   ],
+  missing: [],
+  unpublished: [],
   notes: [],
   ...over,
 });
@@ -88,6 +90,53 @@ describe('status view', () => {
     expect(t).toContain('segments 12/40');
     expect(t).toContain('first alert 5.8 s');
     expect(t).toContain('notes:\n  lag: no mapping');
+  });
+});
+
+describe('what is missing and what was never published', () => {
+  it('names the missing resources by kind and the command that creates them, first', () => {
+    const t = statusText(
+      snapshot({
+        missing: [
+          { kind: 'table', name: 'quakectl-events' },
+          { kind: 'table', name: 'quakectl-locks' },
+          { kind: 'topic', name: 'quakes.events' },
+          { kind: 'queue', name: 'quakectl-worker-dlq' },
+        ],
+        fix: 'quakectl deploy',
+      }),
+    );
+    expect(t.split('\n').slice(1, 6)).toEqual([
+      '',
+      'not deployed (4; fix: quakectl deploy):',
+      '  tables: quakectl-events, quakectl-locks',
+      '  topic: quakes.events',
+      '  queue: quakectl-worker-dlq',
+    ]);
+    expect(t).not.toMatch(/Requested resource not found|does not host this topic-partition/);
+  });
+
+  it('lists unpublished events with their ids', () => {
+    const t = statusText(
+      snapshot({
+        unpublished: [
+          {
+            eventId: 'us7000zzzz',
+            magnitude: 5.1,
+            place: 'Crete',
+            drill: false,
+            acceptedAt: Date.parse('2026-11-26T10:59:00Z'),
+          },
+        ],
+      }),
+    );
+    expect(t).toContain(
+      'unpublished events (1): accepted, never acknowledged by Kafka:\n  us7000zzzz M5.1 Crete, accepted 2026-11-26T10:59:00.000Z',
+    );
+    const { lastFrame } = render(
+      h(StatusView, { snapshot: snapshot({ unpublished: [{ eventId: 'e1', drill: true }] }) }),
+    );
+    expect(lastFrame()).toContain('e1 M? DRILL');
   });
 });
 

@@ -16,6 +16,14 @@ import { type ActiveEvent, eventsInProgress, type RecentEvent, recentDrills } fr
 import { withAdmin } from '../kafka/admin.ts';
 import { defaultConsumerGroup } from '../kafka/group.ts';
 import { fetchGroupLag, type GroupLag } from '../kafka/lag.ts';
+import {
+  DEPLOY_FIX,
+  isMissingResourceError,
+  type MissingResource,
+  missingStorage,
+  type UnpublishedEvent,
+  unpublishedEvents,
+} from './deployment.ts';
 
 export interface ServiceHealth {
   service: 'kafka' | 'sqs' | 'dynamodb' | 'lambda';
@@ -45,6 +53,11 @@ export interface StatusSnapshot {
   dlqs: Array<Pick<DlqDepth, 'queue' | 'kind' | 'depth' | 'exists'>>;
   events: ActiveEvent[];
   drills: RecentEvent[];
+  /** Resources `quakectl deploy` creates that do not exist; `fix` is then the command to run. */
+  missing: MissingResource[];
+  fix?: string;
+  /** Accepted events never acknowledged by Kafka (published = false). */
+  unpublished: UnpublishedEvent[];
   notes: string[];
 }
 
@@ -84,16 +97,18 @@ export async function statusSnapshot(clients: Clients, opts: SnapshotOptions): P
   const now = opts.now ?? Date.now();
   const names = clients.config.names;
   const notes: string[] = [];
+  // Sections that failed because a resource does not exist: explained by `missing` below, not as raw notes.
+  const missingNotes: string[] = [];
   const section = async <T>(what: string, f: () => Promise<T>, fallback: T): Promise<T> => {
     try {
       return await within(f(), ms, what);
     } catch (err) {
-      notes.push(`${what}: ${errorMessage(err)}`);
+      (isMissingResourceError(err) ? missingNotes : notes).push(`${what}: ${errorMessage(err)}`);
       return fallback;
     }
   };
 
-  const [services, functions, lag, dlqs, events, drills] = await Promise.all([
+  const [services, functions, lag, dlqs, events, drills, storage, unpublished] = await Promise.all([
     Promise.all([
       probe('kafka', () => withAdmin(clients.kafka, (a) => a.describeCluster()), ms),
       probe('sqs', () => clients.sqs.send(new ListQueuesCommand({ MaxResults: 1 })), ms),
@@ -143,7 +158,16 @@ export async function statusSnapshot(clients: Clients, opts: SnapshotOptions): P
       () => recentDrills(clients.ddb, names.table('events'), now - (opts.drillsWindowMs ?? 24 * 3_600_000)),
       [] as RecentEvent[],
     ),
+    section('resources', () => missingStorage(clients), [] as MissingResource[]),
+    section('unpublished', () => unpublishedEvents(clients.ddb, names.table('events')), [] as UnpublishedEvent[]),
   ]);
+  const missing: MissingResource[] = [
+    ...storage,
+    ...dlqs.filter((q) => !q.exists).map((q) => ({ kind: 'queue' as const, name: q.queue })),
+    ...functions.filter((f) => !f.deployed).map((f) => ({ kind: 'function' as const, name: f.function })),
+  ];
+  // A "not found" that no missing resource explains (created or deleted between two calls) stays visible.
+  if (missing.length === 0) notes.push(...missingNotes.map((n) => `${n} (run ${DEPLOY_FIX})`));
   return {
     at: now,
     profile: opts.profile,
@@ -154,6 +178,9 @@ export async function statusSnapshot(clients: Clients, opts: SnapshotOptions): P
     dlqs,
     events,
     drills,
+    missing,
+    ...(missing.length > 0 ? { fix: DEPLOY_FIX } : {}),
+    unpublished,
     notes,
   };
 }

@@ -11,6 +11,16 @@ const s = (ms?: number) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} 
 /** Pure: the snapshot as titled sections of lines, each with a severity the views colour. */
 export function statusSections(x: StatusSnapshot): StatusSection[] {
   const sections: StatusSection[] = [];
+  if (x.missing?.length) {
+    const byKind = Map.groupBy(x.missing, (m) => m.kind);
+    sections.push({
+      title: `not deployed (${x.missing.length}; fix: ${x.fix ?? 'quakectl deploy'})`,
+      lines: [...byKind].map(([kind, list]) => ({
+        text: `${kind}${list.length > 1 ? 's' : ''}: ${list.map((m) => m.name).join(', ')}`,
+        level: 'bad' as const,
+      })),
+    });
+  }
   sections.push({
     title: 'services',
     lines: x.services.map((h) => ({
@@ -54,6 +64,15 @@ export function statusSections(x: StatusSnapshot): StatusSection[] {
         }))
       : [{ text: 'none', level: 'ok' }],
   });
+  if (x.unpublished?.length) {
+    sections.push({
+      title: `unpublished events (${x.unpublished.length}): accepted, never acknowledged by Kafka`,
+      lines: x.unpublished.map((e) => ({
+        text: `${e.eventId} M${e.magnitude ?? '?'}${e.place ? ` ${e.place}` : ''}${e.drill ? ' DRILL' : ''}${e.acceptedAt ? `, accepted ${new Date(e.acceptedAt).toISOString()}` : ''}`,
+        level: 'bad' as const,
+      })),
+    });
+  }
   sections.push({
     title: 'recent drills',
     lines: x.drills.length
