@@ -18,8 +18,8 @@ import { Deliverer } from '../../shared/notify/index.ts';
 import { coveringCells } from '../../shared/segments/cells.ts';
 import { SubscriberStore } from '../../shared/segments/index.ts';
 import type { SubscriberInput } from '../../shared/segments/types.ts';
-import { drillQuake, expectedIds, population } from './pipeline-fixtures.ts';
-import { type TestStack, testStack } from './pipeline-support.ts';
+import { drillQuake, expectedIds, population } from '../integration/pipeline-fixtures.ts';
+import { type TestStack, testStack } from '../integration/pipeline-support.ts';
 
 const SECRET = 'slow-secret';
 let stack: TestStack;
