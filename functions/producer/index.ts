@@ -13,6 +13,7 @@ import {
   type ProducerPayload,
   type ProducerResult,
   produceEvents,
+  republishStranded,
 } from '../../shared/ingest/index.ts';
 import { refuseOversizedPayload } from '../../shared/ingest/payload-cap.ts';
 import { scheduledPoller } from '../../shared/ingest/scheduled.ts';
@@ -78,6 +79,31 @@ async function produce(payload: ProducerPayload): Promise<ProducerResult> {
   }
 }
 
+/** Once a minute per environment at most: stranded versions and retractions go to Kafka as soon as it answers. */
+const SWEEP_EVERY_MS = 60_000;
+let lastSweep = 0;
+
+async function sweep(): Promise<string[]> {
+  if (Date.now() - lastSweep < SWEEP_EVERY_MS) return [];
+  lastSweep = Date.now();
+  try {
+    const p = await connected();
+    const r = await republishStranded({
+      events: { ddb: clients.ddb, table: config.names.table('events') },
+      producer: p,
+      topic,
+      log,
+    });
+    if (r.republished.length) metrics.addMetric('StrandedRepublished', MetricUnit.Count, r.republished.length);
+    return r.republished;
+  } catch (err) {
+    // Kafka still down: the invocation's own produce reports it; the next sweep tries again.
+    producer = undefined;
+    logger.warn('sweep of stranded events failed', { error: (err as Error).message });
+    return [];
+  }
+}
+
 function count(r: ProducerResult) {
   metrics.addMetric('EventsAccepted', MetricUnit.Count, r.accepted.length);
   metrics.addMetric('EventsRejected', MetricUnit.Count, r.rejected.length);
@@ -87,20 +113,21 @@ function count(r: ProducerResult) {
 
 export async function handler(event: ProducerPayload & { source?: string }, context: Context) {
   try {
+    const republished = await sweep();
     if (event?.poll || event?.source === 'aws.events') {
       const total: ProducerResult = { accepted: [], rejected: [], superseded: 0, associated: 0 };
       round = total;
       const stats = poller ? await poller.pollUntil(context.getRemainingTimeInMillis()) : undefined;
       round = undefined;
       count(total);
-      return { ...total, polls: stats };
+      return { ...total, polls: stats, ...(republished.length ? { republished } : {}) };
     }
     // Over the stated cap the producer answers at once with the reason, before its deadline (shared/ingest/payload-cap.ts).
     const refused = refuseOversizedPayload(event ?? {});
     if (refused) return refused;
     const result = await produce(event ?? {});
     count(result);
-    return result;
+    return republished.length ? { ...result, republished } : result;
   } finally {
     metrics.publishStoredMetrics();
   }

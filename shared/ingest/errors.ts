@@ -61,3 +61,23 @@ export function isRetriable(err: unknown): boolean {
 export function retriableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || status >= 500;
 }
+
+/**
+ * Kafka refused the produce after the producer had accepted the versions in the events table (`published = false`):
+ * nothing is lost — the producer's sweep (`republishStranded`) publishes them once Kafka answers, and `quakectl
+ * status` lists them — but the caller must hear which ids are waiting.
+ */
+export class UnpublishedError extends QuakectlError {
+  readonly eventIds: string[];
+  constructor(eventIds: string[], options?: ErrorOptions) {
+    const cause = (options?.cause as Error | undefined)?.message;
+    super(
+      `Kafka did not take ${eventIds.length} accepted event(s): ${eventIds.join(', ')}` +
+        `${cause ? ` (${cause})` : ''}. They are kept unpublished in the events table and published by the ` +
+        "producer's sweep once Kafka answers; `quakectl status` lists them.",
+      options,
+    );
+    this.name = 'UnpublishedError';
+    this.eventIds = eventIds;
+  }
+}

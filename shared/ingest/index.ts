@@ -1,3 +1,11 @@
-export { collectQuakes, eventMessage, type ProduceDeps, produceEvents, retractionMessage } from './produce.ts';
+export {
+  collectQuakes,
+  eventMessage,
+  type ProduceDeps,
+  produceEvents,
+  republishStranded,
+  retractionMessage,
+  type SweepResult,
+} from './produce.ts';
 export { createEventProducer, eventsTopic } from './producer.ts';
 export { EVENT_SCHEMA, type EventMessage, type ProducerPayload, type ProducerResult } from './types.ts';

@@ -16,13 +16,23 @@
  * write, `acceptVersion`); a version is produced only if it is newer, or if it is the same version whose earlier produce
  * failed (`published = false`), so a retry after a failed send is never mistaken for a duplicate.
  */
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { Producer } from 'kafkajs';
 import { lookupCanonical, registerSolution, resolveIdentity } from '../events/identity.ts';
-import { acceptVersion, type EventStore, markPublished, markRetractionPublished, retract } from '../events/index.ts';
+import {
+  acceptVersion,
+  type EventRecord,
+  type EventStore,
+  markPublished,
+  markRetractionPublished,
+  type RetractionRecord,
+  retract,
+} from '../events/index.ts';
 import { parseFeed } from '../quake/detect.ts';
 import { validateQuake } from '../quake/schema.ts';
 import type { Quake, Retraction } from '../quake/types.ts';
 import { mapLimit } from '../segments/concurrency.ts';
+import { UnpublishedError } from './errors.ts';
 import {
   EVENT_SCHEMA,
   type EventMessage,
@@ -202,8 +212,20 @@ export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps)
       });
   });
   if (fresh.length > 0) {
-    // Throws after kafkajs' retries: the invocation fails and Lambda's retry / DLQ keep the payload.
-    await deps.producer.send({ topic: deps.topic, acks: -1, messages: fresh.map((q) => eventMessage(q, acceptedAt)) });
+    // Throws after kafkajs' retries, naming the ids left unpublished: the invocation fails (Lambda's retry / DLQ keep
+    // the payload for async callers), and the versions wait in the events table for the sweep.
+    try {
+      await deps.producer.send({
+        topic: deps.topic,
+        acks: -1,
+        messages: fresh.map((q) => eventMessage(q, acceptedAt)),
+      });
+    } catch (err) {
+      throw new UnpublishedError(
+        fresh.map((q) => q.id),
+        { cause: err },
+      );
+    }
     await mapLimit(fresh, WRITE_CONCURRENCY, (q) => markPublished(deps.events, q.id, q.updatedAt));
     for (const q of fresh) {
       deps.published?.set(q.id, q.updatedAt);
@@ -239,4 +261,59 @@ async function produceRetractions(
     await mapLimit(messages, WRITE_CONCURRENCY, (m) => markRetractionPublished(deps.events, m.key));
   }
   return out;
+}
+
+export interface SweepResult {
+  /** Event ids whose stranded version (or retraction) was published now. */
+  republished: string[];
+}
+
+/**
+ * The sweep of stranded events (issue 11): versions the producer accepted but Kafka never acknowledged
+ * (`published = false`, accepted more than `minAgeMs` ago so an in-flight produce is not raced) and retractions
+ * likewise (`retractionPublished = false`) are produced again, oldest first, then marked published. Conditional marks
+ * keep a newer version's flag. Called by the producer at most once a minute per environment (scheduled polls and
+ * ordinary invocations alike). A full scan with a filter: the events table is small; throws what Kafka throws.
+ */
+export async function republishStranded(
+  deps: Pick<ProduceDeps, 'events' | 'producer' | 'topic' | 'log' | 'now'>,
+  opts: { minAgeMs?: number } = {},
+): Promise<SweepResult> {
+  const now = (deps.now ?? Date.now)();
+  const cutoff = now - (opts.minAgeMs ?? 15_000);
+  const versions: { quake: Quake; acceptedAt: number }[] = [];
+  const retractions: { eventId: string; drill: boolean; retraction: RetractionRecord }[] = [];
+  for await (const page of paginateScan(
+    { client: deps.events.ddb },
+    {
+      TableName: deps.events.table,
+      FilterExpression: '(published = :f OR retractionPublished = :f) AND acceptedAt < :cutoff',
+      ExpressionAttributeValues: { ':f': false, ':cutoff': cutoff },
+    },
+  )) {
+    for (const it of (page.Items ?? []) as EventRecord[]) {
+      if (it.published === false && it.quake) versions.push({ quake: it.quake, acceptedAt: it.acceptedAt ?? now });
+      if (it.retractionPublished === false && it.retraction) {
+        retractions.push({ eventId: it.eventId, drill: it.quake?.drill === true, retraction: it.retraction });
+      }
+    }
+  }
+  const result: SweepResult = { republished: [] };
+  if (versions.length === 0 && retractions.length === 0) return result;
+  versions.sort((a, b) => a.acceptedAt - b.acceptedAt);
+  await deps.producer.send({
+    topic: deps.topic,
+    acks: -1,
+    messages: [
+      ...versions.map((v) => eventMessage(v.quake, v.acceptedAt)),
+      ...retractions.map((r) =>
+        retractionMessage(r.eventId, { id: r.eventId, drill: r.drill, ...r.retraction }, r.retraction.acceptedAt),
+      ),
+    ],
+  });
+  await mapLimit(versions, WRITE_CONCURRENCY, (v) => markPublished(deps.events, v.quake.id, v.quake.updatedAt));
+  await mapLimit(retractions, WRITE_CONCURRENCY, (r) => markRetractionPublished(deps.events, r.eventId));
+  result.republished = [...versions.map((v) => v.quake.id), ...retractions.map((r) => r.eventId)];
+  deps.log?.info('stranded events published', { eventIds: result.republished });
+  return result;
 }
