@@ -17,7 +17,7 @@ import { commandContext, loadCommandProfile, outputFormat, withOutput } from '..
 import { color, output, renderTable } from '../output.ts';
 
 /** Sends replayed events to the producer and answers with its (summed) result. */
-export type ReplaySender = (events: Quake[]) => Promise<ProducerResult>;
+export type ReplaySender = (events: Quake[], retractions?: Retraction[]) => Promise<ProducerResult>;
 
 /**
  * The producer's sender for the command's profile: shared/ingest's Lambda forwarder (the one way quakectl invokes the
@@ -35,9 +35,9 @@ export async function loadReplaySender(cmd: Command, opts: { drill: boolean }): 
     qualifier: config.names.alias,
     drill: opts.drill,
   });
-  return async (events) => {
+  return async (events, retractions) => {
     try {
-      return await forward(events);
+      return await forward(events, retractions);
     } catch (err) {
       if ((err as Error).cause && ((err as Error).cause as Error).name === 'ResourceNotFoundException') {
         throw new QuakectlError(`${functionName}:${config.names.alias} is not deployed: run quakectl deploy first`, {
@@ -223,14 +223,15 @@ export function renderReplaySent(r: ReplaySentReport): string {
     `producer: ${r.accepted.length} accepted, ${r.rejected.length} rejected, ${r.superseded} superseded, ` +
       `${r.associated} associated`,
   ];
-  if (r.parsed.retracted.length > 0) {
+  for (const x of r.retracted ?? []) {
     lines.push(
-      c.yellow(
-        `(${r.parsed.retracted.length} retraction(s) not sent: the producer does not take retractions yet; ` +
-          `${r.parsed.withdrawn} withdrawn event(s) left out)`,
+      c.cyan(
+        `  retraction ${x.id} (${x.source}): ${x.outcome}${x.eventId && x.eventId !== x.id ? ` (event ${x.eventId})` : ''}`,
       ),
     );
   }
+  if (r.parsed.withdrawn > 0)
+    lines.push(c.dim(`(${r.parsed.withdrawn} event(s) withdrawn in the file itself: not sent)`));
   for (const x of r.rejected) lines.push(c.yellow(`  producer rejected #${x.index}: ${x.reason}`));
   if (r.parsed.rejected.length > 0) lines.push(c.dim(`(${r.parsed.rejected.length} input(s) rejected while parsing)`));
   return lines.join('\n');
@@ -302,7 +303,8 @@ export function register(program: Command): void {
       local: profile.type === 'local',
     });
     const send = await loadReplaySender(cmd, { drill });
-    const result = await send(accepted);
+    // Retractions go with the last call, after the versions they withdraw (the producer records them per source).
+    const result = await send(accepted, retracted);
     const sent: ReplaySentReport = {
       ...result,
       sent: accepted.length,
