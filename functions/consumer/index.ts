@@ -46,6 +46,8 @@ async function startChain(payload: WorkerPayload) {
   await clients.lambda.send(
     new InvokeCommand({
       FunctionName: config.names.function('segment-worker'),
+      // Alias `live`: the deployed version, and the one with provisioned concurrency ($LATEST has none).
+      Qualifier: config.names.alias,
       InvocationType: 'Event',
       Payload: Buffer.from(JSON.stringify(payload)),
     }),

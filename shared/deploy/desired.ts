@@ -15,6 +15,7 @@ import {
   MAPPING_DEFAULTS,
   POLL_SCHEDULE,
   pollingEnabled,
+  provisionedDefault,
   RUNTIME,
 } from './settings.ts';
 import type { DesiredState, FunctionSpec, KafkaAuthType, MappingSpec, ResourceSpec, ScheduleSpec } from './types.ts';
@@ -192,6 +193,8 @@ export function desiredState(input: DesiredInput): DesiredState {
       env: { ...env, ...roleEnv(role, input) },
       dlq: s.dlq ? names.dlq(s.dlq) : undefined,
       reservedConcurrency: s.reservedConcurrency,
+      provisionedConcurrency:
+        s.provisionedConcurrency ?? provisionedDefault(role, profile.type === 'local', profile.fanout.parallelism),
       eventInvoke: s.eventInvoke,
       alias: names.alias,
     };
