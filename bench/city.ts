@@ -54,6 +54,28 @@ export interface CityOptions {
   scaleKm?: number;
 }
 
+/** One site of the layout: radius from Gamma(2, scale) by rejection above `radius`, uniform bearing. */
+function citySite(
+  rand: () => number,
+  centre: { lat: number; lon: number },
+  radius: number,
+  scale: number,
+): [number, number] {
+  let r: number;
+  do r = -scale * Math.log((1 - rand()) * (1 - rand()));
+  while (r > radius);
+  return destination(centre.lat, centre.lon, rand() * 360, r);
+}
+
+/** Positions only (for projections of millions of subscribers without building them). Not the same draws as `citySubscribers`. */
+export function cityPositions(count: number, seed = 7): { lat: Float64Array; lon: Float64Array } {
+  const rand = seededRandom(seed);
+  const lat = new Float64Array(count);
+  const lon = new Float64Array(count);
+  for (let i = 0; i < count; i++) [lat[i], lon[i]] = citySite(rand, CITY_CENTRE, CITY_RADIUS_KM, CITY_DENSITY_SCALE_KM);
+  return { lat, lon };
+}
+
 /** Subscribers of the city layout; ids `<idPrefix>-<seed>-<n>` (n = index, so the benchmark can find each site). */
 export function* citySubscribers(o: CityOptions): Generator<SubscriberInput> {
   const seed = o.seed ?? 7;
@@ -62,10 +84,7 @@ export function* citySubscribers(o: CityOptions): Generator<SubscriberInput> {
   const radius = o.radiusKm ?? CITY_RADIUS_KM;
   const scale = o.scaleKm ?? CITY_DENSITY_SCALE_KM;
   for (let i = 0; i < o.count; i++) {
-    let r: number;
-    do r = -scale * Math.log((1 - rand()) * (1 - rand()));
-    while (r > radius);
-    const [lat, lon] = destination(centre.lat, centre.lon, rand() * 360, r);
+    const [lat, lon] = citySite(rand, centre, radius, scale);
     let acc = 0;
     const x = rand();
     let minMmi = 3;

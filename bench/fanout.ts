@@ -25,16 +25,24 @@ import { startWebhookSink } from '../local/webhook-sink.ts';
 import { sArrivalAt } from '../shared/drill/report.ts';
 import { generateSubscribers } from '../shared/drill/seed.ts';
 import { savePlan } from '../shared/events/index.ts';
-import { type PlanInput, planFanout, runSegmentWorker, type WorkerPayload } from '../shared/fanout/index.ts';
+import {
+  type FanoutPlan,
+  type PlanInput,
+  planFanout,
+  runSegmentWorker,
+  type WorkerPayload,
+} from '../shared/fanout/index.ts';
 import { createClients, LOCAL_CREDENTIALS, LOCAL_REGION, type ServiceConfig } from '../shared/infra/clients.ts';
 import { loadProfile } from '../shared/infra/config.ts';
 import { resourceNames, TABLES } from '../shared/infra/names.ts';
 import { tableDefinition } from '../shared/infra/tables.ts';
+import { buildNotification } from '../shared/notify/build.ts';
 import { Deliverer } from '../shared/notify/deliverer.ts';
 import type { DeliveryItem, DeliveryResult } from '../shared/notify/types.ts';
 import type { Quake } from '../shared/quake/types.ts';
 import { coveringCells, SubscriberStore } from '../shared/segments/index.ts';
-import { epicentralKm, intensityModelFor } from '../shared/seismo/index.ts';
+import { alertLevel, epicentralKm, intensityModelFor } from '../shared/seismo/index.ts';
+import { sArrivalS, secondsUntilShaking } from '../shared/seismo/travel.ts';
 import {
   BANDS,
   bandShares,
@@ -85,6 +93,13 @@ interface Variant {
    */
   sortedChunk?: number;
   pageSize?: number;
+  /**
+   * Prototype of a near-field merge (not in shared/fanout): the leading urgent units whose S arrives within this many
+   * seconds of planning form the front; their subscribers are read once, sorted by S arrival (those already shaking
+   * last), and chain c delivers every P-th of them (offset c) in chunks of 100 before its normal loop over the rest of
+   * the plan. In a deployment each chain would read the front itself (P× reads of a few shards) and take its share.
+   */
+  frontS?: number;
 }
 const VARIANTS: Record<string, Variant> = {
   geo: { strategy: 'geo', plan: {} },
@@ -92,7 +107,44 @@ const VARIANTS: Record<string, Variant> = {
   'geo:distance': { strategy: 'geo', plan: { urgentS: 0 } },
   'geo:small': { strategy: 'geo', plan: { blindMarginS: -1 } },
   'geo:sorted': { strategy: 'geo', plan: {}, sortedChunk: 200, pageSize: 2000 },
+  'geo:front': { strategy: 'geo', plan: {}, frontS: 2 },
 };
+
+/** The plan without its first `n` units (the prototype front), indices shifted. */
+function withoutLeadingUnits(plan: FanoutPlan, n: number): FanoutPlan {
+  if (n === 0) return plan;
+  const k = n < plan.units.length ? plan.units[n] : plan.segments.length;
+  return {
+    ...plan,
+    segments: plan.segments.slice(k),
+    distancesKm: plan.distancesKm.slice(k),
+    counts: plan.counts.slice(k),
+    units: plan.units.slice(n).map((u) => u - k),
+  };
+}
+
+/** The front's notifications, earliest S first, those already shaking last (prototype of the near-field merge). */
+async function frontItems(store: SubscriberStore, quake: Quake, segments: readonly string[]): Promise<DeliveryItem[]> {
+  const model = intensityModelFor(quake);
+  const pages = await Promise.all(segments.map((seg) => store.readSegment(seg)));
+  const now = Date.now();
+  const items: DeliveryItem[] = [];
+  for (const s of pages.flat()) {
+    const mmi = model.predict(s.lat, s.lon);
+    if (!(mmi >= s.minMmi)) continue;
+    const level = alertLevel(mmi);
+    const facts = {
+      mmi,
+      level: level === 'none' ? ('be-aware' as const) : level,
+      distanceKm: epicentralKm(quake, s),
+      secondsUntilShaking: secondsUntilShaking(quake, s, now),
+    };
+    items.push({ notification: buildNotification(quake, s, facts), channel: s.channel });
+  }
+  const urgency = (i: DeliveryItem) =>
+    i.notification.secondsUntilShaking > 0 ? i.notification.secondsUntilShaking : Number.POSITIVE_INFINITY;
+  return items.sort((a, b) => urgency(a) - urgency(b));
+}
 
 /** The `sortedChunk` prototype: one batch delivered earliest S first, chunk by chunk, the blind zone last. */
 async function deliverInSOrder(deliverer: Deliverer, items: readonly DeliveryItem[], chunk: number) {
@@ -378,11 +430,27 @@ try {
           allSegments: () => store.allSegments(),
           chains: P,
         });
+        // Prototype front: leading units whose nearest point's S arrives within frontS of now.
+        let frontUnits = 0;
+        if (variant.frontS) {
+          const limitS = (Date.now() - quake.originTime) / 1000 + variant.frontS;
+          while (
+            frontUnits < plan.units.length &&
+            sArrivalS(Math.hypot(plan.distancesKm[plan.units[frontUnits]], quake.depthKm)) < limitS
+          ) {
+            frontUnits++;
+          }
+        }
+        const front = plan.segments.slice(0, frontUnits < plan.units.length ? plan.units[frontUnits] : undefined);
+        const frontRead = frontUnits ? frontItems(store, quake, front) : Promise.resolve([]);
+        const rest = withoutLeadingUnits(plan, frontUnits);
         const plannedMs = Date.now() - acceptedAt;
-        await savePlan({ ddb: clients.ddb, table: names.table('events') }, quake, { ...plan, chains: P });
+        await savePlan({ ddb: clients.ddb, table: names.table('events') }, quake, { ...rest, chains: P });
         const savedMs = Date.now() - acceptedAt;
         const deliverer = new Deliverer({ sqs: clients.sqs, names, allowPrivateTargets: true, batchSize: 100 });
         const chain = async (c: number) => {
+          const mine = (await frontRead).filter((_, i) => i % P === c);
+          for (let i = 0; i < mine.length; i += 100) await deliverer.deliver(mine.slice(i, i + 100));
           let payload: WorkerPayload | undefined = { eventId: quake.id, chain: c, hop: 0 };
           while (payload) {
             let next: WorkerPayload | undefined;
