@@ -30,6 +30,7 @@ import {
   type PlanInput,
   planFanout,
   runSegmentWorker,
+  unitSegments,
   type WorkerPayload,
 } from '../shared/fanout/index.ts';
 import { createClients, LOCAL_CREDENTIALS, LOCAL_REGION, type ServiceConfig } from '../shared/infra/clients.ts';
@@ -100,6 +101,8 @@ interface Variant {
    * the plan. In a deployment each chain would read the front itself (P× reads of a few shards) and take its share.
    */
   frontS?: number;
+  /** ...and at most this many subscribers (plan counts), so reading the front stays a few Queries. */
+  frontMax?: number;
 }
 const VARIANTS: Record<string, Variant> = {
   geo: { strategy: 'geo', plan: {} },
@@ -107,7 +110,7 @@ const VARIANTS: Record<string, Variant> = {
   'geo:distance': { strategy: 'geo', plan: { urgentS: 0 } },
   'geo:small': { strategy: 'geo', plan: { blindMarginS: -1 } },
   'geo:sorted': { strategy: 'geo', plan: {}, sortedChunk: 200, pageSize: 2000 },
-  'geo:front': { strategy: 'geo', plan: {}, frontS: 2 },
+  'geo:front': { strategy: 'geo', plan: {}, frontS: 2, frontMax: 4000 },
 };
 
 /** The plan without its first `n` units (the prototype front), indices shifted. */
@@ -434,10 +437,14 @@ try {
         let frontUnits = 0;
         if (variant.frontS) {
           const limitS = (Date.now() - quake.originTime) / 1000 + variant.frontS;
+          let inFront = 0;
           while (
             frontUnits < plan.units.length &&
             sArrivalS(Math.hypot(plan.distancesKm[plan.units[frontUnits]], quake.depthKm)) < limitS
           ) {
+            const n = unitSegments(plan.counts, plan.units, frontUnits).reduce((a, b) => a + b, 0);
+            if (inFront > 0 && inFront + n > (variant.frontMax ?? Number.POSITIVE_INFINITY)) break;
+            inFront += n;
             frontUnits++;
           }
         }
