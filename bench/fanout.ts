@@ -111,6 +111,7 @@ const VARIANTS: Record<string, Variant> = {
   'geo:small': { strategy: 'geo', plan: { blindMarginS: -1 } },
   'geo:sorted': { strategy: 'geo', plan: {}, sortedChunk: 200, pageSize: 2000 },
   'geo:front': { strategy: 'geo', plan: {}, frontS: 2, frontMax: 4000 },
+  'geo:front-wide': { strategy: 'geo', plan: {}, frontS: 2 },
 };
 
 /** The plan without its first `n` units (the prototype front), indices shifted. */
