@@ -3,9 +3,12 @@
  * guard with an IPC channel, and the channel closes when the benchmark process exits, even on SIGKILL (which no
  * handler in the benchmark itself can catch). The guard then stops the command (SIGTERM, SIGKILL after 3 s) and exits.
  *
+ * A directory named in QUAKECTL_GUARD_RM (the command's scratch files) is removed when the command has exited.
+ *
  *   node bench/guard.ts <command> [args…]      (only with an IPC channel: spawned by bench/services.ts)
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 
 const [command, ...args] = process.argv.slice(2);
 if (!command || !process.connected) {
@@ -22,7 +25,10 @@ const stop = () => {
   child.kill('SIGTERM');
   setTimeout(() => child.kill('SIGKILL'), 3000).unref();
 };
-child.once('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+child.once('exit', (code, signal) => {
+  if (process.env.QUAKECTL_GUARD_RM) rmSync(process.env.QUAKECTL_GUARD_RM, { recursive: true, force: true });
+  process.exit(code ?? (signal ? 128 : 1));
+});
 child.once('error', (err) => {
   process.stderr.write(`guard: could not start ${command}: ${err.message}\n`);
   process.exit(127);

@@ -5,7 +5,7 @@
  * No shared local stack is needed or touched.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,9 +45,18 @@ function installHandlers(): void {
   }
 }
 
-async function guarded(command: string, args: string[], endpoint: string, what: string): Promise<Service> {
+async function guarded(
+  command: string,
+  args: string[],
+  endpoint: string,
+  what: string,
+  scratch?: string,
+): Promise<Service> {
   installHandlers();
-  const child = spawn(process.execPath, [GUARD, command, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child = spawn(process.execPath, [GUARD, command, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: scratch ? { ...process.env, QUAKECTL_GUARD_RM: scratch } : process.env,
+  });
   running.add(child);
   let stderr = '';
   child.stderr?.on('data', (d) => {
@@ -94,17 +103,6 @@ export async function startSqs(): Promise<Service> {
   const conf = join(dir, 'elasticmq.conf');
   writeFileSync(conf, renderElasticmqConfig({ port }));
   const args = ['-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dconfig.file=${conf}`];
-  const svc = await guarded(
-    java,
-    [...args, '-cp', join(lib, '*'), ELASTICMQ_MAIN],
-    `http://127.0.0.1:${port}`,
-    'ElasticMQ',
-  );
-  return {
-    endpoint: svc.endpoint,
-    stop: async () => {
-      await svc.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  // The guard removes the config directory when ElasticMQ has exited, however the benchmark ended.
+  return guarded(java, [...args, '-cp', join(lib, '*'), ELASTICMQ_MAIN], `http://127.0.0.1:${port}`, 'ElasticMQ', dir);
 }
