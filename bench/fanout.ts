@@ -9,37 +9,68 @@
  * The pipeline runs in-process with the production domain code: planFanout + savePlan (what the consumer does), then
  * P segment-worker chains (runSegmentWorker; a hand-off continues in-process, as the next Lambda would), delivering
  * signed webhook batches through the real Deliverer to the loopback sink, which records arrival times. Subscribers
- * live in a dynalite started for this run (so a million items neither slow nor bloat the shared stack); the delivery
- * DLQ is the shared stack's ElasticMQ. Times are from acceptance (just before planning).
+ * live in a dynalite and the delivery DLQ in an ElasticMQ started for this run (bench/services.ts: no shared stack is
+ * needed, and both stop when the benchmark exits, however it exits). Times are from acceptance (just before planning).
+ *   city    — 100,000 subscribers (1M on request) by population density around İstanbul and a shallow M7.2 29 km from
+ *             its centre (bench/city.ts): the case where order and throughput decide who is warned before the S
+ *             wave; reported by epicentral band against the ideal bound at the same measured throughput.
  *
- *   node bench/fanout.ts [--sizes 10000,100000,1000000] [--skip-1m] [--layouts inside,country] [--parallelism 8]
+ *   node bench/fanout.ts [--sizes 10000,100000,1000000] [--skip-1m] [--layouts inside,country,city] [--parallelism 8]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
-import { dynaliteArgs } from '../local/stack/node-services.ts';
 import { startWebhookSink } from '../local/webhook-sink.ts';
 import { sArrivalAt } from '../shared/drill/report.ts';
 import { generateSubscribers } from '../shared/drill/seed.ts';
 import { savePlan } from '../shared/events/index.ts';
-import { planFanout, runSegmentWorker, type WorkerPayload } from '../shared/fanout/index.ts';
-import { createClients, serviceConfigFromProfile } from '../shared/infra/clients.ts';
+import {
+  type FanoutPlan,
+  type PlanInput,
+  planFanout,
+  runSegmentWorker,
+  unitSegments,
+  type WorkerPayload,
+} from '../shared/fanout/index.ts';
+import { createClients, LOCAL_CREDENTIALS, LOCAL_REGION, type ServiceConfig } from '../shared/infra/clients.ts';
 import { loadProfile } from '../shared/infra/config.ts';
 import { resourceNames, TABLES } from '../shared/infra/names.ts';
 import { tableDefinition } from '../shared/infra/tables.ts';
+import { buildNotification } from '../shared/notify/build.ts';
 import { Deliverer } from '../shared/notify/deliverer.ts';
+import type { DeliveryItem, DeliveryResult } from '../shared/notify/types.ts';
 import type { Quake } from '../shared/quake/types.ts';
 import { coveringCells, SubscriberStore } from '../shared/segments/index.ts';
-import { intensityModelFor } from '../shared/seismo/index.ts';
+import { alertLevel, epicentralKm, intensityModelFor } from '../shared/seismo/index.ts';
+import { secondsUntilShaking, travelTimeCurve } from '../shared/seismo/travel.ts';
+import {
+  BANDS,
+  bandShares,
+  CITY_CENTRE,
+  CITY_RADIUS_KM,
+  cityQuake,
+  citySubscribers,
+  idealSchedule,
+  percentile,
+  type Site,
+} from './city.ts';
+import { startDynalite, startSqs, stopAll } from './services.ts';
 
 const { values: args } = parseArgs({
   options: {
-    sizes: { type: 'string', default: '10000,100000,1000000' },
+    /** Default: 10000,100000,1000000 (100000 when the only layout is `city`). */
+    sizes: { type: 'string' },
     'skip-1m': { type: 'boolean', default: false },
     layouts: { type: 'string', default: 'inside,country' },
+    /**
+     * Strategies in run order: geo, scan, and geo variants for measuring the planner's changes on the same table in
+     * the same run: geo:distance (units by distance band and adaptive size only: the order before issue 16),
+     * geo:small (urgent units kept small, no blind-zone deferral), geo = the planner's defaults.
+     */
+    strategies: { type: 'string', default: 'geo,scan' },
+    /** Run the strategies this many times, interleaved, on the same table (variance on a shared machine). */
+    repeat: { type: 'string', default: '1' },
     parallelism: { type: 'string', default: '8' },
     'page-size': { type: 'string', default: '500' },
     'scan-segments': { type: 'string', default: '32' },
@@ -47,15 +78,109 @@ const { values: args } = parseArgs({
     'count-calls': { type: 'boolean', default: false },
   },
 });
-const sizes = args.sizes
+const layouts = args.layouts.split(',') as LayoutName[];
+for (const l of layouts) {
+  if (!['inside', 'country', 'city'].includes(l)) {
+    process.stderr.write(`unknown layout "${l}": inside, country or city\n`);
+    process.exit(2);
+  }
+}
+interface Variant {
+  strategy: 'geo' | 'scan';
+  plan: Partial<PlanInput>;
+  /**
+   * Prototype of a worker change (shared/fanout/worker.ts is not changed by the benchmark): read a whole shard per
+   * batch, then deliver it earliest S arrival first in sequential chunks of this many, those already shaking last.
+   */
+  sortedChunk?: number;
+  pageSize?: number;
+  /**
+   * Prototype of a near-field merge (not in shared/fanout): the leading urgent units whose S arrives within this many
+   * seconds of planning form the front; their subscribers are read once, sorted by S arrival (those already shaking
+   * last), and chain c delivers every P-th of them (offset c) in chunks of 100 before its normal loop over the rest of
+   * the plan. In a deployment each chain would read the front itself (P× reads of a few shards) and take its share.
+   */
+  frontS?: number;
+  /** ...and at most this many subscribers (plan counts), so reading the front stays a few Queries. */
+  frontMax?: number;
+}
+const VARIANTS: Record<string, Variant> = {
+  geo: { strategy: 'geo', plan: {} },
+  scan: { strategy: 'scan', plan: {} },
+  'geo:distance': { strategy: 'geo', plan: { urgentS: 0 } },
+  'geo:small': { strategy: 'geo', plan: { blindMarginS: -1 } },
+  'geo:sorted': { strategy: 'geo', plan: {}, sortedChunk: 200, pageSize: 2000 },
+  'geo:front': { strategy: 'geo', plan: {}, frontS: 2, frontMax: 4000 },
+  'geo:front-wide': { strategy: 'geo', plan: {}, frontS: 2 },
+};
+
+/** The plan without its first `n` units (the prototype front), indices shifted. */
+function withoutLeadingUnits(plan: FanoutPlan, n: number): FanoutPlan {
+  if (n === 0) return plan;
+  const k = n < plan.units.length ? plan.units[n] : plan.segments.length;
+  return {
+    ...plan,
+    segments: plan.segments.slice(k),
+    distancesKm: plan.distancesKm.slice(k),
+    counts: plan.counts.slice(k),
+    units: plan.units.slice(n).map((u) => u - k),
+  };
+}
+
+/** The front's notifications, earliest S first, those already shaking last (prototype of the near-field merge). */
+async function frontItems(store: SubscriberStore, quake: Quake, segments: readonly string[]): Promise<DeliveryItem[]> {
+  const model = intensityModelFor(quake);
+  const pages = await Promise.all(segments.map((seg) => store.readSegment(seg)));
+  const now = Date.now();
+  const items: DeliveryItem[] = [];
+  for (const s of pages.flat()) {
+    const mmi = model.predict(s.lat, s.lon);
+    if (!(mmi >= s.minMmi)) continue;
+    const level = alertLevel(mmi);
+    const facts = {
+      mmi,
+      level: level === 'none' ? ('be-aware' as const) : level,
+      distanceKm: epicentralKm(quake, s),
+      secondsUntilShaking: secondsUntilShaking(quake, s, now),
+    };
+    items.push({ notification: buildNotification(quake, s, facts), channel: s.channel });
+  }
+  const urgency = (i: DeliveryItem) =>
+    i.notification.secondsUntilShaking > 0 ? i.notification.secondsUntilShaking : Number.POSITIVE_INFINITY;
+  return items.sort((a, b) => urgency(a) - urgency(b));
+}
+
+/** The `sortedChunk` prototype: one batch delivered earliest S first, chunk by chunk, the blind zone last. */
+async function deliverInSOrder(deliverer: Deliverer, items: readonly DeliveryItem[], chunk: number) {
+  const urgency = (i: DeliveryItem) =>
+    i.notification.secondsUntilShaking > 0 ? i.notification.secondsUntilShaking : Number.POSITIVE_INFINITY;
+  const sorted = [...items].sort((a, b) => urgency(a) - urgency(b));
+  const out: DeliveryResult = { delivered: [], failed: [], dlq: 0 };
+  for (let i = 0; i < sorted.length; i += chunk) {
+    const r = await deliverer.deliver(sorted.slice(i, i + chunk));
+    out.delivered.push(...r.delivered);
+    out.failed.push(...r.failed);
+    out.dlq += r.dlq;
+  }
+  return out;
+}
+const strategies = Array.from({ length: Number(args.repeat) }, () => args.strategies.split(',')).flat();
+for (const s of strategies) {
+  if (!VARIANTS[s]) {
+    process.stderr.write(`unknown strategy "${s}": ${Object.keys(VARIANTS).join(', ')}\n`);
+    process.exit(2);
+  }
+}
+const sizes = (args.sizes ?? (layouts.every((l) => l === 'city') ? '100000' : '10000,100000,1000000'))
   .split(',')
   .map(Number)
   .filter((n) => !(args['skip-1m'] && n >= 1_000_000));
-const layouts = args.layouts.split(',') as ('inside' | 'country')[];
 const P = Number(args.parallelism);
 const PAGE = Number(args['page-size']);
 const SCAN_SEGMENTS = Number(args['scan-segments']);
 const SECRET = 'bench-secret';
+
+type LayoutName = 'inside' | 'country' | 'city';
 
 interface Layout {
   center: { lat: number; lon: number };
@@ -76,7 +201,7 @@ const drill = (id: string, now: number, e: Pick<Quake, 'lat' | 'lon' | 'depthKm'
   ...e,
 });
 
-const LAYOUTS: Record<'inside' | 'country', Layout> = {
+const LAYOUTS: Record<LayoutName, Layout> = {
   inside: {
     center: { lat: 45.77, lon: 26.76 },
     radiusKm: 150,
@@ -87,32 +212,74 @@ const LAYOUTS: Record<'inside' | 'country', Layout> = {
     radiusKm: 330,
     quake: (id, now) => drill(id, now, { lat: 45.8, lon: 24.8, depthKm: 10, magnitude: 5.5, place: 'Făgăraș' }),
   },
+  city: { center: CITY_CENTRE, radiusKm: CITY_RADIUS_KM, quake: cityQuake },
 };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startDynalite(): Promise<{ endpoint: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, dynaliteArgs({ port }), { stdio: 'ignore' });
-  const endpoint = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(endpoint, { method: 'POST' });
-      return { endpoint, proc };
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+/**
+ * The city report: per strategy and for the ideal bound (geo's measured first notification and throughput, earliest
+ * S arrival first), the share of eligible subscribers outside the blind zone notified before their S arrival, by
+ * epicentral band, and the notification-time percentiles. Times are ms after acceptance; every strategy's event is
+ * the same hypocentre with origin = acceptance − 5 s, so S arrivals relative to acceptance are the same for all.
+ */
+function cityTable(
+  size: number,
+  measured: { strategy: string; quake: Quake; acceptedAt: number; at: Float64Array; units: number }[],
+  lat: Float64Array,
+  lon: Float64Array,
+  minMmi: Float32Array,
+  all: Row[],
+): string {
+  const { quake, acceptedAt } = measured[0];
+  const model = intensityModelFor(quake);
+  const index: number[] = [];
+  const sites: Site[] = [];
+  for (let k = 0; k < size; k++) {
+    if (!(model.predict(lat[k], lon[k]) >= minMmi[k])) continue;
+    const site = { lat: lat[k], lon: lon[k] };
+    index.push(k);
+    sites.push({ epicentralKm: epicentralKm(quake, site), sAt: sArrivalAt(quake, site) - acceptedAt });
   }
-  throw new Error('dynalite did not start');
+  const ref = measured.find((m) => m.strategy === 'geo') ?? measured[0];
+  const cityRows = all.filter((r) => r.size === size && r.layout === 'city');
+  const blindUntil = cityRows[measured.indexOf(ref)].firstMs;
+  // Each measured order next to the ideal at its own first notification and throughput (on a shared machine the
+  // throughput of a run varies by 2x and more: the gap to its own ideal is what the order costs).
+  const series: { name: string; at: ArrayLike<number>; units?: number }[] = [];
+  measured.forEach((m, i) => {
+    const row = all.filter((r) => r.size === size && r.layout === 'city')[i];
+    series.push({ name: m.strategy, at: Float64Array.from(index, (k) => m.at[k]), units: m.units });
+    series.push({ name: `↳ ideal at ${m.strategy}'s first and rate`, at: idealSchedule(sites, row.firstMs, row.perS) });
+    if (m === ref) {
+      series.push({
+        name: `↳ ideal, strict S order (no deferral of the blind zone)`,
+        at: idealSchedule(sites, row.firstMs, row.perS, { plainOrder: true }),
+      });
+    }
+  });
+  const f = (ms: number | null) =>
+    ms === null ? '—' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+  const outside = bandShares(sites, new Float64Array(sites.length), blindUntil);
+  const lines = [
+    `City, ${size.toLocaleString('en')} subscribers, ${sites.length} eligible; blind zone = S before ${f(blindUntil)} ` +
+      `after acceptance (${ref.strategy}'s first notification); outside it per band: ` +
+      outside.map((b) => `${b.band[0]}–${b.band[1]} km ${b.outside}`).join(', '),
+    '',
+    `| order | units | first | p50 | p90 | p99 | last | notifications/s | ${BANDS.map((b) => `before S ${b[0]}–${b[1]} km`).join(' | ')} |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|${BANDS.map(() => '---:').join('|')}|`,
+  ];
+  for (const s of series) {
+    const times = Array.from(s.at)
+      .filter((x) => !Number.isNaN(x))
+      .sort((a, b) => a - b);
+    const shares = bandShares(sites, s.at, blindUntil);
+    const span = (times.at(-1) ?? 0) - (times[0] ?? 0);
+    lines.push(
+      `| ${s.name} | ${s.units ?? ''} | ${f(times[0] ?? null)} | ${f(percentile(times, 50))} | ${f(percentile(times, 90))} | ` +
+        `${f(percentile(times, 99))} | ${f(times.at(-1) ?? null)} | ${span > 0 ? Math.round((times.length * 1000) / span) : '—'} | ` +
+        `${shares.map((b) => (b.pct === null ? '—' : `${b.pct}%`)).join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 function memorySampler() {
@@ -129,7 +296,7 @@ function memorySampler() {
 interface Row {
   size: number;
   layout: string;
-  strategy: 'geo' | 'scan';
+  strategy: string;
   segments: number;
   eligible: number;
   delivered: number;
@@ -141,12 +308,28 @@ interface Row {
   peakMb: number;
 }
 
-const dynamo = await startDynalite();
-const base = serviceConfigFromProfile(loadProfile({ profile: 'local' }));
+const log = (m: string) => process.stderr.write(`${m}\n`);
+const [dynamo, sqs] = await Promise.all([startDynalite(), startSqs()]).catch((err) => {
+  stopAll();
+  log(`could not start the benchmark's services: ${err instanceof Error ? err.message : err}`);
+  process.exit(1);
+});
+// The benchmark's own services only: no shared stack (no Kafka and no Lambda are used in-process).
+const local = loadProfile({ profile: 'local' });
+const base: ServiceConfig = {
+  region: LOCAL_REGION,
+  endpoints: { dynamodb: dynamo.endpoint, sqs: sqs.endpoint },
+  credentials: LOCAL_CREDENTIALS,
+  kafka: { brokers: ['127.0.0.1:9'], ssl: false, clientId: 'quakectl-bench' },
+  names: resourceNames(local.prefix),
+  fanout: local.fanout,
+  allowPrivateTargets: true,
+  local: true,
+};
 const sink = await startWebhookSink({ port: 0, secrets: SECRET });
 const rows: Row[] = [];
+const cityTables: string[] = [];
 const loads: { size: number; layout: string; seconds: number }[] = [];
-const log = (m: string) => process.stderr.write(`${m}\n`);
 const started = Date.now();
 
 try {
@@ -154,7 +337,10 @@ try {
     for (const layoutName of layouts) {
       const layout = LAYOUTS[layoutName];
       const names = resourceNames(`bench-${randomBytes(3).toString('hex')}`);
-      const clients = createClients({ ...base, names, endpoints: { ...base.endpoints, dynamodb: dynamo.endpoint } });
+      const clients = createClients({
+        ...base,
+        names,
+      });
       for (const role of TABLES) await clients.dynamodb.send(new CreateTableCommand(tableDefinition(names, role)));
       for (const role of TABLES) {
         while (
@@ -201,7 +387,8 @@ try {
       const t0 = Date.now();
       let batch = [];
       let i = 0;
-      for (const s of generateSubscribers(seedOpts)) {
+      const subscribers = layoutName === 'city' ? citySubscribers(seedOpts) : generateSubscribers(seedOpts);
+      for (const s of subscribers) {
         lat[i] = s.lat;
         lon[i] = s.lon;
         minMmi[i] = s.minMmi ?? 3;
@@ -217,7 +404,14 @@ try {
       loads.push({ size, layout: layoutName, seconds: loadS });
       log(`${size} ${layoutName}: loaded in ${loadS.toFixed(1)} s`);
 
-      for (const strategy of ['geo', 'scan'] as const) {
+      const measured: {
+        strategy: string;
+        quake: Quake;
+        acceptedAt: number;
+        at: Float64Array;
+        units: number;
+      }[] = [];
+      for (const strategy of strategies) {
         sink.reset();
         calls.clear();
         const id = `bench-${strategy}-${randomBytes(3).toString('hex')}`;
@@ -230,19 +424,41 @@ try {
         const quake = layout.quake(id, acceptedAt);
         const peak = memorySampler();
         const start = Date.now();
+        const variant = VARIANTS[strategy];
         const plan = await planFanout(quake, {
-          strategy,
+          ...variant.plan,
+          strategy: variant.strategy,
           scanSegments: SCAN_SEGMENTS,
           coveringCells,
           segmentsForCells: (cells) => store.segmentsForCells(cells),
           allSegments: () => store.allSegments(),
           chains: P,
         });
+        // Prototype front: leading units whose nearest point's S arrives within frontS of now.
+        let frontUnits = 0;
+        if (variant.frontS) {
+          const limitS = (Date.now() - quake.originTime) / 1000 + variant.frontS;
+          let inFront = 0;
+          while (
+            frontUnits < plan.units.length &&
+            travelTimeCurve('S', quake.depthKm).timeAtKm(plan.distancesKm[plan.units[frontUnits]]) < limitS
+          ) {
+            const n = unitSegments(plan.counts, plan.units, frontUnits).reduce((a, b) => a + b, 0);
+            if (inFront > 0 && inFront + n > (variant.frontMax ?? Number.POSITIVE_INFINITY)) break;
+            inFront += n;
+            frontUnits++;
+          }
+        }
+        const front = plan.segments.slice(0, frontUnits < plan.units.length ? plan.units[frontUnits] : undefined);
+        const frontRead = frontUnits ? frontItems(store, quake, front) : Promise.resolve([]);
+        const rest = withoutLeadingUnits(plan, frontUnits);
         const plannedMs = Date.now() - acceptedAt;
-        await savePlan({ ddb: clients.ddb, table: names.table('events') }, quake, { ...plan, chains: P });
+        await savePlan({ ddb: clients.ddb, table: names.table('events') }, quake, { ...rest, chains: P });
         const savedMs = Date.now() - acceptedAt;
         const deliverer = new Deliverer({ sqs: clients.sqs, names, allowPrivateTargets: true, batchSize: 100 });
         const chain = async (c: number) => {
+          const mine = (await frontRead).filter((_, i) => i % P === c);
+          for (let i = 0; i < mine.length; i += 100) await deliverer.deliver(mine.slice(i, i + 100));
           let payload: WorkerPayload | undefined = { eventId: quake.id, chain: c, hop: 0 };
           while (payload) {
             let next: WorkerPayload | undefined;
@@ -252,14 +468,17 @@ try {
                 events: { ddb: clients.ddb, table: names.table('events') },
                 locks: { ddb: clients.ddb, table: names.table('locks') },
                 subscribers: store,
-                deliver: (items) => deliverer.deliver(items),
+                deliver: (items) =>
+                  variant.sortedChunk
+                    ? deliverInSOrder(deliverer, items, variant.sortedChunk)
+                    : deliverer.deliver(items),
                 invokeSuccessor: async (p) => {
                   next = p;
                 },
                 remainingMs: () => deadline - Date.now(),
                 owner: `bench-${c}-${payload.hop}`,
                 leaseMs: 30_000,
-                pageSize: PAGE,
+                pageSize: variant.pageSize ?? PAGE,
                 reserveMs: 10_000,
               },
               payload,
@@ -272,10 +491,14 @@ try {
         const receipts = sink.receipts().filter((r) => r.notification.eventId === quake.id);
         const times = receipts.map((r) => r.receivedAt - acceptedAt).sort((a, b) => a - b);
         let before = 0;
+        // Notification time per subscriber index, ms after acceptance (NaN: not notified).
+        const at = new Float64Array(size).fill(Number.NaN);
         for (const r of receipts) {
           const k = Number(r.notification.subscriberId.slice(r.notification.subscriberId.lastIndexOf('-') + 1));
+          at[k] = r.receivedAt - acceptedAt;
           if (r.receivedAt < sArrivalAt(quake, { lat: lat[k], lon: lon[k] })) before++;
         }
+        measured.push({ strategy, quake, acceptedAt, at, units: plan.units.length });
         const firstMs = times[0] ?? 0;
         const lastMs = times.at(-1) ?? Date.now() - start;
         const row: Row = {
@@ -305,13 +528,17 @@ try {
         }
         if (row.delivered !== eligible) log(`  WARNING: delivered ${row.delivered} of ${eligible} eligible`);
       }
+      if (layoutName === 'city' && measured.length) {
+        cityTables.push(cityTable(size, measured, lat, lon, minMmi, rows));
+        log(cityTables.at(-1)!);
+      }
       await clients.sqs.send(new DeleteQueueCommand({ QueueUrl: dlq.QueueUrl })).catch(() => {});
       clients.destroy();
     }
   }
 } finally {
   await sink.close();
-  dynamo.proc.kill();
+  await Promise.all([dynamo.stop(), sqs.stop()]);
 }
 
 const fmt = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`);
@@ -321,7 +548,7 @@ const lines = [
 ];
 for (const r of rows) {
   const scan = rows.find((x) => x.size === r.size && x.layout === r.layout && x.strategy === 'scan');
-  const ratio = r.strategy === 'geo' && scan ? `${(scan.lastMs / Math.max(r.lastMs, 1)).toFixed(1)}x` : '';
+  const ratio = r.strategy.startsWith('geo') && scan ? `${(scan.lastMs / Math.max(r.lastMs, 1)).toFixed(1)}x` : '';
   lines.push(
     `| ${r.size.toLocaleString('en')} | ${r.layout} | ${r.strategy} | ${r.segments} | ${r.eligible} | ${r.delivered} | ` +
       `${r.duplicates} | ${fmt(r.firstMs)} | ${fmt(r.lastMs)} | ${r.perS} | ${r.beforeSPct}% | ${r.peakMb} MB | ${ratio} |`,
@@ -335,3 +562,4 @@ lines.push(
   `Total run: ${((Date.now() - started) / 1000).toFixed(0)} s; P = ${P} chains, page ${PAGE}, ${SCAN_SEGMENTS} scan segments.`,
 );
 process.stdout.write(`${lines.join('\n')}\n`);
+for (const t of cityTables) process.stdout.write(`\n${t}\n`);

@@ -5,7 +5,7 @@
  * eligible subscriber was notified.
  */
 import type { Command } from 'commander';
-import { loadCommandProfile, outputFormat, withOutput } from '../context.ts';
+import { globalOptions, loadCommandProfile, outputFormat, withOutput } from '../context.ts';
 import { port, positiveInt, positiveNumber, ranged } from '../options.ts';
 import { color } from '../output.ts';
 
@@ -80,7 +80,11 @@ export function register(program: Command): void {
     try {
       // 2. deploy
       const { deploy } = await import('../../shared/deploy/index.ts');
-      const deployed = await deploy({ profile, clients }, {});
+      // The profile's deploy block counts here too (e.g. provisionedConcurrency 0 to measure the cold path).
+      const { readDeploySettings } = await import('../../shared/deploy/settings.ts');
+      const g = globalOptions(cmd);
+      const settings = readDeploySettings(profile.name, { profile: g.profile, configFile: g.config });
+      const deployed = await deploy({ profile, clients }, { settings });
       say(
         deployed.applied.length === 0
           ? 'deploy: every resource unchanged'

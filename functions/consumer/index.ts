@@ -33,7 +33,7 @@ async function startChain(payload: WorkerPayload) {
   await clients.lambda.send(
     new InvokeCommand({
       FunctionName: config.names.function('segment-worker'),
-      // The alias deploy moved to exactly what it deployed, whose async settings (retries, age, DLQ) are the ones set.
+      // Alias `live`: what deploy deployed, with its async settings and provisioned concurrency ($LATEST has neither).
       Qualifier: config.names.alias,
       InvocationType: 'Event',
       Payload: Buffer.from(JSON.stringify(payload)),

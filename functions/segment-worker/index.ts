@@ -81,6 +81,7 @@ export async function handler(payload: WorkerPayload, context: LambdaContext) {
           await clients.lambda.send(
             new InvokeCommand({
               FunctionName: config.names.function('segment-worker'),
+              // Alias `live`: the deployed version, and the one with provisioned concurrency ($LATEST has none).
               Qualifier: config.names.alias,
               InvocationType: 'Event',
               Payload: Buffer.from(JSON.stringify(next)),

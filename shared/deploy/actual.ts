@@ -11,6 +11,7 @@ import {
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
   GetFunctionEventInvokeConfigCommand,
+  GetProvisionedConcurrencyConfigCommand,
   ResourceNotFoundException as LambdaNotFound,
   ListEventSourceMappingsCommand,
 } from '@aws-sdk/client-lambda';
@@ -167,6 +168,7 @@ async function readFunction(clients: Clients, spec: FunctionSpec): Promise<Actua
     ...configFields(latest),
     reservedConcurrency: fn.Concurrency?.ReservedConcurrentExecutions,
     eventInvoke: await readEventInvoke(clients, spec.name, spec.alias),
+    provisionedConcurrency: await readProvisioned(clients, spec.name, spec.alias),
     alias: `${spec.alias}:${await aliasState(clients, spec, latest)}`,
   };
   return { kind: 'function', name: spec.name, fields, arn: latest.FunctionArn };
@@ -174,6 +176,20 @@ async function readFunction(clients: Clients, spec: FunctionSpec): Promise<Actua
 
 function getFunction(clients: Clients, name: string) {
   return clients.lambda.send(new GetFunctionCommand({ FunctionName: name }));
+}
+
+/** Requested provisioned concurrency on the alias (0 when none is configured). */
+async function readProvisioned(clients: Clients, name: string, alias: string): Promise<number> {
+  try {
+    const r = await clients.lambda.send(
+      new GetProvisionedConcurrencyConfigCommand({ FunctionName: name, Qualifier: alias }),
+    );
+    return r.RequestedProvisionedConcurrentExecutions ?? 0;
+  } catch (err) {
+    const n = (err as Error).name;
+    if (n === 'ProvisionedConcurrencyConfigNotFoundException' || n === 'ResourceNotFoundException') return 0;
+    throw wrap('lambda', `cannot read provisioned concurrency of ${name}:${alias}`, err);
+  }
 }
 
 /**

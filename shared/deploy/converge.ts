@@ -23,12 +23,15 @@ import {
   DeleteEventSourceMappingCommand,
   DeleteFunctionCommand,
   DeleteFunctionConcurrencyCommand,
+  DeleteProvisionedConcurrencyConfigCommand,
   GetAliasCommand,
   GetEventSourceMappingCommand,
   GetFunctionConfigurationCommand,
+  GetProvisionedConcurrencyConfigCommand,
   PublishVersionCommand,
   PutFunctionConcurrencyCommand,
   PutFunctionEventInvokeConfigCommand,
+  PutProvisionedConcurrencyConfigCommand,
   type Runtime,
   UpdateAliasCommand,
   UpdateEventSourceMappingCommand,
@@ -257,7 +260,8 @@ async function applyFunction(
     }
   }
   const versionChanges = ['code', 'runtime', 'handler', 'executionRole', 'memoryMb', 'timeoutS', 'env', 'dlq', 'alias'];
-  if (item.action === 'create' || versionChanges.some((f) => changed.has(f))) {
+  const published = item.action === 'create' || versionChanges.some((f) => changed.has(f));
+  if (published) {
     // CodeSha256 guards against publishing code that changed under us; AWS returns the existing version when
     // nothing changed since the last publish.
     const v = await retryOnConflict(() =>
@@ -286,6 +290,56 @@ async function applyFunction(
       }),
     );
   }
+  await applyProvisioned(clients, spec, item, published, opts);
+}
+
+/**
+ * Provisioned concurrency on the alias (AWS: never on $LATEST; it follows the alias to each new version). Allocation
+ * runs in the background (Status IN_PROGRESS → READY, or FAILED with a reason): wait for READY, because the first alert
+ * after a deploy is what it is for. 0 removes it; undefined leaves it unmanaged.
+ */
+async function applyProvisioned(
+  clients: Clients,
+  spec: FunctionSpec,
+  item: PlanItem,
+  published: boolean,
+  opts: ConvergeOptions,
+) {
+  const want = spec.provisionedConcurrency;
+  if (want === undefined) return;
+  if (!(item.action === 'create' || published || item.changes.some((c) => c.field === 'provisionedConcurrency')))
+    return;
+  if (want === 0) {
+    await clients.lambda
+      .send(new DeleteProvisionedConcurrencyConfigCommand({ FunctionName: spec.name, Qualifier: spec.alias }))
+      .catch((err: Error) => {
+        if (err.name !== 'ProvisionedConcurrencyConfigNotFoundException' && err.name !== 'ResourceNotFoundException')
+          throw err;
+      });
+    return;
+  }
+  await clients.lambda.send(
+    new PutProvisionedConcurrencyConfigCommand({
+      FunctionName: spec.name,
+      Qualifier: spec.alias,
+      ProvisionedConcurrentExecutions: want,
+    }),
+  );
+  const deadline = Date.now() + 10 * 60_000;
+  while (Date.now() < deadline) {
+    const c = await clients.lambda.send(
+      new GetProvisionedConcurrencyConfigCommand({ FunctionName: spec.name, Qualifier: spec.alias }),
+    );
+    if (c.Status === 'READY') return;
+    if (c.Status === 'FAILED') {
+      throw new ConvergeError(
+        `function/${spec.name}`,
+        `provisioned concurrency failed: ${c.StatusReason ?? 'no reason given'}`,
+      );
+    }
+    await sleep(opts.pollMs ?? 500);
+  }
+  throw new ConvergeError(`function/${spec.name}`, 'provisioned concurrency not READY within 10 minutes');
 }
 
 async function waitFunctionReady(clients: Clients, name: string, opts: ConvergeOptions): Promise<void> {

@@ -15,6 +15,7 @@ import {
   MAPPING_DEFAULTS,
   POLL_SCHEDULE,
   pollingEnabled,
+  provisionedDefault,
   RUNTIME,
 } from './settings.ts';
 import type { DesiredState, FunctionSpec, KafkaAuthType, MappingSpec, ResourceSpec, ScheduleSpec } from './types.ts';
@@ -205,6 +206,8 @@ export function desiredState(input: DesiredInput): DesiredState {
       env: roleEnvChecked(role, env, input),
       dlq: s.dlq ? names.dlq(s.dlq) : undefined,
       reservedConcurrency: s.reservedConcurrency,
+      provisionedConcurrency:
+        s.provisionedConcurrency ?? provisionedDefault(role, profile.type === 'local', profile.fanout.parallelism),
       eventInvoke: s.eventInvoke,
       alias: names.alias,
     };

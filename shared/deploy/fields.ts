@@ -30,6 +30,7 @@ export function fields(spec: ResourceSpec): Record<string, unknown> {
         dlq: spec.dlq ?? null,
         ...(spec.reservedConcurrency !== undefined ? { reservedConcurrency: spec.reservedConcurrency } : {}),
         ...(spec.eventInvoke ? { eventInvoke: spec.eventInvoke } : {}),
+        ...(spec.provisionedConcurrency !== undefined ? { provisionedConcurrency: spec.provisionedConcurrency } : {}),
         // `<alias> → the published version of exactly this code and configuration`.
         alias: `${spec.alias}:current`,
       };

@@ -22,6 +22,12 @@ export interface FunctionDefaults {
   memoryMb: number;
   timeoutS: number;
   reservedConcurrency?: number;
+  /**
+   * Provisioned concurrency on alias `live`: environments initialised before any request, so the first alert after a
+   * deploy does not wait for a cold start (0 = none). Default: on the local profile (drills) one consumer and one
+   * segment worker per chain (`provisionedDefault`); on AWS off unless the profile sets it (it is billed while idle).
+   */
+  provisionedConcurrency?: number;
   /** Async-invoke DLQ (producer and worker are invoked asynchronously; the consumer's failures go to its mapping). */
   dlq?: DlqKind;
   eventInvoke?: EventInvokeSpec;
@@ -73,6 +79,7 @@ const functionOverride = z
     memoryMb: z.number().int().min(128).max(10240),
     timeoutS: z.number().int().min(1).max(900),
     reservedConcurrency: z.number().int().min(0),
+    provisionedConcurrency: z.number().int().min(0),
   })
   .partial();
 
@@ -117,6 +124,19 @@ export function readDeploySettings(profileName: string, opts: LoadOptions = {}):
     throw new ConfigError(`invalid deploy settings in profile "${profileName}" (${file}): ${issues}`);
   }
   return parsed.data;
+}
+
+/**
+ * Default provisioned concurrency of a role (Lambda developer guide, "Configuring provisioned concurrency"): on the
+ * local profile, where drills measure the first alert after a fresh deploy, the consumer gets one environment (one
+ * mapping poller invokes it) and the segment worker one per chain (`parallelism`: the consumer starts that many at
+ * once); nothing elsewhere.
+ */
+export function provisionedDefault(role: FunctionRole, local: boolean, parallelism: number): number | undefined {
+  if (!local) return undefined;
+  if (role === 'consumer') return 1;
+  if (role === 'segment-worker') return parallelism;
+  return undefined;
 }
 
 /** Polling is on when the profile names a feed to poll. */

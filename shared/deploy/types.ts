@@ -46,6 +46,8 @@ export interface FunctionSpec {
   dlq?: string;
   /** Reserved concurrency; undefined = not managed by deploy (left as `quakectl scale` set it). */
   reservedConcurrency?: number;
+  /** Provisioned concurrency on the alias; undefined = not managed, 0 = none. */
+  provisionedConcurrency?: number;
   eventInvoke?: EventInvokeSpec;
   alias: string;
 }

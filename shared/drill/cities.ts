@@ -71,6 +71,8 @@ export const CITIES: readonly City[] = [
   { name: 'Osmaniye', country: 'TR', lat: 37.07, lon: 36.25, population: 280_000 },
   { name: 'İskenderun', country: 'TR', lat: 36.59, lon: 36.17, population: 250_000 },
   { name: 'Kilis', country: 'TR', lat: 36.72, lon: 37.12, population: 100_000 },
+  // Türkiye (Marmara: the marmara-istanbul scenario). Province total, TÜİK ADNKS 2022.
+  { name: 'İstanbul', country: 'TR', lat: 41.01, lon: 28.95, population: 15_908_000 },
 ];
 
 /** Default language of a country's subscribers. */

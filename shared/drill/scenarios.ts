@@ -16,8 +16,8 @@ export interface Scenario {
   lon: number;
   depthKm: number;
   place: string;
-  /** When it really happened (UTC). */
-  historicalOrigin: string;
+  /** When it really happened (UTC); absent for a planning scenario (an expected event, not a past one). */
+  historicalOrigin?: string;
   /** Where the parameters come from. */
   source: string;
 }
@@ -61,6 +61,21 @@ export const SCENARIOS: readonly Scenario[] = [
     place: 'Pazarcık, Kahramanmaraş, Türkiye',
     historicalOrigin: '2023-02-06T01:17:34Z',
     source: 'USGS ShakeMap us6000jllz (shared/data/shakemap): 37.2199N 37.0189E, 10 km, Mww 7.8',
+  },
+  {
+    name: 'marmara-istanbul',
+    title: 'Sea of Marmara M7.2 off İstanbul (planning scenario)',
+    magnitude: 7.2,
+    magType: 'mw',
+    lat: 40.8,
+    lon: 28.75,
+    depthKm: 12,
+    place: 'Sea of Marmara, 29 km SW of İstanbul, Türkiye',
+    // Not a past event: the shallow M7+ expected on the Main Marmara Fault's central segment, the case where the
+    // fan-out's order and throughput decide who is warned (issue 16; bench/city.ts uses the same hypocentre).
+    source:
+      'Planning scenario: Central Marmara segment of the North Anatolian Fault (Parsons 2004, JGR 109 B05304: ' +
+      'M≥7 probability for İstanbul); hypocentre chosen 29 km from the city centre at 12 km, not a published solution',
   },
 ];
 

@@ -2,14 +2,23 @@
  * Fan-out planning (system.md 7.1), pure: the footprint of an event for the lowest subscriber threshold, the H3 cells
  * that cover it, their non-empty shards, nearest first. I/O (the segments table) is passed in as `segmentsForCells`.
  *
- * Nearest first because the nearest subscribers have the least warning time: segments are ordered by the distance
- * from the epicentre to the nearest point of their cell (0 for the epicentre's own cell), ties by centre distance.
- * With res-5 cells (≈17 km across) this keeps delivery order within a few seconds of S-wave arrival order.
+ * Earliest S arrival first, because the nearest subscribers have the least warning time: segments are ordered by the
+ * S-wave arrival time (shared/seismo/travel.ts) at the nearest point of their cell (the epicentre's own cell first),
+ * ties by centre distance. For a point source this is the order of epicentral distance; it is the arrival time that
+ * counts, and it differs from distance once the travel-time model is not a function of distance alone. With res-5
+ * cells (≈17 km across) this keeps delivery order within a few seconds of S-wave arrival order.
+ *
+ * Where the S front is close (a shallow event under a city: it crosses the nearest tens of km in seconds), the P
+ * chains work on P units at once, so a unit's size blurs the order by P units' worth of subscribers: units whose S
+ * arrives within `urgentS` of planning are kept small (one city shard each). Cells the S wave has entirely passed by
+ * the time the first alert can leave (the blind zone) are delivered after the other urgent units, not before them:
+ * a second earlier is worth less to someone already shaking than to someone it can still warn (docs/fanout-benchmark.md).
  */
 import type { Quake } from '../quake/types.ts';
 import { cellCircle, cellMinDistanceKm, type SegmentRef } from '../segments/index.ts';
 import { haversineKm } from '../seismo/geodesy.ts';
 import { intensityModelFor } from '../seismo/index.ts';
+import { travelTimeCurve } from '../seismo/travel.ts';
 
 export type FanoutStrategy = 'geo' | 'scan';
 
@@ -43,6 +52,20 @@ export interface PlanInput {
   unitBandKm?: number;
   /** fanout.alertProbability (default: shared/seismo's default policy level). */
   alertProbability?: number;
+  /**
+   * Units whose S arrival (at their nearest point) is within this many seconds of planning are urgent: kept to
+   * `urgentUnitSize` (default 10 s: the S front's first ~35 km; 0 turns it off).
+   */
+  urgentS?: number;
+  /** Size of urgent units (default a quarter of the base size: one shard of a city cell, or small rural shards together). */
+  urgentUnitSize?: number;
+  /**
+   * Cells the S wave has wholly passed this many seconds after planning (the first alert's expected latency) are
+   * delivered after the other urgent units (default 0.5 s; a negative value turns the deferral off).
+   */
+  blindMarginS?: number;
+  /** Planning time, epoch ms (default now): where the S front is when the plan is made. */
+  now?: number;
 }
 
 export interface FanoutPlan {
@@ -73,6 +96,8 @@ export const DEFAULT_MAX_UNIT_SIZE = 2000;
 const CELL_AREA_KM2 = 252.9;
 export const WHOLE_TABLE_ABOVE_CELLS = 100;
 export const DEFAULT_UNIT_BAND_KM = 10;
+export const DEFAULT_URGENT_S = 10;
+export const DEFAULT_BLIND_MARGIN_S = 0.5;
 
 /**
  * Groups segments (already nearest first) into units of consecutive segments: a unit closes before it would exceed
@@ -147,6 +172,76 @@ export function orderNearestFirst(lat: number, lon: number, refs: readonly Segme
   );
 }
 
+export interface ArrivalSegment extends OrderedSegment {
+  /** Seconds after origin at which the S wave reaches the nearest and the farthest point of the segment's cell. */
+  sNearS: number;
+  sFarS: number;
+  /** 0: urgent and still warnable; 1: urgent, wholly in the blind zone; 2: the rest. */
+  tier: 0 | 1 | 2;
+}
+
+/**
+ * Orders segments by S arrival at their cell's nearest point (pure): urgent warnable cells first (S at the nearest
+ * point before `urgentUntilS`), then cells wholly in the blind zone (S at the farthest point before `blindUntilS`),
+ * then the rest; within each, earliest arrival first. Times are seconds after origin.
+ */
+export function orderByArrival(
+  quake: { lat: number; lon: number; depthKm: number },
+  refs: readonly SegmentRef[],
+  opts: { urgentUntilS: number; blindUntilS: number },
+): ArrivalSegment[] {
+  // S first arrival at epicentral distance km from the ak135 table (one curve per event: the source depth).
+  const curve = travelTimeCurve('S', Math.max(0, quake.depthKm));
+  const arrival = (km: number) => curve.timeAtKm(km);
+  const byCell = new Map<string, Omit<ArrivalSegment, 'key' | 'count'>>();
+  const out: ArrivalSegment[] = [];
+  for (const r of refs) {
+    let d = byCell.get(r.cell);
+    if (!d) {
+      const c = cellCircle(r.cell);
+      const centreKm = haversineKm(quake.lat, quake.lon, c.lat, c.lon);
+      const nearestKm = Math.max(0, centreKm - c.radiusKm);
+      const sNearS = arrival(nearestKm);
+      const sFarS = arrival(centreKm + c.radiusKm);
+      const tier = sFarS < opts.blindUntilS ? 1 : sNearS < opts.urgentUntilS ? 0 : 2;
+      d = { centreKm, nearestKm, sNearS, sFarS, tier };
+      byCell.set(r.cell, d);
+    }
+    out.push({ key: r.key, count: r.count, ...d });
+  }
+  return out.sort(
+    (a, b) =>
+      a.tier - b.tier || a.sNearS - b.sNearS || a.centreKm - b.centreKm || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
+}
+
+/**
+ * Groups arrival-ordered segments into units (pure): like `groupUnits`, and a unit never mixes tiers, spans at most
+ * `bandS` seconds of S arrival, and holds at most `urgentSize` subscribers in tiers 0 and 1 (a single larger shard
+ * is a unit of its own). Returns the start index of each unit.
+ */
+export function groupByArrival(
+  ordered: readonly Pick<ArrivalSegment, 'count' | 'sNearS' | 'tier'>[],
+  maxSize: number,
+  urgentSize: number,
+  bandS: number,
+): number[] {
+  const starts: number[] = [];
+  let size = 0;
+  let bandStart = 0;
+  for (let i = 0; i < ordered.length; i++) {
+    const s = ordered[i];
+    const cap = s.tier === 2 ? maxSize : urgentSize;
+    if (starts.length === 0 || s.tier !== ordered[i - 1].tier || size + s.count > cap || s.sNearS - bandStart > bandS) {
+      starts.push(i);
+      size = 0;
+      bandStart = s.sNearS;
+    }
+    size += s.count;
+  }
+  return starts;
+}
+
 /** Unit size for this footprint (see `PlanInput.chains`). */
 export function unitSize(
   ordered: readonly { count: number }[],
@@ -215,7 +310,17 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
     refs = await input.segmentsForCells(covering);
     cells = covering.length;
   }
-  const ordered = orderNearestFirst(quake.lat, quake.lon, refs);
+  const sinceOriginS = ((input.now ?? Date.now()) - quake.originTime) / 1000;
+  const urgentS = input.urgentS ?? DEFAULT_URGENT_S;
+  const margin = input.blindMarginS ?? DEFAULT_BLIND_MARGIN_S;
+  const ordered = orderByArrival(quake, refs, {
+    urgentUntilS: urgentS > 0 ? sinceOriginS + urgentS : Number.NEGATIVE_INFINITY,
+    blindUntilS: margin >= 0 && urgentS > 0 ? sinceOriginS + margin : Number.NEGATIVE_INFINITY,
+  });
+  const base = unitSize(ordered, input);
+  const urgentSize = input.urgentUnitSize ?? Math.ceil((input.maxUnitSize ?? DEFAULT_MAX_UNIT_SIZE) / 4);
+  // The km band as S seconds at crustal shear velocity (ak135's upper crust, 3.46 km/s: 10 km ≈ 2.9 s).
+  const bandS = (input.unitBandKm ?? DEFAULT_UNIT_BAND_KM) / 3.46;
   return {
     strategy,
     minMmi,
@@ -225,7 +330,7 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
     distancesKm: ordered.map((s) => Math.round(s.nearestKm * 10) / 10),
     subscribers: ordered.reduce((n, s) => n + s.count, 0),
     counts: ordered.map((s) => s.count),
-    units: groupUnits(ordered, unitSize(ordered, input), input.unitBandKm),
+    units: groupByArrival(ordered, base, urgentSize, bandS),
   };
 }
 

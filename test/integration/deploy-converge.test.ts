@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   GetAliasCommand,
   GetFunctionCommand,
+  GetProvisionedConcurrencyConfigCommand,
   InvokeCommand,
   ListEventSourceMappingsCommand,
 } from '@aws-sdk/client-lambda';
@@ -92,6 +93,17 @@ describe('deploy (local stack)', () => {
       new InvokeCommand({ FunctionName: `${prefix}-producer`, Qualifier: 'live', Payload: Buffer.from('{"x":1}') }),
     );
     expect(JSON.parse(Buffer.from(invoked.Payload!).toString())).toMatchObject({ role: 'producer', version: 'v1' });
+
+    // Provisioned concurrency on alias live, READY when deploy returns (local default: 1 consumer, P workers).
+    for (const [role, n] of [
+      ['consumer', 1],
+      ['segment-worker', profile.fanout.parallelism],
+    ] as const) {
+      const pc = await clients.lambda.send(
+        new GetProvisionedConcurrencyConfigCommand({ FunctionName: `${prefix}-${role}`, Qualifier: 'live' }),
+      );
+      expect(pc).toMatchObject({ Status: 'READY', RequestedProvisionedConcurrentExecutions: n });
+    }
 
     const mappings = await clients.lambda.send(new ListEventSourceMappingsCommand({}));
     const mine = (mappings.EventSourceMappings ?? []).filter((m) => m.Topics?.includes(names.eventsTopic));

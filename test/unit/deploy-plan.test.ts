@@ -266,7 +266,30 @@ describe('planDeploy', () => {
     const next = desiredState(input({ ...local, fanout: { ...fanout, parallelism: 8 } }));
     const updated = planDeploy(next, existing(desired)).items.filter((i) => i.action === 'update');
     expect(updated.map((i) => i.name)).toEqual(['qt-producer', 'qt-consumer', 'qt-segment-worker']);
-    expect(updated.every((i) => i.changes.map((c) => c.field).join() === 'env')).toBe(true);
+    // The worker's provisioned concurrency follows the chain count on the local profile (one environment per chain).
+    expect(updated.map((i) => i.changes.map((c) => c.field).join())).toEqual([
+      'env',
+      'env',
+      'env,provisionedConcurrency',
+    ]);
+  });
+
+  it('provisions the consumer and one worker per chain on the local profile, nothing on AWS unless set', () => {
+    const pc = (d: ReturnType<typeof desiredState>) =>
+      Object.fromEntries(
+        d.resources.filter((r) => r.kind === 'function').map((f) => [f.role, f.provisionedConcurrency]),
+      );
+    expect(pc(desired)).toEqual({ producer: undefined, consumer: 1, 'segment-worker': fanout.parallelism });
+    const off = desiredState({
+      ...input(local),
+      settings: { functions: { 'segment-worker': { provisionedConcurrency: 0 } } },
+    });
+    expect(pc(off)['segment-worker']).toBe(0);
+    expect(pc(desiredState(input(aws)))).toEqual({
+      producer: undefined,
+      consumer: undefined,
+      'segment-worker': undefined,
+    });
   });
 
   it('re-points a stale alias', () => {

@@ -55,7 +55,20 @@ describe('scenarios', () => {
     expect(findScenario('vrancea-1990')).toMatchObject({ magnitude: 6.9, depthKm: 89 });
     expect(findScenario('kahramanmaras-2023')).toMatchObject({ magnitude: 7.8, lat: 37.2199, lon: 37.0189 });
     expect(() => findScenario('atlantis')).toThrow(/known: vrancea-1977/);
-    expect(SCENARIOS).toHaveLength(3);
+    for (const name of ['vrancea-1977', 'vrancea-1990', 'kahramanmaras-2023']) {
+      expect(findScenario(name).historicalOrigin).toMatch(/^\d{4}-\d\d-\d\dT/);
+    }
+    expect(new Set(SCENARIOS.map((s) => s.name)).size).toBe(SCENARIOS.length);
+  });
+
+  it('ships the İstanbul planning scenario: shallow, about 30 km from the city, no historical origin', () => {
+    const s = findScenario('marmara-istanbul');
+    expect(s).toMatchObject({ magnitude: 7.2, depthKm: 12 });
+    expect(s.historicalOrigin).toBeUndefined();
+    const city = CITIES.find((c) => c.name === 'İstanbul')!;
+    const km = haversineKm(s.lat, s.lon, city.lat, city.lon);
+    expect(km).toBeGreaterThan(25);
+    expect(km).toBeLessThan(35);
   });
 
   it('makes a drill that happened a detection delay before now', () => {

@@ -11,6 +11,7 @@ import {
   unitSegments,
   unitSize,
 } from '../../shared/fanout/index.ts';
+import { groupByArrival, orderByArrival } from '../../shared/fanout/plan.ts';
 import { cellFor, cellMinDistanceKm, coveringCells, type SegmentRef, segmentKey } from '../../shared/segments/index.ts';
 import { destination } from '../../shared/seismo/geodesy.ts';
 import { footprintRadiusKm } from '../../shared/seismo/index.ts';
@@ -202,5 +203,86 @@ describe('groupUnits', () => {
         10,
       ),
     ).toEqual([0, 1]);
+  });
+});
+
+describe('arrival order and urgent units (issue 16)', () => {
+  const shallow = { lat: EPICENTRE.lat, lon: EPICENTRE.lon, depthKm: 12 };
+  const ring = (km: number[], count = 800) =>
+    km.map((d, i) => {
+      const [lat, lon] = destination(shallow.lat, shallow.lon, (i * 137) % 360, d);
+      const cell = cellFor(lat, lon);
+      return { cell, shard: 0, count, key: segmentKey(cell, 0) };
+    });
+
+  it('orders by S arrival at the nearest point, deferring cells wholly in the blind zone behind urgent ones', () => {
+    const refs = ring([0, 30, 60, 120, 200]);
+    // 8 s after origin: the S wave has reached ~26 km hypocentral; urgent until 18 s (~62 km).
+    const ordered = orderByArrival(shallow, refs, { urgentUntilS: 18, blindUntilS: 8 });
+    const tiers = ordered.map((o) => o.tier);
+    expect(tiers).toEqual([...tiers].sort());
+    for (let i = 1; i < ordered.length; i++) {
+      if (ordered[i].tier === ordered[i - 1].tier)
+        expect(ordered[i].sNearS).toBeGreaterThanOrEqual(ordered[i - 1].sNearS);
+    }
+    const epicentreCell = ordered.find((o) => o.key === refs[0].key)!;
+    expect(epicentreCell.sFarS).toBeLessThan(8);
+    expect(epicentreCell.tier).toBe(1);
+    expect(ordered[0].tier).toBe(0);
+    expect(ordered.find((o) => o.key === refs[4].key)!.tier).toBe(2);
+  });
+
+  it('keeps urgent units to the urgent size and never mixes tiers; the rest grows to the base size', () => {
+    const seg = fc.record({
+      count: fc.integer({ min: 1, max: 2500 }),
+      step: fc.float({ min: 0, max: 2, noNaN: true }),
+      tier: fc.constantFrom(0, 1, 2),
+    });
+    fc.assert(
+      fc.property(fc.array(seg, { maxLength: 150 }), (raw) => {
+        let t = 0;
+        const ordered = raw
+          .map((r) => r)
+          .sort((a, b) => a.tier - b.tier)
+          .map((r) => {
+            t += r.step;
+            return { count: r.count, sNearS: t, tier: r.tier as 0 | 1 | 2 };
+          });
+        const starts = groupByArrival(ordered, 4000, 500, 3);
+        const keys = ordered.map((_, i) => `s${i}`);
+        expect(starts.flatMap((_, u) => unitSegments(keys, starts, u))).toEqual(keys);
+        for (let u = 0; u < starts.length; u++) {
+          const m = ordered.slice(starts[u], u + 1 < starts.length ? starts[u + 1] : ordered.length);
+          expect(new Set(m.map((x) => x.tier)).size).toBe(1);
+          const cap = m[0].tier === 2 ? 4000 : 500;
+          if (m.length > 1) expect(m.reduce((n, x) => n + x.count, 0)).toBeLessThanOrEqual(cap);
+          expect(m.at(-1)!.sNearS - m[0].sNearS).toBeLessThanOrEqual(3);
+        }
+      }),
+    );
+  });
+
+  it('plans a shallow event under a city with small urgent units and the far field in large ones', async () => {
+    const now = Date.now();
+    const quake = { ...drillQuake('plan-city'), depthKm: 12, magnitude: 7.2, originTime: now - 5000, updatedAt: now };
+    const refs = ring([0, 10, 20, 30, 40, 50, 150, 151, 152, 153, 154, 155], 1500);
+    const plan = await planFanout(quake, {
+      coveringCells,
+      segmentsForCells: async (cells) => refs.filter((r) => cells.includes(r.cell)),
+      chains: 1,
+      now,
+    });
+    const sizes = plan.units.map((_, u) => unitSegments(plan.counts, plan.units, u).reduce((a, b) => a + b, 0));
+    // Urgent (S within 10 s of planning: the first ~50 km) one 1,500 shard each; the far field grouped.
+    expect(sizes.slice(0, 5)).toEqual([1500, 1500, 1500, 1500, 1500]);
+    expect(Math.max(...sizes)).toBeGreaterThan(1500);
+    const off = await planFanout(quake, {
+      coveringCells,
+      segmentsForCells: async (cells) => refs.filter((r) => cells.includes(r.cell)),
+      chains: 1,
+      now,
+      urgentS: 0,
+    });
+    expect(off.units.length).toBeLessThan(plan.units.length);
   });
 });
