@@ -110,7 +110,8 @@ describe('revision streams through the deployed functions', () => {
   });
 
   it('one quake from two sources sent to two producer environments at once is one event', async () => {
-    const t = Date.now() - 4000;
+    // Each test has its own origin time minutes apart: events of one file must not associate with each other.
+    const t = Date.now() - 5 * 60_000;
     const us = drillQuake(uniqueName('us'), { source: 'us', originTime: t, updatedAt: t + 2000, magnitude: 4.9 });
     const em = drillQuake(uniqueName('em'), {
       source: 'emsc',
@@ -134,7 +135,7 @@ describe('revision streams through the deployed functions', () => {
 
   it("two FDSN servers' rows of one quake (different Catalog columns) are one event", async () => {
     const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '');
-    const t = Date.now() - 6000;
+    const t = Date.now() - 10 * 60_000;
     const header =
       '#EventID|Time|Latitude|Longitude|Depth/km|Author|Catalog|Contributor|ContributorID|MagType|Magnitude|MagAuthor|EventLocationName';
     const tag = uniqueName('fd').slice(-8);
@@ -151,7 +152,8 @@ describe('revision streams through the deployed functions', () => {
   });
 
   it('a deletion after alerts went out: each alerted subscriber gets one cancellation, nothing further', async () => {
-    const q = drillQuake(uniqueName('rev-del'), { source: 'us', magnitude: 4.8 });
+    const t = Date.now() - 15 * 60_000;
+    const q = drillQuake(uniqueName('rev-del'), { source: 'us', magnitude: 4.8, originTime: t, updatedAt: t + 60_000 });
     await pipeline.invokeProducer({ quakes: [q] });
     await pipeline.settled(q.id);
     const alerted = new Set(sink.received().map((n) => n.subscriberId));
