@@ -14,9 +14,12 @@
  *
  * Protocol for a report r (source s, id i, origin t), `resolveIdentity`:
  *   1. BatchGet the aliases of r's ids. One exists → its canonical id (the first id seen wins forever). Done.
- *   2. BatchGet (consistent) every bucket of r's window. Other reports there whose canonical id is one of r's ids → that
- *      canonical (a racing producer handled this very report). Else the best-scoring report from another source whose
- *      event has no report from s → its canonical; none → r is a new event and its own id is canonical.
+ *   2. BatchGet (consistent) every bucket of r's window, and the aliases of the canonical ids its entries name: an
+ *      entry's choice is final once that canonical id's own alias exists, and the alias resolves entries a writer left
+ *      before it lost a round and joined another event. Reports are grouped by resolved canonical id. One naming r's
+ *      ids → that event (a racing producer handled this very report). Else the best-scoring report from another source
+ *      whose event has no report from s → its event; none → r is a new event and its own id is canonical. A match whose
+ *      event is not final yet (its creator is still registering) → wait 25–400 ms and start again at 1.
  *   3. Register r in every bucket of its window, in ascending order, each UpdateItem conditional on the `ver` read in
  *      step 2 (`attribute_not_exists(eventId)` for a bucket that did not exist), `ver + 1`:
  *        SET reports.#r = :report, ver = :v + 1      condition ver = :v
@@ -27,10 +30,11 @@
  *
  * Why two racers cannot both create: two reports that must associate have |t1 − t2| ≤ Δ, so the bucket holding t1 lies
  * in both windows. Both read it (step 2) before writing it (step 3); the second write to it carries a stale `ver` and
- * fails, so the second racer starts again, now sees the first report, and joins its event. A report's entry is keyed by
- * its own source and id, so a retry overwrites what an earlier failed round wrote. A producer that dies between steps
- * 3 and 4 leaves entries that are right (they name the canonical chosen); one that dies inside step 3 of a round it
- * would have lost can leave a stale entry naming its own id, which a retry of that invocation corrects.
+ * fails, so the second racer starts again, now sees the first report, and joins its event once it is final. A third
+ * report can no longer join a loser's abandoned choice: it only joins final events, through their aliases. A report's
+ * entry is keyed by its own source and id, so a retry overwrites what an earlier failed round wrote. A producer that
+ * dies inside step 3 leaves a choice that never becomes final: others wait for it up to the round limit and then
+ * decide without it.
  *
  * A new version of a known report (`registerSolution`, after the producer accepted it) overwrites that report's
  * entry in the buckets of its window (version + 1, creating a bucket if needed): later reports from other agencies are
@@ -93,7 +97,7 @@ export class IdentityContentionError extends QuakectlError {
   }
 }
 
-const MAX_ROUNDS = 8;
+const MAX_ROUNDS = 12;
 const RETENTION_MS = 30 * 24 * 3600_000;
 
 const space = (drill: boolean) => (drill ? 'drill' : 'real');
@@ -169,7 +173,13 @@ export async function resolveIdentity(
       store,
       indices.map((i) => bucketKey(i, q.drill)),
     );
-    const decided = decide(q, ids, own, [...buckets.values()], thresholds);
+    const verdict = await decide(store, q, ids, own, [...buckets.values()], thresholds, round >= MAX_ROUNDS - 2);
+    if (verdict === 'wait') {
+      // The event this report belongs to is being registered by another producer: look again shortly.
+      await new Promise((r) => setTimeout(r, Math.min(400, 25 * 2 ** round)));
+      continue;
+    }
+    const decided = verdict;
 
     let lost = false;
     const now = (store.now ?? Date.now)();
@@ -257,41 +267,68 @@ async function createBucket(store: IdentityStore, key: string, own: string, repo
   );
 }
 
-function decide(
+/**
+ * The decision of one round. Entries name the canonical id their writer chose; a choice is final once the canonical
+ * id's own alias exists (its creator wrote it after registering in every bucket), and an alias may point elsewhere (a
+ * writer that lost a round and then joined another event left entries naming its own id: the alias resolves them).
+ * Reports are grouped by their resolved canonical id; a match whose event is not final yet is `wait`: decide again
+ * shortly rather than create a second event beside one still being registered.
+ */
+async function decide(
+  store: IdentityStore,
   q: Quake,
   ids: readonly string[],
   own: string,
   buckets: readonly Bucket[],
   thresholds: AssociationThresholds,
-): IdentityResult {
-  const reports = new Map<string, Report>();
-  for (const b of buckets) for (const [k, r] of Object.entries(b.reports ?? {})) if (k !== own) reports.set(k, r);
-  const byEvent = new Map<string, { sources: Set<string>; reports: Report[] }>();
-  for (const r of reports.values()) {
-    if (ids.includes(r.canonical) || ids.includes(r.id)) {
+  /** Late rounds: a choice that never became final (its writer died) is taken as it stands. */
+  acceptPending = false,
+): Promise<IdentityResult | 'wait'> {
+  const reports: Report[] = [];
+  for (const b of buckets) for (const [k, r] of Object.entries(b.reports ?? {})) if (k !== own) reports.push(r);
+  const named = [...new Set(reports.map((r) => r.canonical))];
+  const aliases = named.length
+    ? await batchGet<Alias>(
+        store,
+        named.map((id) => aliasKey(id, q.drill)),
+      )
+    : new Map<string, Alias>();
+  const resolved = (r: Report) => {
+    const a = aliases.get(aliasKey(r.canonical, q.drill));
+    return a
+      ? { canonicalId: a.canonical, canonicalSource: a.canonicalSource, final: true }
+      : { canonicalId: r.canonical, canonicalSource: r.canonicalSource, final: false };
+  };
+  const byEvent = new Map<string, { c: ReturnType<typeof resolved>; sources: Set<string>; reports: Report[] }>();
+  for (const r of reports) {
+    const c = resolved(r);
+    if (ids.includes(r.id) || ids.includes(c.canonicalId)) {
       // This very quake, registered by another producer (or under another of its ids).
-      return { canonicalId: r.canonical, canonicalSource: r.canonicalSource, outcome: 'known' };
+      return c.final || acceptPending
+        ? { canonicalId: c.canonicalId, canonicalSource: c.canonicalSource, outcome: 'known' }
+        : 'wait';
     }
-    const e = byEvent.get(r.canonical) ?? { sources: new Set(), reports: [] };
+    const e = byEvent.get(c.canonicalId) ?? { c, sources: new Set<string>(), reports: [] };
     e.sources.add(r.source);
     e.reports.push(r);
-    byEvent.set(r.canonical, e);
+    if (!c.final) e.c = c;
+    byEvent.set(c.canonicalId, e);
   }
-  let best: Report | undefined;
-  let bestScore = Number.POSITIVE_INFINITY;
+  let best: { c: ReturnType<typeof resolved>; score: number } | undefined;
   for (const e of byEvent.values()) {
     // A network's two ids within seconds are two events: it said so.
     if (e.sources.has(q.source)) continue;
     for (const r of e.reports) {
-      const s = associationScore(q, { originTime: r.t, lat: r.lat, lon: r.lon, magnitude: r.mag }, thresholds);
-      if (s !== undefined && (s < bestScore || (s === bestScore && best && r.canonical < best.canonical))) {
-        best = r;
-        bestScore = s;
+      const score = associationScore(q, { originTime: r.t, lat: r.lat, lon: r.lon, magnitude: r.mag }, thresholds);
+      if (score === undefined) continue;
+      if (!best || score < best.score || (score === best.score && e.c.canonicalId < best.c.canonicalId)) {
+        best = { c: e.c, score };
       }
     }
   }
-  if (best) return { canonicalId: best.canonical, canonicalSource: best.canonicalSource, outcome: 'associated' };
-  return { canonicalId: q.id, canonicalSource: q.source, outcome: 'new' };
+  if (!best) return { canonicalId: q.id, canonicalSource: q.source, outcome: 'new' };
+  if (!best.c.final && !acceptPending) return 'wait';
+  return { canonicalId: best.c.canonicalId, canonicalSource: best.c.canonicalSource, outcome: 'associated' };
 }
 
 /**
