@@ -168,7 +168,10 @@ async function readFunction(clients: Clients, spec: FunctionSpec): Promise<Actua
     ...configFields(latest),
     reservedConcurrency: fn.Concurrency?.ReservedConcurrentExecutions,
     eventInvoke: await readEventInvoke(clients, spec.name, spec.alias),
-    provisionedConcurrency: await readProvisioned(clients, spec.name, spec.alias),
+    // Read only where the profile manages it: unmanaged functions are left as they are (and moto, for one, has no
+    // provisioned-concurrency API at all).
+    provisionedConcurrency:
+      spec.provisionedConcurrency === undefined ? undefined : await readProvisioned(clients, spec.name, spec.alias),
     alias: `${spec.alias}:${await aliasState(clients, spec, latest)}`,
   };
   return { kind: 'function', name: spec.name, fields, arn: latest.FunctionArn };

@@ -206,7 +206,11 @@ export async function resolveIdentity(
         break;
       }
     }
-    if (lost) continue;
+    if (lost) {
+      // Another producer wrote one of these buckets since we read it: back off a little (jittered) and decide again.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 10 * 2 ** round)));
+      continue;
+    }
 
     for (const id of ids) {
       try {

@@ -133,6 +133,22 @@ export function retractionMessage(eventId: string, r: Retraction, acceptedAt: nu
 
 const CANONICAL_CACHE = 10_000;
 
+/**
+ * Reports split into clusters whose association windows cannot share a bucket with another cluster's (origins more
+ * than 30 s apart, three 10 s buckets), sorted by origin time: clusters resolve in parallel, reports of one cluster in
+ * turn.
+ */
+export function timeClusters(quakes: readonly Quake[]): Quake[][] {
+  const sorted = [...quakes].sort((a, b) => a.originTime - b.originTime);
+  const out: Quake[][] = [];
+  for (const q of sorted) {
+    const last = out.at(-1);
+    if (last && q.originTime - last[last.length - 1].originTime <= 30_000) last.push(q);
+    else out.push([q]);
+  }
+  return out;
+}
+
 /** The canonical event of one report, cached per process (aliases never change once written). */
 async function canonicalOf(
   deps: ProduceDeps,
@@ -173,7 +189,15 @@ export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps)
       newest.set(k, q);
     }
   }
-  const resolved = await mapLimit([...newest.values()], WRITE_CONCURRENCY, (q) => canonicalOf(deps, q));
+  const resolved = (
+    await mapLimit(timeClusters([...newest.values()]), WRITE_CONCURRENCY, async (cluster) => {
+      const out: Awaited<ReturnType<typeof canonicalOf>>[] = [];
+      // One after another within a cluster: reports whose association windows overlap write the same buckets, and a
+      // payload must not contend with itself (an aftershock sequence is many reports seconds apart).
+      for (const q of cluster) out.push(await canonicalOf(deps, q));
+      return out;
+    })
+  ).flat();
   const toSend = new Map<string, Quake>();
   // The report behind each event version: its publisher is recorded as a source of the event, and a known report's
   // new solution goes into the association buckets once its version is accepted (below).

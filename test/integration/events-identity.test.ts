@@ -81,6 +81,16 @@ describe('event identity in DynamoDB', () => {
     }
   });
 
+  it('an aftershock sequence (20 reports of one network 0.6 s apart) resolved by many producers at once: 20 events', async () => {
+    seq++;
+    const t0 = Date.UTC(2026, 10, 30, 8, 14, 27) + seq * 3600_000;
+    const reports = Array.from({ length: 20 }, (_, i) =>
+      report('afad', `afad-as-${seq}-${i}`, { originTime: t0 + i * 600, magnitude: 4 + (i % 5) * 0.1 }),
+    );
+    const results = await Promise.all(reports.map((q, i) => resolveIdentity(store(i), q)));
+    expect(results.map((r) => r.canonicalId)).toEqual(reports.map((q) => q.id));
+  });
+
   it('the same network twice within seconds is two events; a drill never joins a real event', async () => {
     seq++;
     const a = await resolveIdentity(store(0), report('us', `us-a-${seq}`));
