@@ -48,6 +48,7 @@ import { BatchGetCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand
 import { QuakectlError } from '../infra/errors.ts';
 import { isConditionFailed } from '../locks/errors.ts';
 import { type AssociationThresholds, associationScore, DEFAULT_ASSOCIATION_THRESHOLDS } from '../quake/associate.ts';
+import { publisherKey } from '../quake/publisher.ts';
 import type { Quake } from '../quake/types.ts';
 
 export interface IdentityStore {
@@ -313,7 +314,7 @@ async function decide(
         : 'wait';
     }
     const e = byEvent.get(c.canonicalId) ?? { c, sources: new Set<string>(), reports: [] };
-    e.sources.add(r.source);
+    e.sources.add(publisherKey(r.source));
     e.reports.push(r);
     if (!c.final) e.c = c;
     byEvent.set(c.canonicalId, e);
@@ -321,7 +322,7 @@ async function decide(
   let best: { c: ReturnType<typeof resolved>; score: number } | undefined;
   for (const e of byEvent.values()) {
     // A network's two ids within seconds are two events: it said so.
-    if (e.sources.has(q.source)) continue;
+    if (e.sources.has(publisherKey(q.source))) continue;
     for (const r of e.reports) {
       const score = associationScore(q, { originTime: r.t, lat: r.lat, lon: r.lon, magnitude: r.mag }, thresholds);
       if (score === undefined) continue;

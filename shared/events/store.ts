@@ -34,6 +34,7 @@
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed } from '../locks/errors.ts';
+import { publisherKey } from '../quake/publisher.ts';
 import type { Quake } from '../quake/types.ts';
 import { StaleRevisionError } from './errors.ts';
 import type { EventPlan, EventRecord, RunMode, RunRecord } from './types.ts';
@@ -85,7 +86,7 @@ export async function acceptVersion(
   /** The publisher of this version (the quake's `source` names the canonical id's publisher). */
   reportSource: string = quake.source,
 ): Promise<boolean> {
-  const sources = new Set([reportSource]);
+  const sources = new Set([publisherKey(reportSource)]);
   try {
     await store.ddb.send(
       new UpdateCommand({
@@ -149,7 +150,7 @@ export async function retract(
         Key: { eventId },
         ConditionExpression: 'attribute_exists(eventId)',
         UpdateExpression: 'ADD retractedSources :s',
-        ExpressionAttributeValues: { ':s': new Set([r.source]) },
+        ExpressionAttributeValues: { ':s': new Set([publisherKey(r.source)]) },
         ReturnValues: 'ALL_NEW',
       }),
     );
@@ -158,8 +159,8 @@ export async function retract(
     if (isConditionFailed(err)) return 'unknown';
     throw err;
   }
-  const reporting = item.sources ?? new Set<string>([item.quake.source]);
-  const withdrawn = item.retractedSources ?? new Set<string>();
+  const reporting = new Set([...(item.sources ?? [item.quake.source])].map(publisherKey));
+  const withdrawn = new Set([...(item.retractedSources ?? [])].map(publisherKey));
   if (![...reporting].every((s) => withdrawn.has(s))) return 'partial';
   if (item.retractedAt !== undefined && item.retractionPublished !== false) return 'already';
   try {

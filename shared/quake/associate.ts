@@ -21,6 +21,7 @@
  * solution replaces an earlier automatic EMSC one and never the other way round.
  */
 import { haversineKm } from '../seismo/geodesy.ts';
+import { publisherKey } from './publisher.ts';
 import type { Quake } from './types.ts';
 
 export interface AssociationThresholds {
@@ -105,7 +106,7 @@ export class Associator {
     const match = this.findMatch(q);
     if (match) return this.merge(match, q, 'associated');
     const event: Quake = { ...q, sourceIds: uniqueIds([q.id, ...q.sourceIds]) };
-    const entry = { event, sources: new Set([q.source]) };
+    const entry = { event, sources: new Set([publisherKey(q.source)]) };
     this.entries.set(key(event.id, event.drill), entry);
     this.index(entry);
     return { outcome: 'new', event };
@@ -129,7 +130,7 @@ export class Associator {
     let best: Entry | undefined;
     let bestScore = Number.POSITIVE_INFINITY;
     for (const entry of this.entries.values()) {
-      if (entry.sources.has(q.source) || entry.event.drill !== q.drill) continue;
+      if (entry.sources.has(publisherKey(q.source)) || entry.event.drill !== q.drill) continue;
       const s = this.score(q, entry.event);
       if (s !== undefined && s < bestScore) {
         best = entry;
@@ -147,8 +148,8 @@ export class Associator {
     const previous = entry.event;
     const sourceIds = uniqueIds([...previous.sourceIds, q.id, ...q.sourceIds]);
     const newer = q.updatedAt > previous.updatedAt;
-    const isNewSource = !entry.sources.has(q.source);
-    entry.sources.add(q.source);
+    const isNewSource = !entry.sources.has(publisherKey(q.source));
+    entry.sources.add(publisherKey(q.source));
     const event: Quake = newer
       ? { ...q, id: previous.id, source: previous.source, sourceIds }
       : { ...previous, sourceIds };

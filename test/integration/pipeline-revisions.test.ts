@@ -147,8 +147,24 @@ describe('revision streams through the deployed functions', () => {
     expect(b.rejected).toEqual([]);
     const ids = new Set([...a.accepted, ...b.accepted]);
     expect(ids.size).toBe(1);
-    const ev = await pipeline.settled([...ids][0]);
-    expect([...(ev.sources ?? [])].sort()).toEqual(['emsc-rts', 'us']);
+    const eventId = [...ids][0];
+    const ev = await pipeline.settled(eventId);
+    // One name per publisher across formats (shared/quake/publisher.ts): FDSN `us` is USGS, `EMSC-RTS` is EMSC.
+    expect([...(ev.sources ?? [])].sort()).toEqual(['emsc', 'usgs']);
+    // USGS deletes its solution through its GeoJSON feed: EMSC still reports the quake, nothing is cancelled.
+    const deleted = {
+      type: 'Feature',
+      id: `us${tag}`,
+      properties: { status: 'deleted', net: 'us', code: tag, updated: Date.now(), time: null, mag: null },
+      geometry: null,
+    };
+    const partial = await pipeline.invokeProducer({ documents: [deleted], drill: true });
+    expect(partial.retracted).toEqual([expect.objectContaining({ id: `us${tag}`, eventId, outcome: 'partial' })]);
+    // EMSC withdraws too, through its websocket: now every reporting publisher did, and the event is retracted.
+    const emscDelete = JSON.stringify({ action: 'delete', data: { id: `${tag}e`, properties: { unid: `${tag}e` } } });
+    const all = await pipeline.invokeProducer({ documents: [emscDelete], drill: true });
+    expect(all.retracted).toEqual([expect.objectContaining({ id: `${tag}e`, eventId, outcome: 'retracted' })]);
+    await pipeline.settled(eventId, 'retracted');
   });
 
   it('a deletion after alerts went out: each alerted subscriber gets one cancellation, nothing further', async () => {
