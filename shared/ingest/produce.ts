@@ -72,7 +72,7 @@ export function collectQuakes(
   docs.forEach((doc, index) => {
     // Origins (and update times) more than MAX_ORIGIN_LEAD_MS ahead of now are refused by validation, with a reason.
     const r = parseFeed(doc, { drill, now });
-    quakes.push(...r.accepted);
+    quakes.push(...r.accepted.map((q) => receivedVersion(q, now)));
     for (const x of r.rejected) rejected.push({ index, reason: `item ${x.index}: ${x.reason}` });
     retractions.push(...(r.retracted ?? []));
   });
@@ -85,7 +85,7 @@ export function collectQuakes(
     // A drill stays a drill: the payload may mark events as drills, never un-mark them.
     const candidate = drill ? { ...q, drill: true } : q;
     const v = validateQuake(candidate, {}, {}, { now });
-    if (v.ok) quakes.push(v.quake);
+    if (v.ok) quakes.push(receivedVersion(v.quake, now));
     else rejected.push({ index, reason: v.reason });
   });
   const base = docs.length + (payload.quakes ?? []).length;
@@ -104,6 +104,15 @@ export function collectQuakes(
     });
   });
   return { quakes, rejected, retractions };
+}
+
+/**
+ * A version from a feed without update times (FDSN text: `updatedAtKnown: false`) is dated when the producer received
+ * it: another server's later solution of the same quake then supersedes an earlier one even when its origin time is a
+ * second earlier (ordering by origin time threw the newer, bigger solution away).
+ */
+function receivedVersion(q: Quake, now: number): Quake {
+  return q.updatedAtKnown === false ? { ...q, updatedAt: Math.max(q.updatedAt, now) } : q;
 }
 
 export function eventMessage(quake: Quake, acceptedAt: number) {

@@ -3,8 +3,8 @@
  *   #EventID|Time|Latitude|Longitude|Depth/km|Author|Catalog|Contributor|ContributorID|MagType|Magnitude|MagAuthor|EventLocationName
  * Some servers (EMSC, INGV, GeoNet) add a 14th column `EventType`. Empty columns are common; an empty result is HTTP 204
  * with no body (parsed as no events, not an error). `Time` has no zone: UTC. The format carries no update time and no
- * review status: `updatedAt` is the origin time and `status` is `automatic` (claiming review we cannot see would be
- * wrong). An empty depth is unknown: 10 km, the networks' usual fixed depth for an unconstrained solution, with
+ * review status: `updatedAt` is the origin time, marked `updatedAtKnown: false` (the producer stamps the version with
+ * the time it received it), and `status` is `automatic` (claiming review we cannot see would be wrong). An empty depth is unknown: 10 km, the networks' usual fixed depth for an unconstrained solution, with
  * `depthKnown: false`. An empty or absent EventType is 'not reported'; `not existing` withdraws the event (a
  * `Retraction`, at the time of parsing: the row has no time of its own for it).
  * `source` is the publisher: the Catalog column (`EMSC-RTS`, `us`, `GNS`), else Contributor, else Author, lower-cased;
@@ -84,6 +84,7 @@ export function parseFdsnLine(line: string, opts: ParseOptions = {}): ItemOutcom
     magType: lowerText(magType),
     place: plainText(place),
     updatedAt: t,
+    updatedAtKnown: false,
     status: 'automatic',
     kind: eventKind(eventType),
     drill: opts.drill === true,

@@ -53,6 +53,7 @@ export const QuakeSchema = z.object({
   lon: range(-180, 180),
   depthKm: range(-10, 800),
   depthKnown: z.boolean({ error: 'is not a boolean' }).optional(),
+  updatedAtKnown: z.boolean({ error: 'is not a boolean' }).optional(),
   magnitude: range(-2, 10),
   magType: text,
   place: text,

@@ -40,6 +40,12 @@ export interface Quake {
    * (10 km), not a measurement. Absent means measured.
    */
   depthKnown?: boolean;
+  /**
+   * False when the feed carries no update time (FDSN text): `updatedAt` is then the origin time as parsed, and the
+   * producer stamps the version with the time it received it, so solutions of one quake from different servers are
+   * ordered by when they were published, not by their origin times. Absent: the feed's own update time.
+   */
+  updatedAtKnown?: boolean;
   /** −2..10. */
   magnitude: number;
   /** Lower-cased magnitude type ('mww', 'ml', 'mb', 'md', 'm'…); '' when the feed leaves it out. */
