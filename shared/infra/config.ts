@@ -36,6 +36,13 @@ export const fanoutSchema = z.strictObject({
   strategy: z.enum(['geo', 'scan']).default('geo'),
   /** Webhook batch size. */
   batchSize: z.number().int().min(1).max(1000).default(100),
+  /**
+   * One webhook attempt's timeout (ms). 5 s: a receiver that answers in 3 s is slow, not down (at 2 s such a receiver
+   * got every batch three times and none counted). The lease is renewed while a batch is out.
+   */
+  webhookTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
+  /** One target's whole time for one batch, attempts and backoff included (ms): a hanging target gives up after it. */
+  targetBudgetMs: z.number().int().min(500).max(300_000).default(12_000),
   minMagnitude: z.number().min(-2).max(10).default(3),
   /** The lowest threshold a subscriber may hold: it sets the footprint the consumer plans (shared/fanout/plan.ts). */
   minSubscriberMmi: z.number().min(1).max(10).default(3),

@@ -9,6 +9,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetQueueUrlCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Clients } from '../infra/clients.ts';
+import { DEFAULT_FANOUT } from '../infra/config.ts';
 import type { ResourceNames } from '../infra/names.ts';
 import { RETRY_POLICIES } from '../infra/retry.ts';
 import { chunk, mapLimit } from '../segments/concurrency.ts';
@@ -80,11 +81,11 @@ export class Deliverer {
     this.guard = new TargetGuard({ allowPrivate: opts.allowPrivateTargets, lookup: opts.lookup });
     this.post = {
       guard: this.guard,
-      timeoutMs: opts.timeoutMs ?? 2000,
+      timeoutMs: opts.timeoutMs ?? DEFAULT_FANOUT.webhookTimeoutMs,
       maxAttempts: opts.maxAttempts ?? RETRY_POLICIES.webhook.attempts,
       backoffBaseMs: opts.backoffBaseMs ?? RETRY_POLICIES.webhook.baseMs,
       backoffMaxMs: opts.backoffMaxMs ?? RETRY_POLICIES.webhook.maxMs,
-      budgetMs: opts.targetBudgetMs ?? 5000,
+      budgetMs: opts.targetBudgetMs ?? DEFAULT_FANOUT.targetBudgetMs,
     };
   }
 
@@ -96,6 +97,8 @@ export class Deliverer {
       kafka: clients.kafka,
       allowPrivateTargets: clients.config.allowPrivateTargets,
       batchSize: clients.config.fanout.batchSize,
+      timeoutMs: clients.config.fanout.webhookTimeoutMs,
+      targetBudgetMs: clients.config.fanout.targetBudgetMs,
       ...extra,
     });
   }

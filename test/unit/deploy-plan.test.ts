@@ -22,6 +22,8 @@ const fanout = {
   maxEventAgeS: 3600,
   alertProbability: 0.3,
   scanSegments: 32,
+  webhookTimeoutMs: 5000,
+  targetBudgetMs: 12_000,
 };
 const RULES = join(mkdtempSync(join(tmpdir(), 'quakectl-rules-')), 'scaling.yaml');
 writeFileSync(RULES, 'version: 1\nconsumer:\n  lagPerInstance: 100\n  min: 1\n  max: 12\n');
