@@ -177,7 +177,13 @@ export function buildReportData(input: ReportInput): ReportData {
     const unit = unitOfSegment.get(s.segment) ?? -1;
     const hyp = hypocentralKm(quake, s);
     const sS = sTravelTimeS(quake, s);
-    const deliveredS = receiver ? sec(firstReceipt.get(s.id), origin) : unit >= 0 ? units[unit].doneS : null;
+    // Without a receiver, a unit's completion time stands for its subscribers' delivery (an upper bound) only when the
+    // unit's lock counted no failure: a unit whose notifications went to the delivery DLQ delivered nobody we can name.
+    const deliveredS = receiver
+      ? sec(firstReceipt.get(s.id), origin)
+      : unit >= 0 && units[unit].failed === 0
+        ? units[unit].doneS
+        : null;
     const warningS = deliveredS === null ? null : round(sS - deliveredS, 2);
     all.push({
       id: s.id,
@@ -317,8 +323,9 @@ export function buildReportData(input: ReportInput): ReportData {
       countedEligible: record.eligible ?? 0,
       countedDelivered: record.delivered ?? 0,
       countedFailed: record.failed ?? 0,
-      delivered: input.subscribers ? st.delivered : (record.delivered ?? 0),
-      missing: input.subscribers ? all.length - st.delivered : null,
+      // From the receiver when there is one; else the pipeline's own count (acknowledged), never the unit's eligible.
+      delivered: input.subscribers && receiver ? st.delivered : (record.delivered ?? 0),
+      missing: input.subscribers ? Math.max(0, all.length - (receiver ? st.delivered : (record.delivered ?? 0))) : null,
       duplicates: input.duplicates ?? null,
       beforeS: input.subscribers ? st.beforeS : null,
       beforeSShare: input.subscribers ? share(st.beforeS, all.length) : null,

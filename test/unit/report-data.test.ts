@@ -52,9 +52,26 @@ describe('report data', () => {
     const k = knownDrill(300);
     const d = buildReportData({ ...k.input, receipts: undefined });
     expect(d.deliveryTimes).toBe('unit-done');
-    for (const p of d.points) expect(p.deliveredS).toBe(d.units[p.unit].doneS);
-    expect(d.totals.missing).toBe(0);
+    for (const p of d.points) expect(p.deliveredS).toBe(d.units[p.unit].failed === 0 ? d.units[p.unit].doneS : null);
+    // The pipeline's own count, not the units' eligible: failed deliveries are not delivered.
+    expect(d.totals.delivered).toBe(k.input.record.delivered);
+    expect(d.totals.missing).toBe(Math.max(0, (d.totals.eligible ?? 0) - (k.input.record.delivered ?? 0)));
     expect(d.notes.join(' ')).toMatch(/upper bound/);
+  });
+
+  it('without a receiver, a unit whose notifications all went to the DLQ delivered nobody', () => {
+    const k = knownDrill(300);
+    const locks = new Map(
+      [...(k.input.locks ?? new Map()).entries()].map(([key, l]) => [
+        key,
+        { ...l, failed: (l.delivered ?? 0) + (l.failed ?? 0), delivered: 0 },
+      ]),
+    );
+    const record = { ...k.input.record, failed: k.input.record.delivered, delivered: 0 };
+    const d = buildReportData({ ...k.input, receipts: undefined, locks, record });
+    expect(d.totals.delivered).toBe(0);
+    expect(d.totals.missing).toBe(d.totals.eligible);
+    expect(d.points.every((p) => p.deliveredS === null)).toBe(true);
   });
 
   it('from the counters alone (no subscribers read) it draws the plan cells', () => {
