@@ -196,8 +196,10 @@ export function renderReport(r: DrillReport): string {
     `  after acceptance: first ${ms(r.firstDeliveryMs)}, p50 ${ms(r.p50DeliveryMs)}, p99 ${ms(r.p99DeliveryMs)}, ` +
       `last ${ms(r.lastDeliveryMs)}${r.ratePerS !== null ? `, ${r.ratePerS} notifications/s` : ''}`,
     `  notified before shaking ${r.notifiedBeforeShakingPct === null ? '-' : `${r.notifiedBeforeShakingPct}%`}`,
-    passed
-      ? c.green('  PASS: every eligible subscriber was notified')
-      : c.red('  FAIL: not every eligible subscriber was notified'),
+    r.state === 'skipped'
+      ? c.yellow(`  NOT ALERTED: ${r.reason ?? 'the consumer skipped the event'} (nobody was due an alert)`)
+      : passed
+        ? c.green('  PASS: every eligible subscriber was notified')
+        : c.red('  FAIL: not every eligible subscriber was notified'),
   ].join('\n');
 }

@@ -26,6 +26,8 @@ export interface DrillReport {
   strategy: string | null;
   /** Beyond the issue's fields: */
   state: string;
+  /** Why the event was not alerted (state `skipped`: kind, magnitude, origin age, retracted), else null. */
+  reason: string | null;
   complete: boolean;
   /** Where delivered/duplicates/latencies were measured: at the receiving end, or from the sender's counters. */
   measuredAt: 'receiver' | 'sender';
@@ -93,6 +95,7 @@ export function buildReport(input: ReportInput): DrillReport {
     segments: { total: record?.total ?? 0, done: record?.doneCount ?? 0 },
     strategy: record?.strategy ?? null,
     state,
+    reason: record?.reason ?? null,
     complete,
     magnitude: quake.magnitude,
     place: quake.place,
