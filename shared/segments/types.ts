@@ -3,6 +3,7 @@
  * `<h3 cell>#<shard>` of the subscribers table; the segments table counts them per shard.
  */
 import { z } from 'zod';
+import { secretProblem } from '../notify/signature.ts';
 
 export const CHANNEL_TYPES = ['webhook', 'kafka', 'log'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
@@ -11,8 +12,19 @@ export const channelSchema = z.object({
   type: z.enum(CHANNEL_TYPES),
   /** webhook: an http(s) URL; kafka: a free-form routing hint for the downstream gateway; log: a label. */
   target: z.string().min(1).max(2048),
-  /** HMAC-SHA256 key of a webhook channel. Never logged, never sent to a DLQ. */
-  secret: z.string().min(1).max(512).optional(),
+  /**
+   * HMAC-SHA256 key of a webhook channel: `whsec_<base64 of 24–64 bytes>` (Standard Webhooks) or a plain secret used
+   * as its UTF-8 bytes (shared/notify/signature.ts). Never logged, never sent to a DLQ.
+   */
+  secret: z
+    .string()
+    .min(1)
+    .max(512)
+    .superRefine((secret, ctx) => {
+      const problem = secretProblem(secret);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
 });
 
 export type Channel = z.infer<typeof channelSchema>;
