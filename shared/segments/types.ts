@@ -5,12 +5,18 @@
 import { z } from 'zod';
 import { secretProblem } from '../notify/signature.ts';
 
-export const CHANNEL_TYPES = ['webhook', 'kafka', 'log'] as const;
+/** A Telegram chat id: an integer (negative for groups and channels) or `@channelusername` (5–32 characters). */
+export const TELEGRAM_CHAT_ID = /^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$/;
+
+export const CHANNEL_TYPES = ['webhook', 'kafka', 'log', 'telegram'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 
 export const channelSchema = z.object({
   type: z.enum(CHANNEL_TYPES),
-  /** webhook: an http(s) URL; kafka: a free-form routing hint for the downstream gateway; log: a label. */
+  /**
+   * webhook: an http(s) URL; kafka: a free-form routing hint for the downstream gateway; log: a label; telegram: a
+   * chat id (integer, negative for groups) or `@channelusername`.
+   */
   target: z.string().min(1).max(2048),
   /**
    * HMAC-SHA256 key of a webhook channel: `whsec_<base64 of 24–64 bytes>` (Standard Webhooks) or a plain secret used
@@ -48,6 +54,13 @@ export const subscriberSchema = z
   .superRefine((s, ctx) => {
     if (s.channel.type === 'webhook' && !/^https?:\/\//i.test(s.channel.target)) {
       ctx.addIssue({ code: 'custom', path: ['channel', 'target'], message: 'webhook target must be an http(s) URL' });
+    }
+    if (s.channel.type === 'telegram' && !TELEGRAM_CHAT_ID.test(s.channel.target)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['channel', 'target'],
+        message: 'telegram target must be a chat id (an integer) or @channelusername',
+      });
     }
   });
 
