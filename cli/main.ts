@@ -28,6 +28,7 @@ const groups: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/drill.ts'),
   () => import('./commands/report.ts'),
   () => import('./commands/console.ts'),
+  () => import('./commands/cap.ts'),
 ];
 
 export async function buildProgram(): Promise<Command> {

@@ -1,8 +1,14 @@
 /**
- * A loopback webhook receiver for tests and `quakectl drill`: verifies `X-Quake-Signature` on the raw body,
- * de-duplicates notifications by id (as a real receiver must, see system.md section 8), and records when each one
- * arrived so drills can compute latencies and the share delivered before the S wave. It sits on the hot path of the
- * fan-out benchmark: one Buffer concat, one HMAC, one JSON.parse per batch, nothing else.
+ * A loopback webhook receiver for tests and `quakectl drill`: verifies the Standard Webhooks signature
+ * (`webhook-id`, `webhook-timestamp`, `webhook-signature`; shared/notify/signature.ts) on the raw body, refuses
+ * replays, de-duplicates notifications by id (as a real receiver must, see system.md section 8), and records when each
+ * one arrived so drills can compute latencies and the share delivered before the S wave. It sits on the hot path of
+ * the fan-out benchmark: one Buffer concat, one HMAC, one JSON.parse per batch, nothing else.
+ *
+ * Replays: a timestamp more than ±5 minutes from the sink's clock is refused with 401 (no sender of ours signs one:
+ * each post is signed when it starts). A `webhook-id` seen before is never processed again; it is answered 200 with
+ * `replay: true`, because the spec keeps the id across a legitimate resend (an answer lost to a timeout) and a 4xx
+ * there would park a delivered batch in the DLQ. Its notifications count as duplicates, as before.
  *
  * GET /_stats answers the counters (for a sink in another process).
  *
@@ -11,7 +17,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifySignature } from '../shared/notify/signature.ts';
+import { verifyStandard } from '../shared/notify/signature.ts';
 import type { Notification } from '../shared/notify/types.ts';
 
 export interface FailMode {
@@ -48,6 +54,8 @@ export interface WebhookSink {
   /** Notifications received again with an id already seen. */
   duplicates(): number;
   badSignatures(): number;
+  /** Signed requests refused or not processed as replays: a stale/future timestamp, or a `webhook-id` seen before. */
+  replays(): number;
   /** Every POST, failed ones included. */
   requests(): number;
   /** POSTs answered with a failure status on purpose. */
@@ -79,6 +87,8 @@ export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<W
   const seen = new Map<string, Receipt>();
   let dupes = 0;
   let bad = 0;
+  let replays = 0;
+  const seenIds = new Set<string>();
   let requests = 0;
   let failedRequests = 0;
   let failing: FailMode | undefined;
@@ -97,7 +107,14 @@ export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<W
 
   const handle = (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
     if (req.method === 'GET' && req.url === '/_stats') {
-      return answer(res, 200, { received: seen.size, duplicates: dupes, badSignatures: bad, requests, failedRequests });
+      return answer(res, 200, {
+        received: seen.size,
+        duplicates: dupes,
+        badSignatures: bad,
+        replays,
+        requests,
+        failedRequests,
+      });
     }
     requests++;
     if (req.method !== 'POST') return answer(res, 405, { error: 'POST only' });
@@ -112,9 +129,18 @@ export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<W
     }
     const path = (req.url ?? '/').split('?')[0];
     const secret = secretFor(path);
-    if (secret !== undefined && !verifySignature(raw, req.headers['x-quake-signature'] as string | undefined, secret)) {
-      bad++;
-      return answer(res, 401, { error: 'bad signature' });
+    let messageId: string | undefined;
+    if (secret !== undefined) {
+      const verdict = verifyStandard(raw, req.headers, secret);
+      if (!verdict.ok && verdict.reason === 'timestamp outside tolerance') {
+        replays++;
+        return answer(res, 401, { error: verdict.reason });
+      }
+      if (!verdict.ok) {
+        bad++;
+        return answer(res, 401, { error: `bad signature: ${verdict.reason}` });
+      }
+      messageId = verdict.id;
     }
     let notifications: Notification[];
     try {
@@ -122,6 +148,14 @@ export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<W
       if (!Array.isArray(notifications)) throw new Error('notifications is not an array');
     } catch (err) {
       return answer(res, 400, { error: `bad body: ${(err as Error).message}` });
+    }
+    if (messageId !== undefined) {
+      if (seenIds.has(messageId)) {
+        replays++;
+        dupes += notifications.length;
+        return answer(res, 200, { accepted: 0, replay: true });
+      }
+      seenIds.add(messageId);
     }
     const receivedAt = Date.now();
     const idempotencyKey = req.headers['idempotency-key'] as string | undefined;
@@ -164,6 +198,7 @@ export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<W
     receipts: () => [...seen.values()],
     duplicates: () => dupes,
     badSignatures: () => bad,
+    replays: () => replays,
     requests: () => requests,
     failedRequests: () => failedRequests,
     setFailing,
@@ -191,6 +226,8 @@ export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<W
       seen.clear();
       dupes = 0;
       bad = 0;
+      replays = 0;
+      seenIds.clear();
       requests = 0;
       failedRequests = 0;
     },

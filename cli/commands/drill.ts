@@ -179,6 +179,7 @@ export function register(program: Command): void {
         }
         const { drillPassed } = await import('../../shared/drill/report.ts');
         if (sink.badSignatures() > 0) say(color().yellow(`${sink.badSignatures()} request(s) with a bad signature`));
+        if (sink.replays() > 0) say(color().yellow(`${sink.replays()} replayed or stale request(s) not processed`));
         if (!result.reports.every(drillPassed)) process.exitCode = 1;
       } finally {
         await sink.close();

@@ -23,6 +23,7 @@ async function storeFor(cmd: Command) {
   const store = new SubscriberStore(ctx.clients.ddb, ctx.config.names, {
     maxSegmentSize: ctx.config.fanout.maxSegmentSize,
     minMmiFloor: ctx.config.fanout.minSubscriberMmi,
+    allowUnsignedWebhooks: ctx.profile.allowUnsignedWebhooks,
   });
   return { ...ctx, store };
 }
@@ -52,13 +53,17 @@ export function register(program: Command): void {
     if (opts.dryRun) {
       const { detectFormat, parseSubscribersFile } = await import('../../shared/drill/subscribers-file.ts');
       const { refuseDuplicateIds } = await import('../../shared/drill/duplicate-ids.ts');
-      const { belowPlanningThreshold } = await import('../../shared/segments/index.ts');
+      const { belowPlanningThreshold, unsignedWebhookRefusal } = await import('../../shared/segments/index.ts');
       const { loadCommandProfile } = await import('../context.ts');
-      // The dry run needs no stack, but the profile (file, env, flags) says which threshold the fan-out plans for.
-      const floor = (await loadCommandProfile(cmd)).fanout.minSubscriberMmi;
+      // The dry run needs no stack, but the profile (file, env, flags) says which threshold the fan-out plans for
+      // and whether unsigned webhooks may be imported.
+      const profile = await loadCommandProfile(cmd);
+      const floor = profile.fanout.minSubscriberMmi;
       const parsed = parseSubscribersFile(text, detectFormat(file, text));
       parsed.rows = parsed.rows.filter((r) => {
-        const reason = belowPlanningThreshold(r.subscriber.minMmi ?? 3, floor);
+        const reason =
+          belowPlanningThreshold(r.subscriber.minMmi ?? 3, floor) ??
+          unsignedWebhookRefusal(r.subscriber.channel, profile.allowUnsignedWebhooks);
         if (reason) parsed.bad.push({ line: r.line, id: r.subscriber.id, reason });
         parsed.bad.sort((a, b) => a.line - b.line);
         return !reason;

@@ -78,6 +78,8 @@ const profileBase = {
   fanout: fanoutSchema.default(fanoutSchema.parse({})),
   /** Allow webhook targets on private / loopback / link-local addresses (true only for local testing). */
   allowPrivateTargets: z.boolean().optional(),
+  /** Import webhook channels without a secret (unsigned, replayable requests). Default false in every profile. */
+  allowUnsignedWebhooks: z.boolean().optional(),
   eventsPartitions: z.number().int().min(1).max(1000).default(6),
   autoscaler: z
     .strictObject({

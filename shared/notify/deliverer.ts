@@ -15,6 +15,7 @@ import { RETRY_POLICIES } from '../infra/retry.ts';
 import { chunk, mapLimit } from '../segments/concurrency.ts';
 import { type Lookup, TargetGuard } from './address.ts';
 import { DeliveryError } from './errors.ts';
+import { type TelegramSender, telegramSenderFromEnv } from './telegram.ts';
 import { createTelemetry, redactUrl } from './telemetry.ts';
 import type { DeliveryDlqMessage, DeliveryItem, DeliveryResult, Notification } from './types.ts';
 import { type PostOptions, postBatch } from './webhook.ts';
@@ -24,6 +25,8 @@ export interface DelivererOptions {
   names: ResourceNames;
   /** Needed only for kafka channels; a producer is connected on first use. */
   kafka?: Kafka;
+  /** Needed only for telegram channels (telegram.ts); without it they are parked with the reason. */
+  telegram?: TelegramSender;
   allowPrivateTargets: boolean;
   /** Notifications per webhook POST (fanout.batchSize). */
   batchSize?: number;
@@ -67,6 +70,12 @@ interface BatchOutcome {
   failed: string[];
   dlq: number;
   reason?: string;
+  gone?: string[];
+}
+
+/** A chat id as logs and DLQ messages show it: its last 3 characters only. */
+function redactChat(chatId: string): string {
+  return `telegram:…${chatId.slice(-3)}`;
 }
 
 export class Deliverer {
@@ -99,6 +108,7 @@ export class Deliverer {
       batchSize: clients.config.fanout.batchSize,
       timeoutMs: clients.config.fanout.webhookTimeoutMs,
       targetBudgetMs: clients.config.fanout.targetBudgetMs,
+      telegram: telegramSenderFromEnv(),
       ...extra,
     });
   }
@@ -113,6 +123,7 @@ export class Deliverer {
     const result: DeliveryResult = { delivered: [], failed: [], dlq: 0 };
     const webhooks = new Map<string, { target: string; secret?: string; notifications: Notification[] }>();
     const kafka: DeliveryItem[] = [];
+    const telegram: DeliveryItem[] = [];
     for (const item of items) {
       const { channel, notification } = item;
       if (channel.type === 'webhook') {
@@ -124,6 +135,8 @@ export class Deliverer {
         webhooks.set(key, group);
       } else if (channel.type === 'kafka') {
         kafka.push(item);
+      } else if (channel.type === 'telegram') {
+        telegram.push(item);
       } else {
         this.logChannelLogger().info('notification', { channel: 'log', target: channel.target, notification });
         result.delivered.push(notification.id);
@@ -138,12 +151,17 @@ export class Deliverer {
     const outcomes = await Promise.all([
       mapLimit(batches, slots, (b) => this.deliverWebhookBatch(b.target, b.secret, b.notifications, park, opts.signal)),
       kafka.length ? this.deliverKafka(kafka, park) : Promise.resolve([]),
+      telegram.length ? this.deliverTelegram(telegram, park, opts.signal) : Promise.resolve([]),
     ]);
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('delivery aborted');
     for (const o of outcomes.flat()) {
       result.delivered.push(...o.delivered);
       result.failed.push(...o.failed);
       result.dlq += o.dlq;
+      if (o.gone) {
+        result.gone ??= [];
+        result.gone.push(...o.gone);
+      }
       if (o.reason && o.failed.length) {
         result.failures ??= [];
         result.failures.push({ reason: o.reason, ids: o.failed });
@@ -247,6 +265,36 @@ export class Deliverer {
   }
 
   /**
+   * One `sendMessage` per notification, paced by the sender (per bot and per chat); 403 answers are `gone` (not
+   * parked), other failures parked one DLQ message per notification with the chat id redacted.
+   */
+  private async deliverTelegram(items: DeliveryItem[], park: boolean, signal?: AbortSignal): Promise<BatchOutcome[]> {
+    const sender = this.opts.telegram;
+    return mapLimit(items, 32, async ({ notification: n, channel }): Promise<BatchOutcome> => {
+      const target = redactChat(channel.target);
+      const r = sender
+        ? await sender.send(channel.target, n.text, signal)
+        : ({
+            ok: false,
+            gone: false,
+            retriable: true,
+            reason: 'telegram: no bot token configured',
+            attempts: 0,
+          } as const);
+      if (r.ok) return { delivered: [n.id], failed: [], dlq: 0 };
+      if (r.reason === 'aborted') return { delivered: [], failed: [n.id], dlq: 0, reason: r.reason };
+      if (r.gone) {
+        this.opts.logger?.warn('telegram subscriber gone', { target, subscriberId: n.subscriberId, reason: r.reason });
+        return { delivered: [], failed: [n.id], dlq: 0, reason: r.reason, gone: [n.id] };
+      }
+      const dlq = park
+        ? await this.toDlq({ reason: r.reason, target, attempts: r.attempts, firstFailureAt: Date.now() }, [n])
+        : 0;
+      return { delivered: [], failed: [n.id], dlq, reason: r.reason };
+    });
+  }
+
+  /**
    * Parks notifications in the delivery DLQ, one message per notification (sent ten to a SendMessageBatch call), so
    * a redrive is idempotent per notification: a message redriven, or parked twice by two holders, is one id that the
    * receiver de-duplicates, never a batch of mixed fates. Returns messages sent. Throws DeliveryError when SQS refuses.
@@ -255,7 +303,9 @@ export class Deliverer {
     meta: Pick<DeliveryDlqMessage, 'reason' | 'target' | 'attempts' | 'firstFailureAt'>,
     notifications: Notification[],
   ): Promise<number> {
-    const target = meta.target.startsWith('kafka:') ? meta.target : redactUrl(meta.target, this.opts.logUrlPathsFor);
+    const target = /^(kafka|telegram):/.test(meta.target)
+      ? meta.target
+      : redactUrl(meta.target, this.opts.logUrlPathsFor);
     const entries = notifications.map((n, i) => {
       const message: DeliveryDlqMessage = {
         kind: 'delivery',

@@ -20,7 +20,23 @@ export {
 } from './build.ts';
 export { Deliverer, type DelivererOptions } from './deliverer.ts';
 export { DeliveryError } from './errors.ts';
-export { batchIdempotencyKey, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, verifySignature } from './signature.ts';
+export {
+  batchIdempotencyKey,
+  IDEMPOTENCY_HEADER,
+  SIGNATURE_HEADER,
+  type StandardVerdict,
+  secretProblem,
+  sign,
+  signingKey,
+  signStandard,
+  standardHeaders,
+  TIMESTAMP_TOLERANCE_S,
+  verifySignature,
+  verifyStandard,
+  WEBHOOK_ID_HEADER,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+} from './signature.ts';
 export { createTelemetry, METRICS_NAMESPACE, redactUrl } from './telemetry.ts';
 export {
   cancellationText,

@@ -61,6 +61,11 @@ export interface DeliveryResult {
   dlq: number;
   /** Why the `failed` ids failed, per batch (always set with `park: false`). */
   failures?: { reason: string; ids: string[] }[];
+  /**
+   * Ids among `failed` whose subscriber is gone (Telegram 403: the bot was blocked): not retried and not parked, since
+   * a redrive would be refused the same way; the subscriber should be removed.
+   */
+  gone?: string[];
 }
 
 /** Body of a delivery DLQ message: everything needed to redrive, never the channel secret. */

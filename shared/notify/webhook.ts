@@ -12,7 +12,7 @@
 import { fetch } from 'undici';
 import { RetryBudgetSpent, withRetry } from '../infra/retry.ts';
 import { PrivateTargetError, TargetGuard } from './address.ts';
-import { batchIdempotencyKey, sign } from './signature.ts';
+import { batchIdempotencyKey, sign, standardHeaders } from './signature.ts';
 import type { Notification } from './types.ts';
 
 export interface PostOptions {
@@ -56,13 +56,20 @@ function retryAfterMs(header: string | null): number | undefined {
   return Number.isFinite(s) && s >= 0 ? s * 1000 : undefined;
 }
 
-export function encodeBatch(notifications: readonly Notification[], secret: string | undefined) {
+/**
+ * Body and headers of one batch. Signed (a secret given): the Standard Webhooks headers, whose `webhook-id` is the
+ * batch's idempotency key (the same on every retry and redrive of the same batch, as the spec asks) and whose
+ * timestamp is `now` (epoch ms; retries within one post reuse it, well inside the receivers' ±5 min tolerance), plus
+ * the legacy `X-Quake-Signature`, kept for one minor version (signature.ts).
+ */
+export function encodeBatch(notifications: readonly Notification[], secret: string | undefined, now = Date.now()) {
   const body = JSON.stringify({ notifications });
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'idempotency-key': batchIdempotencyKey(notifications.map((n) => n.id)),
-  };
-  if (secret) headers['x-quake-signature'] = sign(body, secret);
+  const key = batchIdempotencyKey(notifications.map((n) => n.id));
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': key };
+  if (secret) {
+    Object.assign(headers, standardHeaders(key, body, secret, now));
+    headers['x-quake-signature'] = sign(body, secret);
+  }
   return { body, headers };
 }
 

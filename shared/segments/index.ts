@@ -16,6 +16,7 @@ export {
   SubscriberStore,
   type SubscriberStoreOptions,
   subscriberFromItem,
+  unsignedWebhookRefusal,
 } from './store.ts';
 export {
   CHANNEL_TYPES,

@@ -27,6 +27,7 @@ import { cellFor, parseSegmentKey, segmentKey } from './cells.ts';
 import { mapLimit } from './concurrency.ts';
 import { InvalidCursorError, SegmentStoreError } from './errors.ts';
 import {
+  type Channel,
   type ReadPageOptions,
   type ResegmentResult,
   type ScanPageOptions,
@@ -58,6 +59,11 @@ export interface SubscriberStoreOptions {
    * predicted MMI reaches it, so a subscriber asking for less would never be read. `upsert` refuses such rows.
    */
   minMmiFloor?: number;
+  /**
+   * The profile's `allowUnsignedWebhooks`: false (the default) makes `upsert` refuse webhook channels without a
+   * secret, whose POSTs a receiver could neither authenticate nor protect from replays (`unsignedWebhookRefusal`).
+   */
+  allowUnsignedWebhooks?: boolean;
   /** DynamoDB calls in flight per operation (BatchWrite chunks, GSI lookups, per-cell queries). */
   concurrency?: number;
   now?: () => number;
@@ -107,6 +113,17 @@ export function subscriberFromItem(item: Item): Subscriber {
  * threshold anyone holds instead would widen every footprint to where shaking is barely felt (MMI 1–2 reaches
  * thousands of km for a large quake) for a handful of rows, so such rows are refused at import, naming both numbers.
  */
+/**
+ * Why a subscriber's channel is refused for lack of a signing secret, or undefined. A webhook channel without a
+ * secret gets no Standard Webhooks signature (shared/notify/signature.ts): anyone who learns the URL could post false
+ * alerts to it and a captured request could be replayed. Such channels need the profile's explicit
+ * `allowUnsignedWebhooks: true` (default false in every profile, local included: the drill seeds with a secret).
+ */
+export function unsignedWebhookRefusal(channel: Channel, allowUnsigned: boolean | undefined): string | undefined {
+  if (channel.type !== 'webhook' || channel.secret !== undefined || allowUnsigned === true) return undefined;
+  return 'channel.secret: a webhook channel needs a secret to sign its requests (Standard Webhooks); add one, or set allowUnsignedWebhooks: true in the profile to allow unsigned targets';
+}
+
 export function belowPlanningThreshold(minMmi: number, floor: number | undefined): string | undefined {
   if (floor === undefined || !(minMmi < floor)) return undefined;
   return `minMmi: ${minMmi} is below the profile's planning threshold fanout.minSubscriberMmi ${floor}: the fan-out never reads subscribers below it (raise minMmi to ${floor}, or lower fanout.minSubscriberMmi)`;
@@ -129,6 +146,7 @@ function decodeCursor(cursor: string | undefined): Record<string, unknown> | und
 
 export class SubscriberStore {
   private readonly minMmiFloor?: number;
+  private readonly allowUnsignedWebhooks: boolean;
   readonly ddb: DynamoDBDocumentClient;
   readonly names: ResourceNames;
   readonly maxSegmentSize: number;
@@ -139,6 +157,7 @@ export class SubscriberStore {
 
   constructor(ddb: DynamoDBDocumentClient, names: ResourceNames, opts: SubscriberStoreOptions = {}) {
     this.minMmiFloor = opts.minMmiFloor;
+    this.allowUnsignedWebhooks = opts.allowUnsignedWebhooks ?? false;
     this.ddb = ddb;
     this.names = names;
     this.maxSegmentSize = opts.maxSegmentSize ?? DEFAULT_MAX_SEGMENT_SIZE;
@@ -163,7 +182,10 @@ export class SubscriberStore {
     const byId = new Map<string, Subscriber>();
     inputs.forEach((input, index) => {
       const parsed = subscriberSchema.safeParse(input);
-      const floor = parsed.success ? belowPlanningThreshold(parsed.data.minMmi, this.minMmiFloor) : undefined;
+      const floor = parsed.success
+        ? (belowPlanningThreshold(parsed.data.minMmi, this.minMmiFloor) ??
+          unsignedWebhookRefusal(parsed.data.channel, this.allowUnsignedWebhooks))
+        : undefined;
       if (floor) {
         rejected.push({ index, id: parsed.data?.id, reason: floor });
       } else if (parsed.success) {

@@ -3,16 +3,34 @@
  * `<h3 cell>#<shard>` of the subscribers table; the segments table counts them per shard.
  */
 import { z } from 'zod';
+import { secretProblem } from '../notify/signature.ts';
 
-export const CHANNEL_TYPES = ['webhook', 'kafka', 'log'] as const;
+/** A Telegram chat id: an integer (negative for groups and channels) or `@channelusername` (5–32 characters). */
+export const TELEGRAM_CHAT_ID = /^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$/;
+
+export const CHANNEL_TYPES = ['webhook', 'kafka', 'log', 'telegram'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 
 export const channelSchema = z.object({
   type: z.enum(CHANNEL_TYPES),
-  /** webhook: an http(s) URL; kafka: a free-form routing hint for the downstream gateway; log: a label. */
+  /**
+   * webhook: an http(s) URL; kafka: a free-form routing hint for the downstream gateway; log: a label; telegram: a
+   * chat id (integer, negative for groups) or `@channelusername`.
+   */
   target: z.string().min(1).max(2048),
-  /** HMAC-SHA256 key of a webhook channel. Never logged, never sent to a DLQ. */
-  secret: z.string().min(1).max(512).optional(),
+  /**
+   * HMAC-SHA256 key of a webhook channel: `whsec_<base64 of 24–64 bytes>` (Standard Webhooks) or a plain secret used
+   * as its UTF-8 bytes (shared/notify/signature.ts). Never logged, never sent to a DLQ.
+   */
+  secret: z
+    .string()
+    .min(1)
+    .max(512)
+    .superRefine((secret, ctx) => {
+      const problem = secretProblem(secret);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
 });
 
 export type Channel = z.infer<typeof channelSchema>;
@@ -36,6 +54,13 @@ export const subscriberSchema = z
   .superRefine((s, ctx) => {
     if (s.channel.type === 'webhook' && !/^https?:\/\//i.test(s.channel.target)) {
       ctx.addIssue({ code: 'custom', path: ['channel', 'target'], message: 'webhook target must be an http(s) URL' });
+    }
+    if (s.channel.type === 'telegram' && !TELEGRAM_CHAT_ID.test(s.channel.target)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['channel', 'target'],
+        message: 'telegram target must be a chat id (an integer) or @channelusername',
+      });
     }
   });
 

@@ -104,6 +104,20 @@ describe('SubscriberStore', () => {
     expect(await store.get('bad-1')).toBeUndefined();
   });
 
+  it('refuses webhook channels without a secret unless the store allows unsigned webhooks', async () => {
+    const hook = { type: 'webhook' as const, target: 'https://hooks.example/q' };
+    const rows: SubscriberInput[] = [
+      { id: 'unsigned-1', lat: 46.77, lon: 23.6, channel: hook },
+      { id: 'signed-1', lat: 46.77, lon: 23.6, channel: { ...hook, secret: 'k' } },
+    ];
+    const strict = await new SubscriberStore(stack.clients.ddb, stack.names).upsert(rows);
+    expect(strict.inserted).toBe(1);
+    expect(strict.rejected).toEqual([{ index: 0, id: 'unsigned-1', reason: expect.stringMatching(/needs a secret/) }]);
+    expect(await new SubscriberStore(stack.clients.ddb, stack.names).get('unsigned-1')).toBeUndefined();
+    const open = new SubscriberStore(stack.clients.ddb, stack.names, { allowUnsignedWebhooks: true });
+    expect(await open.upsert(rows.slice(0, 1))).toMatchObject({ inserted: 1, rejected: [] });
+  });
+
   it('splits a cell into shards of at most maxSegmentSize, also with concurrent importers', async () => {
     const store = new SubscriberStore(stack.clients.ddb, stack.names, { maxSegmentSize: 50 });
     const [lat, lon] = [45.65, 25.6]; // Brașov
