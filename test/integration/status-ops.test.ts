@@ -138,6 +138,8 @@ describe('quakectl status', () => {
       ]),
     );
     expect(s.missing).not.toContainEqual({ kind: 'table', name: names.table('events') });
+    // Optional (autoscaler.enabled): deploy does not create it by default, so it is not "missing".
+    expect(s.missing).not.toContainEqual({ kind: 'function', name: names.function('autoscaler') });
     expect(s.unpublished).toEqual([
       expect.objectContaining({
         eventId: 'ev-unpublished',

@@ -164,7 +164,10 @@ export async function statusSnapshot(clients: Clients, opts: SnapshotOptions): P
   const missing: MissingResource[] = [
     ...storage,
     ...dlqs.filter((q) => !q.exists).map((q) => ({ kind: 'queue' as const, name: q.queue })),
-    ...functions.filter((f) => !f.deployed).map((f) => ({ kind: 'function' as const, name: f.function })),
+    // The autoscaler is optional (deployed only with autoscaler.enabled): its absence is not a missing part.
+    ...functions
+      .filter((f) => !f.deployed && f.role !== 'autoscaler')
+      .map((f) => ({ kind: 'function' as const, name: f.function })),
   ];
   // A "not found" that no missing resource explains (created or deleted between two calls) stays visible.
   if (missing.length === 0) notes.push(...missingNotes.map((n) => `${n} (run ${DEPLOY_FIX})`));
