@@ -87,6 +87,11 @@ export async function acceptVersion(
   reportSource: string = quake.source,
 ): Promise<boolean> {
   const sources = new Set([publisherKey(reportSource)]);
+  // A version dated when received (FDSN text has no update time) is new only if its content differs from what this
+  // publisher sent last: the same row sent again is a duplicate, not a newer version.
+  const dated = quake.updatedAtKnown === false;
+  // (Or the stored version is still unpublished: a retry after a failed produce must go through.)
+  const contentCondition = dated ? ' AND (attribute_not_exists(#rc) OR #rc <> :k OR published = :false)' : '';
   try {
     await store.ddb.send(
       new UpdateCommand({
@@ -94,14 +99,18 @@ export async function acceptVersion(
         Key: { eventId: quake.id },
         ConditionExpression:
           'attribute_not_exists(retractedAt) AND (attribute_not_exists(eventId) OR updatedAt < :u OR ' +
-          '(updatedAt = :u AND published = :false))',
-        UpdateExpression: 'SET quake = :q, updatedAt = :u, acceptedAt = :a, published = :false ADD sources :src',
+          `(updatedAt = :u AND published = :false))${contentCondition}`,
+        UpdateExpression:
+          `SET quake = :q, updatedAt = :u, acceptedAt = :a, published = :false${dated ? ', #rc = :k' : ''} ` +
+          'ADD sources :src',
+        ...(dated ? { ExpressionAttributeNames: { '#rc': `content_${publisherKey(reportSource)}` } } : {}),
         ExpressionAttributeValues: {
           ':q': quake,
           ':u': quake.updatedAt,
           ':a': acceptedAt,
           ':false': false,
           ':src': sources,
+          ...(dated ? { ':k': solutionKey(quake) } : {}),
         },
       }),
     );
@@ -119,6 +128,11 @@ export async function acceptVersion(
     }),
   );
   return false;
+}
+
+/** What makes two solutions of one publisher the same: location, depth, magnitude, time, kind. */
+function solutionKey(q: Quake): string {
+  return [q.originTime, q.lat, q.lon, q.depthKm, q.magnitude, q.magType, q.kind].join('|');
 }
 
 export type RetractOutcome =
