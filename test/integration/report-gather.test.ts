@@ -102,8 +102,10 @@ describe('gatherReport', () => {
     expect(data.totals.countedDelivered).toBe(0);
     expect(data.units.reduce((a, u) => a + u.failed, 0)).toBe(eligible.size);
     expect(data.units.every((u) => u.state === 'done')).toBe(true);
-    // Every eligible subscriber's unit finished after the event was accepted.
-    for (const p of data.points) expect(p.deliveredS).toBeGreaterThan(0);
+    // Every notification went to the DLQ: nobody was delivered, whatever time the units finished.
+    for (const p of data.points) expect(p.deliveredS).toBeNull();
+    expect(data.totals.delivered).toBe(0);
+    expect(data.totals.missing).toBe(eligible.size);
     // One row per (queue, kind, reason): every parked notification of this event, whatever the batching.
     expect(data.dlq).toHaveLength(1);
     expect(data.dlq[0].messages).toBeGreaterThan(0);
