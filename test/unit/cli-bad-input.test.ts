@@ -10,21 +10,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describe as describeError } from '../../cli/main.ts';
 import { ConfigError } from '../../shared/infra/errors.ts';
+import { runQuakectl } from '../helpers/cli.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/quakectl');
 
-function run(...args: string[]) {
-  const dir = mkdtempSync(join(tmpdir(), 'quakectl-bad-input-'));
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    input: '',
-    env: { ...process.env, NO_COLOR: '1', QUAKECTL_STATE_DIR: join(dir, 'state'), QUAKECTL_CONFIG: '' },
-    timeout: 30_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (...args: string[]) => runQuakectl(args, { isolated: 'bad-input' });
 
 describe('error messages', () => {
   it('quote a cause once, not twice', () => {

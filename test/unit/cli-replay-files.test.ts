@@ -1,28 +1,15 @@
-/**
- * `quakectl replay` with several files or a directory of mixed formats (issue 12, case 7), and the issue's failing
- * inputs through the command as a user runs them (`--dry-run -o json`).
- */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPLAY_FORMATS } from '../../cli/commands/replay.ts';
 import { FEED_FORMATS } from '../../shared/quake/index.ts';
+import { runQuakectl } from '../helpers/cli.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/quakectl');
 const FIX = join(ROOT, 'test/fixtures/quake');
 
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-    timeout: 30_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (...args: string[]) => runQuakectl(args);
 
 describe('quakectl replay FILE|DIR...', () => {
   it('offers every format shared/quake reads as a --format choice', () => {
