@@ -1,7 +1,7 @@
 /**
  * The one factory for service clients (DynamoDB, SQS, Lambda, CloudWatch Logs, EventBridge, Kafka). The CLI builds a
- * `ServiceConfig` from its profile (`serviceConfigFromProfile`), a function from its environment
- * (`serviceConfigFromEnv`); both then get the same clients. Local and AWS differ only in endpoints and credentials.
+ * `ServiceConfig` from its profile (`serviceConfigFromProfile`), a function from its environment contract
+ * (`serviceConfigFromFunctionEnv`, shared/infra/function-env.ts); both then get the same clients. Local and AWS differ only in endpoints and credentials.
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -10,14 +10,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
-import {
-  allowPrivateTargets,
-  DEFAULT_FANOUT,
-  type FanoutSettings,
-  type KafkaSettings,
-  type Profile,
-  stateDir,
-} from './config.ts';
+import { allowPrivateTargets, type FanoutSettings, type KafkaSettings, type Profile, stateDir } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { type ResourceNames, resourceNames } from './names.ts';
 import { RETRY_POLICIES, sdkRetryStrategy } from './retry.ts';
@@ -64,46 +57,6 @@ export function serviceConfigFromProfile(profile: Profile): ServiceConfig {
     fanout: profile.fanout,
     allowPrivateTargets: allowPrivateTargets(profile),
     local: false,
-  };
-}
-
-/**
- * Environment contract of the deployed functions (set by `quakectl deploy`):
- * QUAKECTL_PREFIX, QUAKECTL_KAFKA_BROKERS (comma list), QUAKECTL_KAFKA_SSL, QUAKECTL_KAFKA_SASL_MECHANISM,
- * QUAKECTL_KAFKA_USERNAME / QUAKECTL_KAFKA_PASSWORD, QUAKECTL_FANOUT (JSON of FanoutSettings),
- * QUAKECTL_ALLOW_PRIVATE_TARGETS, QUAKECTL_LOCAL; AWS endpoints from the SDK's own AWS_ENDPOINT_URL_* variables.
- */
-export function serviceConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
-  const brokers = (env.QUAKECTL_KAFKA_BROKERS ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (brokers.length === 0) throw new ConfigError('QUAKECTL_KAFKA_BROKERS is not set');
-  const mechanism = env.QUAKECTL_KAFKA_SASL_MECHANISM as NonNullable<KafkaSettings['sasl']>['mechanism'] | undefined;
-  return {
-    region: env.AWS_REGION,
-    endpoints: {
-      dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB,
-      sqs: env.AWS_ENDPOINT_URL_SQS,
-      lambda: env.AWS_ENDPOINT_URL_LAMBDA,
-      logs: env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS,
-      eventbridge: env.AWS_ENDPOINT_URL_EVENTBRIDGE,
-    },
-    kafka: {
-      brokers,
-      ssl: env.QUAKECTL_KAFKA_SSL === 'true',
-      clientId: env.AWS_LAMBDA_FUNCTION_NAME ?? 'quakectl-fn',
-      sasl: mechanism
-        ? { mechanism, username: env.QUAKECTL_KAFKA_USERNAME, password: env.QUAKECTL_KAFKA_PASSWORD }
-        : undefined,
-    },
-    names: resourceNames(env.QUAKECTL_PREFIX ?? 'quakectl'),
-    fanout: {
-      ...DEFAULT_FANOUT,
-      ...(env.QUAKECTL_FANOUT ? (JSON.parse(env.QUAKECTL_FANOUT) as Partial<FanoutSettings>) : {}),
-    },
-    allowPrivateTargets: env.QUAKECTL_ALLOW_PRIVATE_TARGETS === 'true',
-    local: env.QUAKECTL_LOCAL === 'true',
   };
 }
 

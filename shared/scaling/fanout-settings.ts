@@ -1,6 +1,6 @@
 /**
- * Fan-out parallelism P and maxSegmentSize at run time. The functions read them with serviceConfigFromEnv() from
- * `QUAKECTL_FANOUT` (JSON of FanoutSettings, shared/infra/clients.ts), which `deploy` sets from the profile; `scale
+ * Fan-out parallelism P and maxSegmentSize at run time. The functions read them from `QUAKECTL_FANOUT` (JSON of
+ * FanoutSettings, parsed by shared/infra/function-env.ts), which `deploy` sets from the profile; `scale
  * set` changes that variable in place on every deployed function that has it (read-modify-write of the whole
  * environment: UpdateFunctionConfiguration replaces it). The profile stays the deployed baseline: a later deploy
  * writes the profile's values back.
