@@ -8,6 +8,7 @@ import { hasChanges, planDeploy, planDestroy, planSummary, skipKinds } from '../
 import { deploySettingsSchema, LOCAL_ROLE_ARN } from '../../shared/deploy/settings.ts';
 import type { ActualResource, DesiredState, FunctionSpec, ResourceSpec } from '../../shared/deploy/types.ts';
 import type { AwsProfile, LocalProfile } from '../../shared/infra/config.ts';
+import { DEFAULT_FANOUT } from '../../shared/infra/config.ts';
 import { ConfigError } from '../../shared/infra/errors.ts';
 import { parseFunctionEnv, serviceConfigFromFunctionEnv } from '../../shared/infra/function-env.ts';
 import { resourceNames } from '../../shared/infra/names.ts';
@@ -24,6 +25,7 @@ const fanout = {
   scanSegments: 32,
   webhookTimeoutMs: 5000,
   targetBudgetMs: 12_000,
+  channels: DEFAULT_FANOUT.channels,
 };
 const RULES = join(mkdtempSync(join(tmpdir(), 'quakectl-rules-')), 'scaling.yaml');
 writeFileSync(RULES, 'version: 1\nconsumer:\n  lagPerInstance: 100\n  min: 1\n  max: 12\n');

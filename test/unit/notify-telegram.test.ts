@@ -70,15 +70,16 @@ describe('telegram channel', () => {
     bot.throttleNext(1, 1);
     const t0 = bot.throttled();
     const sender = new TelegramSender({ token: TOKEN, apiBase: bot.url });
-    const r = await sender.send('888', 'alert');
-    expect(r).toEqual({ ok: true, attempts: 2, throttled: 1 });
+    const r = await sender.sendText('888', 'alert');
+    expect(r).toMatchObject({ ok: true, attempts: 2, throttled: 1 });
+    expect(r.ok && r.providerId).toMatch(/^\d+$/);
     expect(bot.throttled()).toBe(t0 + 1);
     expect(bot.messages().filter((m) => m.chatId === '888')).toHaveLength(1);
   });
 
   it('a retry_after beyond the budget fails retriably, naming the wait', async () => {
     bot.throttleNext(1, 30);
-    const r = await new TelegramSender({ token: TOKEN, apiBase: bot.url, budgetMs: 2000 }).send('889', 'x');
+    const r = await new TelegramSender({ token: TOKEN, apiBase: bot.url, budgetMs: 2000 }).sendText('889', 'x');
     expect(r).toMatchObject({ ok: false, gone: false, retriable: true, throttled: 1 });
     expect(r.ok ? '' : r.reason).toMatch(/429 Too Many Requests: retry after 30; retry_after exceeds the budget/);
   });
@@ -99,7 +100,7 @@ describe('telegram channel', () => {
 
   it('a wrong token is refused (401) and the token appears in no reason', async () => {
     const wrong = '999:wrong-token-SECRET';
-    const r = await new TelegramSender({ token: wrong, apiBase: bot.url }).send('1', 'x');
+    const r = await new TelegramSender({ token: wrong, apiBase: bot.url }).sendText('1', 'x');
     expect(r).toMatchObject({ ok: false, retriable: false, reason: 'telegram 401 Unauthorized', attempts: 1 });
     expect(JSON.stringify(r)).not.toContain('SECRET');
     expect(() => new TelegramSender({ token: 'not a token' })).toThrow(/not <id>:<secret>/);
