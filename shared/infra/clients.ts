@@ -7,6 +7,9 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
@@ -23,7 +26,17 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local
 export interface ServiceConfig {
   region?: string;
   /** Per-service endpoint overrides (local stack); undefined = the SDK's standard resolution. */
-  endpoints: { dynamodb?: string; sqs?: string; lambda?: string; logs?: string; eventbridge?: string };
+  endpoints: {
+    dynamodb?: string;
+    sqs?: string;
+    lambda?: string;
+    logs?: string;
+    eventbridge?: string;
+    /** SNS (sms channel), SES v2 (email channel), Secrets Manager: moto on the local stack. */
+    sns?: string;
+    sesv2?: string;
+    secretsmanager?: string;
+  };
   credentials?: { accessKeyId: string; secretAccessKey: string };
   awsProfile?: string;
   kafka: KafkaSettings;
@@ -39,7 +52,12 @@ export function serviceConfigFromProfile(profile: Profile): ServiceConfig {
     const stack = requireStackState(stateDir(profile));
     return {
       region: LOCAL_REGION,
-      endpoints: { dynamodb: stack.dynamodb.endpoint, sqs: stack.sqs.endpoint, lambda: stack.lambda?.endpoint },
+      endpoints: {
+        dynamodb: stack.dynamodb.endpoint,
+        sqs: stack.sqs.endpoint,
+        lambda: stack.lambda?.endpoint,
+        ...motoEndpoints(stack.moto?.endpoint),
+      },
       credentials: LOCAL_CREDENTIALS,
       kafka: { brokers: stack.kafka.brokers, ssl: false, clientId: 'quakectl' },
       names,
@@ -58,6 +76,13 @@ export function serviceConfigFromProfile(profile: Profile): ServiceConfig {
     allowPrivateTargets: allowPrivateTargets(profile),
     local: false,
   };
+}
+
+/** moto serves SNS, SES v2 and Secrets Manager on one endpoint (local/stack/moto.ts). */
+export function motoEndpoints(
+  endpoint: string | undefined,
+): Pick<ServiceConfig['endpoints'], 'sns' | 'sesv2' | 'secretsmanager'> {
+  return endpoint ? { sns: endpoint, sesv2: endpoint, secretsmanager: endpoint } : {};
 }
 
 function awsClientConfig(cfg: ServiceConfig, endpoint: string | undefined) {
@@ -81,6 +106,12 @@ export interface Clients {
   logs: CloudWatchLogsClient;
   /** Schedules (deploy). AWS only: the local stack has no EventBridge. */
   eventbridge: EventBridgeClient;
+  /** The sms channel (SNS Publish). */
+  sns: SNSClient;
+  /** The email channel (SES v2 SendEmail) and, locally, deploy's sender identity. */
+  sesv2: SESv2Client;
+  /** Channel secrets (`quakectl secrets`). */
+  secretsmanager: SecretsManagerClient;
   kafka: Kafka;
   destroy(): void;
 }
@@ -150,6 +181,18 @@ export function createClients(cfg: ServiceConfig): Clients {
       lazy.eventbridge ??= new EventBridgeClient(awsClientConfig(cfg, cfg.endpoints.eventbridge));
       return lazy.eventbridge;
     },
+    get sns() {
+      lazy.sns ??= new SNSClient(awsClientConfig(cfg, cfg.endpoints.sns));
+      return lazy.sns;
+    },
+    get sesv2() {
+      lazy.sesv2 ??= new SESv2Client(awsClientConfig(cfg, cfg.endpoints.sesv2));
+      return lazy.sesv2;
+    },
+    get secretsmanager() {
+      lazy.secretsmanager ??= new SecretsManagerClient(awsClientConfig(cfg, cfg.endpoints.secretsmanager));
+      return lazy.secretsmanager;
+    },
     get kafka() {
       lazy.kafka ??= createKafka(cfg.kafka);
       return lazy.kafka;
@@ -160,6 +203,9 @@ export function createClients(cfg: ServiceConfig): Clients {
       lazy.lambda?.destroy();
       lazy.logs?.destroy();
       lazy.eventbridge?.destroy();
+      lazy.sns?.destroy();
+      lazy.sesv2?.destroy();
+      lazy.secretsmanager?.destroy();
       lazy = {};
     },
   };

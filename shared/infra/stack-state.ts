@@ -18,6 +18,8 @@ export interface StackState {
   sqs: ServiceState & { endpoint: string };
   dynamodb: ServiceState & { endpoint: string };
   lambda?: ServiceState & { endpoint: string };
+  /** moto server: SNS, SES v2 and Secrets Manager for the sms/email channels and channel secrets. */
+  moto?: ServiceState & { endpoint: string };
   startedAt?: string;
 }
 

@@ -20,7 +20,7 @@ import { rebuildForNow } from './build.ts';
 import type { ChannelSender, ChannelSenders, PerNotificationChannel } from './channel.ts';
 import { DeliveryError } from './errors.ts';
 import { DynamoRateStore, MemoryRateStore, RateGate } from './rate.ts';
-import { channelSendersFromEnv } from './senders.ts';
+import { type ChannelSecrets, channelSendersFromEnv } from './senders.ts';
 import { redactTarget } from './targets.ts';
 import type { TelegramSender } from './telegram.ts';
 import { createTelemetry, redactUrl } from './telemetry.ts';
@@ -86,8 +86,8 @@ export interface DeliverOptions {
 const SENDER_SETUP: Record<PerNotificationChannel, string> = {
   telegram: 'set QUAKECTL_TELEGRAM_BOT_TOKEN or QUAKECTL_TELEGRAM_SECRET_ARN',
   push: 'set the VAPID keys',
-  sms: 'SNS is not configured',
-  email: 'set the SES sender address',
+  sms: 'set QUAKECTL_SMS_ENABLED=true (deploy.notify.sms)',
+  email: 'set the SES sender address, QUAKECTL_SES_FROM (deploy.notify.email.from)',
 };
 
 /** At most this many POSTs in flight for one `deliver` call, however many distinct targets its batch has. */
@@ -145,8 +145,12 @@ export class Deliverer {
    * A deliverer wired from the one client factory and the profile's fan-out settings: channel senders from the
    * environment (senders.ts), their rates shared through the locks table (rate.ts).
    */
-  static fromClients(clients: Clients, extra: Partial<DelivererOptions> = {}): Deliverer {
-    const senders = { ...channelSendersFromEnv(), ...extra.senders };
+  static fromClients(
+    clients: Clients,
+    extra: Partial<DelivererOptions> & { channelSecrets?: ChannelSecrets } = {},
+  ): Deliverer {
+    const { channelSecrets, ...rest } = extra;
+    const senders = { ...channelSendersFromEnv(process.env, { clients, secrets: channelSecrets }), ...extra.senders };
     const channels = clients.config.fanout.channels ?? DEFAULT_FANOUT.channels;
     return new Deliverer({
       sqs: clients.sqs,
@@ -160,7 +164,7 @@ export class Deliverer {
       rateGate: new RateGate(new DynamoRateStore(clients.ddb, clients.config.names.table('locks')), {
         rates: providerRates(senders, channels),
       }),
-      ...extra,
+      ...rest,
       senders,
     });
   }
