@@ -13,7 +13,7 @@ import { type AppliedItem, converge, destroyResources } from './converge.ts';
 import { type BundleRef, deployedRoles, desiredState } from './desired.ts';
 import { DeployBlockedError } from './errors.ts';
 import { hasChanges, isChange, planDeploy, planDestroy, planSummary, skipKinds } from './plan.ts';
-import { type DeploySettings, LOCAL_ROLE_ARN } from './settings.ts';
+import { type DeploySettings, LOCAL_ROLE_ARN, senderAddress } from './settings.ts';
 import type { Change, DesiredState, MappingSpec, Plan, PlanAction, ResourceKind } from './types.ts';
 
 export type { AppliedItem } from './converge.ts';
@@ -104,6 +104,7 @@ export async function computeDesired(
     bundles,
     settings: opts.settings,
     allowPrivateTargets: clients.config.allowPrivateTargets,
+    localAwsEndpoint: profile.type === 'local' ? clients.config.endpoints.sesv2 : undefined,
     destroying: opts.destroying,
   });
 }
@@ -124,6 +125,13 @@ export async function deploy(ctx: DeployContext, opts: DeployOptions = {}): Prom
     throw new DeployBlockedError(
       `deploy refuses ${blocked.length} change(s): ${blocked.map((b) => `${b.kind}/${b.name} (${b.note})`).join('; ')}`,
     );
+  }
+  // moto refuses mail from an unverified sender, as SES does: the local profile's sender is verified there (moto keeps
+  // nothing across restarts, so on every deploy). On AWS verifying an identity is the operator's (DNS, inbox).
+  const from = opts.settings?.notify?.email?.from;
+  if (!opts.dryRun && ctx.profile.type === 'local' && from) {
+    const { verifyLocalSender } = await import('../../local/channels.ts');
+    await verifyLocalSender(ctx.clients.sesv2, senderAddress(from));
   }
   if (opts.dryRun || !hasChanges(plan)) return { ...view, dryRun: Boolean(opts.dryRun), applied: [], warnings };
   const changes = plan.items.filter((i) => isChange(i.action)).length;

@@ -17,6 +17,8 @@ const SERVICE: Record<string, string> = {
   '@aws-sdk/client-cloudwatch-logs': 'logs',
   '@aws-sdk/client-secrets-manager': 'secretsmanager',
   '@aws-sdk/client-iam': 'iam',
+  '@aws-sdk/client-sns': 'sns',
+  '@aws-sdk/client-sesv2': 'ses',
 };
 
 const RENAMED: Record<string, string> = {

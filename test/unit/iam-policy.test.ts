@@ -18,6 +18,12 @@ const scope = {
   region: 'eu-central-1',
   account: '123456789012',
   kafkaSecretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:alerts/kafka-AbCdEf',
+  channels: {
+    sms: true,
+    sesFrom: 'Quake alerts <alerts@quake.example>',
+    sesConfigurationSet: 'alerts',
+    telegramSecretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:alerts/telegram-bot-token-AbCdEf',
+  },
 };
 
 /** The real bin/quakectl in an empty directory: the built-in local profile, no services. */
@@ -65,7 +71,19 @@ describe('iam policy', () => {
   it('grants nothing account-wide that has resource-level permissions, and names the system’s own resources', () => {
     const doc = functionsPolicy(scope);
     const wildcard = doc.Statement.filter((s) => s.Resource.includes('*')).flatMap((s) => s.Action);
-    expect(wildcard.sort()).toEqual(['lambda:GetAccountSettings', 'lambda:ListEventSourceMappings']);
+    // sns:Publish to a phone number has no resource to name; granted only with sms configured.
+    expect(wildcard.sort()).toEqual(['lambda:GetAccountSettings', 'lambda:ListEventSourceMappings', 'sns:Publish']);
+    expect(
+      functionsPolicy({ ...scope, channels: undefined })
+        .Statement.flatMap((s) => s.Action)
+        .filter((a) => /^(sns|ses):|GetSecretValue/.test(a)),
+    ).toEqual(['secretsmanager:GetSecretValue']); // the Kafka secret only
+    expect(doc.Statement.find((s) => s.Sid === 'EmailSend')?.Resource).toEqual([
+      'arn:aws:ses:eu-central-1:123456789012:identity/alerts@quake.example',
+      'arn:aws:ses:eu-central-1:123456789012:identity/quake.example',
+      'arn:aws:ses:eu-central-1:123456789012:configuration-set/alerts',
+    ]);
+    expect(doc.Statement.find((s) => s.Sid === 'ChannelSecrets')?.Resource).toEqual([scope.channels.telegramSecretArn]);
     const invoke = doc.Statement.find((s) => s.Action.includes('lambda:InvokeFunction'))!;
     expect(invoke.Resource).toEqual([
       'arn:aws:lambda:eu-central-1:123456789012:function:alerts-segment-worker',
