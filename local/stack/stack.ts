@@ -276,7 +276,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
     if (busy.length > 0) {
       throw new PrerequisiteError(
         `port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use by another process. Stop it, or choose ` +
-          'other ports with --kafka-port/--kafka-controller-port/--sqs-port/--dynamodb-port/--lambda-port ' +
+          'other ports with --kafka-port/--kafka-controller-port/--sqs-port/--dynamodb-port/--lambda-port/--moto-port ' +
           '(or QUAKECTL_*_PORT).',
       );
     }
