@@ -7,6 +7,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
@@ -23,7 +24,14 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local
 export interface ServiceConfig {
   region?: string;
   /** Per-service endpoint overrides (local stack); undefined = the SDK's standard resolution. */
-  endpoints: { dynamodb?: string; sqs?: string; lambda?: string; logs?: string; eventbridge?: string };
+  endpoints: {
+    dynamodb?: string;
+    sqs?: string;
+    lambda?: string;
+    logs?: string;
+    eventbridge?: string;
+    s3?: string;
+  };
   credentials?: { accessKeyId: string; secretAccessKey: string };
   awsProfile?: string;
   kafka: KafkaSettings;
@@ -81,6 +89,8 @@ export interface Clients {
   logs: CloudWatchLogsClient;
   /** Schedules (deploy). AWS only: the local stack has no EventBridge. */
   eventbridge: EventBridgeClient;
+  /** The CAP feed's bucket (shared/notify/cap-store.ts). */
+  s3: S3Client;
   kafka: Kafka;
   destroy(): void;
 }
@@ -150,6 +160,14 @@ export function createClients(cfg: ServiceConfig): Clients {
       lazy.eventbridge ??= new EventBridgeClient(awsClientConfig(cfg, cfg.endpoints.eventbridge));
       return lazy.eventbridge;
     },
+    get s3() {
+      // An endpoint override (moto, any S3 work-alike) serves buckets by path, not by virtual host.
+      lazy.s3 ??= new S3Client({
+        ...awsClientConfig(cfg, cfg.endpoints.s3),
+        forcePathStyle: Boolean(cfg.endpoints.s3),
+      });
+      return lazy.s3;
+    },
     get kafka() {
       lazy.kafka ??= createKafka(cfg.kafka);
       return lazy.kafka;
@@ -160,6 +178,7 @@ export function createClients(cfg: ServiceConfig): Clients {
       lazy.lambda?.destroy();
       lazy.logs?.destroy();
       lazy.eventbridge?.destroy();
+      lazy.s3?.destroy();
       lazy = {};
     },
   };
