@@ -17,6 +17,7 @@ const SERVICE: Record<string, string> = {
   '@aws-sdk/client-cloudwatch-logs': 'logs',
   '@aws-sdk/client-secrets-manager': 'secretsmanager',
   '@aws-sdk/client-iam': 'iam',
+  '@aws-sdk/client-s3': 's3',
 };
 
 const RENAMED: Record<string, string> = {
@@ -29,6 +30,8 @@ const RENAMED: Record<string, string> = {
   'dynamodb:BatchWrite': 'dynamodb:BatchWriteItem',
   'dynamodb:TransactWrite': 'dynamodb:TransactWriteItems',
   'dynamodb:TransactGet': 'dynamodb:TransactGetItems',
+  // ListObjectsV2 is authorized by s3:ListBucket (Service Authorization Reference, Amazon S3).
+  's3:ListObjectsV2': 's3:ListBucket',
   'sqs:SendMessageBatch': 'sqs:SendMessage',
   'sqs:DeleteMessageBatch': 'sqs:DeleteMessage',
   'sqs:ChangeMessageVisibilityBatch': 'sqs:ChangeMessageVisibility',
