@@ -1,10 +1,10 @@
 /**
  * The consumer's CAP publication on the local stack, in-process (real tables, real consumer DLQ, a real directory
  * store): it starts only after the event's chains were started; a store that cannot be written (a real ENOTDIR) is
- * counted and parked in the consumer DLQ as `{kind:"cap"}` while the event stays planned; the redelivered record
- * publishes again and the feed is repaired.
+ * counted and parked in the consumer DLQ as `{kind:"cap"}` while the event stays planned; `quakectl dlq redrive`'s
+ * domain republishes it from the DLQ; a redelivered record publishes again, the same bytes.
  */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -19,6 +19,8 @@ import {
 import { eventMessage } from '../../shared/ingest/index.ts';
 import { publishEventCap } from '../../shared/notify/cap-publish.ts';
 import { directoryCapStore } from '../../shared/notify/cap-store.ts';
+import { resolveDlq } from '../../shared/ops/dlq/queues.ts';
+import { redrive } from '../../shared/ops/dlq/redrive.ts';
 import { SubscriberStore } from '../../shared/segments/index.ts';
 import { uniqueName } from '../helpers/stack.ts';
 import { drillQuake, population } from './pipeline-fixtures.ts';
@@ -91,18 +93,49 @@ describe('consumer CAP publication', () => {
     expect(order).toEqual(['chain 0', 'chain 1', 'cap']);
     expect((await getEvent(deps.events, q.id))?.state).toBe('planned');
     const parked = await stack.clients.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }),
+      new ReceiveMessageCommand({
+        QueueUrl: dlqUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 2,
+        VisibilityTimeout: 0,
+      }),
     );
     const bodies = (parked.Messages ?? []).map((m) => JSON.parse(m.Body!));
     expect(bodies).toEqual([
       expect.objectContaining({ kind: 'cap', eventId: q.id, revision: 1, reason: expect.stringMatching(/ENOTDIR/) }),
     ]);
 
-    // The batch is redelivered (the mapping's retry, or a redrive): the record is a duplicate, the feed is published.
+    // The operator redrives the consumer DLQ for this event: the feed is published, the message deleted.
     dir = join(root, 'cap');
+    const redriven = await redrive(
+      {
+        sqs: stack.clients.sqs,
+        lambda: stack.clients.lambda,
+        kafka: stack.clients.kafka,
+        names: stack.names,
+        brokers: [],
+        republishCap: async (eventId) => {
+          const record = (await getEvent(deps.events, eventId))!;
+          const r = await publishEventCap(directoryCapStore(dir), record, {
+            sender: 'quakectl.test',
+            baseUrl: 'http://feed/cap',
+          });
+          return `republished ${r.names.length}`;
+        },
+      },
+      await resolveDlq(stack.clients.sqs, stack.names, 'consumer'),
+      { eventId: q.id },
+    );
+    expect(redriven.items).toEqual([
+      expect.objectContaining({ kind: 'cap-publish', outcome: 'redriven', detail: 'republished 1' }),
+    ]);
+    const published = readFileSync(join(dir, `quakectl-${q.id}-${q.updatedAt}.xml`), 'utf8');
+
+    // The batch is redelivered too (the mapping's retry): the record is a duplicate, the feed published again.
     const again = await consumeBatch(batch(eventMessage(q, Date.now())), deps);
     expect(again.outcomes.duplicate).toBe(1);
     expect(again.cap).toEqual({ published: 1, failed: 0 });
     expect(readdirSync(dir).sort()).toEqual(['index.atom', `quakectl-${q.id}-${q.updatedAt}.xml`]);
+    expect(readFileSync(join(dir, `quakectl-${q.id}-${q.updatedAt}.xml`), 'utf8')).toBe(published);
   });
 });
