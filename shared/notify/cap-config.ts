@@ -31,11 +31,13 @@ export interface CapSettings {
   baseUrl: string;
 }
 
-const DEFAULT_PREFIX = resourceNames().prefix;
+/** The default system's prefix without the separator resourceNames adds (`quakectl`). */
+const DEFAULT_PREFIX = resourceNames().prefix.replace(/-$/, '');
 
 /** The sub-path of a system's feed on the local CAP server and in the state dir: '' for the default prefix. */
 export function localCapSubdir(prefix: string): string {
-  return prefix === DEFAULT_PREFIX ? '' : prefix;
+  const p = prefix.replace(/-$/, '');
+  return p === DEFAULT_PREFIX || p === '' ? '' : p;
 }
 
 export function s3BaseUrl(bucket: string, prefix: string, region: string | undefined): string {

@@ -36,7 +36,7 @@ beforeAll(async () => {
   const profile = { ...loadProfile({ profile: 'local' }), prefix: stack.names.prefix };
   const cap = capSettingsOfProfile(profile, readStackState(localStack().stateDir))!;
   feedUrl = cap.baseUrl;
-  expect(feedUrl).toBe(`${localStack().cap?.endpoint}/cap/${stack.names.prefix}`);
+  expect(feedUrl).toBe(`${localStack().cap?.endpoint}/cap/${stack.names.prefix.replace(/-$/, '')}`);
   pipeline = await deployPipeline(stack, { tag: 'capf', env: capFunctionEnv(cap) });
   validate = await capValidator();
 }, 600_000);
