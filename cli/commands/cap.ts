@@ -45,7 +45,7 @@ export function register(program: Command): void {
         pathToFileURL(`${target.kind === 'dir' ? target.dir : ''}/`).href
       ).replace(/\/$/, '');
       const sender = opts.sender ?? feed?.sender ?? LOCAL_CAP_SENDER;
-      const capStore = capStoreFor(target, () => ctx.clients.s3);
+      const capStore = capStoreFor(target, () => ctx.clients.s3());
       const where = (name: string) => (target.kind === 'dir' ? join(target.dir, name) : `${capStore.location}${name}`);
       const store = { ddb: ctx.clients.ddb, table: ctx.config.names.table('events') };
       const capOpts = { sender, minMmi: ctx.config.fanout.minSubscriberMmi, baseUrl };

@@ -27,7 +27,7 @@ const { env, config, clients, logger, metrics, log, dlqUrl } = await functionRun
 const store = new SubscriberStore(clients.ddb, config.names);
 const fanout = config.fanout;
 const cap = capSettingsFromEnv(env, config.region);
-const capStore = cap && capStoreFor(cap.target, () => clients.s3);
+const capStore = cap && capStoreFor(cap.target, () => clients.s3());
 
 async function publishCap(record: EventRecord) {
   if (!cap || !capStore) return;

@@ -111,7 +111,7 @@ export function capSettingsFromEnv(fe: FunctionEnv, region?: string): CapSetting
   return undefined;
 }
 
-/** The store a target names; `s3` is asked for only for a bucket. */
-export function capStoreFor(target: CapTarget, s3: () => S3Client): CapStore {
-  return target.kind === 'dir' ? directoryCapStore(target.dir) : s3CapStore(s3(), target.bucket, target.prefix);
+/** The store a target names; `s3` (the one factory's `clients.s3`) is called only for a bucket, on first use. */
+export function capStoreFor(target: CapTarget, s3: () => Promise<S3Client>): CapStore {
+  return target.kind === 'dir' ? directoryCapStore(target.dir) : s3CapStore(s3, target.bucket, target.prefix);
 }

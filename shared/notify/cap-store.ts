@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { CAP_MEDIA_TYPE } from './cap.ts';
 
 export const ATOM_MEDIA_TYPE = 'application/atom+xml';
@@ -80,17 +80,21 @@ export function directoryCapStore(dir: string): CapStore {
   };
 }
 
+/** The SDK's S3 module, evaluated on first use (see shared/infra/clients.ts `s3`). */
+const sdk = () => import('@aws-sdk/client-s3');
+
 /**
- * An S3 store: objects `<prefix><name>` in `bucket` (`prefix` empty or ending in `/`). Errors: the SDK's
- * (AccessDenied, NoSuchBucket, …); a missing object on `get` is undefined.
+ * An S3 store: objects `<prefix><name>` in `bucket` (`prefix` empty or ending in `/`); `s3` gives the client (the one
+ * factory's `clients.s3`). Errors: the SDK's (AccessDenied, NoSuchBucket, …); a missing object on `get` is undefined.
  */
-export function s3CapStore(s3: S3Client, bucket: string, prefix = ''): CapStore {
+export function s3CapStore(s3: () => Promise<S3Client>, bucket: string, prefix = ''): CapStore {
   if (prefix !== '' && !prefix.endsWith('/')) throw new RangeError(`S3 key prefix "${prefix}" must end with /`);
   return {
     location: `s3://${bucket}/${prefix}`,
     async put(name, body, kind) {
       checkName(name);
-      await s3.send(
+      const { PutObjectCommand } = await sdk();
+      await (await s3()).send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: `${prefix}${name}`,
@@ -102,19 +106,22 @@ export function s3CapStore(s3: S3Client, bucket: string, prefix = ''): CapStore 
     },
     async get(name) {
       checkName(name);
+      const { GetObjectCommand } = await sdk();
       try {
-        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}${name}` }));
+        const out = await (await s3()).send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}${name}` }));
         return (await out.Body?.transformToString('utf-8')) ?? '';
       } catch (err) {
-        if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;
+        if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
         throw err;
       }
     },
     async list() {
+      const { ListObjectsV2Command } = await sdk();
+      const client = await s3();
       const names: string[] = [];
       let token: string | undefined;
       do {
-        const out = await s3.send(
+        const out = await client.send(
           new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }),
         );
         for (const o of out.Contents ?? []) {

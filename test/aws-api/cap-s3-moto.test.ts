@@ -42,7 +42,7 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_ENDPOINT_URL_S3: moto,
   });
-  await rt.clients.s3.send(
+  await (await rt.clients.s3()).send(
     new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-central-1' } }),
   );
   validate = await capValidator();
@@ -89,7 +89,7 @@ const retracted = {
 } as EventRecord;
 
 async function getObject(key: string) {
-  const out = await rt.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const out = await (await rt.clients.s3()).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return { body: await out.Body!.transformToString(), type: out.ContentType, cache: out.CacheControl };
 }
 
@@ -102,10 +102,10 @@ describe('CAP feed in S3 (moto)', () => {
   it('publishes Alert, Update, Cancel and the index with their media types; valid CAP 1.2; idempotent', async () => {
     const cap = capSettingsFromEnv(rt.env, rt.config.region)!;
     expect(cap.baseUrl).toBe(`https://${bucket}.s3.eu-central-1.amazonaws.com/cap`);
-    const store = capStoreFor(cap.target, () => rt.clients.s3);
+    const store = capStoreFor(cap.target, () => rt.clients.s3());
     // A key below the prefix's "directory" and one outside it are not the feed's.
     for (const Key of ['cap/archive/quakectl-x-1.xml', 'other/quakectl-y-2.xml']) {
-      await rt.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: '<alert/>' }));
+      await (await rt.clients.s3()).send(new PutObjectCommand({ Bucket: bucket, Key, Body: '<alert/>' }));
     }
     const r = await publishEventCap(store, retracted, { ...cap, minMmi: 3 });
     expect(r.messages.map((m) => m.msgType)).toEqual(['Alert', 'Update', 'Cancel']);
@@ -132,7 +132,7 @@ describe('CAP feed in S3 (moto)', () => {
 
   it('two events published at once both reach the index', async () => {
     const cap = capSettingsFromEnv(rt.env, rt.config.region)!;
-    const store = capStoreFor(cap.target, () => rt.clients.s3);
+    const store = capStoreFor(cap.target, () => rt.clients.s3());
     const record = (id: string, dt: number) => {
       const q = { ...quake, id, sourceIds: [id], updatedAt: quake.updatedAt + dt };
       return { eventId: id, quake: q, updatedAt: q.updatedAt, plannedQuake: q } as EventRecord;

@@ -18,7 +18,7 @@ export function capRepublisher(profile: Profile, clients: Clients): ((eventId: s
     profile.type === 'local' ? readStackState(stateDir(profile)) : undefined,
   );
   if (!settings) return undefined;
-  const store = capStoreFor(settings.target, () => clients.s3);
+  const store = capStoreFor(settings.target, () => clients.s3());
   const events = { ddb: clients.ddb, table: clients.config.names.table('events') };
   return async (eventId) => {
     const record = await getEvent(events, eventId);
