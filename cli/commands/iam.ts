@@ -39,6 +39,8 @@ export function register(program: Command): void {
         account: flags.account,
         kafkaSecretArn: aws?.kafka.sasl?.secretArn,
         roleArn: aws?.roleArn,
+        capBucket: aws?.cap?.bucket,
+        capPrefix: aws?.cap?.prefix,
       };
       if (flags.functions) printJson(functionsPolicy(scope));
       else if (flags.operator) printJson(operatorPolicy(scope));

@@ -4,9 +4,11 @@
  */
 import { bundleFunction } from '../bundle/index.ts';
 import type { Clients } from '../infra/clients.ts';
-import type { Profile } from '../infra/config.ts';
+import { type Profile, stateDir } from '../infra/config.ts';
 import { ConfigError } from '../infra/errors.ts';
 import { FUNCTION_ROLES, type FunctionRole, type ResourceNames, resourceNames } from '../infra/names.ts';
+import { readStackState } from '../infra/stack-state.ts';
+import { capFunctionEnv, capSettingsOfProfile } from '../notify/cap-config.ts';
 import { confirm } from '../ops/confirm.ts';
 import { otherTopicConsumers, readActual } from './actual.ts';
 import { type AppliedItem, converge, destroyResources } from './converge.ts';
@@ -105,6 +107,12 @@ export async function computeDesired(
     settings: opts.settings,
     allowPrivateTargets: clients.config.allowPrivateTargets,
     destroying: opts.destroying,
+    // Locally the feed's URL is the running stack's CAP server (local/cap-server.ts).
+    capEnv: opts.destroying
+      ? undefined
+      : capFunctionEnv(
+          capSettingsOfProfile(profile, profile.type === 'local' ? readStackState(stateDir(profile)) : undefined),
+        ),
   });
 }
 
