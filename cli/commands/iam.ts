@@ -48,6 +48,8 @@ export function register(program: Command): void {
           sesConfigurationSet: notify?.email?.configurationSet,
           telegramSecretArn: notify?.telegram?.secretArn,
         },
+        capBucket: aws?.cap?.bucket,
+        capPrefix: aws?.cap?.prefix,
       };
       if (flags.functions) printJson(functionsPolicy(scope));
       else if (flags.operator) printJson(operatorPolicy(scope));

@@ -36,6 +36,7 @@ function table(state: LocalStackState, view: StackView): string {
     ...(view.moto
       ? [{ service: 'moto', where: `${view.moto.endpoint} (SNS, SES v2, Secrets Manager)`, ...view.moto }]
       : []),
+    ...(view.cap ? [{ service: 'cap', where: `${view.cap.feed} (${rel(view.cap.dir)})`, ...view.cap }] : []),
   ].map((r) => ({ ...r, pid: state[r.service as 'kafka']?.pid, log: rel(state[r.service as 'kafka']?.log) }));
   return renderTable(rows, [
     { header: 'service', value: (r) => r.service },
@@ -54,6 +55,7 @@ interface UpFlags {
   dynamodbPort?: string;
   lambdaPort?: string;
   motoPort?: string;
+  capPort?: string;
   persist?: boolean;
   lambda?: boolean;
   lambdaTimeScale?: string;
@@ -62,7 +64,7 @@ interface UpFlags {
   output?: string;
 }
 
-const SERVICE_NAMES = ['kafka', 'sqs', 'dynamodb', 'lambda', 'moto'] as const;
+const SERVICE_NAMES = ['kafka', 'sqs', 'dynamodb', 'lambda', 'moto', 'cap'] as const;
 type Service = (typeof SERVICE_NAMES)[number];
 
 function parseServices(value: string | undefined): Service[] | undefined {
@@ -88,6 +90,7 @@ export function register(program: Command): void {
       .option('--sqs-port <port>', 'ElasticMQ (SQS) port (default 19324, env QUAKECTL_SQS_PORT)')
       .option('--dynamodb-port <port>', 'dynalite (DynamoDB) port (default 18000, env QUAKECTL_DYNAMODB_PORT)')
       .option('--lambda-port <port>', 'Lambda emulator port (default 19001, env QUAKECTL_LAMBDA_PORT)')
+      .option('--cap-port <port>', 'CAP feed (HTTP, <stateDir>/cap) port (default 19090, env QUAKECTL_CAP_PORT)')
       .option(
         '--moto-port <port>',
         'moto server port: SNS, SES v2, Secrets Manager (default 19500, env QUAKECTL_MOTO_PORT)',
@@ -128,6 +131,7 @@ export function register(program: Command): void {
         dynamodb: flags.dynamodbPort,
         lambda: flags.lambdaPort,
         moto: flags.motoPort,
+        cap: flags.capPort,
       },
       persist: flags.persist,
       lambda: flags.lambda,

@@ -33,7 +33,7 @@ export function register(program: Command): void {
     const format = outputFormat(cmd);
     const { clients } = await commandContext(cmd);
     try {
-      const r = await putChannelSecret(clients.secretsmanager, clients.config.names, kind, value);
+      const r = await putChannelSecret(await clients.secretsmanager(), clients.config.names, kind, value);
       output(
         format,
         r,

@@ -1,9 +1,8 @@
 /**
  * Health = a real answer to a real request, through the same clients the rest of quakectl uses: Kafka cluster
  * metadata (kafkajs admin), SQS ListQueues, DynamoDB ListTables, Lambda GetAccountSettings, moto: Secrets Manager
- * ListSecrets.
+ * ListSecrets, the CAP feed's /health.
  */
-
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetAccountSettingsCommand } from '@aws-sdk/client-lambda';
 import { ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
@@ -20,7 +19,7 @@ import { resourceNames } from '../../shared/infra/names.ts';
 import type { StackState } from '../../shared/infra/stack-state.ts';
 import { isListening } from './ports.ts';
 
-export type ServiceName = 'kafka' | 'sqs' | 'dynamodb' | 'lambda' | 'moto';
+export type ServiceName = 'kafka' | 'sqs' | 'dynamodb' | 'lambda' | 'moto' | 'cap';
 
 /** Clients for the stack described by `state`, the same way the `local` profile builds them. */
 export function stackClients(state: StackState): Clients {
@@ -83,8 +82,15 @@ export async function probe(service: ServiceName, state: StackState, clients: Cl
       return;
     case 'moto':
       if (!state.moto) throw new Error('not configured');
-      await clients.secretsmanager.send(new ListSecretsCommand({}), opts);
+      await (await clients.secretsmanager()).send(new ListSecretsCommand({}), opts);
       return;
+    case 'cap': {
+      if (!state.cap) throw new Error('not configured');
+      const r = await fetch(`${state.cap.endpoint}/health`, { signal: opts.abortSignal });
+      const body = (await r.json()) as { service?: string };
+      if (!r.ok || body.service !== 'cap') throw new Error(`answered ${r.status}`);
+      return;
+    }
   }
 }
 

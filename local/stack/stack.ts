@@ -3,8 +3,9 @@
  * contract with everything else is `<stateDir>/stack.json` (shared/infra/stack-state.ts).
  *
  * up: per service, a healthy process we started is kept; anything else is (re)started. Kafka, ElasticMQ and dynalite
- * start in parallel; the Lambda emulator starts once SQS and DynamoDB answer. Each is healthy only when it answers a
- * real request. If one fails, the processes this call started are stopped again.
+ * start in parallel with the CAP feed (local/cap-server.ts, serving `<stateDir>/cap`) and moto (SNS, SES v2, Secrets
+ * Manager; optional: without Python the rest still starts); the Lambda emulator starts once
+ * SQS and DynamoDB answer. Each is healthy only when it answers a real request. If one fails, the processes this call started are stopped again.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,12 +18,19 @@ import { DEFAULT_KAFKA_VERSION, KAFKA_MAIN, kafkaArtifact, kafkaMajor, startKafk
 import { withStateLock } from './lock.ts';
 import { type Artifact, ensureArtifact } from './maven.ts';
 import { ensurePythonEnv, MOTO_MAIN, spawnMotoServer } from './moto.ts';
-import { LAMBDA_MAIN, lambdaEmulatorAvailable, startDynalite, startLambda } from './node-services.ts';
+import {
+  CAP_SERVER_MAIN,
+  LAMBDA_MAIN,
+  lambdaEmulatorAvailable,
+  startCapServer,
+  startDynalite,
+  startLambda,
+} from './node-services.ts';
 import { isPortFree, LOCAL_HOST, parsePort, sleep, waitPortsFree } from './ports.ts';
 import { requireJava } from './prereqs.ts';
 import { isOurs, type Spawned, stopGroup } from './processes.ts';
 
-export const SERVICES: ServiceName[] = ['kafka', 'sqs', 'dynamodb', 'lambda', 'moto'];
+export const SERVICES: ServiceName[] = ['kafka', 'sqs', 'dynamodb', 'lambda', 'moto', 'cap'];
 
 export interface Ports {
   kafka: number;
@@ -32,6 +40,7 @@ export interface Ports {
   lambda: number;
   /** moto server (SNS, SES v2, Secrets Manager). */
   moto: number;
+  cap: number;
 }
 
 export const DEFAULT_PORTS: Ports = {
@@ -41,6 +50,7 @@ export const DEFAULT_PORTS: Ports = {
   dynamodb: 18000,
   lambda: 19001,
   moto: 19500,
+  cap: 19090,
 };
 
 const PORT_ENV: Record<keyof Ports, string> = {
@@ -50,6 +60,7 @@ const PORT_ENV: Record<keyof Ports, string> = {
   dynamodb: 'QUAKECTL_DYNAMODB_PORT',
   lambda: 'QUAKECTL_LAMBDA_PORT',
   moto: 'QUAKECTL_MOTO_PORT',
+  cap: 'QUAKECTL_CAP_PORT',
 };
 
 /** Ports from flags, then QUAKECTL_*_PORT, then the defaults (which avoid Kafka's, ElasticMQ's and DynamoDB's). */
@@ -86,6 +97,8 @@ export interface StackView {
   dynamodb: { endpoint: string; healthy: boolean };
   lambda?: { endpoint: string; healthy: boolean };
   moto?: { endpoint: string; healthy: boolean };
+  /** The CAP feed: `feed` is the default system's Atom index. */
+  cap?: { endpoint: string; feed: string; dir: string; healthy: boolean };
 }
 
 export function stackView(state: StackState, health: Partial<Record<ServiceName, boolean>>): StackView {
@@ -96,6 +109,10 @@ export function stackView(state: StackState, health: Partial<Record<ServiceName,
   };
   if (state.lambda) view.lambda = { endpoint: state.lambda.endpoint, healthy: Boolean(health.lambda) };
   if (state.moto) view.moto = { endpoint: state.moto.endpoint, healthy: Boolean(health.moto) };
+  if (state.cap) {
+    const { endpoint, dir } = state.cap;
+    view.cap = { endpoint, feed: `${endpoint}/cap/index.atom`, dir, healthy: Boolean(health.cap) };
+  }
   return view;
 }
 
@@ -125,6 +142,12 @@ export function plannedState(o: {
   };
   if (o.lambda) state.lambda = { port: o.ports.lambda, endpoint: url(o.ports.lambda), log: join(logs, 'lambda.log') };
   if (o.moto !== false) state.moto = { port: o.ports.moto, endpoint: url(o.ports.moto), log: join(logs, 'moto.log') };
+  state.cap = {
+    port: o.ports.cap,
+    endpoint: url(o.ports.cap),
+    dir: join(o.stateDir, 'cap'),
+    log: join(logs, 'cap.log'),
+  };
   return state;
 }
 
@@ -141,6 +164,8 @@ function marker(service: ServiceName, state: LocalStackState): string[] {
       return [LAMBDA_MAIN, state.stateDir];
     case 'moto':
       return [MOTO_MAIN, `-p ${state.moto?.port}`];
+    case 'cap':
+      return [CAP_SERVER_MAIN, state.stateDir];
   }
 }
 
@@ -207,6 +232,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
             dynamodb: previous.dynamodb.port,
             lambda: previous.lambda?.port ?? resolvePorts({}).lambda,
             moto: previous.moto?.port ?? resolvePorts({}).moto,
+            cap: previous.cap?.port ?? resolvePorts({}).cap,
           }
         : resolvePorts(o.ports ?? {});
     const state = plannedState({
@@ -276,7 +302,8 @@ export async function up(o: UpOptions): Promise<UpResult> {
     if (busy.length > 0) {
       throw new PrerequisiteError(
         `port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use by another process. Stop it, or choose ` +
-          'other ports with --kafka-port/--kafka-controller-port/--sqs-port/--dynamodb-port/--lambda-port/--moto-port ' +
+          'other ports with --kafka-port/--kafka-controller-port/--sqs-port/--dynamodb-port/--lambda-port/--moto-port/' +
+          '--cap-port ' +
           '(or QUAKECTL_*_PORT).',
       );
     }
@@ -359,6 +386,11 @@ export async function up(o: UpOptions): Promise<UpResult> {
             return waitHealthy('kafka', state, s, deadline);
           }),
         );
+      }
+      if (toStart.includes('cap') && state.cap) {
+        const cap = state.cap;
+        record('cap', startCapServer({ log: cap.log!, port: cap.port, dir: cap.dir }));
+        waits.push(waitHealthy('cap', state, spawned.get('cap'), deadline));
       }
       const base = (['sqs', 'dynamodb'] as const).map((svc) =>
         toStart.includes(svc) ? waitHealthy(svc, state, spawned.get(svc), deadline) : Promise.resolve(),
@@ -456,6 +488,7 @@ function healthOf(state: StackState): Record<ServiceName, boolean> {
     dynamodb: Boolean(state.dynamodb.healthy),
     lambda: Boolean(state.lambda?.healthy),
     moto: Boolean(state.moto?.healthy),
+    cap: Boolean(state.cap?.healthy),
   };
 }
 
@@ -495,14 +528,16 @@ function logTail(log: string | undefined, lines = 12): string {
 
 /**
  * What survives a restart on disk under the state dir: Kafka's log dirs, ElasticMQ's queue and message storage,
- * dynalite's tables (only written with --persist) and the Lambda emulator's functions, code, event source mappings
- * and async queue (docs/lambda-emulator.md). Service logs are kept.
+ * dynalite's tables (only written with --persist), the Lambda emulator's functions, code, event source mappings
+ * and async queue (docs/lambda-emulator.md), and the CAP documents of the events in those tables. Service logs are
+ * kept.
  */
 export function persistentPaths(stateDir: string): string[] {
   return [
     join(stateDir, 'kafka', 'data'),
     join(stateDir, 'sqs', 'data'),
     join(stateDir, 'dynamodb'),
+    join(stateDir, 'cap'),
     ...['functions', 'code', 'event-source-mappings', 'async'].map((d) => join(stateDir, 'lambda', d)),
   ];
 }

@@ -43,6 +43,27 @@ export interface PolicyScope {
   channels?: { sms?: boolean; sesFrom?: string; sesConfigurationSet?: string; telegramSecretArn?: string };
   /** The execution role the operator passes to Lambda (iam:PassRole); default any role named `<prefix>-*`. */
   roleArn?: string;
+  /** The CAP feed's S3 bucket (profile `cap.bucket`) and key prefix; without it no S3 access is granted. */
+  capBucket?: string;
+  capPrefix?: string;
+}
+
+/**
+ * The consumer publishes the CAP feed, and `quakectl cap publish` republishes it: PutObject and GetObject on the
+ * feed's keys, ListBucket (the action ListObjectsV2 needs) on the bucket (Service Authorization Reference, Amazon S3).
+ */
+function capFeedStatements(scope: PolicyScope): PolicyStatement[] {
+  if (!scope.capBucket) return [];
+  const p = scope.partition ?? 'aws';
+  return [
+    {
+      Sid: 'CapFeedObjects',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:GetObject'],
+      Resource: [`arn:${p}:s3:::${scope.capBucket}/${scope.capPrefix ?? ''}*`],
+    },
+    { Sid: 'CapFeedList', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [`arn:${p}:s3:::${scope.capBucket}`] },
+  ];
 }
 
 function arns(scope: PolicyScope) {
@@ -191,6 +212,7 @@ export function functionsPolicy(scope: PolicyScope): PolicyDocument {
     },
   ];
   statements.push(...channelStatements(scope, true));
+  statements.push(...capFeedStatements(scope));
   if (scope.kafkaSecretArn) {
     statements.push({
       // The functions' own Kafka clients and the Kafka event source mapping both read it.
@@ -312,6 +334,7 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
       Resource: [a.channelSecrets],
     },
     ...channelStatements(scope, false),
+    ...capFeedStatements(scope),
   ];
   if (scope.kafkaSecretArn) {
     statements.push({

@@ -4,9 +4,11 @@
  */
 import { bundleFunction } from '../bundle/index.ts';
 import type { Clients } from '../infra/clients.ts';
-import type { Profile } from '../infra/config.ts';
+import { type Profile, stateDir } from '../infra/config.ts';
 import { ConfigError } from '../infra/errors.ts';
 import { FUNCTION_ROLES, type FunctionRole, type ResourceNames, resourceNames } from '../infra/names.ts';
+import { readStackState } from '../infra/stack-state.ts';
+import { capFunctionEnv, capSettingsOfProfile } from '../notify/cap-config.ts';
 import { confirm } from '../ops/confirm.ts';
 import { otherTopicConsumers, readActual } from './actual.ts';
 import { type AppliedItem, converge, destroyResources } from './converge.ts';
@@ -106,6 +108,12 @@ export async function computeDesired(
     allowPrivateTargets: clients.config.allowPrivateTargets,
     localAwsEndpoint: profile.type === 'local' ? clients.config.endpoints.sesv2 : undefined,
     destroying: opts.destroying,
+    // Locally the feed's URL is the running stack's CAP server (local/cap-server.ts).
+    capEnv: opts.destroying
+      ? undefined
+      : capFunctionEnv(
+          capSettingsOfProfile(profile, profile.type === 'local' ? readStackState(stateDir(profile)) : undefined),
+        ),
   });
 }
 
@@ -131,7 +139,7 @@ export async function deploy(ctx: DeployContext, opts: DeployOptions = {}): Prom
   const from = opts.settings?.notify?.email?.from;
   if (!opts.dryRun && ctx.profile.type === 'local' && from) {
     const { verifyLocalSender } = await import('../../local/channels.ts');
-    await verifyLocalSender(ctx.clients.sesv2, senderAddress(from));
+    await verifyLocalSender(await ctx.clients.sesv2(), senderAddress(from));
   }
   if (opts.dryRun || !hasChanges(plan)) return { ...view, dryRun: Boolean(opts.dryRun), applied: [], warnings };
   const changes = plan.items.filter((i) => isChange(i.action)).length;

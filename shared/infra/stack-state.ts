@@ -20,6 +20,8 @@ export interface StackState {
   lambda?: ServiceState & { endpoint: string };
   /** moto server: SNS, SES v2 and Secrets Manager for the sms/email channels and channel secrets. */
   moto?: ServiceState & { endpoint: string };
+  /** The CAP feed (local/cap-server.ts): `<endpoint>/cap/index.atom` serves `dir`. */
+  cap?: ServiceState & { endpoint: string; dir: string };
   startedAt?: string;
 }
 

@@ -19,15 +19,19 @@
  * `AccountSuspendedException`, `SendingPausedException`, 5xx, connection errors → failure, retriable (a redrive after
  * the account is restored succeeds). The address is never logged in full (`redactEmail`).
  */
-import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { ChannelSender, SendOutcome } from './channel.ts';
 import { redactEmail } from './targets.ts';
 import { DRILL_BANNER, type TextLocale, textLocale } from './text.ts';
 import type { DeliveryItem, Notification } from './types.ts';
 
+/** SES v2 and the MIME composer, loaded on the first send: a worker that sends no email never evaluates them. */
+const sdk = () => import('@aws-sdk/client-sesv2');
+const composer = () => import('nodemailer/lib/mail-composer/index.js');
+
 export interface EmailOptions {
-  ses: SESv2Client;
+  /** The client, or a loader of it (the factory's `clients.sesv2`). */
+  ses: SESv2Client | (() => SESv2Client | Promise<SESv2Client>);
   /** The sender: an address or `Name <address>` whose address or domain is a verified SES identity. */
   from: string;
   configurationSet?: string;
@@ -79,6 +83,7 @@ export function unsubscribeHeaders(opts: Pick<EmailOptions, 'from' | 'unsubscrib
 
 /** The MIME message of one notification (RFC 5322), as SES sends it. */
 export async function emailMime(n: Notification, to: string, opts: Omit<EmailOptions, 'ses'>): Promise<Buffer> {
+  const { default: MailComposer } = await composer();
   const mail = new MailComposer({
     from: opts.from,
     to,
@@ -135,7 +140,9 @@ export class EmailSender implements ChannelSender {
     const to = item.channel.target;
     try {
       const raw = await emailMime(item.notification, to, this.opts);
-      const r = await this.opts.ses.send(
+      const { SendEmailCommand } = await sdk();
+      const ses = typeof this.opts.ses === 'function' ? await this.opts.ses() : this.opts.ses;
+      const r = await ses.send(
         new SendEmailCommand({
           FromEmailAddress: this.opts.from,
           Destination: { ToAddresses: [to] },
@@ -158,7 +165,10 @@ export class EmailSender implements ChannelSender {
  * `QUAKECTL_SES_CONFIGURATION_SET` and `QUAKECTL_EMAIL_UNSUBSCRIBE_URL`. Undefined without a sender address (email
  * notifications are then parked with the reason). Throws RangeError on a non-https unsubscribe URL.
  */
-export function emailSenderFromEnv(env: NodeJS.ProcessEnv, ses: () => SESv2Client): EmailSender | undefined {
+export function emailSenderFromEnv(
+  env: NodeJS.ProcessEnv,
+  ses: () => SESv2Client | Promise<SESv2Client>,
+): EmailSender | undefined {
   const from = env.QUAKECTL_SES_FROM;
   if (!from) return undefined;
   const unsubscribeUrl = env.QUAKECTL_EMAIL_UNSUBSCRIBE_URL || undefined;
@@ -166,7 +176,7 @@ export function emailSenderFromEnv(env: NodeJS.ProcessEnv, ses: () => SESv2Clien
     throw new RangeError('QUAKECTL_EMAIL_UNSUBSCRIBE_URL must be an https URL (RFC 8058 one-click)');
   }
   return new EmailSender({
-    ses: ses(),
+    ses,
     from,
     configurationSet: env.QUAKECTL_SES_CONFIGURATION_SET || undefined,
     unsubscribeUrl,

@@ -22,7 +22,7 @@ export interface ChannelSecrets {
 }
 
 export interface SenderDeps {
-  /** The one client factory's SNS and SES v2 clients; without them no sms or email sender is built. */
+  /** The one client factory's SNS and SES v2 clients (loaded on first send); without them no sms or email sender. */
   clients?: Pick<Clients, 'sns' | 'sesv2'>;
   secrets?: ChannelSecrets;
 }
@@ -35,9 +35,9 @@ export function channelSendersFromEnv(env: NodeJS.ProcessEnv = process.env, deps
   if (telegram) senders.telegram = telegram;
   const clients = deps.clients;
   if (clients) {
-    const sms = smsSenderFromEnv(env, () => clients.sns);
+    const sms = smsSenderFromEnv(env, () => clients.sns());
     if (sms) senders.sms = sms;
-    const email = emailSenderFromEnv(env, () => clients.sesv2);
+    const email = emailSenderFromEnv(env, () => clients.sesv2());
     if (email) senders.email = email;
   }
   return senders;

@@ -22,7 +22,7 @@
  * after the operator fixes the account succeeds). Opt-outs and carrier failures after acceptance arrive later in SNS
  * delivery status logs, not in the Publish answer. The number is never logged in full (`redactPhone`).
  */
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { MessageAttributeValue, SNSClient } from '@aws-sdk/client-sns';
 import { SegmentedMessage } from 'sms-segments-calculator';
 import type { ChannelSender, SendOutcome } from './channel.ts';
 import { redactPhone } from './targets.ts';
@@ -31,8 +31,12 @@ import type { DeliveryItem, Notification } from './types.ts';
 
 export const SMS_LIMITS = { gsm7: 160, ucs2: 70 } as const;
 
+/** The SNS module, loaded on the first send: a worker that sends no SMS never evaluates it (clients.ts). */
+const sdk = () => import('@aws-sdk/client-sns');
+
 export interface SmsOptions {
-  sns: SNSClient;
+  /** The client, or a loader of it (the factory's `clients.sns`). */
+  sns: SNSClient | (() => SNSClient | Promise<SNSClient>);
   /** Alphanumeric sender ID (1–11 characters, a letter among them) where the destination country supports it. */
   senderId?: string;
   /** An origination number (E.164) the account owns (toll-free, 10DLC, short code). */
@@ -223,7 +227,7 @@ export class SmsSender implements ChannelSender {
   /** ChannelSender: the compact text (`smsText`) to the subscriber's number. Never throws. */
   async send(item: DeliveryItem, signal?: AbortSignal): Promise<SendOutcome> {
     const { text } = smsText(item.notification);
-    const attributes: NonNullable<ConstructorParameters<typeof PublishCommand>[0]['MessageAttributes']> = {
+    const attributes: Record<string, MessageAttributeValue> = {
       'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: 'Transactional' },
     };
     if (this.opts.senderId)
@@ -232,7 +236,9 @@ export class SmsSender implements ChannelSender {
       attributes['AWS.MM.SMS.OriginationNumber'] = { DataType: 'String', StringValue: this.opts.originationNumber };
     }
     try {
-      const r = await this.opts.sns.send(
+      const { PublishCommand } = await sdk();
+      const sns = typeof this.opts.sns === 'function' ? await this.opts.sns() : this.opts.sns;
+      const r = await sns.send(
         new PublishCommand({ PhoneNumber: item.channel.target, Message: text, MessageAttributes: attributes }),
         signal ? { abortSignal: signal } : {},
       );
@@ -253,7 +259,10 @@ export const SENDER_ID = /^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/;
  * `QUAKECTL_SMS_ORIGINATION_NUMBER`. Undefined when SMS is not enabled (sms notifications are then parked with the
  * reason). Throws RangeError on a malformed sender ID or origination number.
  */
-export function smsSenderFromEnv(env: NodeJS.ProcessEnv, sns: () => SNSClient): SmsSender | undefined {
+export function smsSenderFromEnv(
+  env: NodeJS.ProcessEnv,
+  sns: () => SNSClient | Promise<SNSClient>,
+): SmsSender | undefined {
   if (env.QUAKECTL_SMS_ENABLED !== 'true') return undefined;
   const senderId = env.QUAKECTL_SMS_SENDER_ID || undefined;
   const originationNumber = env.QUAKECTL_SMS_ORIGINATION_NUMBER || undefined;
@@ -261,5 +270,5 @@ export function smsSenderFromEnv(env: NodeJS.ProcessEnv, sns: () => SNSClient): 
   if (originationNumber && !/^\+[1-9]\d{1,14}$/.test(originationNumber)) {
     throw new RangeError('QUAKECTL_SMS_ORIGINATION_NUMBER: an E.164 number');
   }
-  return new SmsSender({ sns: sns(), senderId, originationNumber });
+  return new SmsSender({ sns, senderId, originationNumber });
 }

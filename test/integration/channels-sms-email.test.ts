@@ -47,9 +47,9 @@ beforeAll(async () => {
   expect(moto, 'the local stack runs moto (quakectl local up)').toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   const tag = stack.names.prefix.replace(/-$/, '');
   from = `alerts-${tag}@quake.test`;
-  await verifyLocalSender(stack.clients.sesv2, from);
+  await verifyLocalSender(await stack.clients.sesv2(), from);
   bot = await startBotApi({ token: TOKEN });
-  const secret = await putChannelSecret(stack.clients.secretsmanager, stack.names, 'telegram-bot-token', TOKEN);
+  const secret = await putChannelSecret(await stack.clients.secretsmanager(), stack.names, 'telegram-bot-token', TOKEN);
   // Within 10–40 km of a M6.0 at 10 km depth: everyone's predicted intensity is far above MMI 3.
   const at = (i: number, n: number) => destination(EPICENTRE.lat, EPICENTRE.lon, (360 * i) / n, 10 + 5 * i);
   for (let i = 0; i < 6; i++) {
@@ -158,7 +158,7 @@ describe('sms and email through the deployed functions, recorded by moto', () =>
   });
 
   it('an unverified sender: every email parked in the delivery DLQ with SES’s reason, the address redacted', async () => {
-    await stack.clients.sesv2.send(new DeleteEmailIdentityCommand({ EmailIdentity: from }));
+    await (await stack.clients.sesv2()).send(new DeleteEmailIdentityCommand({ EmailIdentity: from }));
     try {
       // Minutes from the first test's origin: not associated with it (a new event, new alerts).
       const quake = drillQuake(uniqueName('ch-rej'), { magnitude: 6.0, originTime: Date.now() - 180_000 });
@@ -180,7 +180,7 @@ describe('sms and email through the deployed functions, recorded by moto', () =>
       const sms = (await recordedSms(moto)).slice(smsBefore).filter((m) => phones.includes(m.phoneNumber));
       expect(sms).toHaveLength(phones.length);
     } finally {
-      await verifyLocalSender(stack.clients.sesv2, from);
+      await verifyLocalSender(await stack.clients.sesv2(), from);
     }
   });
 });

@@ -86,6 +86,7 @@ describe('quakectl local on a separate stack', () => {
       dynamodb: await freePort(),
       lambda: await freePort(),
       moto: await freePort(),
+      cap: await freePort(),
     };
     const portFlags = [
       ['--kafka-port', ports.kafka],
@@ -94,6 +95,7 @@ describe('quakectl local on a separate stack', () => {
       ['--dynamodb-port', ports.dynamodb],
       ['--lambda-port', ports.lambda],
       ['--moto-port', ports.moto],
+      ['--cap-port', ports.cap],
     ].flatMap(([flag, port]) => [String(flag), String(port)]);
 
     const first = quakectl(['local', 'up', '--kafka-version', KAFKA_4, ...portFlags, '-o', 'json']);
@@ -104,11 +106,22 @@ describe('quakectl local on a separate stack', () => {
     expect(view.dynamodb).toEqual({ endpoint: `http://127.0.0.1:${ports.dynamodb}`, healthy: true });
     if (view.lambda) expect(view.lambda.endpoint).toBe(`http://127.0.0.1:${ports.lambda}`);
     expect(view.moto).toEqual({ endpoint: `http://127.0.0.1:${ports.moto}`, healthy: true });
+    expect(view.cap).toEqual({
+      endpoint: `http://127.0.0.1:${ports.cap}`,
+      feed: `http://127.0.0.1:${ports.cap}/cap/index.atom`,
+      dir: join(stateDir, 'cap'),
+      healthy: true,
+    });
 
     const state = JSON.parse(readFileSync(join(stateDir, 'stack.json'), 'utf8')) as LocalStackState;
-    const pids = [state.kafka.pid, state.sqs.pid, state.dynamodb.pid, state.lambda?.pid, state.moto?.pid].filter(
-      (p): p is number => typeof p === 'number',
-    );
+    const pids = [
+      state.kafka.pid,
+      state.sqs.pid,
+      state.dynamodb.pid,
+      state.lambda?.pid,
+      state.moto?.pid,
+      state.cap?.pid,
+    ].filter((p): p is number => typeof p === 'number');
     expect(pids.length).toBeGreaterThanOrEqual(4);
     for (const pid of pids) expect(isAlive(pid)).toBe(true);
 
@@ -142,7 +155,14 @@ describe('quakectl local on a separate stack', () => {
       blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)),
     );
     try {
-      const others = ['--kafka-port', '--kafka-controller-port', '--dynamodb-port', '--lambda-port', '--moto-port'];
+      const others = [
+        '--kafka-port',
+        '--kafka-controller-port',
+        '--dynamodb-port',
+        '--lambda-port',
+        '--moto-port',
+        '--cap-port',
+      ];
       const flags = ['--sqs-port', String(port)];
       for (const flag of others) flags.push(flag, String(await freePort()));
       const r = quakectl(['local', 'up', ...flags], dir);

@@ -20,11 +20,18 @@ import type { Notification } from '../../shared/notify/types.ts';
 const ORIGIN = Date.parse('2026-11-30T08:14:00Z');
 
 function alert(
-  o: { drill?: boolean; locale?: string; place?: string; seconds?: number; level?: 'take-action' | 'be-aware' } = {},
+  o: {
+    drill?: boolean;
+    locale?: string;
+    place?: string;
+    seconds?: number;
+    level?: 'take-action' | 'be-aware';
+    subscriber?: string;
+  } = {},
 ): Notification {
   return buildNotification(
     { id: 'ev-1', drill: o.drill ?? true, magnitude: 6.1, place: o.place ?? 'Vrancea, Romania', originTime: ORIGIN },
-    { id: 'sub-1', locale: o.locale ?? 'en' },
+    { id: o.subscriber ?? 'sub-1', locale: o.locale ?? 'en' },
     { mmi: 6.4, distanceKm: 123.4, level: o.level ?? 'take-action', secondsUntilShaking: o.seconds ?? 23 },
   );
 }
@@ -236,14 +243,16 @@ describe('sms through the Deliverer: throttling waited out, never parked for tha
       sqs: unusedSqs,
       names: resourceNames('sms'),
       allowPrivateTargets: true,
-      senders: { sms: new SmsSender({ sns }) },
+      senders: { sms: new SmsSender({ sns: () => sns }) },
       targetBudgetMs: 5000,
     });
   });
   afterAll(() => server.close());
 
-  const item = (phone: string, n = alert({ seconds: 40 })): DeliveryItem => ({
-    notification: n,
+  // One subscriber per item: the Deliverer's send journal skips a notification id it has already delivered.
+  let next = 0;
+  const item = (phone: string): DeliveryItem => ({
+    notification: alert({ seconds: 40, subscriber: `sub-${++next}` }),
     channel: { type: 'sms', target: phone },
   });
 
