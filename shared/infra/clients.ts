@@ -18,7 +18,7 @@ import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
 import { allowPrivateTargets, type FanoutSettings, type KafkaSettings, type Profile, stateDir } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { type ResourceNames, resourceNames } from './names.ts';
-import { RETRY_POLICIES, sdkRetryStrategy } from './retry.ts';
+import { providerRetryStrategy, RETRY_POLICIES, sdkRetryStrategy } from './retry.ts';
 import { requireStackState } from './stack-state.ts';
 
 export const LOCAL_REGION = 'us-east-1';
@@ -206,13 +206,21 @@ export function createClients(cfg: ServiceConfig): Clients {
     },
     sns() {
       sns ??= import('@aws-sdk/client-sns').then(
-        ({ SNSClient }) => new SNSClient(awsClientConfig(cfg, cfg.endpoints.sns)),
+        ({ SNSClient }) =>
+          new SNSClient({
+            ...awsClientConfig(cfg, cfg.endpoints.sns),
+            retryStrategy: providerRetryStrategy(RETRY_POLICIES.sdk),
+          }),
       );
       return sns;
     },
     sesv2() {
       sesv2 ??= import('@aws-sdk/client-sesv2').then(
-        ({ SESv2Client }) => new SESv2Client(awsClientConfig(cfg, cfg.endpoints.sesv2)),
+        ({ SESv2Client }) =>
+          new SESv2Client({
+            ...awsClientConfig(cfg, cfg.endpoints.sesv2),
+            retryStrategy: providerRetryStrategy(RETRY_POLICIES.sdk),
+          }),
       );
       return sesv2;
     },

@@ -12,6 +12,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import PostalMime from 'postal-mime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceNames } from '../../shared/infra/names.ts';
+import { providerRetryStrategy, RETRY_POLICIES } from '../../shared/infra/retry.ts';
 import { emailMime, emailSubject, sesFailure, unsubscribeHeaders } from '../../shared/notify/email.ts';
 import { buildCancellation, buildNotification, Deliverer, type DeliveryItem } from '../../shared/notify/index.ts';
 import { SmsSender, smsSegments, smsText, snsFailure, toGsm7 } from '../../shared/notify/sms.ts';
@@ -236,8 +237,9 @@ describe('sms through the Deliverer: throttling waited out, never parked for tha
       region: 'us-east-1',
       endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-      // The SDK's own retries off: every throttle reaches the Deliverer, which must wait it out.
-      maxAttempts: 1,
+      // As the client factory builds it: transient errors retried by the SDK, throttles handed to the Deliverer,
+      // which must wait them out under the shared rate.
+      retryStrategy: providerRetryStrategy(RETRY_POLICIES.sdk),
     });
     deliverer = new Deliverer({
       sqs: unusedSqs,
