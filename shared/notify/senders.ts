@@ -5,8 +5,14 @@
  *
  * Each channel's module reads its own variables:
  * - telegram: telegram.ts `telegramSenderFromEnv` (QUAKECTL_TELEGRAM_BOT_TOKEN, QUAKECTL_TELEGRAM_API_URL).
+ * - push: push.ts `pushSenderFromEnv` (QUAKECTL_VAPID_PUBLIC_KEY, QUAKECTL_VAPID_PRIVATE_KEY, QUAKECTL_VAPID_SUBJECT,
+ *   QUAKECTL_PUSH_TTL_S, QUAKECTL_PUSH_CANCEL_TTL_S); its endpoints pass the webhooks' SSRF guard
+ *   (QUAKECTL_ALLOW_PRIVATE_TARGETS).
  */
+
+import { TargetGuard } from './address.ts';
 import type { ChannelSenders } from './channel.ts';
+import { pushSenderFromEnv } from './push.ts';
 import { telegramSenderFromEnv } from './telegram.ts';
 
 /** Senders for every channel configured in `env`. Throws RangeError on a malformed setting (never echoing secrets). */
@@ -14,5 +20,7 @@ export function channelSendersFromEnv(env: NodeJS.ProcessEnv = process.env): Cha
   const senders: ChannelSenders = {};
   const telegram = telegramSenderFromEnv(env);
   if (telegram) senders.telegram = telegram;
+  const push = pushSenderFromEnv(env, new TargetGuard({ allowPrivate: env.QUAKECTL_ALLOW_PRIVATE_TARGETS === 'true' }));
+  if (push) senders.push = push;
   return senders;
 }
