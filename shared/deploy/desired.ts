@@ -33,6 +33,8 @@ export interface DesiredInput {
   bundles: Partial<Record<FunctionRole, BundleRef>>;
   settings?: DeploySettings;
   allowPrivateTargets: boolean;
+  /** The segment worker's channel settings (shared/notify/senders.ts), e.g. the local profile's VAPID keys. */
+  channelEnv?: Record<string, string>;
   /**
    * Destroy: every resource any deploy may have created (all schedules, whatever the settings say now), and no
    * per-role environment (the autoscaler's rules file need not exist to remove it).
@@ -101,6 +103,7 @@ export function roleEnv(role: FunctionRole, input: DesiredInput): Record<string,
   if (role === 'segment-worker') {
     if (profile.fanout.leaseMs !== undefined) env.QUAKECTL_LEASE_MS = String(profile.fanout.leaseMs);
     if (profile.fanout.reserveMs !== undefined) env.QUAKECTL_RESERVE_MS = String(profile.fanout.reserveMs);
+    if (!input.destroying) Object.assign(env, input.channelEnv);
   }
   if (role === 'autoscaler' && !input.destroying) {
     const rules = profile.autoscaler?.rules;

@@ -4,9 +4,10 @@
  */
 import { bundleFunction } from '../bundle/index.ts';
 import type { Clients } from '../infra/clients.ts';
-import type { Profile } from '../infra/config.ts';
+import { type Profile, stateDir } from '../infra/config.ts';
 import { ConfigError } from '../infra/errors.ts';
 import { FUNCTION_ROLES, type FunctionRole, type ResourceNames, resourceNames } from '../infra/names.ts';
+import { localVapidKeys, vapidEnv } from '../notify/push-keys.ts';
 import { confirm } from '../ops/confirm.ts';
 import { otherTopicConsumers, readActual } from './actual.ts';
 import { type AppliedItem, converge, destroyResources } from './converge.ts';
@@ -105,6 +106,7 @@ export async function computeDesired(
     settings: opts.settings,
     allowPrivateTargets: clients.config.allowPrivateTargets,
     destroying: opts.destroying,
+    channelEnv: profile.type === 'local' ? vapidEnv(localVapidKeys(stateDir(profile))) : undefined,
   });
 }
 
