@@ -32,6 +32,11 @@ export interface DeployOptions {
   /** Names override (tests give topics a unique name too). Default: from the profile's prefix. */
   names?: ResourceNames;
   settings?: DeploySettings;
+  /**
+   * Extra channel settings for the segment worker (shared/notify/senders.ts), e.g. a drill's local Telegram Bot API;
+   * the local profile's VAPID keys are always set.
+   */
+  channelEnv?: Record<string, string>;
   /** Prebuilt bundles (tests); default: bundle functions/<role>/index.ts. */
   bundles?: Partial<Record<FunctionRole, BundleRef>>;
   /** Called with the plan before anything changes (the CLI prints it here). */
@@ -106,7 +111,10 @@ export async function computeDesired(
     settings: opts.settings,
     allowPrivateTargets: clients.config.allowPrivateTargets,
     destroying: opts.destroying,
-    channelEnv: profile.type === 'local' ? vapidEnv(localVapidKeys(stateDir(profile))) : undefined,
+    channelEnv: {
+      ...(profile.type === 'local' ? vapidEnv(localVapidKeys(stateDir(profile))) : {}),
+      ...opts.channelEnv,
+    },
   });
 }
 
