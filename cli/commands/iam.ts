@@ -38,6 +38,7 @@ export function register(program: Command): void {
         region: flags.region ?? aws?.region,
         account: flags.account,
         kafkaSecretArn: aws?.kafka.sasl?.secretArn,
+        channelSecretArns: aws?.push ? [aws.push.vapidSecretArn] : undefined,
         roleArn: aws?.roleArn,
       };
       if (flags.functions) printJson(functionsPolicy(scope));

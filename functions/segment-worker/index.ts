@@ -25,11 +25,17 @@ import {
 } from '../../shared/fanout/index.ts';
 import { functionRuntime } from '../../shared/infra/handler-support.ts';
 import { Deliverer } from '../../shared/notify/deliverer.ts';
+import { channelSendersFromEnv } from '../../shared/notify/senders.ts';
 import { SubscriberStore } from '../../shared/segments/store.ts';
 
 // Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
-const { config, clients, logger, metrics, log, env, dlqUrl } = await functionRuntime('segment-worker');
-const deliverer = Deliverer.fromClients(clients, { logger, metrics, logUrlPathsFor: env.QUAKECTL_LOG_URL_PATHS_FOR });
+const { config, clients, logger, metrics, log, env, dlqUrl, channelEnv } = await functionRuntime('segment-worker');
+const deliverer = Deliverer.fromClients(clients, {
+  logger,
+  metrics,
+  logUrlPathsFor: env.QUAKECTL_LOG_URL_PATHS_FOR,
+  senders: channelSendersFromEnv(channelEnv),
+});
 const subscribers = new SubscriberStore(clients.ddb, config.names);
 const leaseMs = env.QUAKECTL_LEASE_MS;
 const reserveMs = env.QUAKECTL_RESERVE_MS;

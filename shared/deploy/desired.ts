@@ -103,6 +103,12 @@ export function roleEnv(role: FunctionRole, input: DesiredInput): Record<string,
   if (role === 'segment-worker') {
     if (profile.fanout.leaseMs !== undefined) env.QUAKECTL_LEASE_MS = String(profile.fanout.leaseMs);
     if (profile.fanout.reserveMs !== undefined) env.QUAKECTL_RESERVE_MS = String(profile.fanout.reserveMs);
+    if (profile.type === 'aws' && profile.push) {
+      // The private key stays in Secrets Manager: the worker reads it at start-up (shared/notify/channel-secrets.ts).
+      env.QUAKECTL_VAPID_PUBLIC_KEY = profile.push.vapidPublicKey;
+      env.QUAKECTL_VAPID_SUBJECT = profile.push.vapidSubject;
+      env.QUAKECTL_VAPID_SECRET_ARN = profile.push.vapidSecretArn;
+    }
     if (!input.destroying) Object.assign(env, input.channelEnv);
   }
   if (role === 'autoscaler' && !input.destroying) {

@@ -36,6 +36,8 @@ export interface PolicyScope {
   partition?: string;
   /** The Kafka SASL secret (kafka.sasl.secretArn); without it no Secrets Manager access is granted. */
   kafkaSecretArn?: string;
+  /** Channel secrets the segment worker reads (push.vapidSecretArn; shared/notify/channel-secrets.ts). */
+  channelSecretArns?: string[];
   /** The execution role the operator passes to Lambda (iam:PassRole); default any role named `<prefix>-*`. */
   roleArn?: string;
 }
@@ -143,6 +145,15 @@ export function functionsPolicy(scope: PolicyScope): PolicyDocument {
       Effect: 'Allow',
       Action: ['secretsmanager:GetSecretValue'],
       Resource: [scope.kafkaSecretArn],
+    });
+  }
+  if (scope.channelSecretArns?.length) {
+    statements.push({
+      // The segment worker reads the channels' secrets once per execution environment.
+      Sid: 'ChannelSecrets',
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: scope.channelSecretArns,
     });
   }
   return { Version: '2012-10-17', Statement: statements };

@@ -7,6 +7,7 @@
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { channelSecretEnv, namesChannelSecrets } from '../notify/channel-secrets.ts';
 import { createTelemetry } from '../notify/telemetry.ts';
 import { type Clients, createClients, type ServiceConfig } from './clients.ts';
 import { type FunctionEnv, kafkaCredentials, parseFunctionEnv, serviceConfigFromFunctionEnv } from './function-env.ts';
@@ -27,6 +28,11 @@ export interface FunctionRuntime {
   logger: Telemetry['logger'];
   metrics: Telemetry['metrics'];
   log: DomainLog;
+  /**
+   * The environment with the channel secrets it names read from Secrets Manager (shared/notify/channel-secrets.ts):
+   * what the channel senders are built from (shared/notify/senders.ts).
+   */
+  channelEnv: NodeJS.ProcessEnv;
   /** The URL of one of the system's DLQs, looked up once (GetQueueUrl) and cached; a failed lookup is not cached. */
   dlqUrl(kind: DlqKind): Promise<string>;
 }
@@ -56,10 +62,13 @@ export async function functionRuntime(
 ): Promise<FunctionRuntime> {
   const fe = parseFunctionEnv(env);
   let credentials: Awaited<ReturnType<typeof kafkaCredentials>> | undefined;
-  if (fe.QUAKECTL_KAFKA_SASL_MECHANISM && fe.QUAKECTL_KAFKA_SECRET_ARN) {
+  let channelEnv: NodeJS.ProcessEnv = env;
+  const kafkaSecret = fe.QUAKECTL_KAFKA_SASL_MECHANISM && fe.QUAKECTL_KAFKA_SECRET_ARN;
+  if (kafkaSecret || namesChannelSecrets(env)) {
     const client = secrets ?? secretsClient(env);
     try {
-      credentials = await kafkaCredentials(client, fe.QUAKECTL_KAFKA_SECRET_ARN);
+      if (kafkaSecret) credentials = await kafkaCredentials(client, kafkaSecret);
+      channelEnv = { ...env, ...(await channelSecretEnv(env, client)) };
     } finally {
       if (!secrets) client.destroy();
     }
@@ -87,5 +96,5 @@ export async function functionRuntime(
     }
     return url;
   };
-  return { env: fe, config, clients, logger, metrics, log, dlqUrl };
+  return { env: fe, config, clients, logger, metrics, log, dlqUrl, channelEnv };
 }
