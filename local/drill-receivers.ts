@@ -6,7 +6,8 @@
  * - webhook: local/webhook-sink.ts on the drill port (QUAKECTL_DRILL_SINK_PORT); times are the sink's arrival times.
  * - push: local/push-service.ts on QUAKECTL_DRILL_PUSH_PORT (default 19081), subscriptions derived from a fixed seed
  *   (a restarted service still decrypts for them) and bound to the local profile's VAPID key; times are arrival times
- *   of the decrypted messages; throttled = its 429 answers.
+ *   of the decrypted messages; throttled = its 429 answers (QUAKECTL_DRILL_PUSH_PER_SECOND sets a limit; none by
+ *   default).
  * - telegram: local/telegram-bot-api.ts on QUAKECTL_DRILL_TELEGRAM_PORT (default 19082) with a fixed local bot token
  *   (no secret: it exists only on loopback); one private chat per subscriber; times are arrival times; throttled = its
  *   429 answers (30/s per bot, 1/s per chat, as the Bot FAQ says). A chat's messages carry no event id: they are
@@ -60,7 +61,7 @@ export interface ReceiverPlugin {
   start(ctx: ReceiverContext): Promise<DrillReceiver>;
 }
 
-function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const n = Number(env[name]);
   return Number.isInteger(n) && n > 0 && n < 65536 ? n : fallback;
 }
@@ -87,9 +88,11 @@ const webhook: ReceiverPlugin = {
 const push: ReceiverPlugin = {
   async start(ctx) {
     const service = await startPushService({
-      port: portFrom(ctx.env, 'QUAKECTL_DRILL_PUSH_PORT', DEFAULT_PUSH_PORT),
+      port: intFrom(ctx.env, 'QUAKECTL_DRILL_PUSH_PORT', DEFAULT_PUSH_PORT),
       keySeed: DRILL_PUSH_KEY_SEED,
       applicationServerKey: ctx.vapidPublicKey,
+      // A push service's per-sender limit, to see throttling in a drill (none by default: push services publish none).
+      perSecond: intFrom(ctx.env, 'QUAKECTL_DRILL_PUSH_PER_SECOND', 0) || undefined,
     });
     return {
       type: 'push',
@@ -113,7 +116,7 @@ const telegram: ReceiverPlugin = {
   async start(ctx) {
     const bot = await startBotApi({
       token: DRILL_BOT_TOKEN,
-      port: portFrom(ctx.env, 'QUAKECTL_DRILL_TELEGRAM_PORT', DEFAULT_TELEGRAM_PORT),
+      port: intFrom(ctx.env, 'QUAKECTL_DRILL_TELEGRAM_PORT', DEFAULT_TELEGRAM_PORT),
     });
     const subscriberOf = new Map<string, string>();
     return {

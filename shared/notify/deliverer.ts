@@ -85,7 +85,7 @@ export interface DeliverOptions {
 /** What a per-notification channel needs before it can send (the reason when its notifications are parked). */
 const SENDER_SETUP: Record<PerNotificationChannel, string> = {
   telegram: 'set QUAKECTL_TELEGRAM_BOT_TOKEN or QUAKECTL_TELEGRAM_SECRET_ARN',
-  push: 'set the VAPID keys',
+  push: "set QUAKECTL_VAPID_PRIVATE_KEY, or QUAKECTL_VAPID_SECRET_ARN through the profile's push block",
   sms: 'SNS is not configured',
   email: 'set the SES sender address',
 };
