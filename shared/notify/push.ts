@@ -48,6 +48,8 @@ export const PUSH_MAX_PAYLOAD = 3993;
 export const PUSH_TOPIC_LENGTH = 32;
 export const DEFAULT_PUSH_TTL_S = 120;
 export const DEFAULT_PUSH_CANCEL_TTL_S = 3600;
+/** Lifetime of a VAPID token (JWT `exp` − now): web-push's default, half of RFC 8292's 24 h maximum. */
+const VAPID_TOKEN_S = 12 * 3600;
 
 export interface VapidKeys {
   /** base64url, 65-byte uncompressed P-256 point: what browsers take as `applicationServerKey`. */
@@ -155,6 +157,7 @@ export class PushSender implements ChannelSender {
   readonly provider = 'web-push';
   readonly guard: TargetGuard;
   readonly opts: Required<Omit<PushOptions, 'guard'>>;
+  private readonly vapidTokens = new Map<string, { authorization: string; refreshAt: number }>();
 
   constructor(opts: PushOptions) {
     const { publicKey, privateKey, subject } = opts.vapid;
@@ -188,7 +191,7 @@ export class PushSender implements ChannelSender {
   request(subscription: PushSubscriptionJson, n: Notification) {
     try {
       return webpush.generateRequestDetails(subscription, pushPayload(n), {
-        vapidDetails: this.opts.vapid,
+        headers: { Authorization: this.vapidAuthorization(new URL(subscription.endpoint).origin) },
         TTL: n.kind === 'cancel' ? this.opts.cancelTtlS : this.opts.ttlS,
         urgency: 'high',
         topic: pushTopic(n.eventId, n.subscriberId),
@@ -197,6 +200,25 @@ export class PushSender implements ChannelSender {
     } catch (err) {
       throw new RangeError(`push: cannot encrypt for this subscription: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * The `vapid t=…, k=…` value for a push service origin (RFC 8292 section 2: `aud` is the origin, `exp` at most 24 h
+   * ahead). A token is reused for that origin until an hour before it expires: signing one per message (web-push's
+   * default) made building a request 1.9× as costly, 1.88 against 0.98 ms per message (`node bench/push-request.ts
+   * 2000 5`, median of 5 rounds, on the shared 2-core machine).
+   */
+  private vapidAuthorization(audience: string): string {
+    const now = Date.now();
+    const cached = this.vapidTokens.get(audience);
+    if (cached && cached.refreshAt > now) return cached.authorization;
+    const { publicKey, privateKey, subject } = this.opts.vapid;
+    const exp = Math.floor(now / 1000) + VAPID_TOKEN_S;
+    const headers = webpush.getVapidHeaders(audience, subject, publicKey, privateKey, 'aes128gcm', exp);
+    const authorization = String(headers.Authorization);
+    if (this.vapidTokens.size > 1000) this.vapidTokens.clear();
+    this.vapidTokens.set(audience, { authorization, refreshAt: now + (VAPID_TOKEN_S - 3600) * 1000 });
+    return authorization;
   }
 
   /** ChannelSender: one push message (see the module comment for the answers). Never throws. */

@@ -173,6 +173,21 @@ describe('push channel', () => {
     });
   });
 
+  it('one VAPID token per push service origin, reused: the service accepts it for every message', async () => {
+    const sender = new PushSender({ vapid, guard: open });
+    const n = item({}, 'v').notification;
+    const a = sender.request(push.subscribe({ id: 'r1' }), n).headers.Authorization;
+    const b = sender.request(push.subscribe({ id: 'r2' }), n).headers.Authorization;
+    const other = sender.request({ ...push.subscribe({ id: 'r3' }), endpoint: 'https://push.other.example/p/1' }, n);
+    expect(a).toBe(b);
+    expect(other.headers.Authorization).not.toBe(a);
+    const r = await deliverer.deliver([
+      item(push.subscribe({ id: 'r4' }), 'r4'),
+      item(push.subscribe({ id: 'r5' }), 'r5'),
+    ]);
+    expect(r.delivered).toHaveLength(2);
+  });
+
   it('a seeded service decrypts for subscriptions it issued before a restart', async () => {
     const seeded = await startPushService({ keySeed: 'drill-seed' });
     try {
