@@ -106,7 +106,7 @@ export function verifyVapid(
   header: string | undefined,
   audience: string,
   now = Date.now(),
-): { ok: true; key: string; sub: string } | { ok: false; reason: string } {
+): { ok: true; key: string; sub: string; exp: number } | { ok: false; reason: string } {
   const m = /^vapid\s+(.+)$/i.exec(header ?? '');
   if (!m) return { ok: false, reason: 'Authorization is not vapid' };
   const params = new Map(
@@ -140,7 +140,7 @@ export function verifyVapid(
     if (typeof claims.exp !== 'number' || claims.exp <= nowS) return { ok: false, reason: 'JWT expired' };
     if (claims.exp > nowS + 24 * 3600) return { ok: false, reason: 'JWT exp more than 24 h ahead' };
     if (!claims.sub) return { ok: false, reason: 'JWT has no sub' };
-    return { ok: true, key: k, sub: claims.sub };
+    return { ok: true, key: k, sub: claims.sub, exp: claims.exp };
   } catch (err) {
     return { ok: false, reason: `malformed vapid: ${(err as Error).message}` };
   }
@@ -180,6 +180,7 @@ export async function startPushService(opts: PushServiceOptions = {}): Promise<P
   let windowStart = 0;
   let inWindow = 0;
   let url = '';
+  const verified = new Map<string, { ok: true; key: string; sub: string; exp: number }>();
 
   const register = (id: string, applicationServerKey?: string): Sub => {
     const { ecdh, auth } = keysFor(id, opts.keySeed);
@@ -209,7 +210,16 @@ export async function startPushService(opts: PushServiceOptions = {}): Promise<P
     if (expired.has(id)) return reply(res, 410, 'push subscription has unsubscribed or expired');
     const failStatus = failing.get(id);
     if (failStatus) return reply(res, failStatus, 'push service unavailable');
-    const vapid = verifyVapid(req.headers.authorization, url);
+    // A token verified once is good until its exp (senders reuse one per origin for hours): verify each value once.
+    const authorization = req.headers.authorization ?? '';
+    let vapid: ReturnType<typeof verifyVapid> | undefined = verified.get(authorization);
+    if (!vapid || vapid.exp * 1000 <= Date.now()) {
+      vapid = verifyVapid(authorization, url);
+      if (vapid.ok) {
+        if (verified.size > 10_000) verified.clear();
+        verified.set(authorization, vapid);
+      }
+    }
     if (!vapid.ok) return reply(res, 401, vapid.reason);
     if (sub.applicationServerKey && sub.applicationServerKey !== vapid.key) {
       return reply(res, 403, 'vapid key does not match the subscription');
