@@ -40,6 +40,8 @@ export function register(program: Command): void {
         kafkaSecretArn: aws?.kafka.sasl?.secretArn,
         channelSecretArns: aws?.push ? [aws.push.vapidSecretArn] : undefined,
         roleArn: aws?.roleArn,
+        capBucket: aws?.cap?.bucket,
+        capPrefix: aws?.cap?.prefix,
       };
       if (flags.functions) printJson(functionsPolicy(scope));
       else if (flags.operator) printJson(operatorPolicy(scope));

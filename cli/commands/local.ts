@@ -33,6 +33,7 @@ function table(state: LocalStackState, view: StackView): string {
     { service: 'sqs', where: view.sqs.endpoint, ...view.sqs },
     { service: 'dynamodb', where: view.dynamodb.endpoint, ...view.dynamodb },
     ...(view.lambda ? [{ service: 'lambda', where: view.lambda.endpoint, ...view.lambda }] : []),
+    ...(view.cap ? [{ service: 'cap', where: `${view.cap.feed} (${rel(view.cap.dir)})`, ...view.cap }] : []),
   ].map((r) => ({ ...r, pid: state[r.service as 'kafka']?.pid, log: rel(state[r.service as 'kafka']?.log) }));
   return renderTable(rows, [
     { header: 'service', value: (r) => r.service },
@@ -50,6 +51,7 @@ interface UpFlags {
   sqsPort?: string;
   dynamodbPort?: string;
   lambdaPort?: string;
+  capPort?: string;
   persist?: boolean;
   lambda?: boolean;
   lambdaTimeScale?: string;
@@ -58,7 +60,7 @@ interface UpFlags {
   output?: string;
 }
 
-const SERVICE_NAMES = ['kafka', 'sqs', 'dynamodb', 'lambda'] as const;
+const SERVICE_NAMES = ['kafka', 'sqs', 'dynamodb', 'lambda', 'cap'] as const;
 type Service = (typeof SERVICE_NAMES)[number];
 
 function parseServices(value: string | undefined): Service[] | undefined {
@@ -84,6 +86,7 @@ export function register(program: Command): void {
       .option('--sqs-port <port>', 'ElasticMQ (SQS) port (default 19324, env QUAKECTL_SQS_PORT)')
       .option('--dynamodb-port <port>', 'dynalite (DynamoDB) port (default 18000, env QUAKECTL_DYNAMODB_PORT)')
       .option('--lambda-port <port>', 'Lambda emulator port (default 19001, env QUAKECTL_LAMBDA_PORT)')
+      .option('--cap-port <port>', 'CAP feed (HTTP, <stateDir>/cap) port (default 19090, env QUAKECTL_CAP_PORT)')
       .option(
         '--persist',
         'keep every part on disk under the state dir across down/up: DynamoDB tables, SQS queues and messages, Kafka ' +
@@ -119,6 +122,7 @@ export function register(program: Command): void {
         sqs: flags.sqsPort,
         dynamodb: flags.dynamodbPort,
         lambda: flags.lambdaPort,
+        cap: flags.capPort,
       },
       persist: flags.persist,
       lambda: flags.lambda,

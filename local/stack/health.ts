@@ -1,6 +1,6 @@
 /**
  * Health = a real answer to a real request, through the same clients the rest of quakectl uses: Kafka cluster
- * metadata (kafkajs admin), SQS ListQueues, DynamoDB ListTables, Lambda GetAccountSettings.
+ * metadata (kafkajs admin), SQS ListQueues, DynamoDB ListTables, Lambda GetAccountSettings, the CAP feed's /health.
  */
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetAccountSettingsCommand } from '@aws-sdk/client-lambda';
@@ -11,7 +11,7 @@ import { resourceNames } from '../../shared/infra/names.ts';
 import type { StackState } from '../../shared/infra/stack-state.ts';
 import { isListening } from './ports.ts';
 
-export type ServiceName = 'kafka' | 'sqs' | 'dynamodb' | 'lambda';
+export type ServiceName = 'kafka' | 'sqs' | 'dynamodb' | 'lambda' | 'cap';
 
 /** Clients for the stack described by `state`, the same way the `local` profile builds them. */
 export function stackClients(state: StackState): Clients {
@@ -67,6 +67,13 @@ export async function probe(service: ServiceName, state: StackState, clients: Cl
       if (!state.lambda) throw new Error('not configured');
       await clients.lambda.send(new GetAccountSettingsCommand({}), opts);
       return;
+    case 'cap': {
+      if (!state.cap) throw new Error('not configured');
+      const r = await fetch(`${state.cap.endpoint}/health`, { signal: opts.abortSignal });
+      const body = (await r.json()) as { service?: string };
+      if (!r.ok || body.service !== 'cap') throw new Error(`answered ${r.status}`);
+      return;
+    }
   }
 }
 

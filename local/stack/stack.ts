@@ -3,8 +3,8 @@
  * contract with everything else is `<stateDir>/stack.json` (shared/infra/stack-state.ts).
  *
  * up: per service, a healthy process we started is kept; anything else is (re)started. Kafka, ElasticMQ and dynalite
- * start in parallel; the Lambda emulator starts once SQS and DynamoDB answer. Each is healthy only when it answers a
- * real request. If one fails, the processes this call started are stopped again.
+ * start in parallel with the CAP feed (local/cap-server.ts, serving `<stateDir>/cap`); the Lambda emulator starts once
+ * SQS and DynamoDB answer. Each is healthy only when it answers a real request. If one fails, the processes this call started are stopped again.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,12 +16,19 @@ import { isHealthy, type ServiceName, stackClients } from './health.ts';
 import { DEFAULT_KAFKA_VERSION, KAFKA_MAIN, kafkaArtifact, kafkaMajor, startKafka } from './kafka.ts';
 import { withStateLock } from './lock.ts';
 import { type Artifact, ensureArtifact } from './maven.ts';
-import { LAMBDA_MAIN, lambdaEmulatorAvailable, startDynalite, startLambda } from './node-services.ts';
+import {
+  CAP_SERVER_MAIN,
+  LAMBDA_MAIN,
+  lambdaEmulatorAvailable,
+  startCapServer,
+  startDynalite,
+  startLambda,
+} from './node-services.ts';
 import { isPortFree, LOCAL_HOST, parsePort, sleep, waitPortsFree } from './ports.ts';
 import { requireJava } from './prereqs.ts';
 import { isOurs, type Spawned, stopGroup } from './processes.ts';
 
-export const SERVICES: ServiceName[] = ['kafka', 'sqs', 'dynamodb', 'lambda'];
+export const SERVICES: ServiceName[] = ['kafka', 'sqs', 'dynamodb', 'lambda', 'cap'];
 
 export interface Ports {
   kafka: number;
@@ -29,6 +36,7 @@ export interface Ports {
   sqs: number;
   dynamodb: number;
   lambda: number;
+  cap: number;
 }
 
 export const DEFAULT_PORTS: Ports = {
@@ -37,6 +45,7 @@ export const DEFAULT_PORTS: Ports = {
   sqs: 19324,
   dynamodb: 18000,
   lambda: 19001,
+  cap: 19090,
 };
 
 const PORT_ENV: Record<keyof Ports, string> = {
@@ -45,6 +54,7 @@ const PORT_ENV: Record<keyof Ports, string> = {
   sqs: 'QUAKECTL_SQS_PORT',
   dynamodb: 'QUAKECTL_DYNAMODB_PORT',
   lambda: 'QUAKECTL_LAMBDA_PORT',
+  cap: 'QUAKECTL_CAP_PORT',
 };
 
 /** Ports from flags, then QUAKECTL_*_PORT, then the defaults (which avoid Kafka's, ElasticMQ's and DynamoDB's). */
@@ -80,6 +90,8 @@ export interface StackView {
   sqs: { endpoint: string; healthy: boolean };
   dynamodb: { endpoint: string; healthy: boolean };
   lambda?: { endpoint: string; healthy: boolean };
+  /** The CAP feed: `feed` is the default system's Atom index. */
+  cap?: { endpoint: string; feed: string; dir: string; healthy: boolean };
 }
 
 export function stackView(state: StackState, health: Partial<Record<ServiceName, boolean>>): StackView {
@@ -89,6 +101,10 @@ export function stackView(state: StackState, health: Partial<Record<ServiceName,
     dynamodb: { endpoint: state.dynamodb.endpoint, healthy: Boolean(health.dynamodb) },
   };
   if (state.lambda) view.lambda = { endpoint: state.lambda.endpoint, healthy: Boolean(health.lambda) };
+  if (state.cap) {
+    const { endpoint, dir } = state.cap;
+    view.cap = { endpoint, feed: `${endpoint}/cap/index.atom`, dir, healthy: Boolean(health.cap) };
+  }
   return view;
 }
 
@@ -115,6 +131,12 @@ export function plannedState(o: {
     persist: o.persist,
   };
   if (o.lambda) state.lambda = { port: o.ports.lambda, endpoint: url(o.ports.lambda), log: join(logs, 'lambda.log') };
+  state.cap = {
+    port: o.ports.cap,
+    endpoint: url(o.ports.cap),
+    dir: join(o.stateDir, 'cap'),
+    log: join(logs, 'cap.log'),
+  };
   return state;
 }
 
@@ -129,6 +151,8 @@ function marker(service: ServiceName, state: LocalStackState): string[] {
       return ['dynalite', `--port ${state.dynamodb.port}`];
     case 'lambda':
       return [LAMBDA_MAIN, state.stateDir];
+    case 'cap':
+      return [CAP_SERVER_MAIN, state.stateDir];
   }
 }
 
@@ -194,6 +218,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
             sqs: previous.sqs.port,
             dynamodb: previous.dynamodb.port,
             lambda: previous.lambda?.port ?? resolvePorts({}).lambda,
+            cap: previous.cap?.port ?? resolvePorts({}).cap,
           }
         : resolvePorts(o.ports ?? {});
     const state = plannedState({
@@ -263,7 +288,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
     if (busy.length > 0) {
       throw new PrerequisiteError(
         `port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use by another process. Stop it, or choose ` +
-          'other ports with --kafka-port/--kafka-controller-port/--sqs-port/--dynamodb-port/--lambda-port ' +
+          'other ports with --kafka-port/--kafka-controller-port/--sqs-port/--dynamodb-port/--lambda-port/--cap-port ' +
           '(or QUAKECTL_*_PORT).',
       );
     }
@@ -342,6 +367,11 @@ export async function up(o: UpOptions): Promise<UpResult> {
           }),
         );
       }
+      if (toStart.includes('cap') && state.cap) {
+        const cap = state.cap;
+        record('cap', startCapServer({ log: cap.log!, port: cap.port, dir: cap.dir }));
+        waits.push(waitHealthy('cap', state, spawned.get('cap'), deadline));
+      }
       const base = (['sqs', 'dynamodb'] as const).map((svc) =>
         toStart.includes(svc) ? waitHealthy(svc, state, spawned.get(svc), deadline) : Promise.resolve(),
       );
@@ -412,6 +442,7 @@ function healthOf(state: StackState): Record<ServiceName, boolean> {
     sqs: Boolean(state.sqs.healthy),
     dynamodb: Boolean(state.dynamodb.healthy),
     lambda: Boolean(state.lambda?.healthy),
+    cap: Boolean(state.cap?.healthy),
   };
 }
 
@@ -451,14 +482,16 @@ function logTail(log: string | undefined, lines = 12): string {
 
 /**
  * What survives a restart on disk under the state dir: Kafka's log dirs, ElasticMQ's queue and message storage,
- * dynalite's tables (only written with --persist) and the Lambda emulator's functions, code, event source mappings
- * and async queue (docs/lambda-emulator.md). Service logs are kept.
+ * dynalite's tables (only written with --persist), the Lambda emulator's functions, code, event source mappings
+ * and async queue (docs/lambda-emulator.md), and the CAP documents of the events in those tables. Service logs are
+ * kept.
  */
 export function persistentPaths(stateDir: string): string[] {
   return [
     join(stateDir, 'kafka', 'data'),
     join(stateDir, 'sqs', 'data'),
     join(stateDir, 'dynamodb'),
+    join(stateDir, 'cap'),
     ...['functions', 'code', 'event-source-mappings', 'async'].map((d) => join(stateDir, 'lambda', d)),
   ];
 }

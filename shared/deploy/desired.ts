@@ -35,6 +35,8 @@ export interface DesiredInput {
   allowPrivateTargets: boolean;
   /** The segment worker's channel settings (shared/notify/senders.ts), e.g. the local profile's VAPID keys. */
   channelEnv?: Record<string, string>;
+  /** The consumer's CAP feed variables (shared/notify/cap-config.ts `capFunctionEnv`); none: no feed. */
+  capEnv?: Record<string, string>;
   /**
    * Destroy: every resource any deploy may have created (all schedules, whatever the settings say now), and no
    * per-role environment (the autoscaler's rules file need not exist to remove it).
@@ -88,6 +90,7 @@ export function functionEnv(input: DesiredInput): Record<string, string> {
 
 /**
  * What one role reads beyond the shared environment: the producer's feeds (scheduled mode, shared/ingest/scheduled.ts),
+ * the consumer's CAP feed (QUAKECTL_CAP_*),
  * the autoscaler's rules (shared/scaling/autoscale.ts, validated here so a bad file fails the deploy), the worker's
  * lease and reserve (functions/segment-worker; only when the profile sets them, else the worker's defaults hold).
  */
@@ -100,6 +103,7 @@ export function roleEnv(role: FunctionRole, input: DesiredInput): Record<string,
     if (ingest.fdsnQueryUrl) env.QUAKECTL_FDSN_QUERY_URL = ingest.fdsnQueryUrl;
     if (ingest.maxAgeS !== undefined) env.QUAKECTL_INGEST_MAX_AGE_S = String(ingest.maxAgeS);
   }
+  if (role === 'consumer' && !input.destroying) Object.assign(env, input.capEnv ?? {});
   if (role === 'segment-worker') {
     if (profile.fanout.leaseMs !== undefined) env.QUAKECTL_LEASE_MS = String(profile.fanout.leaseMs);
     if (profile.fanout.reserveMs !== undefined) env.QUAKECTL_RESERVE_MS = String(profile.fanout.reserveMs);

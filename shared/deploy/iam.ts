@@ -40,6 +40,27 @@ export interface PolicyScope {
   channelSecretArns?: string[];
   /** The execution role the operator passes to Lambda (iam:PassRole); default any role named `<prefix>-*`. */
   roleArn?: string;
+  /** The CAP feed's S3 bucket (profile `cap.bucket`) and key prefix; without it no S3 access is granted. */
+  capBucket?: string;
+  capPrefix?: string;
+}
+
+/**
+ * The consumer publishes the CAP feed, and `quakectl cap publish` republishes it: PutObject and GetObject on the
+ * feed's keys, ListBucket (the action ListObjectsV2 needs) on the bucket (Service Authorization Reference, Amazon S3).
+ */
+function capFeedStatements(scope: PolicyScope): PolicyStatement[] {
+  if (!scope.capBucket) return [];
+  const p = scope.partition ?? 'aws';
+  return [
+    {
+      Sid: 'CapFeedObjects',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:GetObject'],
+      Resource: [`arn:${p}:s3:::${scope.capBucket}/${scope.capPrefix ?? ''}*`],
+    },
+    { Sid: 'CapFeedList', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [`arn:${p}:s3:::${scope.capBucket}`] },
+  ];
 }
 
 function arns(scope: PolicyScope) {
@@ -138,6 +159,7 @@ export function functionsPolicy(scope: PolicyScope): PolicyDocument {
       Resource: ['*'],
     },
   ];
+  statements.push(...capFeedStatements(scope));
   if (scope.kafkaSecretArn) {
     statements.push({
       // The functions' own Kafka clients and the Kafka event source mapping both read it.
@@ -259,6 +281,7 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
       Resource: a.rules,
     },
     { Sid: 'Logs', Effect: 'Allow', Action: ['logs:FilterLogEvents'], Resource: a.logGroups },
+    ...capFeedStatements(scope),
   ];
   if (scope.kafkaSecretArn) {
     statements.push({

@@ -7,6 +7,8 @@ import type { Clients } from '../infra/clients.ts';
 import { type Profile, stateDir } from '../infra/config.ts';
 import { ConfigError } from '../infra/errors.ts';
 import { FUNCTION_ROLES, type FunctionRole, type ResourceNames, resourceNames } from '../infra/names.ts';
+import { readStackState } from '../infra/stack-state.ts';
+import { capFunctionEnv, capSettingsOfProfile } from '../notify/cap-config.ts';
 import { localVapidKeys, vapidEnv } from '../notify/push-keys.ts';
 import { confirm } from '../ops/confirm.ts';
 import { otherTopicConsumers, readActual } from './actual.ts';
@@ -115,6 +117,12 @@ export async function computeDesired(
       ...(profile.type === 'local' ? vapidEnv(localVapidKeys(stateDir(profile))) : {}),
       ...opts.channelEnv,
     },
+    // Locally the feed's URL is the running stack's CAP server (local/cap-server.ts).
+    capEnv: opts.destroying
+      ? undefined
+      : capFunctionEnv(
+          capSettingsOfProfile(profile, profile.type === 'local' ? readStackState(stateDir(profile)) : undefined),
+        ),
   });
 }
 

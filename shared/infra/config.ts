@@ -114,6 +114,34 @@ export const fanoutSchema = z.strictObject({
   channels: channelsSchema,
 });
 
+/**
+ * The CAP 1.2 feed the consumer publishes (shared/notify/cap-config.ts): an S3 bucket on `aws` profiles (none: no
+ * feed), a directory on `local` ones (default `<stateDir>/cap`, served by `quakectl local up`).
+ */
+export const capSchema = z.strictObject({
+  /** S3 bucket (aws): objects `<prefix><identifier>.xml` and `<prefix>index.atom`. */
+  bucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')
+    .optional(),
+  /** Key prefix in the bucket: empty or ending in `/`. */
+  prefix: z
+    .string()
+    .regex(/^([^/].*\/)?$/, 'empty or ending in / (not starting with one)')
+    .default(''),
+  /** Directory (local). */
+  dir: z.string().min(1).optional(),
+  /** CAP `sender`: a domain or e-mail form you control (CAP 1.2 3.2.1: no spaces, commas, < or &). */
+  sender: z
+    .string()
+    .regex(/^[^\s,<&]+$/, 'no spaces, commas, < or &')
+    .optional(),
+  /** Where the feed is served (the documents' `web` and the index links); default the bucket's or the local feed's URL. */
+  baseUrl: z.url().optional(),
+  /** Local profiles publish unless this is false. */
+  enabled: z.boolean().optional(),
+});
+
 const profileBase = {
   prefix: z.string().default('quakectl'),
   fanout: fanoutSchema.default(fanoutSchema.parse({})),
@@ -129,6 +157,7 @@ const profileBase = {
       schedule: z.string().default('rate(1 minute)'),
     })
     .optional(),
+  cap: capSchema.optional(),
   /** Deploy's own knobs: validated by shared/deploy/settings.ts (readDeploySettings), not here. */
   deploy: z.unknown().optional(),
 };

@@ -73,11 +73,29 @@ export const functionEnvSchema = z
     QUAKECTL_INGEST_MAX_AGE_S: int(0, 10 * 365 * 86_400).optional(),
     /** Autoscaler rules as JSON (validated by shared/scaling/rules.ts when the autoscaler starts). */
     QUAKECTL_SCALING_RULES: z.string().min(2).optional(),
+    /**
+     * Consumer: where it publishes the CAP 1.2 feed (shared/notify/cap-config.ts), a directory or an S3 bucket with a
+     * key prefix; neither: no feed. Sender and base URL as in the profile's `cap` block.
+     */
+    QUAKECTL_CAP_DIR: z.string().min(1).optional(),
+    QUAKECTL_CAP_BUCKET: z.string().min(3).optional(),
+    QUAKECTL_CAP_PREFIX: z
+      .string()
+      .regex(/^([^/].*\/)?$/)
+      .default(''),
+    QUAKECTL_CAP_SENDER: z
+      .string()
+      .regex(/^[^\s,<&]+$/)
+      .default('quakectl.local'),
+    QUAKECTL_CAP_BASE_URL: z.url().optional(),
     /** Local test hook of the segment worker (honoured only with QUAKECTL_LOCAL=true): exit after N batches. */
     QUAKECTL_TEST_CRASH_AFTER_BATCHES: int(0, 1_000_000).default(0),
     QUAKECTL_TEST_CRASH_DIR: z.string().min(1).optional(),
   })
   .superRefine((e, ctx) => {
+    if (e.QUAKECTL_CAP_DIR && e.QUAKECTL_CAP_BUCKET) {
+      ctx.addIssue({ code: 'custom', path: ['QUAKECTL_CAP_BUCKET'], message: 'QUAKECTL_CAP_DIR or _BUCKET, not both' });
+    }
     if (e.QUAKECTL_KAFKA_SASL_MECHANISM && !e.QUAKECTL_KAFKA_SECRET_ARN) {
       ctx.addIssue({
         code: 'custom',
@@ -141,6 +159,7 @@ export function serviceConfigFromFunctionEnv(
       lambda: env.AWS_ENDPOINT_URL_LAMBDA,
       logs: env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS,
       eventbridge: env.AWS_ENDPOINT_URL_EVENTBRIDGE,
+      s3: env.AWS_ENDPOINT_URL_S3,
     },
     kafka: {
       brokers: fe.QUAKECTL_KAFKA_BROKERS,

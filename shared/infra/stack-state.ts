@@ -18,6 +18,8 @@ export interface StackState {
   sqs: ServiceState & { endpoint: string };
   dynamodb: ServiceState & { endpoint: string };
   lambda?: ServiceState & { endpoint: string };
+  /** The CAP feed (local/cap-server.ts): `<endpoint>/cap/index.atom` serves `dir`. */
+  cap?: ServiceState & { endpoint: string; dir: string };
   startedAt?: string;
 }
 

@@ -19,6 +19,7 @@ import { type Lookup, TargetGuard } from './address.ts';
 import { rebuildForNow } from './build.ts';
 import type { ChannelSender, ChannelSenders, PerNotificationChannel } from './channel.ts';
 import { DeliveryError } from './errors.ts';
+import { DynamoSendJournal, MemorySendJournal, type SendJournal } from './journal.ts';
 import { DynamoRateStore, MemoryRateStore, RateGate } from './rate.ts';
 import { channelSendersFromEnv } from './senders.ts';
 import { redactTarget } from './targets.ts';
@@ -43,6 +44,11 @@ export interface DelivererOptions {
    * store (rate.ts). Default: paced in this process only, at `channels`' rates.
    */
   rateGate?: RateGate;
+  /**
+   * What the per-person channels already sent (journal.ts), so a batch sent again after a crash, a lost lease or a
+   * redrive does not reach a phone twice. Default: in this process only.
+   */
+  journal?: SendJournal;
   /** Per-notification channels' rates and late policies (default: the profile defaults, config.ts channelsSchema). */
   channels?: ChannelPolicies;
   /** Clock (epoch ms) for the late check; tests move it. */
@@ -119,6 +125,7 @@ export class Deliverer {
   readonly senders: ChannelSenders;
   readonly channels: ChannelPolicies;
   readonly rateGate: RateGate;
+  readonly journal: SendJournal;
   private readonly now: () => number;
   private dlqUrl?: Promise<string>;
   private producer?: Promise<Producer>;
@@ -129,6 +136,7 @@ export class Deliverer {
     this.channels = opts.channels ?? DEFAULT_FANOUT.channels;
     this.rateGate =
       opts.rateGate ?? new RateGate(new MemoryRateStore(), { rates: providerRates(this.senders, this.channels) });
+    this.journal = opts.journal ?? new MemorySendJournal();
     this.now = opts.now ?? Date.now;
     this.guard = new TargetGuard({ allowPrivate: opts.allowPrivateTargets, lookup: opts.lookup });
     this.post = {
@@ -160,6 +168,7 @@ export class Deliverer {
       rateGate: new RateGate(new DynamoRateStore(clients.ddb, clients.config.names.table('locks')), {
         rates: providerRates(senders, channels),
       }),
+      journal: new DynamoSendJournal(clients.ddb, clients.config.names.table('locks')),
       ...extra,
       senders,
     });
@@ -356,6 +365,15 @@ export class Deliverer {
       const dlq = park ? await this.toDlq({ reason, target, attempts: 0, firstFailureAt }, [n]) : 0;
       return { delivered: [], failed: [n.id], dlq, reason };
     }
+    // Already reached the person (a batch sent again after a crash or a lost lease): delivered, not sent twice.
+    let begun: 'sent' | 'send' = 'send';
+    try {
+      begun = await this.journal.begin(n.id);
+    } catch (err) {
+      // Without the journal a re-sent batch may duplicate; not sending would lose the alert. Send.
+      this.opts.logger?.warn('send journal unavailable', { channel: type, id: n.id, error: (err as Error).message });
+    }
+    if (begun === 'sent') return { delivered: [n.id], failed: [], dlq: 0 };
     const policy = this.channels[type];
     const budgetMs = this.post.budgetMs ?? DEFAULT_FANOUT.targetBudgetMs;
     const deadline = firstFailureAt + budgetMs;
@@ -376,7 +394,12 @@ export class Deliverer {
       const r = await sender.send({ channel, notification: late.notification }, signal);
       attempts += r.attempts;
       throttled += r.throttled;
-      if (r.ok) return { delivered: [n.id], failed: [], dlq: 0, throttled };
+      if (r.ok) {
+        await this.journal.done(n.id, r.providerId).catch((err: Error) => {
+          this.opts.logger?.warn('send journal not updated', { channel: type, id: n.id, error: err.message });
+        });
+        return { delivered: [n.id], failed: [], dlq: 0, throttled };
+      }
       if (r.reason === 'aborted' || signal?.aborted)
         return { delivered: [], failed: [n.id], dlq: 0, reason: 'aborted' };
       if (r.gone) {

@@ -39,6 +39,12 @@ export interface TelegramOptions {
   /** Default https://api.telegram.org; a local Bot API server in tests. */
   apiBase?: string;
   perBotPerSecond?: number;
+  /**
+   * Space this sender's own sends at the per-bot rate (default true). False when the Deliverer's shared RateGate
+   * paces the bot (telegramSenderFromEnv): a second, per-process spacing after the shared token would delay sends
+   * past their token's moment, and the late sends of one process would then overlap the on-time sends of another.
+   */
+  paceBot?: boolean;
   timeoutMs?: number;
   /** One notification's whole time, waits for 429s and retries included (default 10,000 ms). */
   budgetMs?: number;
@@ -73,6 +79,7 @@ export class TelegramSender implements ChannelSender {
     this.url = `${(opts.apiBase ?? 'https://api.telegram.org').replace(/\/$/, '')}/bot${opts.token}/sendMessage`;
     this.opts = {
       perBotPerSecond: opts.perBotPerSecond ?? TELEGRAM_LIMITS.perBotPerSecond,
+      paceBot: opts.paceBot ?? true,
       timeoutMs: opts.timeoutMs ?? 5000,
       budgetMs: opts.budgetMs ?? 10_000,
       maxAttempts: opts.maxAttempts ?? 4,
@@ -87,7 +94,7 @@ export class TelegramSender implements ChannelSender {
       CHAT_PACING_MARGIN *
       (isGroup(chatId) ? 60_000 / TELEGRAM_LIMITS.perGroupPerMinute : 1000 / TELEGRAM_LIMITS.perChatPerSecond);
     const at = Math.max(now, this.nextBotSlot, this.nextChatSlot.get(chatId) ?? 0);
-    this.nextBotSlot = at + this.botSpacingMs;
+    if (this.opts.paceBot) this.nextBotSlot = at + this.botSpacingMs;
     this.nextChatSlot.set(chatId, at + chatSpacing);
     if (this.nextChatSlot.size > 100_000) {
       for (const [k, t] of this.nextChatSlot) if (t < now) this.nextChatSlot.delete(k);
@@ -178,5 +185,5 @@ export class TelegramSender implements ChannelSender {
 export function telegramSenderFromEnv(env: NodeJS.ProcessEnv = process.env): TelegramSender | undefined {
   const token = env.QUAKECTL_TELEGRAM_BOT_TOKEN;
   if (!token) return undefined;
-  return new TelegramSender({ token, apiBase: env.QUAKECTL_TELEGRAM_API_URL || undefined });
+  return new TelegramSender({ token, apiBase: env.QUAKECTL_TELEGRAM_API_URL || undefined, paceBot: false });
 }

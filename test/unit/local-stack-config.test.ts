@@ -149,7 +149,7 @@ describe('ports', () => {
 });
 
 describe('stack.json and the JSON view', () => {
-  it('prints the issue shape: brokers or endpoint plus healthy per service, lambda only when configured', () => {
+  it('prints the issue shape: brokers or endpoint plus healthy per service, lambda only when configured, the CAP feed', () => {
     const ports = { ...DEFAULT_PORTS };
     const state = plannedState({ stateDir: '/s', ports, kafkaVersion: '3.9.1', persist: false, lambda: false });
     expect(state.kafka.log).toBe(join('/s', 'logs', 'kafka.log'));
@@ -157,6 +157,12 @@ describe('stack.json and the JSON view', () => {
       kafka: { brokers: ['127.0.0.1:19092'], healthy: true },
       sqs: { endpoint: 'http://127.0.0.1:19324', healthy: true },
       dynamodb: { endpoint: 'http://127.0.0.1:18000', healthy: false },
+      cap: {
+        endpoint: 'http://127.0.0.1:19090',
+        feed: 'http://127.0.0.1:19090/cap/index.atom',
+        dir: join('/s', 'cap'),
+        healthy: false,
+      },
     });
     const withLambda = plannedState({ stateDir: '/s', ports, kafkaVersion: '3.9.1', persist: false, lambda: true });
     expect(stackView(withLambda, { lambda: true }).lambda).toEqual({

@@ -42,7 +42,9 @@ function item(subscription: object, subscriberId = 's1', kind: 'alert' | 'cancel
     { id: subscriberId, locale: 'en' },
     { mmi: 6.2, distanceKm: 40, level: 'take-action', secondsUntilShaking: 12 },
   );
-  return { notification: { ...n, kind }, channel: { type: 'push', target: JSON.stringify(subscription) } };
+  // A cancellation has its own id (`eventId:subscriberId:cancel`): the send journal would skip a repeated one.
+  const notification = kind === 'cancel' ? { ...n, kind, id: `${n.eventId}:${subscriberId}:cancel` } : n;
+  return { notification, channel: { type: 'push', target: JSON.stringify(subscription) } };
 }
 
 let push: PushService;
