@@ -30,6 +30,7 @@ const groups: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/console.ts'),
   () => import('./commands/cap.ts'),
   () => import('./commands/secrets.ts'),
+  () => import('./commands/push.ts'),
 ];
 
 export async function buildProgram(): Promise<Command> {

@@ -19,6 +19,7 @@ interface DrillFlags {
   sinkPort?: number;
   direct?: boolean;
   report?: string;
+  channels?: string;
 }
 
 export function register(program: Command): void {
@@ -40,7 +41,11 @@ export function register(program: Command): void {
       .option('--timeout <s>', 'give up following the event after this many seconds', ranged(1, 86_400, 'seconds'), 600)
       .option('--sink-port <port>', 'port of the loopback receiver (default 19080, env QUAKECTL_DRILL_SINK_PORT)', port)
       .option('--direct', 'produce straight to Kafka instead of invoking the producer Lambda')
-      .option('--report <file>', 'also write the HTML report (map, plot, tables; times measured at the receiver)'),
+      .option('--report <file>', 'also write the HTML report (map, plot, tables; times measured at the receiver)')
+      .option(
+        '--channels <mix>',
+        'seed a channel mix in percent, e.g. push=40,telegram=30,webhook=30, and report per channel (drill-channels.ts)',
+      ),
   ).action(async (flags: DrillFlags, cmd: Command) => {
     const format = outputFormat(cmd);
     const say = (m: string) => {
@@ -53,6 +58,10 @@ export function register(program: Command): void {
         `drill runs on the local profile (its receiver is on loopback); on "${profile.name}" use: ` +
           'quakectl simulate --scenario vrancea-1977 --wait',
       );
+    }
+    if (flags.channels !== undefined) {
+      const { channelDrill } = await import('./drill-channels.ts');
+      return channelDrill(cmd, { ...flags, channels: flags.channels }, profile);
     }
     const { findScenario, findStreamScenario } = await import('../../shared/drill/scenarios.ts');
     const stream = findStreamScenario(flags.scenario);

@@ -41,6 +41,7 @@ export function register(program: Command): void {
         region: flags.region ?? aws?.region,
         account: flags.account,
         kafkaSecretArn: aws?.kafka.sasl?.secretArn,
+        channelSecretArns: aws?.push ? [aws.push.vapidSecretArn] : undefined,
         roleArn: aws?.roleArn,
         channels: {
           sms: notify?.sms?.enabled,

@@ -28,12 +28,12 @@ import { Deliverer } from '../../shared/notify/deliverer.ts';
 import { SubscriberStore } from '../../shared/segments/store.ts';
 
 // Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
-const { config, clients, logger, metrics, log, env, dlqUrl, channelSecrets } = await functionRuntime('segment-worker');
+const { config, clients, logger, metrics, log, env, dlqUrl, channelEnv } = await functionRuntime('segment-worker');
 const deliverer = Deliverer.fromClients(clients, {
   logger,
   metrics,
   logUrlPathsFor: env.QUAKECTL_LOG_URL_PATHS_FOR,
-  channelSecrets,
+  channelEnv,
 });
 const subscribers = new SubscriberStore(clients.ddb, config.names);
 const leaseMs = env.QUAKECTL_LEASE_MS;

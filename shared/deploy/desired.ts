@@ -36,6 +36,8 @@ export interface DesiredInput {
   allowPrivateTargets: boolean;
   /** Local profile: moto's SNS, SES v2 and Secrets Manager endpoint, passed to the functions (function-env.ts). */
   localAwsEndpoint?: string;
+  /** The segment worker's channel settings (shared/notify/senders.ts), e.g. the local profile's VAPID keys. */
+  channelEnv?: Record<string, string>;
   /** The consumer's CAP feed variables (shared/notify/cap-config.ts `capFunctionEnv`); none: no feed. */
   capEnv?: Record<string, string>;
   /**
@@ -114,6 +116,13 @@ export function roleEnv(role: FunctionRole, input: DesiredInput): Record<string,
     Object.assign(env, notifyEnv(settings.notify));
     if (profile.fanout.leaseMs !== undefined) env.QUAKECTL_LEASE_MS = String(profile.fanout.leaseMs);
     if (profile.fanout.reserveMs !== undefined) env.QUAKECTL_RESERVE_MS = String(profile.fanout.reserveMs);
+    if (profile.type === 'aws' && profile.push) {
+      // The private key stays in Secrets Manager: the worker reads it at start-up (shared/notify/channel-secrets.ts).
+      env.QUAKECTL_VAPID_PUBLIC_KEY = profile.push.vapidPublicKey;
+      env.QUAKECTL_VAPID_SUBJECT = profile.push.vapidSubject;
+      env.QUAKECTL_VAPID_SECRET_ARN = profile.push.vapidSecretArn;
+    }
+    if (!input.destroying) Object.assign(env, input.channelEnv);
   }
   if (role === 'autoscaler' && !input.destroying) {
     const rules = profile.autoscaler?.rules;

@@ -41,6 +41,8 @@ export interface PolicyScope {
    * configuration set), the Telegram token's secret. Without them no SNS, SES or channel-secret access is granted.
    */
   channels?: { sms?: boolean; sesFrom?: string; sesConfigurationSet?: string; telegramSecretArn?: string };
+  /** Channel secrets the segment worker reads (push.vapidSecretArn; shared/notify/channel-secrets.ts). */
+  channelSecretArns?: string[];
   /** The execution role the operator passes to Lambda (iam:PassRole); default any role named `<prefix>-*`. */
   roleArn?: string;
   /** The CAP feed's S3 bucket (profile `cap.bucket`) and key prefix; without it no S3 access is granted. */
@@ -220,6 +222,15 @@ export function functionsPolicy(scope: PolicyScope): PolicyDocument {
       Effect: 'Allow',
       Action: ['secretsmanager:GetSecretValue'],
       Resource: [scope.kafkaSecretArn],
+    });
+  }
+  if (scope.channelSecretArns?.length) {
+    statements.push({
+      // The segment worker reads the channels' secrets once per execution environment.
+      Sid: 'ChannelSecrets',
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: scope.channelSecretArns,
     });
   }
   return { Version: '2012-10-17', Statement: statements };

@@ -9,6 +9,7 @@ import { ConfigError } from '../infra/errors.ts';
 import { FUNCTION_ROLES, type FunctionRole, type ResourceNames, resourceNames } from '../infra/names.ts';
 import { readStackState } from '../infra/stack-state.ts';
 import { capFunctionEnv, capSettingsOfProfile } from '../notify/cap-config.ts';
+import { localVapidKeys, vapidEnv } from '../notify/push-keys.ts';
 import { confirm } from '../ops/confirm.ts';
 import { otherTopicConsumers, readActual } from './actual.ts';
 import { type AppliedItem, converge, destroyResources } from './converge.ts';
@@ -33,6 +34,11 @@ export interface DeployOptions {
   /** Names override (tests give topics a unique name too). Default: from the profile's prefix. */
   names?: ResourceNames;
   settings?: DeploySettings;
+  /**
+   * Extra channel settings for the segment worker (shared/notify/senders.ts), e.g. a drill's local Telegram Bot API;
+   * the local profile's VAPID keys are always set.
+   */
+  channelEnv?: Record<string, string>;
   /** Prebuilt bundles (tests); default: bundle functions/<role>/index.ts. */
   bundles?: Partial<Record<FunctionRole, BundleRef>>;
   /** Called with the plan before anything changes (the CLI prints it here). */
@@ -108,6 +114,10 @@ export async function computeDesired(
     allowPrivateTargets: clients.config.allowPrivateTargets,
     localAwsEndpoint: profile.type === 'local' ? clients.config.endpoints.sesv2 : undefined,
     destroying: opts.destroying,
+    channelEnv: {
+      ...(profile.type === 'local' ? vapidEnv(localVapidKeys(stateDir(profile))) : {}),
+      ...opts.channelEnv,
+    },
     // Locally the feed's URL is the running stack's CAP server (local/cap-server.ts).
     capEnv: opts.destroying
       ? undefined

@@ -174,6 +174,18 @@ const awsProfileSchema = z.strictObject({
   awsProfile: z.string().optional(),
   roleArn: z.string().optional(),
   kafka: kafkaSchema,
+  /**
+   * Web Push (shared/notify/push.ts): the VAPID public key and subject, the private key in a Secrets Manager secret
+   * (SecretString = the base64url key; `quakectl push vapid-keys` makes a pair). The local profile's keys live in its
+   * state dir (shared/notify/push-keys.ts).
+   */
+  push: z
+    .strictObject({
+      vapidPublicKey: z.string().regex(/^[A-Za-z0-9_-]{86,88}$/, 'a base64url P-256 public key (65 bytes)'),
+      vapidSubject: z.string().regex(/^(mailto:|https:)/, 'a mailto: or https: contact'),
+      vapidSecretArn: z.string().startsWith('arn:'),
+    })
+    .optional(),
   ...profileBase,
 });
 

@@ -164,17 +164,6 @@ export async function kafkaCredentials(secrets: SecretsManagerClient, secretArn:
 }
 
 /**
- * A channel secret stored as a plain SecretString (the Telegram bot token). Errors: ConfigError when the secret has
- * no string value (never its value); the SDK's error when it cannot be read.
- */
-export async function channelSecret(secrets: SecretsManagerClient, secretArn: string): Promise<string> {
-  const r = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
-  const value = r.SecretString?.trim();
-  if (!value) throw new ConfigError(`secret ${secretArn} has no string value`);
-  return value;
-}
-
-/**
  * The function's ServiceConfig: endpoints from the SDK's own AWS_ENDPOINT_URL_* variables (set by the emulator
  * locally; unset on AWS), Kafka with the credentials read from Secrets Manager.
  */

@@ -7,16 +7,10 @@
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import type { ChannelSecrets } from '../notify/senders.ts';
+import { channelSecretEnv, namesChannelSecrets } from '../notify/channel-secrets.ts';
 import { createTelemetry } from '../notify/telemetry.ts';
 import { type Clients, createClients, type ServiceConfig } from './clients.ts';
-import {
-  channelSecret,
-  type FunctionEnv,
-  kafkaCredentials,
-  parseFunctionEnv,
-  serviceConfigFromFunctionEnv,
-} from './function-env.ts';
+import { type FunctionEnv, kafkaCredentials, parseFunctionEnv, serviceConfigFromFunctionEnv } from './function-env.ts';
 import type { DlqKind } from './names.ts';
 
 /** The domain's logging interface (shared/fanout, shared/ingest): a message and structured fields. */
@@ -34,8 +28,11 @@ export interface FunctionRuntime {
   logger: Telemetry['logger'];
   metrics: Telemetry['metrics'];
   log: DomainLog;
-  /** Channel secrets read from Secrets Manager at start-up (QUAKECTL_TELEGRAM_SECRET_ARN); never logged. */
-  channelSecrets: ChannelSecrets;
+  /**
+   * The environment with the channel secrets it names read from Secrets Manager (shared/notify/channel-secrets.ts):
+   * what the channel senders are built from (shared/notify/senders.ts).
+   */
+  channelEnv: NodeJS.ProcessEnv;
   /** The URL of one of the system's DLQs, looked up once (GetQueueUrl) and cached; a failed lookup is not cached. */
   dlqUrl(kind: DlqKind): Promise<string>;
 }
@@ -65,15 +62,13 @@ export async function functionRuntime(
 ): Promise<FunctionRuntime> {
   const fe = parseFunctionEnv(env);
   let credentials: Awaited<ReturnType<typeof kafkaCredentials>> | undefined;
-  const channelSecrets: ChannelSecrets = {};
-  const kafkaSecret = fe.QUAKECTL_KAFKA_SASL_MECHANISM ? fe.QUAKECTL_KAFKA_SECRET_ARN : undefined;
-  if (kafkaSecret || fe.QUAKECTL_TELEGRAM_SECRET_ARN) {
+  let channelEnv: NodeJS.ProcessEnv = env;
+  const kafkaSecret = fe.QUAKECTL_KAFKA_SASL_MECHANISM && fe.QUAKECTL_KAFKA_SECRET_ARN;
+  if (kafkaSecret || namesChannelSecrets(env)) {
     const client = secrets ?? secretsClient(env, fe);
     try {
       if (kafkaSecret) credentials = await kafkaCredentials(client, kafkaSecret);
-      if (fe.QUAKECTL_TELEGRAM_SECRET_ARN) {
-        channelSecrets.telegramBotToken = await channelSecret(client, fe.QUAKECTL_TELEGRAM_SECRET_ARN);
-      }
+      channelEnv = { ...env, ...(await channelSecretEnv(env, client)) };
     } finally {
       if (!secrets) client.destroy();
     }
@@ -101,5 +96,5 @@ export async function functionRuntime(
     }
     return url;
   };
-  return { env: fe, config, clients, logger, metrics, log, channelSecrets, dlqUrl };
+  return { env: fe, config, clients, logger, metrics, log, dlqUrl, channelEnv };
 }

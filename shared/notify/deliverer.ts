@@ -21,7 +21,7 @@ import type { ChannelSender, ChannelSenders, PerNotificationChannel } from './ch
 import { DeliveryError } from './errors.ts';
 import { DynamoSendJournal, MemorySendJournal, type SendJournal } from './journal.ts';
 import { DynamoRateStore, MemoryRateStore, RateGate } from './rate.ts';
-import { type ChannelSecrets, channelSendersFromEnv } from './senders.ts';
+import { channelSendersFromEnv } from './senders.ts';
 import { redactTarget } from './targets.ts';
 import type { TelegramSender } from './telegram.ts';
 import { createTelemetry, redactUrl } from './telemetry.ts';
@@ -91,7 +91,7 @@ export interface DeliverOptions {
 /** What a per-notification channel needs before it can send (the reason when its notifications are parked). */
 const SENDER_SETUP: Record<PerNotificationChannel, string> = {
   telegram: 'set QUAKECTL_TELEGRAM_BOT_TOKEN or QUAKECTL_TELEGRAM_SECRET_ARN',
-  push: 'set the VAPID keys',
+  push: "set QUAKECTL_VAPID_PRIVATE_KEY, or QUAKECTL_VAPID_SECRET_ARN through the profile's push block",
   sms: 'set QUAKECTL_SMS_ENABLED=true (deploy.notify.sms)',
   email: 'set the SES sender address, QUAKECTL_SES_FROM (deploy.notify.email.from)',
 };
@@ -155,10 +155,11 @@ export class Deliverer {
    */
   static fromClients(
     clients: Clients,
-    extra: Partial<DelivererOptions> & { channelSecrets?: ChannelSecrets } = {},
+    extra: Partial<DelivererOptions> & { channelEnv?: NodeJS.ProcessEnv } = {},
   ): Deliverer {
-    const { channelSecrets, ...rest } = extra;
-    const senders = { ...channelSendersFromEnv(process.env, { clients, secrets: channelSecrets }), ...extra.senders };
+    // channelEnv: the environment with the channel secrets it names already read (channel-secrets.ts).
+    const { channelEnv, ...rest } = extra;
+    const senders = { ...channelSendersFromEnv(channelEnv ?? process.env, { clients }), ...extra.senders };
     const channels = clients.config.fanout.channels ?? DEFAULT_FANOUT.channels;
     return new Deliverer({
       sqs: clients.sqs,
