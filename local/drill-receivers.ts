@@ -12,10 +12,14 @@
  *   (no secret: it exists only on loopback); one private chat per subscriber; times are arrival times; throttled = its
  *   429 answers (30/s per bot, 1/s per chat, as the Bot FAQ says). A chat's messages carry no event id: they are
  *   counted from the moment the event was sent (one event per channel drill).
- * - sms, email: not yet here. They are to be SNS/SES on moto (`quakectl local`); their plug-in reads moto's recorded
- *   messages (`/moto-api/data.json` or the SNS/SES backends' sent lists). moto records no delivery time, so the
- *   plug-in must poll what moto recorded and stamp each new message with the poll time (a bound: the true time is
- *   within one poll interval before it) — say so in the report.
+ * - sms, email: SNS and SES v2 on the local stack's moto (`quakectl local`), read back from moto's model dump
+ *   (local/channels.ts `recordedSms`/`recordedEmails`). moto records no send time: the plug-in polls the dump every
+ *   `POLL_MS` and stamps each message it sees first with the poll's time, so a reported time is late by at most one
+ *   poll interval (plus the dump's own time). sms: one E.164 number per subscriber (Romanian mobile `+407…`, derived
+ *   from the id, unique within the drill), a message mapped back by its number; email: `<id>@drill.quakectl.test`,
+ *   mapped back by the `X-Quake-Notification-Id` header. The sender address is verified in moto by the plug-in
+ *   (moto refuses unverified senders, as SES does). throttled: null — moto never throttles (the Deliverer's own
+ *   pacing to the SNS 20/s and SES 14/s defaults still applies).
  */
 import { createHash } from 'node:crypto';
 import type { ChannelDelivery, MixChannel } from '../shared/drill/channels.ts';
@@ -23,6 +27,8 @@ import { sinkUrl } from '../shared/drill/receiver.ts';
 import { DEFAULT_DRILL_SECRET } from '../shared/drill/seed.ts';
 import type { PushPayload } from '../shared/notify/push.ts';
 import type { Channel } from '../shared/segments/types.ts';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import { recordedEmails, recordedSms, verifyLocalSender } from './channels.ts';
 import { seededSubscription, startPushService } from './push-service.ts';
 import { startBotApi } from './telegram-bot-api.ts';
 import { startWebhookSink, type WebhookSink } from './webhook-sink.ts';
@@ -53,6 +59,10 @@ export interface ReceiverContext {
   vapidPublicKey: string;
   /** The webhook sink's port (the drill's --sink-port or QUAKECTL_DRILL_SINK_PORT). */
   sinkPort: number;
+  /** moto's endpoint (SNS, SES v2) on the local stack, when it runs. */
+  motoEndpoint?: string;
+  /** The SES v2 client the drill's deploy uses (verifying the sender). */
+  sesv2?: () => Promise<SESv2Client>;
 }
 
 export interface ReceiverPlugin {
@@ -139,20 +149,113 @@ const telegram: ReceiverPlugin = {
   },
 };
 
-const unavailable = (what: string): ReceiverPlugin => ({
-  missing: what,
-  start: () => Promise.reject(new Error(what)),
-});
+/** How often the sms/email plug-ins read moto's dump (the bound on their reported times' lateness). */
+export const POLL_MS = 250;
+/** The drill's SES sender (verified in moto by the email plug-in). */
+export const DRILL_EMAIL_FROM = 'alerts@drill.quakectl.test';
 
-/** The plug-ins by channel. sms and email: see the module comment. */
+/** Polls `read` every POLL_MS, stamping each record first seen with the time of the poll that saw it. */
+function stamper<T>(read: () => Promise<T[]>, key: (r: T) => string) {
+  const seen = new Map<string, { record: T; at: number }>();
+  let stopped = false;
+  let failure: Error | undefined;
+  const tick = async () => {
+    while (!stopped) {
+      try {
+        const at = Date.now();
+        for (const r of await read()) if (!seen.has(key(r))) seen.set(key(r), { record: r, at });
+        failure = undefined;
+      } catch (err) {
+        failure = err as Error;
+      }
+      await new Promise((res) => setTimeout(res, POLL_MS));
+    }
+  };
+  const running = tick();
+  return {
+    entries: () => {
+      if (failure && seen.size === 0) throw failure;
+      return [...seen.values()];
+    },
+    async stop() {
+      stopped = true;
+      await running;
+    },
+  };
+}
+
+function requireMoto(ctx: ReceiverContext, type: string): string {
+  if (!ctx.motoEndpoint) throw new Error(`${type} needs moto (SNS, SES v2) on the local stack: run \`quakectl local up\``);
+  return ctx.motoEndpoint;
+}
+
+const sms: ReceiverPlugin = {
+  async start(ctx) {
+    const endpoint = requireMoto(ctx, 'sms');
+    const subscriberOf = new Map<string, string>();
+    const numberOf = new Map<string, string>();
+    const poll = stamper(
+      () => recordedSms(endpoint),
+      (m) => m.messageId,
+    );
+    return {
+      type: 'sms',
+      channel: (id) => {
+        let number = numberOf.get(id);
+        if (!number) {
+          // A Romanian mobile number (+40 7xx xxx xxx) from the id; the next free one on a collision.
+          let n = createHash('sha256').update(id).digest().readUInt32BE(0) % 10_000_000;
+          const of = (k: number) => `+4072${String(k).padStart(7, '0')}`;
+          while (subscriberOf.has(of(n))) n = (n + 1) % 10_000_000;
+          number = of(n);
+          subscriberOf.set(number, id);
+          numberOf.set(id, number);
+        }
+        return { type: 'sms', target: number };
+      },
+      env: { QUAKECTL_SMS_ENABLED: 'true' },
+      deliveries: (_eventId, since) =>
+        poll.entries().flatMap(({ record, at }) => {
+          const subscriberId = subscriberOf.get(record.phoneNumber);
+          return subscriberId && at >= since ? [{ subscriberId, receivedAt: at }] : [];
+        }),
+      throttled: () => null,
+      close: () => poll.stop(),
+    };
+  },
+};
+
+const email: ReceiverPlugin = {
+  async start(ctx) {
+    const endpoint = requireMoto(ctx, 'email');
+    if (ctx.sesv2) await verifyLocalSender(await ctx.sesv2(), DRILL_EMAIL_FROM);
+    const poll = stamper(
+      () => recordedEmails(endpoint),
+      (m) => m.messageId,
+    );
+    return {
+      type: 'email',
+      channel: (id) => ({ type: 'email', target: `${id}@drill.quakectl.test` }),
+      env: { QUAKECTL_SES_FROM: DRILL_EMAIL_FROM },
+      deliveries: (eventId) =>
+        poll.entries().flatMap(({ record, at }) => {
+          const parts = record.notificationId?.split(':') ?? [];
+          if (parts.length < 3) return [];
+          parts.pop(); // level or cancel
+          const subscriberId = parts.pop()!;
+          return parts.join(':') === eventId ? [{ subscriberId, receivedAt: at }] : [];
+        }),
+      throttled: () => null,
+      close: () => poll.stop(),
+    };
+  },
+};
+
+/** The plug-ins by channel (see the module comment). */
 export const RECEIVER_PLUGINS: Record<MixChannel, ReceiverPlugin> = {
   webhook,
   push,
   telegram,
-  sms: unavailable(
-    'sms needs the SNS sender (shared/notify/sms.ts) and moto as a `quakectl local` service, not in this build yet',
-  ),
-  email: unavailable(
-    'email needs the SES sender (shared/notify/email.ts) and moto as a `quakectl local` service, not in this build yet',
-  ),
+  sms,
+  email,
 };

@@ -76,6 +76,8 @@ export async function channelDrill(cmd: Command, flags: ChannelDrillFlags, profi
       env: process.env,
       vapidPublicKey: localVapidKeys(state).publicKey,
       sinkPort: flags.sinkPort ?? sinkPort(),
+      motoEndpoint: upResult.state.moto?.healthy ? serviceConfig.endpoints.sesv2 : undefined,
+      sesv2: () => clients.sesv2(),
     };
     for (const { type } of mix) {
       receivers.push(

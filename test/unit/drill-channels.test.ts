@@ -4,7 +4,9 @@
  * receivers against the S arrival; `--channels` naming a channel whose receiver is missing refused before any service
  * is contacted (exit 1, naming what is missing), a malformed mix a usage error (exit 2).
  */
+
 import { describe, expect, it } from 'vitest';
+import { RECEIVER_PLUGINS } from '../../local/drill-receivers.ts';
 import { channelFor, channelReport, parseChannelMix } from '../../shared/drill/channels.ts';
 import { sArrivalAt } from '../../shared/drill/report.ts';
 import type { Quake } from '../../shared/quake/types.ts';
@@ -104,10 +106,10 @@ describe('per-channel report', () => {
 });
 
 describe('drill --channels at the CLI edge', () => {
-  it('refuses sms and email while their receivers are missing, naming what is missing (exit 1)', () => {
-    const r = run('drill', '--channels', 'push=40,sms=20,email=20,telegram=10,webhook=10');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/sms needs the SNS sender .*; email needs the SES sender/);
+  it('sms and email receivers need moto on the local stack, and say so', async () => {
+    const ctx = { env: {}, vapidPublicKey: 'x', sinkPort: 9 };
+    await expect(RECEIVER_PLUGINS.sms.start(ctx)).rejects.toThrow(/sms needs moto .*quakectl local up/);
+    await expect(RECEIVER_PLUGINS.email.start(ctx)).rejects.toThrow(/email needs moto/);
   });
 
   it('a malformed mix is a usage error (exit 2)', () => {
