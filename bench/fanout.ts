@@ -66,7 +66,8 @@ const { values: args } = parseArgs({
     /**
      * Strategies in run order: geo, scan, and geo variants for measuring the planner's changes on the same table in
      * the same run: geo:distance (units by distance band and adaptive size only: the order before issue 16),
-     * geo:small (urgent units kept small, no blind-zone deferral), geo = the planner's defaults.
+     * geo:small (urgent units kept small, no blind-zone deferral), geo:units (no near-field front: the front units
+     * delivered unit by unit, the order before the front), geo = the planner's defaults.
      */
     strategies: { type: 'string', default: 'geo,scan' },
     /** Run the strategies this many times, interleaved, on the same table (variance on a shared machine). */
@@ -106,6 +107,7 @@ interface Variant {
 }
 const VARIANTS: Record<string, Variant> = {
   geo: { strategy: 'geo', plan: {} },
+  'geo:units': { strategy: 'geo', plan: { frontS: 0 } },
   scan: { strategy: 'scan', plan: {} },
   'geo:distance': { strategy: 'geo', plan: { urgentS: 0 } },
   'geo:small': { strategy: 'geo', plan: { blindMarginS: -1 } },

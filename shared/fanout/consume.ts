@@ -43,7 +43,7 @@ import {
   recordsByPartition,
   type SelfManagedKafkaEvent,
 } from './kafka-event.ts';
-import { type FanoutStrategy, groupUnits, levelMayRise, planFanout, unitKey, unitSize } from './plan.ts';
+import { type FanoutStrategy, groupUnits, levelMayRise, planFanout, unitSize, workKeys } from './plan.ts';
 import type { WorkerPayload } from './types.ts';
 
 export interface ConsumerDlqMessage {
@@ -294,7 +294,7 @@ async function supersedePrevious(event: EventRecord, deps: ConsumeDeps): Promise
   if (!previous) return 0;
   const plan = await getPlan(deps.events, { planKey: previous.planKey } as EventRecord);
   if (!plan) return 0;
-  const keys = plan.units.map((_, u) => unitKey(plan.plan, plan.units, u));
+  const keys = workKeys(plan.plan, plan);
   return supersede(deps.locks, runId(event.eventId, previous.revision), keys);
 }
 

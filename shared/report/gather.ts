@@ -9,7 +9,7 @@
 import { getEvent, getPlan } from '../events/store.ts';
 import type { EventRecord } from '../events/types.ts';
 import { runId } from '../events/types.ts';
-import { unitKey } from '../fanout/plan.ts';
+import { workKeys } from '../fanout/plan.ts';
 import type { Clients } from '../infra/clients.ts';
 import { errorMessage, QuakectlError } from '../infra/errors.ts';
 import type { ResourceNames } from '../infra/names.ts';
@@ -58,7 +58,7 @@ export async function gatherReport(opts: GatherOptions): Promise<ReportData> {
   let locks: Awaited<ReturnType<typeof getMany>> | undefined;
   let subscribers: PlannedSubscriber[] | undefined;
   if (plan) {
-    const keys = plan.units.map((_, i) => unitKey(plan.plan, plan.units, i));
+    const keys = workKeys(plan.plan, plan);
     locks = await getMany(
       { ddb: clients.ddb, table: names.table('locks') },
       runId(eventId, record.revision ?? 1),
@@ -162,6 +162,7 @@ export async function eventDlqRows(clients: Clients, names: ResourceNames, event
 }
 
 const INIT = /Init Duration: ([\d.]+) ms/;
+const DURATION = /\tDuration: ([\d.]+) ms/;
 
 /**
  * Invocations and cold starts of the consumer and the segment worker between acceptance and completion, from their
@@ -185,11 +186,22 @@ export async function coldStarts(
       .map((l) => INIT.exec(l.message))
       .filter((m) => m !== null)
       .map((m) => Number(m[1]));
+    // A REPORT line is written when the invocation ends: it started Duration (and Init Duration) earlier.
+    const first = record.firstDeliveryAt;
+    const coldBeforeFirst =
+      first === undefined
+        ? 0
+        : lines.filter((l) => {
+            const init = INIT.exec(l.message);
+            const run = DURATION.exec(l.message);
+            return init && run && l.timestamp - Number(run[1]) - Number(init[1]) <= first;
+          }).length;
     rows.push({
       function: fn,
       invocations: lines.length,
       cold: inits.length,
       maxInitMs: inits.length ? Math.max(...inits) : null,
+      coldBeforeFirst,
     });
   }
   return rows;
