@@ -36,10 +36,8 @@ import type { Subscriber } from '../segments/types.ts';
 import { type AlertLevel, type AlertPolicy, DEFAULT_ALERT_POLICY, levelRises } from '../seismo/alert.ts';
 import { type IntensityModel, intensityModelFor } from '../seismo/intensity.ts';
 import {
-  compareFrontKeys,
-  type FanoutFront,
-  type FrontOrderKey,
-  frontOrderKey,
+  type FrontCursor,
+  frontCursorCovers,
   frontPieceKey,
   frontPieceOf,
   frontPieceSegments,
@@ -75,8 +73,8 @@ interface ShardCoverage {
   model: IntensityModel;
   /** Undefined: the whole shard; else subscribers with an id ≤ this (byte order). */
   throughId?: string;
-  /** A front piece's cursor: subscribers whose order key under `version` is ≤ this key (plan.ts `frontOrderKey`). */
-  throughKey?: { key: FrontOrderKey; version: Quake; front: FanoutFront };
+  /** A front piece's shard: the subscribers its cursor covers (plan.ts `frontCursorCovers`). */
+  includes?: (s: Subscriber) => boolean;
 }
 
 interface PriorRun {
@@ -114,9 +112,8 @@ export class Coverage {
     };
     for (const m of this.everywhere) consider(m);
     for (const c of (segment && this.byShard.get(segment)) || []) {
-      if (c.throughKey) {
-        const k = frontOrderKey(c.throughKey.version, c.throughKey.front, s);
-        if (compareFrontKeys(k, c.throughKey.key) <= 0) consider(c.model);
+      if (c.includes) {
+        if (c.includes(s)) consider(c.model);
       } else if (c.throughId === undefined || Buffer.compare(Buffer.from(s.id), Buffer.from(c.throughId)) <= 0) {
         consider(c.model);
       }
@@ -207,7 +204,6 @@ export class Ledger {
                 shards,
                 frontPieceSegments(p.plan, p.plan.plan.length, piece).map((i) => p.plan.plan[i]),
                 p.run.quake,
-                p.plan.front!,
               );
         for (const [shard, cov1] of cov) {
           if (!segments.includes(shard)) continue;
@@ -234,20 +230,20 @@ export class Ledger {
 }
 
 /**
- * A front unit's shards as its piece's lock says (shared/fanout/worker.ts `FrontCursor`): whole when the piece is done
- * or the shard comes before the cursor's window, up to the cursor's order key inside the window, else nothing.
+ * A front unit's shards as its piece's lock says (shared/fanout `FrontCursor`): whole when the piece is done, else
+ * each subscriber as `frontCursorCovers` decides from the cursor (its shard's window, its order key under the run's
+ * version).
  */
 function pieceCovered(
   lock: LockItem,
   shards: readonly string[],
   pieceShards: readonly string[],
   version: Quake,
-  front: FanoutFront,
 ): [string, Omit<ShardCoverage, 'model'>][] {
   if (lock.state === 'done') return shards.map((s) => [s, {}]);
-  let cursor: { shard: number; to: number; late: number; key: FrontOrderKey } | undefined;
+  let cursor: FrontCursor | undefined;
   try {
-    cursor = lock.cursor ? (JSON.parse(lock.cursor) as { front?: typeof cursor }).front : undefined;
+    cursor = lock.cursor ? (JSON.parse(lock.cursor) as { front?: FrontCursor }).front : undefined;
   } catch {
     cursor = undefined;
   }
@@ -256,11 +252,8 @@ function pieceCovered(
   for (const s of shards) {
     const j = pieceShards.indexOf(s);
     if (j < 0) continue;
-    if (j < cursor.shard) out.push([s, {}]);
-    else if (j < cursor.to) {
-      // The window's keys were computed with its own lateBefore.
-      out.push([s, { throughKey: { key: cursor.key, version, front: { ...front, lateBefore: cursor.late } } }]);
-    }
+    const at = cursor;
+    out.push([s, { includes: (sub) => frontCursorCovers(at, version, j, sub) }]);
   }
   return out;
 }
