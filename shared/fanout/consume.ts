@@ -78,6 +78,8 @@ export interface ConsumeDeps {
   maxEventAgeS?: number;
   /** fanout.alertProbability: sets the footprint the plan covers. */
   alertProbability?: number;
+  /** The near-field front (shared/fanout `PlanInput.frontS`; default off). */
+  frontS?: number;
   now?: () => number;
   log?: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
 }
@@ -157,6 +159,7 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
     maxUnitSize: deps.maxUnitSize,
     chains: deps.parallelism,
     alertProbability: deps.alertProbability,
+    frontS: deps.frontS,
     coveringCells,
     segmentsForCells: deps.segmentsForCells,
     allSegments: deps.allSegments,

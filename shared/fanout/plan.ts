@@ -66,7 +66,9 @@ export interface PlanInput {
   blindMarginS?: number;
   /**
    * The near-field front (see `FanoutFront`): the leading urgent units whose nearest point's S arrives within this
-   * many seconds of planning (default `urgentS`; 0 turns the front off). Needs `chains` ≥ 2.
+   * many seconds of planning (default 0: off; the benchmark's `geo:front` sets 10). Needs `chains` ≥ 2. Off by
+   * default because its first alert waits for a whole shard (up to maxSegmentSize items) where a unit's waits for
+   * 100 (docs/fanout-benchmark.md).
    */
   frontS?: number;
   /** Planning time, epoch ms (default now): where the S front is when the plan is made. */
@@ -124,6 +126,7 @@ export const WHOLE_TABLE_ABOVE_CELLS = 100;
 export const DEFAULT_UNIT_BAND_KM = 10;
 export const DEFAULT_URGENT_S = 10;
 export const DEFAULT_BLIND_MARGIN_S = 0.5;
+export const DEFAULT_FRONT_S = 0;
 
 /**
  * Groups segments (already nearest first) into units of consecutive segments: a unit closes before it would exceed
@@ -459,7 +462,7 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
   // The km band as S seconds at crustal shear velocity (ak135's upper crust, 3.46 km/s: 10 km ≈ 2.9 s).
   const bandS = (input.unitBandKm ?? DEFAULT_UNIT_BAND_KM) / 3.46;
   const units = groupByArrival(ordered, base, urgentSize, bandS);
-  const frontS = input.frontS ?? urgentS;
+  const frontS = input.frontS ?? DEFAULT_FRONT_S;
   const front = frontOf(ordered, units, {
     untilS: frontS > 0 ? sinceOriginS + frontS : Number.NEGATIVE_INFINITY,
     chains: input.chains ?? 1,

@@ -164,6 +164,11 @@ export async function eventDlqRows(clients: Clients, names: ResourceNames, event
 const INIT = /Init Duration: ([\d.]+) ms/;
 const DURATION = /\tDuration: ([\d.]+) ms/;
 
+/** When the invocation of a REPORT line started (epoch ms): the line is written at its end. */
+function startOf(l: { timestamp: number; message: string }): number {
+  return l.timestamp - Number(DURATION.exec(l.message)?.[1] ?? 0) - Number(INIT.exec(l.message)?.[1] ?? 0);
+}
+
 /**
  * Invocations and cold starts of the consumer and the segment worker between acceptance and completion, from their
  * REPORT lines (Lambda's format; the emulator writes the same). Other events running at the same time count too.
@@ -175,12 +180,15 @@ export async function coldStarts(
   now: number,
 ): Promise<ColdRow[]> {
   const from = (record.acceptedAt ?? record.quake.updatedAt) - 1000;
-  const to = (record.completedAt ?? now) + 1000;
+  // Chains still sweeping when the event completes write their REPORT lines later: every invocation that started
+  // before completion counts (its start: the REPORT time minus Duration and Init Duration).
+  const end = record.completedAt ?? now;
+  const to = end + 120_000;
   const rows: ColdRow[] = [];
   for (const role of ['consumer', 'segment-worker'] as const) {
     const fn = names.function(role);
     const lines = (await readLogs(logs, fn, from)).filter(
-      (l) => l.timestamp <= to && l.message.startsWith('REPORT RequestId:'),
+      (l) => l.timestamp <= to && l.message.startsWith('REPORT RequestId:') && startOf(l) <= end,
     );
     const inits = lines
       .map((l) => INIT.exec(l.message))
@@ -189,13 +197,7 @@ export async function coldStarts(
     // A REPORT line is written when the invocation ends: it started Duration (and Init Duration) earlier.
     const first = record.firstDeliveryAt;
     const coldBeforeFirst =
-      first === undefined
-        ? 0
-        : lines.filter((l) => {
-            const init = INIT.exec(l.message);
-            const run = DURATION.exec(l.message);
-            return init && run && l.timestamp - Number(run[1]) - Number(init[1]) <= first;
-          }).length;
+      first === undefined ? 0 : lines.filter((l) => INIT.test(l.message) && startOf(l) <= first).length;
     rows.push({
       function: fn,
       invocations: lines.length,

@@ -237,6 +237,7 @@ async function plannedFront(quake: Quake, chains: number) {
     coveringCells,
     segmentsForCells: (cells) => store.segmentsForCells(cells),
     chains,
+    frontS: 10,
   });
   expect(plan.front?.pieces).toBe(chains);
   const saved = await savePlan(events, quake, { ...plan, chains });
