@@ -29,6 +29,7 @@ const groups: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/report.ts'),
   () => import('./commands/console.ts'),
   () => import('./commands/cap.ts'),
+  () => import('./commands/secrets.ts'),
 ];
 
 export async function buildProgram(): Promise<Command> {

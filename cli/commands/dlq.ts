@@ -97,10 +97,11 @@ export function register(program: Command): void {
         requireNonNegativeInt('--rate', opts.rate);
         const { parseSince } = await import('../../shared/ops/time.ts');
         const since = opts.since ? parseSince(opts.since) : undefined;
-        const { clients, config } = await commandContext(cmd);
+        const { clients, config, profile } = await commandContext(cmd);
         const ref = await resolveDlq(clients.sqs, config.names, queue);
         const { redrive } = await import('../../shared/ops/dlq/redrive.ts');
         const { deliveryRedeliverer } = await import('../../shared/ops/dlq/redeliver.ts');
+        const { capRepublisher } = await import('../../shared/ops/dlq/republish-cap.ts');
         const deps = {
           sqs: clients.sqs,
           lambda: clients.lambda,
@@ -108,6 +109,7 @@ export function register(program: Command): void {
           names: config.names,
           brokers: config.kafka.brokers,
           redeliver: await deliveryRedeliverer(clients),
+          republishCap: capRepublisher(profile, clients),
         };
         if (!opts.dryRun) {
           const { depth } = await queueDepth(clients.sqs, ref.url);

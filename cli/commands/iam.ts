@@ -4,7 +4,7 @@
  * With neither flag, both: `{ "functions": …, "operator": … }`. Needs no AWS access.
  */
 import type { Command } from 'commander';
-import { loadCommandProfile } from '../context.ts';
+import { globalOptions, loadCommandProfile } from '../context.ts';
 import { printJson } from '../output.ts';
 
 interface PolicyFlags {
@@ -30,6 +30,9 @@ export function register(program: Command): void {
         throw new UsageError(`--account "${flags.account}": expected a 12-digit AWS account id`);
       }
       const profile = await loadCommandProfile(cmd);
+      const g = globalOptions(cmd);
+      const { readDeploySettings } = await import('../../shared/deploy/settings.ts');
+      const notify = readDeploySettings(profile.name, { profile: g.profile, configFile: g.config }).notify;
       const { functionsPolicy, operatorPolicy } = await import('../../shared/deploy/iam.ts');
       const { resourceNames } = await import('../../shared/infra/names.ts');
       const aws = profile.type === 'aws' ? profile : undefined;
@@ -39,6 +42,14 @@ export function register(program: Command): void {
         account: flags.account,
         kafkaSecretArn: aws?.kafka.sasl?.secretArn,
         roleArn: aws?.roleArn,
+        channels: {
+          sms: notify?.sms?.enabled,
+          sesFrom: notify?.email?.from,
+          sesConfigurationSet: notify?.email?.configurationSet,
+          telegramSecretArn: notify?.telegram?.secretArn,
+        },
+        capBucket: aws?.cap?.bucket,
+        capPrefix: aws?.cap?.prefix,
       };
       if (flags.functions) printJson(functionsPolicy(scope));
       else if (flags.operator) printJson(operatorPolicy(scope));

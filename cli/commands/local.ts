@@ -33,6 +33,10 @@ function table(state: LocalStackState, view: StackView): string {
     { service: 'sqs', where: view.sqs.endpoint, ...view.sqs },
     { service: 'dynamodb', where: view.dynamodb.endpoint, ...view.dynamodb },
     ...(view.lambda ? [{ service: 'lambda', where: view.lambda.endpoint, ...view.lambda }] : []),
+    ...(view.moto
+      ? [{ service: 'moto', where: `${view.moto.endpoint} (SNS, SES v2, Secrets Manager)`, ...view.moto }]
+      : []),
+    ...(view.cap ? [{ service: 'cap', where: `${view.cap.feed} (${rel(view.cap.dir)})`, ...view.cap }] : []),
   ].map((r) => ({ ...r, pid: state[r.service as 'kafka']?.pid, log: rel(state[r.service as 'kafka']?.log) }));
   return renderTable(rows, [
     { header: 'service', value: (r) => r.service },
@@ -50,6 +54,8 @@ interface UpFlags {
   sqsPort?: string;
   dynamodbPort?: string;
   lambdaPort?: string;
+  motoPort?: string;
+  capPort?: string;
   persist?: boolean;
   lambda?: boolean;
   lambdaTimeScale?: string;
@@ -58,7 +64,7 @@ interface UpFlags {
   output?: string;
 }
 
-const SERVICE_NAMES = ['kafka', 'sqs', 'dynamodb', 'lambda'] as const;
+const SERVICE_NAMES = ['kafka', 'sqs', 'dynamodb', 'lambda', 'moto', 'cap'] as const;
 type Service = (typeof SERVICE_NAMES)[number];
 
 function parseServices(value: string | undefined): Service[] | undefined {
@@ -84,6 +90,11 @@ export function register(program: Command): void {
       .option('--sqs-port <port>', 'ElasticMQ (SQS) port (default 19324, env QUAKECTL_SQS_PORT)')
       .option('--dynamodb-port <port>', 'dynalite (DynamoDB) port (default 18000, env QUAKECTL_DYNAMODB_PORT)')
       .option('--lambda-port <port>', 'Lambda emulator port (default 19001, env QUAKECTL_LAMBDA_PORT)')
+      .option('--cap-port <port>', 'CAP feed (HTTP, <stateDir>/cap) port (default 19090, env QUAKECTL_CAP_PORT)')
+      .option(
+        '--moto-port <port>',
+        'moto server port: SNS, SES v2, Secrets Manager (default 19500, env QUAKECTL_MOTO_PORT)',
+      )
       .option(
         '--persist',
         'keep every part on disk under the state dir across down/up: DynamoDB tables, SQS queues and messages, Kafka ' +
@@ -119,6 +130,8 @@ export function register(program: Command): void {
         sqs: flags.sqsPort,
         dynamodb: flags.dynamodbPort,
         lambda: flags.lambdaPort,
+        moto: flags.motoPort,
+        cap: flags.capPort,
       },
       persist: flags.persist,
       lambda: flags.lambda,
@@ -177,7 +190,9 @@ export function register(program: Command): void {
 
   local
     .command('fetch')
-    .description('download the Kafka and ElasticMQ jars into the cache ($QUAKECTL_CACHE or ~/.cache/quakectl)')
+    .description(
+      "download the Kafka and ElasticMQ jars and build moto's Python environment in the cache ($QUAKECTL_CACHE or ~/.cache/quakectl)",
+    )
     .option('--kafka-version <version>', 'Kafka version (default 3.9.1)')
     .action(async (flags: { kafkaVersion?: string }) => {
       const [{ fetchArtifacts }, { cacheDir }] = await Promise.all([

@@ -24,6 +24,7 @@ async function storeFor(cmd: Command) {
     maxSegmentSize: ctx.config.fanout.maxSegmentSize,
     minMmiFloor: ctx.config.fanout.minSubscriberMmi,
     allowUnsignedWebhooks: ctx.profile.allowUnsignedWebhooks,
+    allowPrivateTargets: ctx.config.allowPrivateTargets,
   });
   return { ...ctx, store };
 }
@@ -53,7 +54,10 @@ export function register(program: Command): void {
     if (opts.dryRun) {
       const { detectFormat, parseSubscribersFile } = await import('../../shared/drill/subscribers-file.ts');
       const { refuseDuplicateIds } = await import('../../shared/drill/duplicate-ids.ts');
-      const { belowPlanningThreshold, unsignedWebhookRefusal } = await import('../../shared/segments/index.ts');
+      const { belowPlanningThreshold, privateTargetRefusal, unsignedWebhookRefusal } = await import(
+        '../../shared/segments/index.ts'
+      );
+      const { allowPrivateTargets } = await import('../../shared/infra/config.ts');
       const { loadCommandProfile } = await import('../context.ts');
       // The dry run needs no stack, but the profile (file, env, flags) says which threshold the fan-out plans for
       // and whether unsigned webhooks may be imported.
@@ -63,7 +67,8 @@ export function register(program: Command): void {
       parsed.rows = parsed.rows.filter((r) => {
         const reason =
           belowPlanningThreshold(r.subscriber.minMmi ?? 3, floor) ??
-          unsignedWebhookRefusal(r.subscriber.channel, profile.allowUnsignedWebhooks);
+          unsignedWebhookRefusal(r.subscriber.channel, profile.allowUnsignedWebhooks) ??
+          privateTargetRefusal(r.subscriber.channel, allowPrivateTargets(profile));
         if (reason) parsed.bad.push({ line: r.line, id: r.subscriber.id, reason });
         parsed.bad.sort((a, b) => a.line - b.line);
         return !reason;

@@ -3,26 +3,44 @@
  * segment-worker chains (shared/fanout `consumeBatch`). Poison records go to the consumer DLQ; the batch proceeds.
  * Fan-out settings from QUAKECTL_FANOUT (parallelism, strategy, minMagnitude, maxSegmentSize: the base work-unit size,
  * scanSegments: the scan baseline's TotalSegments; `minSubscriberMmi`, default 3: the lowest threshold a subscriber
- * may hold, which sets the footprint).
+ * may hold, which sets the footprint). With QUAKECTL_CAP_DIR or QUAKECTL_CAP_BUCKET it publishes each planned event's
+ * CAP 1.2 messages and the Atom index there (shared/notify/cap-config.ts, cap-publish.ts), after the chains started.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { EventRecord } from '../../shared/events/types.ts';
 import {
+  type CapDlqMessage,
   type ConsumerDlqMessage,
   consumeBatch,
   type SelfManagedKafkaEvent,
   type WorkerPayload,
 } from '../../shared/fanout/index.ts';
 import { functionRuntime } from '../../shared/infra/handler-support.ts';
+import { capSettingsFromEnv, capStoreFor } from '../../shared/notify/cap-config.ts';
+import { publishEventCap } from '../../shared/notify/cap-publish.ts';
 import { SubscriberStore } from '../../shared/segments/store.ts';
 
 // Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
-const { config, clients, logger, metrics, log, dlqUrl } = await functionRuntime('consumer');
+const { env, config, clients, logger, metrics, log, dlqUrl } = await functionRuntime('consumer');
 const store = new SubscriberStore(clients.ddb, config.names);
 const fanout = config.fanout;
+const cap = capSettingsFromEnv(env, config.region);
+const capStore = cap && capStoreFor(cap.target, () => clients.s3());
 
-async function sendToDlq(message: ConsumerDlqMessage) {
+async function publishCap(record: EventRecord) {
+  if (!cap || !capStore) return;
+  const r = await publishEventCap(capStore, record, { ...cap, minMmi: fanout.minSubscriberMmi });
+  log.info('CAP published', {
+    eventId: record.eventId,
+    messages: r.names.length,
+    indexed: r.indexed,
+    rounds: r.rounds,
+  });
+}
+
+async function sendToDlq(message: ConsumerDlqMessage | CapDlqMessage) {
   await clients.sqs.send(
     new SendMessageCommand({ QueueUrl: await dlqUrl('consumer'), MessageBody: JSON.stringify(message) }),
   );
@@ -50,6 +68,7 @@ export async function handler(event: SelfManagedKafkaEvent) {
       allSegments: () => store.allSegments(),
       startChain,
       sendToDlq,
+      publishCap: cap ? publishCap : undefined,
       minMagnitude: fanout.minMagnitude,
       minSubscriberMmi: fanout.minSubscriberMmi,
       parallelism: fanout.parallelism,
@@ -67,6 +86,10 @@ export async function handler(event: SelfManagedKafkaEvent) {
       result.planned.reduce((n, p) => n + p.segments, 0),
     );
     metrics.addMetric('PoisonRecords', MetricUnit.Count, result.outcomes.poison);
+    if (cap) {
+      metrics.addMetric('CapPublished', MetricUnit.Count, result.cap.published);
+      metrics.addMetric('CapPublishFailures', MetricUnit.Count, result.cap.failed);
+    }
     logger.info('batch consumed', { records: result.records, ...result.outcomes });
     return result;
   } finally {

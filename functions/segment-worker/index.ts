@@ -28,8 +28,13 @@ import { Deliverer } from '../../shared/notify/deliverer.ts';
 import { SubscriberStore } from '../../shared/segments/store.ts';
 
 // Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
-const { config, clients, logger, metrics, log, env, dlqUrl } = await functionRuntime('segment-worker');
-const deliverer = Deliverer.fromClients(clients, { logger, metrics, logUrlPathsFor: env.QUAKECTL_LOG_URL_PATHS_FOR });
+const { config, clients, logger, metrics, log, env, dlqUrl, channelSecrets } = await functionRuntime('segment-worker');
+const deliverer = Deliverer.fromClients(clients, {
+  logger,
+  metrics,
+  logUrlPathsFor: env.QUAKECTL_LOG_URL_PATHS_FOR,
+  channelSecrets,
+});
 const subscribers = new SubscriberStore(clients.ddb, config.names);
 const leaseMs = env.QUAKECTL_LEASE_MS;
 const reserveMs = env.QUAKECTL_RESERVE_MS;

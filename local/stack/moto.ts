@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort, LOCAL_HOST, sleep } from './ports.ts';
-import { isAlive, spawnDetached, stopGroup } from './processes.ts';
+import { isAlive, type Spawned, spawnDetached, stopGroup } from './processes.ts';
 
 const run = promisify(execFile);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -66,17 +66,25 @@ export async function ensurePythonEnv(env: NodeJS.ProcessEnv = process.env): Pro
   }
 }
 
+/** What identifies a moto server in its command line (with its port: `local down` stops only its own). */
+export const MOTO_MAIN = 'moto_server';
+
+/** Starts `moto_server` from `venv` on loopback `port`, its output appended to `log`; does not wait for it. */
+export function spawnMotoServer(o: { venv: string; port: number; log: string }): Spawned {
+  return spawnDetached(join(o.venv, 'bin', MOTO_MAIN), ['-H', LOCAL_HOST, '-p', String(o.port)], {
+    log: o.log,
+    // Region and credentials are the client's business; moto needs none of the caller's AWS settings.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' },
+  });
+}
+
 export async function startMoto(opts: StartMotoOptions = {}): Promise<MotoServer> {
   const venv = opts.venv ?? (await ensurePythonEnv());
   const port = opts.port ?? (await freePort());
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), 'quakectl-moto-'));
   const log = join(logDir, 'moto.log');
   const endpoint = `http://${LOCAL_HOST}:${port}`;
-  const spawned = spawnDetached(join(venv, 'bin', 'moto_server'), ['-H', LOCAL_HOST, '-p', String(port)], {
-    log,
-    // Region and credentials are the client's business; moto needs none of the caller's AWS settings.
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' },
-  });
+  const spawned = spawnMotoServer({ venv, port, log });
   let exitCode: number | null | undefined;
   void spawned.exited.then((c) => {
     exitCode = c;

@@ -1,6 +1,7 @@
 /**
- * The Node services of the stack: dynalite (DynamoDB) and the project's Lambda emulator (local/lambda/main.ts,
- * written separately; started only when it exists). Both run under the same Node binary as the CLI.
+ * The Node services of the stack: dynalite (DynamoDB), the CAP feed (local/cap-server.ts) and the project's Lambda
+ * emulator (local/lambda/main.ts, written separately; started only when it exists). All run under the same Node binary
+ * as the CLI.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -75,4 +76,17 @@ export function lambdaArgs(l: LambdaLaunch): string[] {
 
 export function startLambda(l: LambdaLaunch) {
   return spawnDetached(process.execPath, lambdaArgs(l), { log: l.log });
+}
+
+export const CAP_SERVER_MAIN = fileURLToPath(new URL('../cap-server.ts', import.meta.url));
+
+/** The CAP feed (local/cap-server.ts) serving `dir` on loopback. */
+export function startCapServer(l: { log: string; port: number; dir: string }) {
+  mkdirSync(l.dir, { recursive: true });
+  const strip = process.features.typescript
+    ? []
+    : ['--experimental-strip-types', '--disable-warning=ExperimentalWarning'];
+  return spawnDetached(process.execPath, [...strip, CAP_SERVER_MAIN, '--port', String(l.port), '--dir', l.dir], {
+    log: l.log,
+  });
 }

@@ -3,8 +3,9 @@
  * contract with everything else is `<stateDir>/stack.json` (shared/infra/stack-state.ts).
  *
  * up: per service, a healthy process we started is kept; anything else is (re)started. Kafka, ElasticMQ and dynalite
- * start in parallel; the Lambda emulator starts once SQS and DynamoDB answer. Each is healthy only when it answers a
- * real request. If one fails, the processes this call started are stopped again.
+ * start in parallel with the CAP feed (local/cap-server.ts, serving `<stateDir>/cap`) and moto (SNS, SES v2, Secrets
+ * Manager; optional: without Python the rest still starts); the Lambda emulator starts once
+ * SQS and DynamoDB answer. Each is healthy only when it answers a real request. If one fails, the processes this call started are stopped again.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,12 +17,20 @@ import { isHealthy, type ServiceName, stackClients } from './health.ts';
 import { DEFAULT_KAFKA_VERSION, KAFKA_MAIN, kafkaArtifact, kafkaMajor, startKafka } from './kafka.ts';
 import { withStateLock } from './lock.ts';
 import { type Artifact, ensureArtifact } from './maven.ts';
-import { LAMBDA_MAIN, lambdaEmulatorAvailable, startDynalite, startLambda } from './node-services.ts';
+import { ensurePythonEnv, MOTO_MAIN, spawnMotoServer } from './moto.ts';
+import {
+  CAP_SERVER_MAIN,
+  LAMBDA_MAIN,
+  lambdaEmulatorAvailable,
+  startCapServer,
+  startDynalite,
+  startLambda,
+} from './node-services.ts';
 import { isPortFree, LOCAL_HOST, parsePort, sleep, waitPortsFree } from './ports.ts';
 import { requireJava } from './prereqs.ts';
 import { isOurs, type Spawned, stopGroup } from './processes.ts';
 
-export const SERVICES: ServiceName[] = ['kafka', 'sqs', 'dynamodb', 'lambda'];
+export const SERVICES: ServiceName[] = ['kafka', 'sqs', 'dynamodb', 'lambda', 'moto', 'cap'];
 
 export interface Ports {
   kafka: number;
@@ -29,6 +38,9 @@ export interface Ports {
   sqs: number;
   dynamodb: number;
   lambda: number;
+  /** moto server (SNS, SES v2, Secrets Manager). */
+  moto: number;
+  cap: number;
 }
 
 export const DEFAULT_PORTS: Ports = {
@@ -37,6 +49,8 @@ export const DEFAULT_PORTS: Ports = {
   sqs: 19324,
   dynamodb: 18000,
   lambda: 19001,
+  moto: 19500,
+  cap: 19090,
 };
 
 const PORT_ENV: Record<keyof Ports, string> = {
@@ -45,6 +59,8 @@ const PORT_ENV: Record<keyof Ports, string> = {
   sqs: 'QUAKECTL_SQS_PORT',
   dynamodb: 'QUAKECTL_DYNAMODB_PORT',
   lambda: 'QUAKECTL_LAMBDA_PORT',
+  moto: 'QUAKECTL_MOTO_PORT',
+  cap: 'QUAKECTL_CAP_PORT',
 };
 
 /** Ports from flags, then QUAKECTL_*_PORT, then the defaults (which avoid Kafka's, ElasticMQ's and DynamoDB's). */
@@ -80,6 +96,9 @@ export interface StackView {
   sqs: { endpoint: string; healthy: boolean };
   dynamodb: { endpoint: string; healthy: boolean };
   lambda?: { endpoint: string; healthy: boolean };
+  moto?: { endpoint: string; healthy: boolean };
+  /** The CAP feed: `feed` is the default system's Atom index. */
+  cap?: { endpoint: string; feed: string; dir: string; healthy: boolean };
 }
 
 export function stackView(state: StackState, health: Partial<Record<ServiceName, boolean>>): StackView {
@@ -89,6 +108,11 @@ export function stackView(state: StackState, health: Partial<Record<ServiceName,
     dynamodb: { endpoint: state.dynamodb.endpoint, healthy: Boolean(health.dynamodb) },
   };
   if (state.lambda) view.lambda = { endpoint: state.lambda.endpoint, healthy: Boolean(health.lambda) };
+  if (state.moto) view.moto = { endpoint: state.moto.endpoint, healthy: Boolean(health.moto) };
+  if (state.cap) {
+    const { endpoint, dir } = state.cap;
+    view.cap = { endpoint, feed: `${endpoint}/cap/index.atom`, dir, healthy: Boolean(health.cap) };
+  }
   return view;
 }
 
@@ -98,6 +122,8 @@ export function plannedState(o: {
   kafkaVersion: string;
   persist: boolean;
   lambda: boolean;
+  /** Default true: moto for the sms/email channels and channel secrets. */
+  moto?: boolean;
 }): LocalStackState {
   const logs = join(o.stateDir, 'logs');
   const url = (port: number) => `http://${LOCAL_HOST}:${port}`;
@@ -115,6 +141,13 @@ export function plannedState(o: {
     persist: o.persist,
   };
   if (o.lambda) state.lambda = { port: o.ports.lambda, endpoint: url(o.ports.lambda), log: join(logs, 'lambda.log') };
+  if (o.moto !== false) state.moto = { port: o.ports.moto, endpoint: url(o.ports.moto), log: join(logs, 'moto.log') };
+  state.cap = {
+    port: o.ports.cap,
+    endpoint: url(o.ports.cap),
+    dir: join(o.stateDir, 'cap'),
+    log: join(logs, 'cap.log'),
+  };
   return state;
 }
 
@@ -129,6 +162,10 @@ function marker(service: ServiceName, state: LocalStackState): string[] {
       return ['dynalite', `--port ${state.dynamodb.port}`];
     case 'lambda':
       return [LAMBDA_MAIN, state.stateDir];
+    case 'moto':
+      return [MOTO_MAIN, `-p ${state.moto?.port}`];
+    case 'cap':
+      return [CAP_SERVER_MAIN, state.stateDir];
   }
 }
 
@@ -194,6 +231,8 @@ export async function up(o: UpOptions): Promise<UpResult> {
             sqs: previous.sqs.port,
             dynamodb: previous.dynamodb.port,
             lambda: previous.lambda?.port ?? resolvePorts({}).lambda,
+            moto: previous.moto?.port ?? resolvePorts({}).moto,
+            cap: previous.cap?.port ?? resolvePorts({}).cap,
           }
         : resolvePorts(o.ports ?? {});
     const state = plannedState({
@@ -263,7 +302,8 @@ export async function up(o: UpOptions): Promise<UpResult> {
     if (busy.length > 0) {
       throw new PrerequisiteError(
         `port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use by another process. Stop it, or choose ` +
-          'other ports with --kafka-port/--kafka-controller-port/--sqs-port/--dynamodb-port/--lambda-port ' +
+          'other ports with --kafka-port/--kafka-controller-port/--sqs-port/--dynamodb-port/--lambda-port/--moto-port/' +
+          '--cap-port ' +
           '(or QUAKECTL_*_PORT).',
       );
     }
@@ -277,6 +317,10 @@ export async function up(o: UpOptions): Promise<UpResult> {
 
     const spawned = new Map<ServiceName, Spawned>();
     const warnings: string[] = [];
+    // moto keeps everything in memory, always: SES identities and secrets deploy put there are gone with it.
+    if (previous?.moto?.pid && toStart.includes('moto')) {
+      warnings.push('moto was restarted: its SES identities and secrets are gone; run `quakectl deploy` again');
+    }
     // Without --persist, ElasticMQ and dynalite keep everything in memory: one restarted alone comes back empty while
     // the functions that use it are still deployed. Say so, with the command that fixes it.
     if (previous && !state.persist) {
@@ -290,6 +334,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
       }
     }
     let lambdaFailed = false;
+    let motoFailed = false;
     const record = (svc: ServiceName, s: Spawned) => {
       spawned.set(svc, s);
       (state[svc] as { pid?: number }).pid = s.pid;
@@ -342,6 +387,11 @@ export async function up(o: UpOptions): Promise<UpResult> {
           }),
         );
       }
+      if (toStart.includes('cap') && state.cap) {
+        const cap = state.cap;
+        record('cap', startCapServer({ log: cap.log!, port: cap.port, dir: cap.dir }));
+        waits.push(waitHealthy('cap', state, spawned.get('cap'), deadline));
+      }
       const base = (['sqs', 'dynamodb'] as const).map((svc) =>
         toStart.includes(svc) ? waitHealthy(svc, state, spawned.get(svc), deadline) : Promise.resolve(),
       );
@@ -373,6 +423,30 @@ export async function up(o: UpOptions): Promise<UpResult> {
           }),
         );
       }
+      if (toStart.includes('moto') && state.moto) {
+        const moto = state.moto;
+        // Optional like the emulator: without Python the rest of the stack still serves; sms/email cannot be sent.
+        waits.push(
+          ensurePythonEnv()
+            .then(async (venv) => {
+              const s = spawnMotoServer({ venv, port: moto.port, log: moto.log! });
+              record('moto', s);
+              return waitHealthy('moto', state, s, Math.min(deadline, Date.now() + 60_000)).catch(async (err) => {
+                await stopGroup(s.pid, 3000);
+                spawned.delete('moto');
+                throw err;
+              });
+            })
+            .catch((err) => {
+              // Not in stack.json: clients must not point at it, and the next `up` tries again.
+              delete state.moto;
+              motoFailed = true;
+              warnings.push(
+                `moto did not start (sms, email and channel secrets unavailable): ${(err as Error).message}`,
+              );
+            }),
+        );
+      }
       const results = await Promise.allSettled(waits);
       const failed = results.find((r) => r.status === 'rejected');
       if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -384,12 +458,13 @@ export async function up(o: UpOptions): Promise<UpResult> {
       else rmSync(stackStatePath(o.stateDir), { force: true });
       throw err;
     }
-    for (const s of SERVICES) if (state[s]) state[s].healthy = !(s === 'lambda' && lambdaFailed);
+    const failed = (s: ServiceName) => (s === 'lambda' && lambdaFailed) || (s === 'moto' && motoFailed);
+    for (const s of SERVICES) if (state[s]) state[s].healthy = !failed(s);
     state.startedAt = new Date().toISOString();
     writeState(state);
     return {
       alreadyRunning: false,
-      started: toStart.filter((s) => !(s === 'lambda' && lambdaFailed)),
+      started: toStart.filter((s) => !failed(s)),
       warnings,
       elapsedMs: Date.now() - t0,
       state,
@@ -412,6 +487,8 @@ function healthOf(state: StackState): Record<ServiceName, boolean> {
     sqs: Boolean(state.sqs.healthy),
     dynamodb: Boolean(state.dynamodb.healthy),
     lambda: Boolean(state.lambda?.healthy),
+    moto: Boolean(state.moto?.healthy),
+    cap: Boolean(state.cap?.healthy),
   };
 }
 
@@ -451,14 +528,16 @@ function logTail(log: string | undefined, lines = 12): string {
 
 /**
  * What survives a restart on disk under the state dir: Kafka's log dirs, ElasticMQ's queue and message storage,
- * dynalite's tables (only written with --persist) and the Lambda emulator's functions, code, event source mappings
- * and async queue (docs/lambda-emulator.md). Service logs are kept.
+ * dynalite's tables (only written with --persist), the Lambda emulator's functions, code, event source mappings
+ * and async queue (docs/lambda-emulator.md), and the CAP documents of the events in those tables. Service logs are
+ * kept.
  */
 export function persistentPaths(stateDir: string): string[] {
   return [
     join(stateDir, 'kafka', 'data'),
     join(stateDir, 'sqs', 'data'),
     join(stateDir, 'dynamodb'),
+    join(stateDir, 'cap'),
     ...['functions', 'code', 'event-source-mappings', 'async'].map((d) => join(stateDir, 'lambda', d)),
   ];
 }
@@ -534,16 +613,21 @@ export async function status(o: { stateDir: string }): Promise<StatusResult> {
   }
 }
 
-/** Downloads the jars for the given Kafka version and ElasticMQ into the cache (for offline use and CI prefetch). */
+/**
+ * Downloads the jars for the given Kafka version and ElasticMQ into the cache, and builds moto's Python environment
+ * (for offline use and CI prefetch).
+ */
 export async function fetchArtifacts(o: {
   cacheDir: string;
   kafkaVersion?: string;
   onProgress?: (m: string) => void;
 }): Promise<string[]> {
   const artifacts = [kafkaArtifact(o.kafkaVersion ?? DEFAULT_KAFKA_VERSION), elasticmqArtifact()];
-  return Promise.all(
-    artifacts.map((a) =>
+  return Promise.all([
+    ...artifacts.map((a) =>
       ensureArtifact(o.cacheDir, a, (x) => o.onProgress?.(`downloading ${x.name} into ${o.cacheDir}`)),
     ),
-  );
+    // moto's pinned virtual environment (scripts/python-env.sh; a no-op once built).
+    ensurePythonEnv(),
+  ]);
 }

@@ -13,6 +13,7 @@ import {
   DLQ_ATTRIBUTES,
   functionSettings,
   MAPPING_DEFAULTS,
+  type NotifySettings,
   POLL_SCHEDULE,
   pollingEnabled,
   provisionedDefault,
@@ -33,6 +34,10 @@ export interface DesiredInput {
   bundles: Partial<Record<FunctionRole, BundleRef>>;
   settings?: DeploySettings;
   allowPrivateTargets: boolean;
+  /** Local profile: moto's SNS, SES v2 and Secrets Manager endpoint, passed to the functions (function-env.ts). */
+  localAwsEndpoint?: string;
+  /** The consumer's CAP feed variables (shared/notify/cap-config.ts `capFunctionEnv`); none: no feed. */
+  capEnv?: Record<string, string>;
   /**
    * Destroy: every resource any deploy may have created (all schedules, whatever the settings say now), and no
    * per-role environment (the autoscaler's rules file need not exist to remove it).
@@ -67,6 +72,11 @@ export function functionEnv(input: DesiredInput): Record<string, string> {
   // A non-default events topic (an isolated test system on a shared broker) must reach the producer too.
   if (input.names.eventsTopic !== resourceNames().eventsTopic) env.QUAKECTL_EVENTS_TOPIC = input.names.eventsTopic;
   if (input.settings?.logUrlPathsFor?.length) env.QUAKECTL_LOG_URL_PATHS_FOR = input.settings.logUrlPathsFor.join(',');
+  if (profile.type === 'local' && input.localAwsEndpoint) {
+    env.QUAKECTL_SNS_ENDPOINT = input.localAwsEndpoint;
+    env.QUAKECTL_SESV2_ENDPOINT = input.localAwsEndpoint;
+    env.QUAKECTL_SECRETS_ENDPOINT = input.localAwsEndpoint;
+  }
   if (profile.type === 'aws') {
     env.QUAKECTL_KAFKA_SSL = String(profile.kafka.ssl);
     const sasl = profile.kafka.sasl;
@@ -86,6 +96,7 @@ export function functionEnv(input: DesiredInput): Record<string, string> {
 
 /**
  * What one role reads beyond the shared environment: the producer's feeds (scheduled mode, shared/ingest/scheduled.ts),
+ * the consumer's CAP feed (QUAKECTL_CAP_*),
  * the autoscaler's rules (shared/scaling/autoscale.ts, validated here so a bad file fails the deploy), the worker's
  * lease and reserve (functions/segment-worker; only when the profile sets them, else the worker's defaults hold).
  */
@@ -98,7 +109,9 @@ export function roleEnv(role: FunctionRole, input: DesiredInput): Record<string,
     if (ingest.fdsnQueryUrl) env.QUAKECTL_FDSN_QUERY_URL = ingest.fdsnQueryUrl;
     if (ingest.maxAgeS !== undefined) env.QUAKECTL_INGEST_MAX_AGE_S = String(ingest.maxAgeS);
   }
+  if (role === 'consumer' && !input.destroying) Object.assign(env, input.capEnv ?? {});
   if (role === 'segment-worker') {
+    Object.assign(env, notifyEnv(settings.notify));
     if (profile.fanout.leaseMs !== undefined) env.QUAKECTL_LEASE_MS = String(profile.fanout.leaseMs);
     if (profile.fanout.reserveMs !== undefined) env.QUAKECTL_RESERVE_MS = String(profile.fanout.reserveMs);
   }
@@ -111,6 +124,23 @@ export function roleEnv(role: FunctionRole, input: DesiredInput): Record<string,
     }
     Object.assign(env, autoscalerEnvironment(rules));
   }
+  return env;
+}
+
+/** The channels' provider settings as the segment worker's variables (shared/notify/senders.ts reads them). */
+export function notifyEnv(notify: NotifySettings | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (notify?.sms?.enabled) {
+    env.QUAKECTL_SMS_ENABLED = 'true';
+    if (notify.sms.senderId) env.QUAKECTL_SMS_SENDER_ID = notify.sms.senderId;
+    if (notify.sms.originationNumber) env.QUAKECTL_SMS_ORIGINATION_NUMBER = notify.sms.originationNumber;
+  }
+  if (notify?.email) {
+    env.QUAKECTL_SES_FROM = notify.email.from;
+    if (notify.email.configurationSet) env.QUAKECTL_SES_CONFIGURATION_SET = notify.email.configurationSet;
+    if (notify.email.unsubscribeUrl) env.QUAKECTL_EMAIL_UNSUBSCRIBE_URL = notify.email.unsubscribeUrl;
+  }
+  if (notify?.telegram) env.QUAKECTL_TELEGRAM_SECRET_ARN = notify.telegram.secretArn;
   return env;
 }
 

@@ -36,8 +36,34 @@ export interface PolicyScope {
   partition?: string;
   /** The Kafka SASL secret (kafka.sasl.secretArn); without it no Secrets Manager access is granted. */
   kafkaSecretArn?: string;
+  /**
+   * The channels deploy configures (deploy.notify, settings.ts): sms sends through SNS, email from `sesFrom` (and its
+   * configuration set), the Telegram token's secret. Without them no SNS, SES or channel-secret access is granted.
+   */
+  channels?: { sms?: boolean; sesFrom?: string; sesConfigurationSet?: string; telegramSecretArn?: string };
   /** The execution role the operator passes to Lambda (iam:PassRole); default any role named `<prefix>-*`. */
   roleArn?: string;
+  /** The CAP feed's S3 bucket (profile `cap.bucket`) and key prefix; without it no S3 access is granted. */
+  capBucket?: string;
+  capPrefix?: string;
+}
+
+/**
+ * The consumer publishes the CAP feed, and `quakectl cap publish` republishes it: PutObject and GetObject on the
+ * feed's keys, ListBucket (the action ListObjectsV2 needs) on the bucket (Service Authorization Reference, Amazon S3).
+ */
+function capFeedStatements(scope: PolicyScope): PolicyStatement[] {
+  if (!scope.capBucket) return [];
+  const p = scope.partition ?? 'aws';
+  return [
+    {
+      Sid: 'CapFeedObjects',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:GetObject'],
+      Resource: [`arn:${p}:s3:::${scope.capBucket}/${scope.capPrefix ?? ''}*`],
+    },
+    { Sid: 'CapFeedList', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [`arn:${p}:s3:::${scope.capBucket}`] },
+  ];
 }
 
 function arns(scope: PolicyScope) {
@@ -67,6 +93,7 @@ function arns(scope: PolicyScope) {
       `arn:${p}:events:${r}:${a}:rule/${names.function('producer')}-poll`,
     ],
     role: scope.roleArn ?? `arn:${p}:iam::${a}:role/${names.prefix}*`,
+    channelSecrets: `arn:${p}:secretsmanager:${r}:${a}:secret:${names.prefix.replace(/-$/, '')}/*`,
   };
 }
 
@@ -80,6 +107,54 @@ const TABLE_ITEM_ACTIONS = [
   'dynamodb:BatchGetItem',
   'dynamodb:BatchWriteItem',
 ];
+
+/**
+ * What sending on the configured channels needs: the functions, and the operator whose `dlq redrive` sends again
+ * (the operator reads no channel secret: a redrive's sender is configured by its own environment).
+ */
+function channelStatements(scope: PolicyScope, readSecrets: boolean): PolicyStatement[] {
+  const out: PolicyStatement[] = [];
+  const ch = scope.channels ?? {};
+  if (ch.sms) {
+    out.push({
+      // SMS to a phone number is a Publish without a topic: it has no resource ARN to name (SNS developer guide,
+      // "Publishing to a mobile phone"; Service Authorization Reference: Publish's resource type is the topic).
+      Sid: 'SmsPublish',
+      Effect: 'Allow',
+      Action: ['sns:Publish'],
+      Resource: ['*'],
+    });
+  }
+  if (ch.sesFrom) {
+    const p = scope.partition ?? 'aws';
+    const r = scope.region ?? '*';
+    const acct = scope.account ?? '*';
+    const address = /<([^>]+)>/.exec(ch.sesFrom)?.[1] ?? ch.sesFrom.trim();
+    const domain = address.split('@')[1];
+    out.push({
+      // SES v2 SendEmail is authorised on the sending identity (the address, or the domain it belongs to when that is
+      // the verified identity) and on the configuration set it uses (Service Authorization Reference, SES v2).
+      Sid: 'EmailSend',
+      Effect: 'Allow',
+      Action: ['ses:SendEmail'],
+      Resource: [
+        `arn:${p}:ses:${r}:${acct}:identity/${address}`,
+        ...(domain ? [`arn:${p}:ses:${r}:${acct}:identity/${domain}`] : []),
+        ...(ch.sesConfigurationSet ? [`arn:${p}:ses:${r}:${acct}:configuration-set/${ch.sesConfigurationSet}`] : []),
+      ],
+    });
+  }
+  if (readSecrets && ch.telegramSecretArn) {
+    out.push({
+      // Read once per execution environment at start-up (shared/infra/handler-support.ts).
+      Sid: 'ChannelSecrets',
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: [ch.telegramSecretArn],
+    });
+  }
+  return out;
+}
 
 /** The functions' execution role. */
 export function functionsPolicy(scope: PolicyScope): PolicyDocument {
@@ -136,6 +211,8 @@ export function functionsPolicy(scope: PolicyScope): PolicyDocument {
       Resource: ['*'],
     },
   ];
+  statements.push(...channelStatements(scope, true));
+  statements.push(...capFeedStatements(scope));
   if (scope.kafkaSecretArn) {
     statements.push({
       // The functions' own Kafka clients and the Kafka event source mapping both read it.
@@ -248,6 +325,16 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
       Resource: a.rules,
     },
     { Sid: 'Logs', Effect: 'Allow', Action: ['logs:FilterLogEvents'], Resource: a.logGroups },
+    {
+      // `quakectl secrets set`: the channel secrets it creates, all named `<prefix>/…` (Secrets Manager appends a
+      // random suffix to the ARN, hence the wildcard after the name).
+      Sid: 'ChannelSecrets',
+      Effect: 'Allow',
+      Action: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'],
+      Resource: [a.channelSecrets],
+    },
+    ...channelStatements(scope, false),
+    ...capFeedStatements(scope),
   ];
   if (scope.kafkaSecretArn) {
     statements.push({

@@ -4,16 +4,18 @@
  */
 import { bundleFunction } from '../bundle/index.ts';
 import type { Clients } from '../infra/clients.ts';
-import type { Profile } from '../infra/config.ts';
+import { type Profile, stateDir } from '../infra/config.ts';
 import { ConfigError } from '../infra/errors.ts';
 import { FUNCTION_ROLES, type FunctionRole, type ResourceNames, resourceNames } from '../infra/names.ts';
+import { readStackState } from '../infra/stack-state.ts';
+import { capFunctionEnv, capSettingsOfProfile } from '../notify/cap-config.ts';
 import { confirm } from '../ops/confirm.ts';
 import { otherTopicConsumers, readActual } from './actual.ts';
 import { type AppliedItem, converge, destroyResources } from './converge.ts';
 import { type BundleRef, deployedRoles, desiredState } from './desired.ts';
 import { DeployBlockedError } from './errors.ts';
 import { hasChanges, isChange, planDeploy, planDestroy, planSummary, skipKinds } from './plan.ts';
-import { type DeploySettings, LOCAL_ROLE_ARN } from './settings.ts';
+import { type DeploySettings, LOCAL_ROLE_ARN, senderAddress } from './settings.ts';
 import type { Change, DesiredState, MappingSpec, Plan, PlanAction, ResourceKind } from './types.ts';
 
 export type { AppliedItem } from './converge.ts';
@@ -104,7 +106,14 @@ export async function computeDesired(
     bundles,
     settings: opts.settings,
     allowPrivateTargets: clients.config.allowPrivateTargets,
+    localAwsEndpoint: profile.type === 'local' ? clients.config.endpoints.sesv2 : undefined,
     destroying: opts.destroying,
+    // Locally the feed's URL is the running stack's CAP server (local/cap-server.ts).
+    capEnv: opts.destroying
+      ? undefined
+      : capFunctionEnv(
+          capSettingsOfProfile(profile, profile.type === 'local' ? readStackState(stateDir(profile)) : undefined),
+        ),
   });
 }
 
@@ -124,6 +133,13 @@ export async function deploy(ctx: DeployContext, opts: DeployOptions = {}): Prom
     throw new DeployBlockedError(
       `deploy refuses ${blocked.length} change(s): ${blocked.map((b) => `${b.kind}/${b.name} (${b.note})`).join('; ')}`,
     );
+  }
+  // moto refuses mail from an unverified sender, as SES does: the local profile's sender is verified there (moto keeps
+  // nothing across restarts, so on every deploy). On AWS verifying an identity is the operator's (DNS, inbox).
+  const from = opts.settings?.notify?.email?.from;
+  if (!opts.dryRun && ctx.profile.type === 'local' && from) {
+    const { verifyLocalSender } = await import('../../local/channels.ts');
+    await verifyLocalSender(await ctx.clients.sesv2(), senderAddress(from));
   }
   if (opts.dryRun || !hasChanges(plan)) return { ...view, dryRun: Boolean(opts.dryRun), applied: [], warnings };
   const changes = plan.items.filter((i) => isChange(i.action)).length;

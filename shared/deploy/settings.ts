@@ -97,6 +97,43 @@ const ingestSettings = z.object({
   schedule: z.string().default(POLL_SCHEDULE),
 });
 
+/**
+ * The per-notification channels' provider settings, written into the segment worker's environment (function-env.ts):
+ * sms through SNS, email through SES v2, the Telegram bot token's Secrets Manager secret (`quakectl secrets set
+ * telegram-bot-token` creates it and prints its ARN). None is a secret; `quakectl iam policy` grants exactly these.
+ */
+export const notifySettingsSchema = z.strictObject({
+  sms: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      senderId: z
+        .string()
+        .regex(/^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/)
+        .optional(),
+      originationNumber: z
+        .string()
+        .regex(/^\+[1-9]\d{1,14}$/)
+        .optional(),
+    })
+    .optional(),
+  email: z
+    .strictObject({
+      /** A verified SES identity (the address or its domain); on the local profile deploy verifies it in moto. */
+      from: z.string().min(3),
+      configurationSet: z.string().min(1).optional(),
+      /** https URL with `{subscriber}`: RFC 8058 one-click unsubscribe; else a mailto to `from`. */
+      unsubscribeUrl: z.url({ protocol: /^https$/ }).optional(),
+    })
+    .optional(),
+  telegram: z.strictObject({ secretArn: z.string().startsWith('arn:') }).optional(),
+});
+export type NotifySettings = z.infer<typeof notifySettingsSchema>;
+
+/** The email sender's bare address (`Name <a@b>` → `a@b`). */
+export function senderAddress(from: string): string {
+  return /<([^>]+)>/.exec(from)?.[1] ?? from.trim();
+}
+
 export const deploySettingsSchema = z.object({
   functions: z.partialRecord(z.enum(FUNCTION_ROLES), functionOverride).optional(),
   ingest: ingestSettings.optional(),
@@ -107,6 +144,7 @@ export const deploySettingsSchema = z.object({
    * Slack-style hooks carry their token in the path. Exact host names, compared in lower case.
    */
   logUrlPathsFor: z.array(z.string().min(1).toLowerCase()).optional(),
+  notify: notifySettingsSchema.optional(),
 });
 export type DeploySettings = z.infer<typeof deploySettingsSchema>;
 

@@ -15,6 +15,11 @@
  *   retraction                              → cancellation run over every earlier plan's shards (savePlan mode
  *                                             cancel) → supersede → start chains: everyone an earlier run alerted
  *                                             gets one cancellation; nothing further is sent for the event
+ *   after a plan (alert or cancel) is saved and its chains started, or on a redelivery of the record it planned
+ *                                           → publish the event's CAP messages (deps.publishCap) in the background:
+ *                                             alerts to people first; the batch waits for it only at its end, a
+ *                                             failure is logged, counted and parked in the consumer DLQ
+ *                                             (`{kind:'cap', eventId, reason}`), never thrown
  *
  * Any other error (a service down) throws: the event source mapping retries the batch, which is safe because every
  * step above is idempotent.
@@ -58,6 +63,15 @@ export interface ConsumerDlqMessage {
   value?: string | null;
 }
 
+/** A CAP publication that failed (the store's own retries spent): `quakectl cap publish <eventId>` redoes it. */
+export interface CapDlqMessage {
+  kind: 'cap';
+  reason: string;
+  eventId: string;
+  revision?: number;
+  failedAt: number;
+}
+
 export interface ConsumeDeps {
   events: EventStore;
   /** The unit locks: a re-plan supersedes the previous run's unfinished units. */
@@ -66,7 +80,12 @@ export interface ConsumeDeps {
   /** Every segments-table row: large footprints are planned from it (shared/fanout `PlanInput.allSegments`). */
   allSegments?(): Promise<SegmentRef[]>;
   startChain(payload: WorkerPayload): Promise<void>;
-  sendToDlq(message: ConsumerDlqMessage): Promise<void>;
+  sendToDlq(message: ConsumerDlqMessage | CapDlqMessage): Promise<void>;
+  /**
+   * Publishes the event's CAP messages and the feed's index (shared/notify/cap-publish.ts `publishEventCap`); absent:
+   * no feed. Idempotent: the same record publishes the same bytes.
+   */
+  publishCap?(record: EventRecord): Promise<void>;
   minMagnitude: number;
   minSubscriberMmi: number;
   parallelism: number;
@@ -90,27 +109,73 @@ export interface ConsumeResult {
   records: number;
   outcomes: Record<RecordOutcome, number>;
   planned: { eventId: string; segments: number; chains: number; revision: number }[];
+  /** CAP publications of the batch (see publishCapLater). */
+  cap: { published: number; failed: number };
 }
+
+/** The batch's CAP publications in flight: awaited at the end of the batch, after every record's chains started. */
+type CapQueue = Promise<void>[];
 
 export async function consumeBatch(event: SelfManagedKafkaEvent, deps: ConsumeDeps): Promise<ConsumeResult> {
   const result: ConsumeResult = {
     records: 0,
     outcomes: { planned: 0, duplicate: 0, skipped: 0, 'not-rising': 0, poison: 0, retracted: 0 },
     planned: [],
+    cap: { published: 0, failed: 0 },
   };
+  const cap: CapQueue = [];
   await Promise.all(
     recordsByPartition(event).map(async (records) => {
       for (const r of records) {
         result.records++;
-        const outcome = await handleRecord(decodeRecord(r), deps, result);
+        const outcome = await handleRecord(decodeRecord(r), deps, result, cap);
         result.outcomes[outcome]++;
       }
     }),
   );
+  // Lambda freezes the environment once the handler returns: what runs in the background must end before.
+  await Promise.all(cap);
   return result;
 }
 
-async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: ConsumeResult): Promise<RecordOutcome> {
+/**
+ * Starts publishing the event's CAP feed without holding up the next record. A failure is logged, counted and parked
+ * in the consumer DLQ; if even that fails, it is logged only: the feed must never fail the fan-out (the next publish
+ * of the event, a redelivery, or `quakectl cap publish` repairs it).
+ */
+function publishCapLater(record: EventRecord, deps: ConsumeDeps, result: ConsumeResult, cap: CapQueue): void {
+  if (!deps.publishCap) return;
+  const publish = deps.publishCap;
+  cap.push(
+    (async () => {
+      try {
+        await publish(record);
+        result.cap.published++;
+      } catch (err) {
+        result.cap.failed++;
+        const reason = `CAP publish failed: ${(err as Error).name}: ${(err as Error).message}`.slice(0, 1000);
+        deps.log?.warn('CAP publish failed', { eventId: record.eventId, revision: record.revision, reason });
+        const message: CapDlqMessage = {
+          kind: 'cap',
+          reason,
+          eventId: record.eventId,
+          revision: record.revision,
+          failedAt: (deps.now ?? Date.now)(),
+        };
+        await deps.sendToDlq(message).catch((dlqErr: Error) => {
+          deps.log?.warn('CAP failure not parked', { eventId: record.eventId, reason, error: dlqErr.message });
+        });
+      }
+    })(),
+  );
+}
+
+async function handleRecord(
+  d: DecodedRecord,
+  deps: ConsumeDeps,
+  result: ConsumeResult,
+  cap: CapQueue,
+): Promise<RecordOutcome> {
   if (!d.ok) {
     deps.log?.warn('poison record', {
       topic: d.record.topic,
@@ -121,7 +186,7 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
     await deps.sendToDlq(dlqMessage(d.record, d.reason));
     return 'poison';
   }
-  if (d.kind === 'retraction') return handleRetraction(d, deps, result);
+  if (d.kind === 'retraction') return handleRetraction(d, deps, result, cap);
   const { quake, acceptedAt } = d;
   const now = (deps.now ?? Date.now)();
   const notAlerted = !isAlertable(quake, deps.minMagnitude)
@@ -137,6 +202,10 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
   const current = await getEvent(deps.events, quake.id);
   if (current?.handledUpdatedAt !== undefined && current.handledUpdatedAt >= quake.updatedAt) {
     await restartIfNeverStarted(current, quake, deps);
+    // The consumer may have died before its CAP publication ended: publish again (same bytes if it had).
+    if (current.runs?.some((r) => r.mode === 'alert' && r.quake.updatedAt === quake.updatedAt)) {
+      publishCapLater(current, deps, result, cap);
+    }
     return 'duplicate';
   }
   if (current?.retractedAt !== undefined || current?.mode === 'cancel') {
@@ -188,6 +257,7 @@ async function handleRecord(d: DecodedRecord, deps: ConsumeDeps, result: Consume
     supersededUnits: superseded,
   });
   await startChains(quake.id, revision, saved.chains ?? chains, deps);
+  publishCapLater(saved, deps, result, cap);
   result.planned.push({ eventId: quake.id, segments: plan.segments.length, chains: saved.chains ?? chains, revision });
   return 'planned';
 }
@@ -222,6 +292,7 @@ async function handleRetraction(
   d: DecodedRetraction,
   deps: ConsumeDeps,
   result: ConsumeResult,
+  cap: CapQueue,
 ): Promise<RecordOutcome> {
   const current = await getEvent(deps.events, d.eventId);
   if (!current?.plannedQuake) {
@@ -230,6 +301,7 @@ async function handleRetraction(
   }
   if (current.mode === 'cancel') {
     await restartIfNeverStarted(current, current.plannedQuake, deps);
+    publishCapLater(current, deps, result, cap);
     return 'duplicate';
   }
   const runs = (current.runs ?? []).filter((r) => r.mode === 'alert');
@@ -278,6 +350,7 @@ async function handleRetraction(
     supersededUnits: superseded,
   });
   await startChains(d.eventId, saved.revision ?? 1, saved.chains ?? 0, deps);
+  publishCapLater(saved, deps, result, cap);
   result.planned.push({
     eventId: d.eventId,
     segments: ordered.length,

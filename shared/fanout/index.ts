@@ -1,4 +1,5 @@
 export {
+  type CapDlqMessage,
   type ConsumeDeps,
   type ConsumeResult,
   type ConsumerDlqMessage,

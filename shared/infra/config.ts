@@ -29,6 +29,45 @@ const kafkaSchema = z.strictObject({
   clientId: z.string().default('quakectl'),
 });
 
+/**
+ * One per-notification channel's delivery policy (shared/notify/rate.ts, deliverer.ts):
+ * - `ratePerSecond`: sends per second for the whole system (all chains of all events share it: a DynamoDB-backed
+ *   budget), the provider's documented default unless the operator's account has a higher quota.
+ * - `late`: what to do with an alert that can no longer arrive before the S wave plus `lateGraceS`: `rebuild` sends
+ *   it with the text rebuilt for the moment of sending ("shaking under way" / what happened), `drop` does not send
+ *   it (counted and logged as dropped). An alert is never sent with a stale "shaking in N s".
+ */
+const channelPolicy = (ratePerSecond: number, late: 'rebuild' | 'drop') =>
+  z
+    .strictObject({
+      ratePerSecond: z.number().min(0.1).max(100_000).default(ratePerSecond),
+      late: z.enum(['rebuild', 'drop']).default(late),
+      lateGraceS: z.number().min(0).max(3600).default(10),
+    })
+    .default({ ratePerSecond, late, lateGraceS: 10 });
+
+/**
+ * Defaults: Telegram ~30 messages/s per bot (Bot FAQ); SNS transactional SMS 20 messages/s (AWS SNS quotas, an
+ * account's default, raised on request); SES v2 14 messages/s (a new production account's sending rate; the sandbox
+ * allows 1); Web Push: push services document no per-sender rate — FCM's quota of 600,000 messages/min per project
+ * gives 10,000/s. SMS and email cost money and arrive late: their late policy is `drop`; push and Telegram update in
+ * place or are read in a chat, so a late alert is rebuilt to say what happened.
+ */
+export const channelsSchema = z
+  .strictObject({
+    telegram: channelPolicy(30, 'rebuild'),
+    push: channelPolicy(10_000, 'rebuild'),
+    sms: channelPolicy(20, 'drop'),
+    email: channelPolicy(14, 'drop'),
+  })
+  .default({
+    telegram: { ratePerSecond: 30, late: 'rebuild', lateGraceS: 10 },
+    push: { ratePerSecond: 10_000, late: 'rebuild', lateGraceS: 10 },
+    sms: { ratePerSecond: 20, late: 'drop', lateGraceS: 10 },
+    email: { ratePerSecond: 14, late: 'drop', lateGraceS: 10 },
+  });
+export type ChannelPolicies = z.infer<typeof channelsSchema>;
+
 export const fanoutSchema = z.strictObject({
   /** Number of segment-worker chains started per event (P). */
   parallelism: z.number().int().min(1).max(1000).default(4),
@@ -71,6 +110,36 @@ export const fanoutSchema = z.strictObject({
    */
   leaseMs: z.number().int().min(1000).max(900_000).optional(),
   reserveMs: z.number().int().min(100).max(900_000).optional(),
+  /** Per-notification channels' send rates and late policies (see `channelsSchema`). */
+  channels: channelsSchema,
+});
+
+/**
+ * The CAP 1.2 feed the consumer publishes (shared/notify/cap-config.ts): an S3 bucket on `aws` profiles (none: no
+ * feed), a directory on `local` ones (default `<stateDir>/cap`, served by `quakectl local up`).
+ */
+export const capSchema = z.strictObject({
+  /** S3 bucket (aws): objects `<prefix><identifier>.xml` and `<prefix>index.atom`. */
+  bucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')
+    .optional(),
+  /** Key prefix in the bucket: empty or ending in `/`. */
+  prefix: z
+    .string()
+    .regex(/^([^/].*\/)?$/, 'empty or ending in / (not starting with one)')
+    .default(''),
+  /** Directory (local). */
+  dir: z.string().min(1).optional(),
+  /** CAP `sender`: a domain or e-mail form you control (CAP 1.2 3.2.1: no spaces, commas, < or &). */
+  sender: z
+    .string()
+    .regex(/^[^\s,<&]+$/, 'no spaces, commas, < or &')
+    .optional(),
+  /** Where the feed is served (the documents' `web` and the index links); default the bucket's or the local feed's URL. */
+  baseUrl: z.url().optional(),
+  /** Local profiles publish unless this is false. */
+  enabled: z.boolean().optional(),
 });
 
 const profileBase = {
@@ -88,6 +157,7 @@ const profileBase = {
       schedule: z.string().default('rate(1 minute)'),
     })
     .optional(),
+  cap: capSchema.optional(),
   /** Deploy's own knobs: validated by shared/deploy/settings.ts (readDeploySettings), not here. */
   deploy: z.unknown().optional(),
 };

@@ -73,11 +73,51 @@ export const functionEnvSchema = z
     QUAKECTL_INGEST_MAX_AGE_S: int(0, 10 * 365 * 86_400).optional(),
     /** Autoscaler rules as JSON (validated by shared/scaling/rules.ts when the autoscaler starts). */
     QUAKECTL_SCALING_RULES: z.string().min(2).optional(),
+    /**
+     * Channels (shared/notify/senders.ts): sms via SNS when enabled (sms.ts), email via SES v2 from a verified sender
+     * (email.ts), the Telegram bot token from a Secrets Manager secret read once at start-up (never logged; the plain
+     * QUAKECTL_TELEGRAM_BOT_TOKEN is for the local profile only).
+     */
+    QUAKECTL_SMS_ENABLED: bool.default(false),
+    QUAKECTL_SMS_SENDER_ID: z
+      .string()
+      .regex(/^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/, '1–11 letters or digits')
+      .optional(),
+    QUAKECTL_SMS_ORIGINATION_NUMBER: z
+      .string()
+      .regex(/^\+[1-9]\d{1,14}$/, 'an E.164 number')
+      .optional(),
+    QUAKECTL_SES_FROM: z.string().min(3).optional(),
+    QUAKECTL_SES_CONFIGURATION_SET: z.string().min(1).optional(),
+    QUAKECTL_EMAIL_UNSUBSCRIBE_URL: z.url({ protocol: /^https$/ }).optional(),
+    QUAKECTL_TELEGRAM_SECRET_ARN: z.string().startsWith('arn:').optional(),
+    /** Local profile: SNS, SES v2 and Secrets Manager endpoints (moto); unset on AWS, where the SDK resolves them. */
+    QUAKECTL_SNS_ENDPOINT: z.url().optional(),
+    QUAKECTL_SESV2_ENDPOINT: z.url().optional(),
+    QUAKECTL_SECRETS_ENDPOINT: z.url().optional(),
+    /**
+     * Consumer: where it publishes the CAP 1.2 feed (shared/notify/cap-config.ts), a directory or an S3 bucket with a
+     * key prefix; neither: no feed. Sender and base URL as in the profile's `cap` block.
+     */
+    QUAKECTL_CAP_DIR: z.string().min(1).optional(),
+    QUAKECTL_CAP_BUCKET: z.string().min(3).optional(),
+    QUAKECTL_CAP_PREFIX: z
+      .string()
+      .regex(/^([^/].*\/)?$/)
+      .default(''),
+    QUAKECTL_CAP_SENDER: z
+      .string()
+      .regex(/^[^\s,<&]+$/)
+      .default('quakectl.local'),
+    QUAKECTL_CAP_BASE_URL: z.url().optional(),
     /** Local test hook of the segment worker (honoured only with QUAKECTL_LOCAL=true): exit after N batches. */
     QUAKECTL_TEST_CRASH_AFTER_BATCHES: int(0, 1_000_000).default(0),
     QUAKECTL_TEST_CRASH_DIR: z.string().min(1).optional(),
   })
   .superRefine((e, ctx) => {
+    if (e.QUAKECTL_CAP_DIR && e.QUAKECTL_CAP_BUCKET) {
+      ctx.addIssue({ code: 'custom', path: ['QUAKECTL_CAP_BUCKET'], message: 'QUAKECTL_CAP_DIR or _BUCKET, not both' });
+    }
     if (e.QUAKECTL_KAFKA_SASL_MECHANISM && !e.QUAKECTL_KAFKA_SECRET_ARN) {
       ctx.addIssue({
         code: 'custom',
@@ -124,6 +164,17 @@ export async function kafkaCredentials(secrets: SecretsManagerClient, secretArn:
 }
 
 /**
+ * A channel secret stored as a plain SecretString (the Telegram bot token). Errors: ConfigError when the secret has
+ * no string value (never its value); the SDK's error when it cannot be read.
+ */
+export async function channelSecret(secrets: SecretsManagerClient, secretArn: string): Promise<string> {
+  const r = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  const value = r.SecretString?.trim();
+  if (!value) throw new ConfigError(`secret ${secretArn} has no string value`);
+  return value;
+}
+
+/**
  * The function's ServiceConfig: endpoints from the SDK's own AWS_ENDPOINT_URL_* variables (set by the emulator
  * locally; unset on AWS), Kafka with the credentials read from Secrets Manager.
  */
@@ -141,6 +192,10 @@ export function serviceConfigFromFunctionEnv(
       lambda: env.AWS_ENDPOINT_URL_LAMBDA,
       logs: env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS,
       eventbridge: env.AWS_ENDPOINT_URL_EVENTBRIDGE,
+      sns: fe.QUAKECTL_SNS_ENDPOINT ?? env.AWS_ENDPOINT_URL_SNS,
+      sesv2: fe.QUAKECTL_SESV2_ENDPOINT ?? env.AWS_ENDPOINT_URL_SESV2,
+      secretsmanager: fe.QUAKECTL_SECRETS_ENDPOINT ?? env.AWS_ENDPOINT_URL_SECRETS_MANAGER,
+      s3: env.AWS_ENDPOINT_URL_S3,
     },
     kafka: {
       brokers: fe.QUAKECTL_KAFKA_BROKERS,

@@ -7,9 +7,16 @@
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import type { ChannelSecrets } from '../notify/senders.ts';
 import { createTelemetry } from '../notify/telemetry.ts';
 import { type Clients, createClients, type ServiceConfig } from './clients.ts';
-import { type FunctionEnv, kafkaCredentials, parseFunctionEnv, serviceConfigFromFunctionEnv } from './function-env.ts';
+import {
+  channelSecret,
+  type FunctionEnv,
+  kafkaCredentials,
+  parseFunctionEnv,
+  serviceConfigFromFunctionEnv,
+} from './function-env.ts';
 import type { DlqKind } from './names.ts';
 
 /** The domain's logging interface (shared/fanout, shared/ingest): a message and structured fields. */
@@ -27,6 +34,8 @@ export interface FunctionRuntime {
   logger: Telemetry['logger'];
   metrics: Telemetry['metrics'];
   log: DomainLog;
+  /** Channel secrets read from Secrets Manager at start-up (QUAKECTL_TELEGRAM_SECRET_ARN); never logged. */
+  channelSecrets: ChannelSecrets;
   /** The URL of one of the system's DLQs, looked up once (GetQueueUrl) and cached; a failed lookup is not cached. */
   dlqUrl(kind: DlqKind): Promise<string>;
 }
@@ -35,8 +44,8 @@ export interface FunctionRuntime {
  * A Secrets Manager client from the given environment (in Lambda, process.env: AWS_REGION and the role's
  * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN; an endpoint override only where one is set).
  */
-function secretsClient(env: NodeJS.ProcessEnv): SecretsManagerClient {
-  const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL;
+function secretsClient(env: NodeJS.ProcessEnv, fe: FunctionEnv): SecretsManagerClient {
+  const endpoint = fe.QUAKECTL_SECRETS_ENDPOINT ?? env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL;
   const {
     AWS_ACCESS_KEY_ID: accessKeyId,
     AWS_SECRET_ACCESS_KEY: secretAccessKey,
@@ -56,10 +65,15 @@ export async function functionRuntime(
 ): Promise<FunctionRuntime> {
   const fe = parseFunctionEnv(env);
   let credentials: Awaited<ReturnType<typeof kafkaCredentials>> | undefined;
-  if (fe.QUAKECTL_KAFKA_SASL_MECHANISM && fe.QUAKECTL_KAFKA_SECRET_ARN) {
-    const client = secrets ?? secretsClient(env);
+  const channelSecrets: ChannelSecrets = {};
+  const kafkaSecret = fe.QUAKECTL_KAFKA_SASL_MECHANISM ? fe.QUAKECTL_KAFKA_SECRET_ARN : undefined;
+  if (kafkaSecret || fe.QUAKECTL_TELEGRAM_SECRET_ARN) {
+    const client = secrets ?? secretsClient(env, fe);
     try {
-      credentials = await kafkaCredentials(client, fe.QUAKECTL_KAFKA_SECRET_ARN);
+      if (kafkaSecret) credentials = await kafkaCredentials(client, kafkaSecret);
+      if (fe.QUAKECTL_TELEGRAM_SECRET_ARN) {
+        channelSecrets.telegramBotToken = await channelSecret(client, fe.QUAKECTL_TELEGRAM_SECRET_ARN);
+      }
     } finally {
       if (!secrets) client.destroy();
     }
@@ -87,5 +101,5 @@ export async function functionRuntime(
     }
     return url;
   };
-  return { env: fe, config, clients, logger, metrics, log, dlqUrl };
+  return { env: fe, config, clients, logger, metrics, log, channelSecrets, dlqUrl };
 }

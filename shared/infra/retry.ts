@@ -126,6 +126,30 @@ export function sdkRetryStrategy(policy: RetryPolicy, random: () => number = Mat
 }
 
 /**
+ * `sdkRetryStrategy` for clients of rate-limited providers (SNS SMS, SES): transient errors are retried as usual, but a
+ * throttling answer is handed straight to the caller (the SDK's retry middleware rethrows the last error when the
+ * strategy refuses a retry token). The Deliverer then waits for the provider's shared rate (shared/notify/rate.ts) and
+ * its own backoff and counts the throttle; eight quick SDK retries at 25 ms–1 s would only be throttled again, outside
+ * the shared rate, and hide the throttle from the report.
+ */
+export function providerRetryStrategy(
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): ConfiguredRetryStrategy {
+  return new (class extends ConfiguredRetryStrategy {
+    override async refreshRetryTokenForRetry(
+      token: Parameters<ConfiguredRetryStrategy['refreshRetryTokenForRetry']>[0],
+      errorInfo: Parameters<ConfiguredRetryStrategy['refreshRetryTokenForRetry']>[1],
+    ) {
+      if (errorInfo.errorType === 'THROTTLING') throw new Error('throttling is left to the caller');
+      return super.refreshRetryTokenForRetry(token, errorInfo);
+    }
+  })(policy.attempts, (attempt) =>
+    Math.round(Math.max(1, random() * Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1)))),
+  );
+}
+
+/**
  * Resubmits the unprocessed part of a DynamoDB batch call until nothing is left, under `policy`
  * (DynamoDB "BatchWriteItem": "If DynamoDB returns any unprocessed items, you should retry the batch operation on
  * those items … we strongly recommend that you use an exponential backoff algorithm"). `send` receives the pending

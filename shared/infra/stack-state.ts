@@ -18,6 +18,10 @@ export interface StackState {
   sqs: ServiceState & { endpoint: string };
   dynamodb: ServiceState & { endpoint: string };
   lambda?: ServiceState & { endpoint: string };
+  /** moto server: SNS, SES v2 and Secrets Manager for the sms/email channels and channel secrets. */
+  moto?: ServiceState & { endpoint: string };
+  /** The CAP feed (local/cap-server.ts): `<endpoint>/cap/index.atom` serves `dir`. */
+  cap?: ServiceState & { endpoint: string; dir: string };
   startedAt?: string;
 }
 

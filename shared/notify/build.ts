@@ -117,3 +117,20 @@ export function buildCancellation(
     builtAt: facts.builtAt ?? Date.now(),
   };
 }
+
+/**
+ * A notification's text rebuilt for `now` from its own figures (the redrive when the event record is gone; the
+ * Deliverer when a send waited for its provider's rate): the seconds until the S wave move on by the time since it
+ * was built (`builtAt`, else `fallbackBuiltAt`), and with them the phase — a countdown, "shaking under way", or what
+ * happened. Same id (receivers de-duplicate on it). Epoch ms in, a new Notification out.
+ */
+export function rebuildForNow(n: Notification, now: number, fallbackBuiltAt = now): Notification {
+  const builtAt = n.builtAt ?? fallbackBuiltAt;
+  const secondsUntilShaking = round1(n.secondsUntilShaking - (now - builtAt) / 1000);
+  const phase = shakingPhase(secondsUntilShaking);
+  const { text, locale } =
+    n.kind === 'cancel'
+      ? cancellationText(n, n.locale)
+      : notificationText({ ...n, secondsUntilShaking, phase }, n.locale);
+  return { ...n, kind: n.kind ?? 'alert', secondsUntilShaking, phase, text, locale, builtAt: now };
+}

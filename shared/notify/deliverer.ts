@@ -4,18 +4,26 @@
  * channel or inside a DLQ message; if even the DLQ refuses, it throws DeliveryError and the caller must not
  * checkpoint past the batch.
  */
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetQueueUrlCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Clients } from '../infra/clients.ts';
-import { DEFAULT_FANOUT } from '../infra/config.ts';
+import { type ChannelPolicies, DEFAULT_FANOUT } from '../infra/config.ts';
 import type { ResourceNames } from '../infra/names.ts';
 import { RETRY_POLICIES } from '../infra/retry.ts';
 import { chunk, mapLimit } from '../segments/concurrency.ts';
 import { type Lookup, TargetGuard } from './address.ts';
+import { rebuildForNow } from './build.ts';
+import type { ChannelSender, ChannelSenders, PerNotificationChannel } from './channel.ts';
 import { DeliveryError } from './errors.ts';
-import { type TelegramSender, telegramSenderFromEnv } from './telegram.ts';
+import { DynamoSendJournal, MemorySendJournal, type SendJournal } from './journal.ts';
+import { DynamoRateStore, MemoryRateStore, RateGate } from './rate.ts';
+import { type ChannelSecrets, channelSendersFromEnv } from './senders.ts';
+import { redactTarget } from './targets.ts';
+import type { TelegramSender } from './telegram.ts';
 import { createTelemetry, redactUrl } from './telemetry.ts';
 import type { DeliveryDlqMessage, DeliveryItem, DeliveryResult, Notification } from './types.ts';
 import { type PostOptions, postBatch } from './webhook.ts';
@@ -25,8 +33,26 @@ export interface DelivererOptions {
   names: ResourceNames;
   /** Needed only for kafka channels; a producer is connected on first use. */
   kafka?: Kafka;
-  /** Needed only for telegram channels (telegram.ts); without it they are parked with the reason. */
+  /**
+   * Senders of the per-notification channels (channel.ts: telegram, push, sms, email); a channel without one is
+   * parked with the reason. `telegram` is the same as `senders.telegram`.
+   */
+  senders?: ChannelSenders;
   telegram?: TelegramSender;
+  /**
+   * Paces the per-notification channels' sends to their providers' rates, shared by every process that uses the same
+   * store (rate.ts). Default: paced in this process only, at `channels`' rates.
+   */
+  rateGate?: RateGate;
+  /**
+   * What the per-person channels already sent (journal.ts), so a batch sent again after a crash, a lost lease or a
+   * redrive does not reach a phone twice. Default: in this process only.
+   */
+  journal?: SendJournal;
+  /** Per-notification channels' rates and late policies (default: the profile defaults, config.ts channelsSchema). */
+  channels?: ChannelPolicies;
+  /** Clock (epoch ms) for the late check; tests move it. */
+  now?: () => number;
   allowPrivateTargets: boolean;
   /** Notifications per webhook POST (fanout.batchSize). */
   batchSize?: number;
@@ -62,6 +88,14 @@ export interface DeliverOptions {
   signal?: AbortSignal;
 }
 
+/** What a per-notification channel needs before it can send (the reason when its notifications are parked). */
+const SENDER_SETUP: Record<PerNotificationChannel, string> = {
+  telegram: 'set QUAKECTL_TELEGRAM_BOT_TOKEN or QUAKECTL_TELEGRAM_SECRET_ARN',
+  push: 'set the VAPID keys',
+  sms: 'set QUAKECTL_SMS_ENABLED=true (deploy.notify.sms)',
+  email: 'set the SES sender address, QUAKECTL_SES_FROM (deploy.notify.email.from)',
+};
+
 /** At most this many POSTs in flight for one `deliver` call, however many distinct targets its batch has. */
 const MAX_TARGET_SLOTS = 256;
 
@@ -71,22 +105,39 @@ interface BatchOutcome {
   dlq: number;
   reason?: string;
   gone?: string[];
+  dropped?: { id: string; reason: string }[];
+  throttled?: number;
 }
 
-/** A chat id as logs and DLQ messages show it: its last 3 characters only. */
-function redactChat(chatId: string): string {
-  return `telegram:…${chatId.slice(-3)}`;
+/** Sends per second of each provider, from the channels' policies (a sender's provider takes its channel's rate). */
+export function providerRates(senders: ChannelSenders, channels: ChannelPolicies): Record<string, number> {
+  const rates: Record<string, number> = {};
+  for (const [type, sender] of Object.entries(senders) as [PerNotificationChannel, ChannelSender][]) {
+    rates[sender.provider] = channels[type].ratePerSecond;
+  }
+  return rates;
 }
 
 export class Deliverer {
   readonly opts: Required<Pick<DelivererOptions, 'batchSize' | 'concurrency'>> & DelivererOptions;
   readonly post: PostOptions;
   readonly guard: TargetGuard;
+  readonly senders: ChannelSenders;
+  readonly channels: ChannelPolicies;
+  readonly rateGate: RateGate;
+  readonly journal: SendJournal;
+  private readonly now: () => number;
   private dlqUrl?: Promise<string>;
   private producer?: Promise<Producer>;
 
   constructor(opts: DelivererOptions) {
     this.opts = { batchSize: 100, concurrency: 32, ...opts };
+    this.senders = { ...(opts.telegram ? { telegram: opts.telegram } : {}), ...opts.senders };
+    this.channels = opts.channels ?? DEFAULT_FANOUT.channels;
+    this.rateGate =
+      opts.rateGate ?? new RateGate(new MemoryRateStore(), { rates: providerRates(this.senders, this.channels) });
+    this.journal = opts.journal ?? new MemorySendJournal();
+    this.now = opts.now ?? Date.now;
     this.guard = new TargetGuard({ allowPrivate: opts.allowPrivateTargets, lookup: opts.lookup });
     this.post = {
       guard: this.guard,
@@ -98,8 +149,17 @@ export class Deliverer {
     };
   }
 
-  /** A deliverer wired from the one client factory and the profile's fan-out settings. */
-  static fromClients(clients: Clients, extra: Partial<DelivererOptions> = {}): Deliverer {
+  /**
+   * A deliverer wired from the one client factory and the profile's fan-out settings: channel senders from the
+   * environment (senders.ts), their rates shared through the locks table (rate.ts).
+   */
+  static fromClients(
+    clients: Clients,
+    extra: Partial<DelivererOptions> & { channelSecrets?: ChannelSecrets } = {},
+  ): Deliverer {
+    const { channelSecrets, ...rest } = extra;
+    const senders = { ...channelSendersFromEnv(process.env, { clients, secrets: channelSecrets }), ...extra.senders };
+    const channels = clients.config.fanout.channels ?? DEFAULT_FANOUT.channels;
     return new Deliverer({
       sqs: clients.sqs,
       names: clients.config.names,
@@ -108,8 +168,13 @@ export class Deliverer {
       batchSize: clients.config.fanout.batchSize,
       timeoutMs: clients.config.fanout.webhookTimeoutMs,
       targetBudgetMs: clients.config.fanout.targetBudgetMs,
-      telegram: telegramSenderFromEnv(),
-      ...extra,
+      channels,
+      rateGate: new RateGate(new DynamoRateStore(clients.ddb, clients.config.names.table('locks')), {
+        rates: providerRates(senders, channels),
+      }),
+      journal: new DynamoSendJournal(clients.ddb, clients.config.names.table('locks')),
+      ...rest,
+      senders,
     });
   }
 
@@ -123,7 +188,7 @@ export class Deliverer {
     const result: DeliveryResult = { delivered: [], failed: [], dlq: 0 };
     const webhooks = new Map<string, { target: string; secret?: string; notifications: Notification[] }>();
     const kafka: DeliveryItem[] = [];
-    const telegram: DeliveryItem[] = [];
+    const each: DeliveryItem[] = [];
     for (const item of items) {
       const { channel, notification } = item;
       if (channel.type === 'webhook') {
@@ -135,11 +200,11 @@ export class Deliverer {
         webhooks.set(key, group);
       } else if (channel.type === 'kafka') {
         kafka.push(item);
-      } else if (channel.type === 'telegram') {
-        telegram.push(item);
-      } else {
+      } else if (channel.type === 'log') {
         this.logChannelLogger().info('notification', { channel: 'log', target: channel.target, notification });
         result.delivered.push(notification.id);
+      } else {
+        each.push(item);
       }
     }
 
@@ -151,7 +216,7 @@ export class Deliverer {
     const outcomes = await Promise.all([
       mapLimit(batches, slots, (b) => this.deliverWebhookBatch(b.target, b.secret, b.notifications, park, opts.signal)),
       kafka.length ? this.deliverKafka(kafka, park) : Promise.resolve([]),
-      telegram.length ? this.deliverTelegram(telegram, park, opts.signal) : Promise.resolve([]),
+      each.length ? this.deliverEach(each, park, opts.signal) : Promise.resolve([]),
     ]);
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('delivery aborted');
     for (const o of outcomes.flat()) {
@@ -162,6 +227,11 @@ export class Deliverer {
         result.gone ??= [];
         result.gone.push(...o.gone);
       }
+      if (o.dropped) {
+        result.dropped ??= [];
+        result.dropped.push(...o.dropped);
+      }
+      if (o.throttled) result.throttled = (result.throttled ?? 0) + o.throttled;
       if (o.reason && o.failed.length) {
         result.failures ??= [];
         result.failures.push({ reason: o.reason, ids: o.failed });
@@ -172,6 +242,8 @@ export class Deliverer {
       if (result.delivered.length) m.addMetric('NotificationsDelivered', MetricUnit.Count, result.delivered.length);
       if (result.failed.length) m.addMetric('NotificationsFailed', MetricUnit.Count, result.failed.length);
       if (result.dlq) m.addMetric('DeliveryDlqSends', MetricUnit.Count, result.dlq);
+      if (result.dropped?.length) m.addMetric('NotificationsDroppedLate', MetricUnit.Count, result.dropped.length);
+      if (result.throttled) m.addMetric('ThrottledSends', MetricUnit.Count, result.throttled);
     }
     return result;
   }
@@ -265,33 +337,117 @@ export class Deliverer {
   }
 
   /**
-   * One `sendMessage` per notification, paced by the sender (per bot and per chat); 403 answers are `gone` (not
-   * parked), other failures parked one DLQ message per notification with the chat id redacted.
+   * The per-notification channels (channel.ts): for each notification, a token from its provider's shared rate
+   * (rate.ts), the late check (`late`), then one `send`. Throttling answers are waited out and sent again while the
+   * channel's time budget (`targetBudgetMs`) lasts — never parked for that alone; `gone` answers are reported, not
+   * parked (a redrive would be refused the same way); other failures are parked one DLQ message per notification with
+   * the target redacted.
    */
-  private async deliverTelegram(items: DeliveryItem[], park: boolean, signal?: AbortSignal): Promise<BatchOutcome[]> {
-    const sender = this.opts.telegram;
-    return mapLimit(items, 32, async ({ notification: n, channel }): Promise<BatchOutcome> => {
-      const target = redactChat(channel.target);
-      const r = sender
-        ? await sender.send(channel.target, n.text, signal)
-        : ({
-            ok: false,
-            gone: false,
-            retriable: true,
-            reason: 'telegram: no bot token configured',
-            attempts: 0,
-          } as const);
-      if (r.ok) return { delivered: [n.id], failed: [], dlq: 0 };
-      if (r.reason === 'aborted') return { delivered: [], failed: [n.id], dlq: 0, reason: r.reason };
-      if (r.gone) {
-        this.opts.logger?.warn('telegram subscriber gone', { target, subscriberId: n.subscriberId, reason: r.reason });
-        return { delivered: [], failed: [n.id], dlq: 0, reason: r.reason, gone: [n.id] };
+  private async deliverEach(items: DeliveryItem[], park: boolean, signal?: AbortSignal): Promise<BatchOutcome[]> {
+    // Nearest first within each channel: the batch comes in S-arrival order; a slow channel must not hold up a fast one.
+    const byType = Map.groupBy(items, (i) => i.channel.type as PerNotificationChannel);
+    const out = await Promise.all(
+      [...byType].map(([type, list]) =>
+        mapLimit(list, 32, (item) => this.deliverOne(type, this.senders[type], item, park, signal)),
+      ),
+    );
+    return out.flat();
+  }
+
+  private async deliverOne(
+    type: PerNotificationChannel,
+    sender: ChannelSender | undefined,
+    item: DeliveryItem,
+    park: boolean,
+    signal?: AbortSignal,
+  ): Promise<BatchOutcome> {
+    const { notification: n, channel } = item;
+    const target = redactTarget(type, channel.target);
+    const firstFailureAt = this.now();
+    if (!sender) {
+      const reason = `${type}: no sender configured (${SENDER_SETUP[type]})`;
+      const dlq = park ? await this.toDlq({ reason, target, attempts: 0, firstFailureAt }, [n]) : 0;
+      return { delivered: [], failed: [n.id], dlq, reason };
+    }
+    // Already reached the person (a batch sent again after a crash or a lost lease): delivered, not sent twice.
+    let begun: 'sent' | 'send' = 'send';
+    try {
+      begun = await this.journal.begin(n.id);
+    } catch (err) {
+      // Without the journal a re-sent batch may duplicate; not sending would lose the alert. Send.
+      this.opts.logger?.warn('send journal unavailable', { channel: type, id: n.id, error: (err as Error).message });
+    }
+    if (begun === 'sent') return { delivered: [n.id], failed: [], dlq: 0 };
+    const policy = this.channels[type];
+    const budgetMs = this.post.budgetMs ?? DEFAULT_FANOUT.targetBudgetMs;
+    const deadline = firstFailureAt + budgetMs;
+    let attempts = 0;
+    let throttled = 0;
+    let backoffMs = 250;
+    for (;;) {
+      try {
+        await this.rateGate.take(sender.provider, signal);
+      } catch {
+        return { delivered: [], failed: [n.id], dlq: 0, reason: 'aborted' };
       }
-      const dlq = park
-        ? await this.toDlq({ reason: r.reason, target, attempts: r.attempts, firstFailureAt: Date.now() }, [n])
-        : 0;
-      return { delivered: [], failed: [n.id], dlq, reason: r.reason };
-    });
+      const late = this.late(n, policy);
+      if (late.drop) {
+        this.opts.logger?.info('late notification dropped', { channel: type, target, id: n.id, reason: late.drop });
+        return { delivered: [], failed: [], dlq: 0, dropped: [{ id: n.id, reason: late.drop }], throttled };
+      }
+      const r = await sender.send({ channel, notification: late.notification }, signal);
+      attempts += r.attempts;
+      throttled += r.throttled;
+      if (r.ok) {
+        await this.journal.done(n.id, r.providerId).catch((err: Error) => {
+          this.opts.logger?.warn('send journal not updated', { channel: type, id: n.id, error: err.message });
+        });
+        return { delivered: [n.id], failed: [], dlq: 0, throttled };
+      }
+      if (r.reason === 'aborted' || signal?.aborted)
+        return { delivered: [], failed: [n.id], dlq: 0, reason: 'aborted' };
+      if (r.gone) {
+        this.opts.logger?.warn(`${type} subscriber gone`, { target, subscriberId: n.subscriberId, reason: r.reason });
+        return { delivered: [], failed: [n.id], dlq: 0, reason: r.reason, gone: [n.id], throttled };
+      }
+      if (r.throttle) {
+        throttled++;
+        const waitMs = Math.max(r.throttle.retryAfterMs ?? backoffMs, 1);
+        backoffMs = Math.min(backoffMs * 2, 4000);
+        if (this.now() + waitMs < deadline) {
+          try {
+            await sleep(waitMs, undefined, signal ? { signal } : undefined);
+          } catch {
+            return { delivered: [], failed: [n.id], dlq: 0, reason: 'aborted' };
+          }
+          continue;
+        }
+      }
+      const reason = r.throttle ? `${r.reason}; throttled past the ${budgetMs} ms budget` : r.reason;
+      this.opts.logger?.warn(`${type} notification failed`, { target, id: n.id, reason, attempts });
+      const dlq = park ? await this.toDlq({ reason, target, attempts, firstFailureAt }, [n]) : 0;
+      return { delivered: [], failed: [n.id], dlq, reason, throttled };
+    }
+  }
+
+  /**
+   * The late check before a send: an alert whose S wave passed more than `lateGraceS` ago is dropped (`late: drop`)
+   * or its text rebuilt for now (`late: rebuild`, shared/notify/build.ts `rebuildForNow`: "shaking under way" or what
+   * happened); an alert built more than a second ago gets its seconds-until-shaking moved on, so a rate wait never
+   * sends a stale countdown. Cancellations are sent as they are.
+   */
+  private late(
+    n: Notification,
+    policy: ChannelPolicies[PerNotificationChannel],
+  ): { notification: Notification; drop?: string } {
+    if (n.kind === 'cancel') return { notification: n };
+    const now = this.now();
+    const sArrival = n.builtAt + n.secondsUntilShaking * 1000;
+    if (policy.late === 'drop' && now > sArrival + policy.lateGraceS * 1000) {
+      const after = Math.round((now - sArrival) / 1000);
+      return { notification: n, drop: `late: the S wave passed ${after} s ago (channel policy: drop)` };
+    }
+    return { notification: now - n.builtAt > 1000 ? rebuildForNow(n, now) : n };
   }
 
   /**
@@ -303,7 +459,7 @@ export class Deliverer {
     meta: Pick<DeliveryDlqMessage, 'reason' | 'target' | 'attempts' | 'firstFailureAt'>,
     notifications: Notification[],
   ): Promise<number> {
-    const target = /^(kafka|telegram):/.test(meta.target)
+    const target = /^(kafka|telegram|push|sms|email):/.test(meta.target)
       ? meta.target
       : redactUrl(meta.target, this.opts.logUrlPathsFor);
     const entries = notifications.map((n, i) => {

@@ -15,9 +15,11 @@ export {
   buildNotification,
   type NotificationFacts,
   notificationId,
+  rebuildForNow,
   shakingPhase,
   UNDER_WAY_S,
 } from './build.ts';
+export type { ChannelSender, ChannelSenders, PerNotificationChannel, SendOutcome } from './channel.ts';
 export { Deliverer, type DelivererOptions } from './deliverer.ts';
 export { DeliveryError } from './errors.ts';
 export {

@@ -6,8 +6,9 @@
  * - Rates (Bot FAQ, "My bot is hitting limits"): about 30 messages per second per bot for bulk notifications, no more
  *   than one per second to one chat, 20 per minute to one group (negative chat ids and @channels). Sends are paced to
  *   stay under them: a per-bot spacing of ⌈1000/perSecond⌉ ms and per-chat spacing of 1 s (3 s for groups), times
- *   `CHAT_PACING_MARGIN`. The pacing
- *   lives in this process: chains of one event running in other processes pace separately (not yet shared).
+ *   `CHAT_PACING_MARGIN`. The per-bot rate is also shared by every process through the Deliverer's RateGate
+ *   (rate.ts, provider `telegram-bot`); the per-chat spacing lives in this process (a chat is one subscriber, in one
+ *   chain).
  * - 429: wait `parameters.retry_after` seconds (ResponseParameters) and send again, while the target's time budget
  *   lasts; past it the notification fails with the server's wait in the reason (retriable: a redrive may succeed).
  * - 403 (bot blocked by the user, kicked from the group, user deactivated): the subscriber is gone. Not retried, not
@@ -18,6 +19,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fetch } from 'undici';
+import type { ChannelSender, SendOutcome } from './channel.ts';
+import { redactChat } from './targets.ts';
+import type { DeliveryItem } from './types.ts';
 
 /** The Bot FAQ's limits (messages). */
 export const TELEGRAM_LIMITS = { perBotPerSecond: 30, perChatPerSecond: 1, perGroupPerMinute: 20 } as const;
@@ -35,15 +39,19 @@ export interface TelegramOptions {
   /** Default https://api.telegram.org; a local Bot API server in tests. */
   apiBase?: string;
   perBotPerSecond?: number;
+  /**
+   * Space this sender's own sends at the per-bot rate (default true). False when the Deliverer's shared RateGate
+   * paces the bot (telegramSenderFromEnv): a second, per-process spacing after the shared token would delay sends
+   * past their token's moment, and the late sends of one process would then overlap the on-time sends of another.
+   */
+  paceBot?: boolean;
   timeoutMs?: number;
   /** One notification's whole time, waits for 429s and retries included (default 10,000 ms). */
   budgetMs?: number;
   maxAttempts?: number;
 }
 
-export type TelegramResult =
-  | { ok: true; attempts: number; throttled: number }
-  | { ok: false; gone: boolean; retriable: boolean; reason: string; attempts: number; throttled: number };
+export type TelegramResult = SendOutcome;
 
 interface BotAnswer {
   ok?: boolean;
@@ -56,7 +64,10 @@ function isGroup(chatId: string): boolean {
   return chatId.startsWith('-') || chatId.startsWith('@');
 }
 
-export class TelegramSender {
+export class TelegramSender implements ChannelSender {
+  readonly type = 'telegram' as const;
+  /** One bot's budget: every chain sending with this token shares it. */
+  readonly provider = 'telegram-bot';
   private readonly url: string;
   private readonly botSpacingMs: number;
   private nextBotSlot = 0;
@@ -68,6 +79,7 @@ export class TelegramSender {
     this.url = `${(opts.apiBase ?? 'https://api.telegram.org').replace(/\/$/, '')}/bot${opts.token}/sendMessage`;
     this.opts = {
       perBotPerSecond: opts.perBotPerSecond ?? TELEGRAM_LIMITS.perBotPerSecond,
+      paceBot: opts.paceBot ?? true,
       timeoutMs: opts.timeoutMs ?? 5000,
       budgetMs: opts.budgetMs ?? 10_000,
       maxAttempts: opts.maxAttempts ?? 4,
@@ -82,7 +94,7 @@ export class TelegramSender {
       CHAT_PACING_MARGIN *
       (isGroup(chatId) ? 60_000 / TELEGRAM_LIMITS.perGroupPerMinute : 1000 / TELEGRAM_LIMITS.perChatPerSecond);
     const at = Math.max(now, this.nextBotSlot, this.nextChatSlot.get(chatId) ?? 0);
-    this.nextBotSlot = at + this.botSpacingMs;
+    if (this.opts.paceBot) this.nextBotSlot = at + this.botSpacingMs;
     this.nextChatSlot.set(chatId, at + chatSpacing);
     if (this.nextChatSlot.size > 100_000) {
       for (const [k, t] of this.nextChatSlot) if (t < now) this.nextChatSlot.delete(k);
@@ -90,8 +102,17 @@ export class TelegramSender {
     if (at > now) await sleep(at - now);
   }
 
+  redact(target: string): string {
+    return redactChat(target);
+  }
+
+  /** ChannelSender: the notification's text to the channel's chat. */
+  send(item: DeliveryItem, signal?: AbortSignal): Promise<SendOutcome> {
+    return this.sendText(item.channel.target, item.notification.text, signal);
+  }
+
   /** Sends `text` to `chatId` (see the module comment for what is retried). Never throws. */
-  async send(chatId: string, text: string, signal?: AbortSignal): Promise<TelegramResult> {
+  async sendText(chatId: string, text: string, signal?: AbortSignal): Promise<TelegramResult> {
     const deadline = Date.now() + this.opts.budgetMs;
     let attempts = 0;
     let throttled = 0;
@@ -130,7 +151,10 @@ export class TelegramSender {
         backoffMs *= 2;
         continue;
       }
-      if (status >= 200 && status < 300 && answer.ok !== false) return { ok: true, attempts, throttled };
+      if (status >= 200 && status < 300 && answer.ok !== false) {
+        const id = (answer as { result?: { message_id?: number } }).result?.message_id;
+        return { ok: true, attempts, throttled, providerId: id === undefined ? undefined : String(id) };
+      }
       const description = `telegram ${status} ${String(answer.description ?? '').slice(0, 200)}`.trim();
       if (status === 429) {
         throttled++;
@@ -161,5 +185,5 @@ export class TelegramSender {
 export function telegramSenderFromEnv(env: NodeJS.ProcessEnv = process.env): TelegramSender | undefined {
   const token = env.QUAKECTL_TELEGRAM_BOT_TOKEN;
   if (!token) return undefined;
-  return new TelegramSender({ token, apiBase: env.QUAKECTL_TELEGRAM_API_URL || undefined });
+  return new TelegramSender({ token, apiBase: env.QUAKECTL_TELEGRAM_API_URL || undefined, paceBot: false });
 }

@@ -66,13 +66,23 @@ export interface DeliveryResult {
    * a redrive would be refused the same way; the subscriber should be removed.
    */
   gone?: string[];
+  /**
+   * Alerts not sent because the S wave had passed more than the channel's grace when their turn came and the
+   * channel's late policy is `drop` (config.ts channelsSchema): neither delivered nor parked, each with why.
+   */
+  dropped?: { id: string; reason: string }[];
+  /** Throttling answers from providers that were waited out (or, past the budget, parked). */
+  throttled?: number;
 }
 
 /** Body of a delivery DLQ message: everything needed to redrive, never the channel secret. */
 export interface DeliveryDlqMessage {
   kind: 'delivery';
   reason: string;
-  /** Webhook URL (credentials and query stripped) or `kafka:<topic>`. */
+  /**
+   * Webhook URL (credentials and query stripped), `kafka:<topic>`, or a redacted per-notification target
+   * (`telegram:…123`, `sms:+4072…67`, `email:a…@example.org`, `push:https://push.example/…AbC`; targets.ts).
+   */
   target: string;
   eventId: string;
   attempts: number;

@@ -13,6 +13,7 @@ export {
   belowPlanningThreshold,
   DEFAULT_MAX_SEGMENT_SIZE,
   type Locations,
+  privateTargetRefusal,
   SubscriberStore,
   type SubscriberStoreOptions,
   subscriberFromItem,

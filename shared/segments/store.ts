@@ -9,6 +9,8 @@
  * shard. A crash between reservation and write leaves a count too high (the shard looks fuller than it is: never
  * overfull); `resegment` recounts exactly.
  */
+
+import { isIP } from 'node:net';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -22,6 +24,8 @@ import {
 import { ValidationError } from '../infra/errors.ts';
 import type { ResourceNames } from '../infra/names.ts';
 import { SUBSCRIBER_INDEX } from '../infra/tables.ts';
+import { privateAddressReason } from '../notify/address.ts';
+import { parsePushSubscription } from '../notify/targets.ts';
 import { batchWriteAll, type WriteRequest } from './batch-write.ts';
 import { cellFor, parseSegmentKey, segmentKey } from './cells.ts';
 import { mapLimit } from './concurrency.ts';
@@ -64,6 +68,12 @@ export interface SubscriberStoreOptions {
    * secret, whose POSTs a receiver could neither authenticate nor protect from replays (`unsignedWebhookRefusal`).
    */
   allowUnsignedWebhooks?: boolean;
+  /**
+   * The profile's `allowPrivateTargets` (config.ts `allowPrivateTargets`): false makes `upsert` refuse webhook URLs and
+   * push endpoints whose host is a private IP literal (`privateTargetRefusal`), which delivery would refuse anyway.
+   * Unset: not checked here (delivery still judges every connection).
+   */
+  allowPrivateTargets?: boolean;
   /** DynamoDB calls in flight per operation (BatchWrite chunks, GSI lookups, per-cell queries). */
   concurrency?: number;
   now?: () => number;
@@ -124,6 +134,37 @@ export function unsignedWebhookRefusal(channel: Channel, allowUnsigned: boolean 
   return 'channel.secret: a webhook channel needs a secret to sign its requests (Standard Webhooks); add one, or set allowUnsignedWebhooks: true in the profile to allow unsigned targets';
 }
 
+/**
+ * Why a channel's URL is refused at import for pointing at a private address, or undefined: a webhook URL or push
+ * endpoint whose host is an IP literal in a special-purpose range (shared/notify/address.ts `privateAddressReason`:
+ * loopback, RFC 1918, link-local, the IPv4-carrying IPv6 forms…) when the profile does not allow private targets.
+ * Delivery would refuse it at every attempt and park each alert; refusing at import tells the operator now. Host
+ * names are not resolved here (their answer can change): delivery judges the address of each connection.
+ */
+export function privateTargetRefusal(channel: Channel, allowPrivate: boolean | undefined): string | undefined {
+  if (allowPrivate !== false) return undefined;
+  let url: string;
+  if (channel.type === 'webhook') url = channel.target;
+  else if (channel.type === 'push') {
+    try {
+      url = parsePushSubscription(channel.target).endpoint;
+    } catch {
+      return undefined; // the schema reports it
+    }
+  } else return undefined;
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return undefined;
+  }
+  if (!isIP(host)) return undefined;
+  const why = privateAddressReason(host);
+  return why
+    ? `channel.target: ${why}: the profile does not allow private targets (allowPrivateTargets: false)`
+    : undefined;
+}
+
 export function belowPlanningThreshold(minMmi: number, floor: number | undefined): string | undefined {
   if (floor === undefined || !(minMmi < floor)) return undefined;
   return `minMmi: ${minMmi} is below the profile's planning threshold fanout.minSubscriberMmi ${floor}: the fan-out never reads subscribers below it (raise minMmi to ${floor}, or lower fanout.minSubscriberMmi)`;
@@ -147,6 +188,7 @@ function decodeCursor(cursor: string | undefined): Record<string, unknown> | und
 export class SubscriberStore {
   private readonly minMmiFloor?: number;
   private readonly allowUnsignedWebhooks: boolean;
+  private readonly allowPrivateTargets?: boolean;
   readonly ddb: DynamoDBDocumentClient;
   readonly names: ResourceNames;
   readonly maxSegmentSize: number;
@@ -158,6 +200,7 @@ export class SubscriberStore {
   constructor(ddb: DynamoDBDocumentClient, names: ResourceNames, opts: SubscriberStoreOptions = {}) {
     this.minMmiFloor = opts.minMmiFloor;
     this.allowUnsignedWebhooks = opts.allowUnsignedWebhooks ?? false;
+    this.allowPrivateTargets = opts.allowPrivateTargets;
     this.ddb = ddb;
     this.names = names;
     this.maxSegmentSize = opts.maxSegmentSize ?? DEFAULT_MAX_SEGMENT_SIZE;
@@ -184,7 +227,8 @@ export class SubscriberStore {
       const parsed = subscriberSchema.safeParse(input);
       const floor = parsed.success
         ? (belowPlanningThreshold(parsed.data.minMmi, this.minMmiFloor) ??
-          unsignedWebhookRefusal(parsed.data.channel, this.allowUnsignedWebhooks))
+          unsignedWebhookRefusal(parsed.data.channel, this.allowUnsignedWebhooks) ??
+          privateTargetRefusal(parsed.data.channel, this.allowPrivateTargets))
         : undefined;
       if (floor) {
         rejected.push({ index, id: parsed.data?.id, reason: floor });

@@ -4,20 +4,20 @@
  */
 import { z } from 'zod';
 import { secretProblem } from '../notify/signature.ts';
+import { channelTargetProblem } from '../notify/targets.ts';
 
-/** A Telegram chat id: an integer (negative for groups and channels) or `@channelusername` (5–32 characters). */
-export const TELEGRAM_CHAT_ID = /^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$/;
-
-export const CHANNEL_TYPES = ['webhook', 'kafka', 'log', 'telegram'] as const;
+export const CHANNEL_TYPES = ['webhook', 'kafka', 'log', 'telegram', 'push', 'sms', 'email'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 
 export const channelSchema = z.object({
   type: z.enum(CHANNEL_TYPES),
   /**
    * webhook: an http(s) URL; kafka: a free-form routing hint for the downstream gateway; log: a label; telegram: a
-   * chat id (integer, negative for groups) or `@channelusername`.
+   * chat id (integer, negative for groups) or `@channelusername`; push: a browser PushSubscription as JSON
+   * (`{"endpoint","keys":{"p256dh","auth"}}`, W3C Push API); sms: an E.164 phone number; email: an address.
+   * Checked by shared/notify/targets.ts (`channelTargetProblem`).
    */
-  target: z.string().min(1).max(2048),
+  target: z.string().min(1).max(4096),
   /**
    * HMAC-SHA256 key of a webhook channel: `whsec_<base64 of 24–64 bytes>` (Standard Webhooks) or a plain secret used
    * as its UTF-8 bytes (shared/notify/signature.ts). Never logged, never sent to a DLQ.
@@ -52,16 +52,8 @@ export const subscriberSchema = z
     locale: z.string().min(2).max(35).default('en'),
   })
   .superRefine((s, ctx) => {
-    if (s.channel.type === 'webhook' && !/^https?:\/\//i.test(s.channel.target)) {
-      ctx.addIssue({ code: 'custom', path: ['channel', 'target'], message: 'webhook target must be an http(s) URL' });
-    }
-    if (s.channel.type === 'telegram' && !TELEGRAM_CHAT_ID.test(s.channel.target)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['channel', 'target'],
-        message: 'telegram target must be a chat id (an integer) or @channelusername',
-      });
-    }
+    const problem = channelTargetProblem(s.channel.type, s.channel.target);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['channel', 'target'], message: problem });
   });
 
 export type Subscriber = z.infer<typeof subscriberSchema>;

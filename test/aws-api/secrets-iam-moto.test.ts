@@ -84,6 +84,13 @@ describe('iam policy documents on moto', () => {
       region: REGION,
       account: '123456789012',
       kafkaSecretArn: `arn:aws:secretsmanager:${REGION}:123456789012:secret:alerts/kafka-AbCdEf`,
+      // Every channel statement too (sns:Publish on *, SES identities and configuration set, the Telegram secret).
+      channels: {
+        sms: true,
+        sesFrom: 'Alerts <alerts@quake.example>',
+        sesConfigurationSet: 'alerts',
+        telegramSecretArn: `arn:aws:secretsmanager:${REGION}:123456789012:secret:alerts/telegram-bot-token-AbCdEf`,
+      },
     };
     const role = uniqueName('alerts-exec');
     await iam.send(

@@ -1,6 +1,6 @@
 /**
  * Which AWS API actions a part of the code can call, read from the source itself: every `new XCommand(` whose `XCommand`
- * is imported from an AWS SDK v3 client (or lib-dynamodb), in the files reachable from the given entry points through
+ * is imported (statically, or on first use with `await import(…)`) from an AWS SDK v3 client (or lib-dynamodb), in the files reachable from the given entry points through
  * relative imports (static and dynamic). Each command maps to the IAM action that authorizes it (Service
  * Authorization Reference); lib-dynamodb's document commands map to the item actions they send, SQS batch calls to
  * their single-message action (SQS Developer Guide, "Amazon SQS API permissions").
@@ -17,6 +17,9 @@ const SERVICE: Record<string, string> = {
   '@aws-sdk/client-cloudwatch-logs': 'logs',
   '@aws-sdk/client-secrets-manager': 'secretsmanager',
   '@aws-sdk/client-iam': 'iam',
+  '@aws-sdk/client-sns': 'sns',
+  '@aws-sdk/client-sesv2': 'ses',
+  '@aws-sdk/client-s3': 's3',
 };
 
 const RENAMED: Record<string, string> = {
@@ -29,6 +32,8 @@ const RENAMED: Record<string, string> = {
   'dynamodb:BatchWrite': 'dynamodb:BatchWriteItem',
   'dynamodb:TransactWrite': 'dynamodb:TransactWriteItems',
   'dynamodb:TransactGet': 'dynamodb:TransactGetItems',
+  // ListObjectsV2 is authorized by s3:ListBucket (Service Authorization Reference, Amazon S3).
+  's3:ListObjectsV2': 's3:ListBucket',
   'sqs:SendMessageBatch': 'sqs:SendMessage',
   'sqs:DeleteMessageBatch': 'sqs:DeleteMessage',
   'sqs:ChangeMessageVisibilityBatch': 'sqs:ChangeMessageVisibility',
@@ -69,7 +74,25 @@ export function actionsIn(files: string[]): Map<string, string[]> {
           imported.set(local, `${service}:${name[0].trim().slice(0, -'Command'.length)}`);
       }
     }
-    for (const m of text.matchAll(/new\s+([A-Za-z]+Command)\s*\(/g)) {
+    // Commands loaded on first use: `const { XCommand } = await import('@aws-sdk/client-…')`, or through a loader
+    // `const sdk = () => import('@aws-sdk/client-…')` and `const { XCommand } = await sdk()`, bind the same names.
+    const loaders = new Map<string, string>();
+    for (const m of text.matchAll(/const\s+(\w+)\s*=\s*\(\)\s*=>\s*import\(\s*['"](@aws-sdk\/[^'"]+)['"]\s*\)/g)) {
+      loaders.set(m[1], m[2]);
+    }
+    for (const m of text.matchAll(
+      /const\s*\{([^}]*)\}\s*=\s*await\s+(?:import\(\s*['"](@aws-sdk\/[^'"]+)['"]\s*\)|(\w+)\(\))/g,
+    )) {
+      const service = SERVICE[m[2] ?? loaders.get(m[3]) ?? ''];
+      if (!service) continue;
+      for (const part of m[1].split(',')) {
+        const name = part.trim().split(/\s*:\s*/);
+        const local = (name[1] ?? name[0]).trim();
+        if (name[0].trim().endsWith('Command'))
+          imported.set(local, `${service}:${name[0].trim().slice(0, -'Command'.length)}`);
+      }
+    }
+    for (const m of text.matchAll(/new\s+([A-Za-z0-9]+Command)\s*\(/g)) {
       const raw = imported.get(m[1]);
       if (!raw) continue;
       const action = RENAMED[raw] ?? raw;

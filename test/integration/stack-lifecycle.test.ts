@@ -85,6 +85,8 @@ describe('quakectl local on a separate stack', () => {
       sqs: await freePort(),
       dynamodb: await freePort(),
       lambda: await freePort(),
+      moto: await freePort(),
+      cap: await freePort(),
     };
     const portFlags = [
       ['--kafka-port', ports.kafka],
@@ -92,6 +94,8 @@ describe('quakectl local on a separate stack', () => {
       ['--sqs-port', ports.sqs],
       ['--dynamodb-port', ports.dynamodb],
       ['--lambda-port', ports.lambda],
+      ['--moto-port', ports.moto],
+      ['--cap-port', ports.cap],
     ].flatMap(([flag, port]) => [String(flag), String(port)]);
 
     const first = quakectl(['local', 'up', '--kafka-version', KAFKA_4, ...portFlags, '-o', 'json']);
@@ -101,12 +105,24 @@ describe('quakectl local on a separate stack', () => {
     expect(view.sqs).toEqual({ endpoint: `http://127.0.0.1:${ports.sqs}`, healthy: true });
     expect(view.dynamodb).toEqual({ endpoint: `http://127.0.0.1:${ports.dynamodb}`, healthy: true });
     if (view.lambda) expect(view.lambda.endpoint).toBe(`http://127.0.0.1:${ports.lambda}`);
+    expect(view.moto).toEqual({ endpoint: `http://127.0.0.1:${ports.moto}`, healthy: true });
+    expect(view.cap).toEqual({
+      endpoint: `http://127.0.0.1:${ports.cap}`,
+      feed: `http://127.0.0.1:${ports.cap}/cap/index.atom`,
+      dir: join(stateDir, 'cap'),
+      healthy: true,
+    });
 
     const state = JSON.parse(readFileSync(join(stateDir, 'stack.json'), 'utf8')) as LocalStackState;
-    const pids = [state.kafka.pid, state.sqs.pid, state.dynamodb.pid, state.lambda?.pid].filter(
-      (p): p is number => typeof p === 'number',
-    );
-    expect(pids.length).toBeGreaterThanOrEqual(3);
+    const pids = [
+      state.kafka.pid,
+      state.sqs.pid,
+      state.dynamodb.pid,
+      state.lambda?.pid,
+      state.moto?.pid,
+      state.cap?.pid,
+    ].filter((p): p is number => typeof p === 'number');
+    expect(pids.length).toBeGreaterThanOrEqual(4);
     for (const pid of pids) expect(isAlive(pid)).toBe(true);
 
     await kafkaRoundTrip(state);
@@ -139,7 +155,14 @@ describe('quakectl local on a separate stack', () => {
       blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)),
     );
     try {
-      const others = ['--kafka-port', '--kafka-controller-port', '--dynamodb-port', '--lambda-port'];
+      const others = [
+        '--kafka-port',
+        '--kafka-controller-port',
+        '--dynamodb-port',
+        '--lambda-port',
+        '--moto-port',
+        '--cap-port',
+      ];
       const flags = ['--sqs-port', String(port)];
       for (const flag of others) flags.push(flag, String(await freePort()));
       const r = quakectl(['local', 'up', ...flags], dir);

@@ -8,6 +8,7 @@ import { hasChanges, planDeploy, planDestroy, planSummary, skipKinds } from '../
 import { deploySettingsSchema, LOCAL_ROLE_ARN } from '../../shared/deploy/settings.ts';
 import type { ActualResource, DesiredState, FunctionSpec, ResourceSpec } from '../../shared/deploy/types.ts';
 import type { AwsProfile, LocalProfile } from '../../shared/infra/config.ts';
+import { DEFAULT_FANOUT } from '../../shared/infra/config.ts';
 import { ConfigError } from '../../shared/infra/errors.ts';
 import { parseFunctionEnv, serviceConfigFromFunctionEnv } from '../../shared/infra/function-env.ts';
 import { resourceNames } from '../../shared/infra/names.ts';
@@ -24,6 +25,7 @@ const fanout = {
   scanSegments: 32,
   webhookTimeoutMs: 5000,
   targetBudgetMs: 12_000,
+  channels: DEFAULT_FANOUT.channels,
 };
 const RULES = join(mkdtempSync(join(tmpdir(), 'quakectl-rules-')), 'scaling.yaml');
 writeFileSync(RULES, 'version: 1\nconsumer:\n  lagPerInstance: 100\n  min: 1\n  max: 12\n');
@@ -385,5 +387,52 @@ describe('issue 15: the Kafka mapping as AWS defines it, unknown and skipped res
     const plan = skipKinds(planDeploy(state, []), { mapping: 'no such API' });
     expect(plan.items.filter((i) => i.kind === 'mapping')).toMatchObject([{ action: 'skipped', note: 'no such API' }]);
     expect(planSummary(plan)).toEqual({ create: 4 + 4 + 2 + 3, skipped: 1 });
+  });
+});
+
+describe('channel settings (deploy.notify) in the functions’ environment', () => {
+  const notify = deploySettingsSchema.parse({
+    notify: {
+      sms: { senderId: 'QuakeAlert' },
+      email: { from: 'Alerte <alerts@quake.test>', unsubscribeUrl: 'https://q.example/u/{subscriber}' },
+      telegram: { secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:quakectl/telegram-bot-token-x' },
+    },
+  });
+
+  it('only the segment worker gets them; the token as an ARN, never a value; the contract parses them', () => {
+    const s = desiredState(input(aws, { settings: notify }));
+    const worker = find(s, 'function', 'quakectl-segment-worker').env;
+    expect(worker).toMatchObject({
+      QUAKECTL_SMS_ENABLED: 'true',
+      QUAKECTL_SMS_SENDER_ID: 'QuakeAlert',
+      QUAKECTL_SES_FROM: 'Alerte <alerts@quake.test>',
+      QUAKECTL_EMAIL_UNSUBSCRIBE_URL: 'https://q.example/u/{subscriber}',
+      QUAKECTL_TELEGRAM_SECRET_ARN: notify.notify!.telegram!.secretArn,
+    });
+    expect(Object.keys(worker)).not.toContain('QUAKECTL_TELEGRAM_BOT_TOKEN');
+    expect(parseFunctionEnv(worker).QUAKECTL_SMS_ENABLED).toBe(true);
+    expect(Object.keys(find(s, 'function', 'quakectl-consumer').env).filter((k) => /SMS|SES|TELEGRAM/.test(k))).toEqual(
+      [],
+    );
+    // On AWS the SDK resolves SNS/SES endpoints: none is written.
+    expect(worker.QUAKECTL_SNS_ENDPOINT).toBeUndefined();
+  });
+
+  it('local profile: moto’s endpoint for SNS, SES v2 and Secrets Manager reaches the functions’ clients', () => {
+    const env = functionEnv(input(local, { localAwsEndpoint: 'http://127.0.0.1:19500' }));
+    const cfg = serviceConfigFromFunctionEnv(parseFunctionEnv(env), {});
+    expect(cfg.endpoints).toMatchObject({
+      sns: 'http://127.0.0.1:19500',
+      sesv2: 'http://127.0.0.1:19500',
+      secretsmanager: 'http://127.0.0.1:19500',
+    });
+  });
+
+  it('refuses a plain-http unsubscribe URL and a malformed sender ID', () => {
+    expect(
+      deploySettingsSchema.safeParse({ notify: { email: { from: 'a@b.c', unsubscribeUrl: 'http://x.example/u' } } })
+        .success,
+    ).toBe(false);
+    expect(deploySettingsSchema.safeParse({ notify: { sms: { senderId: 'TOO-LONG-ID-1' } } }).success).toBe(false);
   });
 });

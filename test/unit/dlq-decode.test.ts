@@ -135,6 +135,22 @@ describe('DLQ decoding', () => {
     });
   });
 
+  it('a parked CAP publication: the event it concerns and why it failed', () => {
+    const body = {
+      kind: 'cap',
+      reason: 'CAP publish failed: AccessDenied',
+      eventId: 'us7000abcd',
+      revision: 2,
+      failedAt: 5,
+    };
+    expect(decodeMessage({ MessageId: 'm9', Body: JSON.stringify(body), Attributes: sent })).toMatchObject({
+      kind: 'cap-publish',
+      errorMessage: 'CAP publish failed: AccessDenied',
+      firstFailureAt: 5,
+      eventIds: ['us7000abcd'],
+    });
+  });
+
   it('unknown shapes and topic names with dashes', () => {
     expect(decodeMessage({ MessageId: 'u', Body: 'hello' }).kind).toBe('unknown');
     expect(parseTopicPartition('my-topic-name-12')).toEqual({ topic: 'my-topic-name', partition: 12 });

@@ -4,7 +4,7 @@
  * its permission fails here, not in production with AccessDenied.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +18,14 @@ const scope = {
   region: 'eu-central-1',
   account: '123456789012',
   kafkaSecretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:alerts/kafka-AbCdEf',
+  channels: {
+    sms: true,
+    sesFrom: 'Quake alerts <alerts@quake.example>',
+    sesConfigurationSet: 'alerts',
+    telegramSecretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:alerts/telegram-bot-token-AbCdEf',
+  },
+  capBucket: 'alerts-cap-feed',
+  capPrefix: 'cap/',
 };
 
 /** The real bin/quakectl in an empty directory: the built-in local profile, no services. */
@@ -65,7 +73,19 @@ describe('iam policy', () => {
   it('grants nothing account-wide that has resource-level permissions, and names the system’s own resources', () => {
     const doc = functionsPolicy(scope);
     const wildcard = doc.Statement.filter((s) => s.Resource.includes('*')).flatMap((s) => s.Action);
-    expect(wildcard.sort()).toEqual(['lambda:GetAccountSettings', 'lambda:ListEventSourceMappings']);
+    // sns:Publish to a phone number has no resource to name; granted only with sms configured.
+    expect(wildcard.sort()).toEqual(['lambda:GetAccountSettings', 'lambda:ListEventSourceMappings', 'sns:Publish']);
+    expect(
+      functionsPolicy({ ...scope, channels: undefined })
+        .Statement.flatMap((s) => s.Action)
+        .filter((a) => /^(sns|ses):|GetSecretValue/.test(a)),
+    ).toEqual(['secretsmanager:GetSecretValue']); // the Kafka secret only
+    expect(doc.Statement.find((s) => s.Sid === 'EmailSend')?.Resource).toEqual([
+      'arn:aws:ses:eu-central-1:123456789012:identity/alerts@quake.example',
+      'arn:aws:ses:eu-central-1:123456789012:identity/quake.example',
+      'arn:aws:ses:eu-central-1:123456789012:configuration-set/alerts',
+    ]);
+    expect(doc.Statement.find((s) => s.Sid === 'ChannelSecrets')?.Resource).toEqual([scope.channels.telegramSecretArn]);
     const invoke = doc.Statement.find((s) => s.Action.includes('lambda:InvokeFunction'))!;
     expect(invoke.Resource).toEqual([
       'arn:aws:lambda:eu-central-1:123456789012:function:alerts-segment-worker',
@@ -87,5 +107,28 @@ describe('iam policy', () => {
     expect(bad.code).toBe(2);
     const account = runCli(['iam', 'policy', '--account', '12']);
     expect(account.code).toBe(2);
+  });
+
+  it('grants the CAP feed bucket only when the profile names one, limited to its key prefix', () => {
+    const cap = (doc: ReturnType<typeof functionsPolicy>) => doc.Statement.filter((s) => s.Sid.startsWith('CapFeed'));
+    expect(cap(functionsPolicy({ ...scope, capBucket: undefined }))).toEqual([]);
+    for (const doc of [functionsPolicy(scope), operatorPolicy(scope)]) {
+      expect(cap(doc).map((s) => [s.Action, s.Resource])).toEqual([
+        [['s3:PutObject', 's3:GetObject'], ['arn:aws:s3:::alerts-cap-feed/cap/*']],
+        [['s3:ListBucket'], ['arn:aws:s3:::alerts-cap-feed']],
+      ]);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'quakectl-iam-cap-'));
+    const config = join(dir, 'quakectl.config.yaml');
+    writeFileSync(
+      config,
+      'profiles:\n  prod:\n    type: aws\n    region: eu-central-1\n    kafka: { brokers: ["b:9092"] }\n' +
+        '    cap: { bucket: alerts-cap-feed, sender: alerts.example.org }\n',
+    );
+    const r = runCli(['iam', 'policy', '--functions', '--profile', 'prod', '--config', config]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).Statement.find((s: { Sid: string }) => s.Sid === 'CapFeedList').Resource).toEqual([
+      'arn:aws:s3:::alerts-cap-feed',
+    ]);
   });
 });

@@ -149,20 +149,36 @@ describe('ports', () => {
 });
 
 describe('stack.json and the JSON view', () => {
-  it('prints the issue shape: brokers or endpoint plus healthy per service, lambda only when configured', () => {
+  it('prints the issue shape: brokers or endpoint plus healthy per service, lambda and moto only when configured, the CAP feed', () => {
     const ports = { ...DEFAULT_PORTS };
-    const state = plannedState({ stateDir: '/s', ports, kafkaVersion: '3.9.1', persist: false, lambda: false });
+    const state = plannedState({
+      stateDir: '/s',
+      ports,
+      kafkaVersion: '3.9.1',
+      persist: false,
+      lambda: false,
+      moto: false,
+    });
     expect(state.kafka.log).toBe(join('/s', 'logs', 'kafka.log'));
     expect(stackView(state, { kafka: true, sqs: true, dynamodb: false })).toEqual({
       kafka: { brokers: ['127.0.0.1:19092'], healthy: true },
       sqs: { endpoint: 'http://127.0.0.1:19324', healthy: true },
       dynamodb: { endpoint: 'http://127.0.0.1:18000', healthy: false },
+      cap: {
+        endpoint: 'http://127.0.0.1:19090',
+        feed: 'http://127.0.0.1:19090/cap/index.atom',
+        dir: join('/s', 'cap'),
+        healthy: false,
+      },
     });
     const withLambda = plannedState({ stateDir: '/s', ports, kafkaVersion: '3.9.1', persist: false, lambda: true });
     expect(stackView(withLambda, { lambda: true }).lambda).toEqual({
       endpoint: 'http://127.0.0.1:19001',
       healthy: true,
     });
+    // moto (SNS, SES v2, Secrets Manager) by default, on its own port.
+    expect(stackView(withLambda, { moto: true }).moto).toEqual({ endpoint: 'http://127.0.0.1:19500', healthy: true });
+    expect(withLambda.moto?.log).toBe(join('/s', 'logs', 'moto.log'));
   });
 });
 

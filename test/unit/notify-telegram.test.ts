@@ -21,11 +21,13 @@ const unusedSqs = new SQSClient({
   maxAttempts: 1,
 });
 
+/** Subscriber ids unique across the file: the Deliverer's send journal skips an id it has already delivered. */
+let nextSubscriber = 0;
 function items(chats: string[]): DeliveryItem[] {
-  return chats.map((chat, i) => ({
+  return chats.map((chat) => ({
     notification: buildNotification(
       quake,
-      { id: `s${i}`, locale: 'ro' },
+      { id: `s${nextSubscriber++}`, locale: 'ro' },
       { mmi: 6, distanceKm: 40, level: 'take-action', secondsUntilShaking: 12 },
     ),
     channel: { type: 'telegram', target: chat },
@@ -70,22 +72,24 @@ describe('telegram channel', () => {
     bot.throttleNext(1, 1);
     const t0 = bot.throttled();
     const sender = new TelegramSender({ token: TOKEN, apiBase: bot.url });
-    const r = await sender.send('888', 'alert');
-    expect(r).toEqual({ ok: true, attempts: 2, throttled: 1 });
+    const r = await sender.sendText('888', 'alert');
+    expect(r).toMatchObject({ ok: true, attempts: 2, throttled: 1 });
+    expect(r.ok && r.providerId).toMatch(/^\d+$/);
     expect(bot.throttled()).toBe(t0 + 1);
     expect(bot.messages().filter((m) => m.chatId === '888')).toHaveLength(1);
   });
 
   it('a retry_after beyond the budget fails retriably, naming the wait', async () => {
     bot.throttleNext(1, 30);
-    const r = await new TelegramSender({ token: TOKEN, apiBase: bot.url, budgetMs: 2000 }).send('889', 'x');
+    const r = await new TelegramSender({ token: TOKEN, apiBase: bot.url, budgetMs: 2000 }).sendText('889', 'x');
     expect(r).toMatchObject({ ok: false, gone: false, retriable: true, throttled: 1 });
     expect(r.ok ? '' : r.reason).toMatch(/429 Too Many Requests: retry after 30; retry_after exceeds the budget/);
   });
 
   it('403 (bot blocked) is a gone subscriber: one attempt, not parked; 400 chat not found is reported', async () => {
-    const r = await deliverer.deliver(items(['666', '404404', '1234']), { park: false });
-    const [blocked, unknown, ok] = items(['666', '404404', '1234']).map((i) => i.notification.id);
+    const batch = items(['666', '404404', '1234']);
+    const r = await deliverer.deliver(batch, { park: false });
+    const [blocked, unknown, ok] = batch.map((i) => i.notification.id);
     expect(r.delivered).toEqual([ok]);
     expect(r.gone).toEqual([blocked]);
     expect(r.failed.sort()).toEqual([blocked, unknown].sort());
@@ -94,12 +98,13 @@ describe('telegram channel', () => {
       'telegram 403 Forbidden: bot was blocked by the user: subscriber gone',
     ]);
     // Parking is on by default: the blocked chat alone must not reach the (unreachable) DLQ.
-    expect(await deliverer.deliver(items(['666']))).toMatchObject({ dlq: 0, gone: [blocked] });
+    const again = items(['666']);
+    expect(await deliverer.deliver(again)).toMatchObject({ dlq: 0, gone: [again[0].notification.id] });
   });
 
   it('a wrong token is refused (401) and the token appears in no reason', async () => {
     const wrong = '999:wrong-token-SECRET';
-    const r = await new TelegramSender({ token: wrong, apiBase: bot.url }).send('1', 'x');
+    const r = await new TelegramSender({ token: wrong, apiBase: bot.url }).sendText('1', 'x');
     expect(r).toMatchObject({ ok: false, retriable: false, reason: 'telegram 401 Unauthorized', attempts: 1 });
     expect(JSON.stringify(r)).not.toContain('SECRET');
     expect(() => new TelegramSender({ token: 'not a token' })).toThrow(/not <id>:<secret>/);

@@ -86,7 +86,7 @@ describe('segment keys and subscriber validation', () => {
     const s = subscriberSchema.parse({ id: 'a1', lat: 44, lon: 26, channel: { type: 'log', target: 'x' } });
     expect(s.minMmi).toBe(3);
     expect(s.locale).toBe('en');
-    const bad = subscriberSchema.safeParse({ id: 'a#1', lat: 95, lon: 26, channel: { type: 'sms', target: 'x' } });
+    const bad = subscriberSchema.safeParse({ id: 'a#1', lat: 95, lon: 26, channel: { type: 'pager', target: 'x' } });
     expect(bad.success).toBe(false);
     const paths = bad.error!.issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['id', 'lat', 'channel.type']));

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { subscriberSchema, unsignedWebhookRefusal } from '../../shared/segments/index.ts';
+import { privateTargetRefusal, subscriberSchema, unsignedWebhookRefusal } from '../../shared/segments/index.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -73,5 +73,30 @@ describe('`subscribers import --dry-run`', () => {
     const r = run(config);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ rows: 3, valid: 3, rejected: [] });
+  });
+});
+
+describe('privateTargetRefusal', () => {
+  const hook = (target: string) => ({ type: 'webhook' as const, target, secret: 's' });
+  it('refuses private IP literals when the profile does not allow private targets, names resolved at delivery', () => {
+    expect(privateTargetRefusal(hook('http://127.0.0.1:9/h'), false)).toMatch(/loopback.*allowPrivateTargets: false/);
+    expect(privateTargetRefusal(hook('http://10.1.2.3/h'), false)).toMatch(/private/);
+    expect(privateTargetRefusal(hook('http://[::ffff:7f00:1]/h'), false)).toMatch(/allowPrivateTargets/);
+    expect(privateTargetRefusal(hook('http://169.254.169.254/latest'), false)).toBeDefined();
+    expect(privateTargetRefusal(hook('https://93.184.215.14/h'), false)).toBeUndefined();
+    expect(privateTargetRefusal(hook('https://localhost/h'), false)).toBeUndefined();
+    expect(privateTargetRefusal(hook('http://127.0.0.1:9/h'), true)).toBeUndefined();
+    expect(privateTargetRefusal(hook('http://127.0.0.1:9/h'), undefined)).toBeUndefined();
+  });
+
+  it('judges a push subscription by its endpoint', () => {
+    const push = {
+      type: 'push' as const,
+      target: JSON.stringify({
+        endpoint: 'http://192.168.1.20/push/abc',
+        keys: { p256dh: Buffer.alloc(65, 4).toString('base64url'), auth: Buffer.alloc(16, 1).toString('base64url') },
+      }),
+    };
+    expect(privateTargetRefusal(push, false)).toMatch(/private/);
   });
 });

@@ -15,6 +15,8 @@
  * - Consumer poison record (shared/fanout `dlqMessage`): `{kind:'consumer', reason, topic, partition, offset,
  *   timestamp, key, value}` (key/value base64 as in the Kafka event, cut to a bounded length): one record the consumer
  *   could not decode; redriven like a failure record of that one offset.
+ * - Consumer CAP publication that failed (shared/fanout `CapDlqMessage`): `{kind:'cap', reason, eventId, revision,
+ *   failedAt}`; redriven by publishing the event's CAP feed again.
  */
 import type { Message } from '@aws-sdk/client-sqs';
 
@@ -24,6 +26,7 @@ export type DlqMessageKind =
   | 'kafka-batch'
   | 'kafka-record'
   | 'delivery'
+  | 'cap-publish'
   | 'unknown';
 
 export interface KafkaRange {
@@ -189,6 +192,16 @@ function decodeShape(m: Message, fallbackFunction?: string): DecodedMessage {
         firstFailureAt: parseTime(d.firstFailureAt),
         eventIds: d.eventId ? [d.eventId] : [],
         delivery: { reason: d.reason, target: d.target, eventId: d.eventId, notifications: d.notifications ?? [] },
+      };
+    }
+    if (b.kind === 'cap' && typeof b.eventId === 'string') {
+      return {
+        ...base,
+        kind: 'cap-publish',
+        errorMessage: b.reason as string | undefined,
+        attempts: base.receiveCount,
+        firstFailureAt: parseTime(b.failedAt) ?? base.sentAt,
+        eventIds: [b.eventId],
       };
     }
     if (b.kind === 'consumer' && typeof b.topic === 'string' && b.offset !== undefined) {

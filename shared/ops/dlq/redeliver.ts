@@ -19,11 +19,9 @@ import type { Clients } from '../../infra/clients.ts';
 import {
   buildCancellation,
   buildNotification,
-  cancellationText,
   type DeliveryItem,
   type Notification,
-  notificationText,
-  shakingPhase,
+  rebuildForNow,
 } from '../../notify/index.ts';
 import type { Subscriber } from '../../segments/types.ts';
 import { levelRises } from '../../seismo/alert.ts';
@@ -52,23 +50,8 @@ export interface RedeliveryReport {
 type Located = Subscriber & { segment: string };
 
 /**
- * A parked notification's text rebuilt for `now` from its own figures (the event record is gone): the seconds until
- * the S wave move on by the time since it was built (`builtAt`, else `fallbackBuiltAt`).
- */
-export function rebuildOwnFigures(n: Notification, now: number, fallbackBuiltAt: number): Notification {
-  const builtAt = n.builtAt ?? fallbackBuiltAt;
-  const secondsUntilShaking = Math.round((n.secondsUntilShaking - (now - builtAt) / 1000) * 10) / 10;
-  const phase = shakingPhase(secondsUntilShaking);
-  const { text, locale } =
-    n.kind === 'cancel'
-      ? cancellationText(n, n.locale)
-      : notificationText({ ...n, secondsUntilShaking, phase }, n.locale);
-  return { ...n, kind: n.kind ?? 'alert', secondsUntilShaking, phase, text, locale, builtAt: now };
-}
-
-/**
  * What to send now instead of a parked notification, or why nothing is owed. Pure apart from the ledger read.
- * `event` undefined (an event record since deleted): its own figures, moved on to now (`rebuildOwnFigures`).
+ * `event` undefined (an event record since deleted): its own figures, moved on to now (`rebuildForNow`).
  */
 export async function refreshNotification(
   n: Notification,
@@ -79,7 +62,7 @@ export async function refreshNotification(
   fallbackBuiltAt = now,
 ): Promise<{ notification: Notification } | { drop: string }> {
   const quake = event?.plannedQuake;
-  if (!quake) return { notification: rebuildOwnFigures(n, now, fallbackBuiltAt) };
+  if (!quake) return { notification: rebuildForNow(n, now, fallbackBuiltAt) };
   const kind = n.kind ?? 'alert';
   const facts = (level: Notification['level']) => ({
     mmi: intensityModelFor(quake).predict(sub.lat, sub.lon),

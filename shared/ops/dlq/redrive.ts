@@ -5,6 +5,7 @@
  * - Lambda DLQ message / destination record → synchronous Invoke of that function with the original payload.
  * - Kafka failure record → re-read the offsets from Kafka, re-invoke the consumer with a SelfManagedKafka event.
  * - Delivery batch → re-deliver through `redeliver` (shared/notify's Deliverer, secrets looked up again).
+ * - CAP publication → publish the event's CAP feed again through `republishCap` (shared/ops/dlq/republish-cap.ts).
  * A failed redrive leaves the message in the DLQ with the new reason: a copy carrying the new reason is sent first,
  * then the original is deleted (send-before-delete, so nothing is lost between the two).
  * With no filter and a DLQ whose sources are SQS queues, SQS's own message move task does the work instead.
@@ -35,6 +36,8 @@ export interface RedriveDeps {
   brokers: string[];
   /** Re-delivers a delivery-DLQ batch; resolves on success, rejects with the reason on failure. */
   redeliver?: (batch: DeliveryBatch) => Promise<unknown>;
+  /** Publishes an event's CAP messages and the feed's index again; absent when the profile has no feed. */
+  republishCap?: (eventId: string) => Promise<string>;
 }
 
 export interface RedriveOptions {
@@ -121,7 +124,8 @@ export async function redrive(deps: RedriveDeps, ref: DlqRef, opts: RedriveOptio
         const skip =
           (d.sentAt !== undefined && d.sentAt > startedAt ? 'arrived during this redrive' : undefined) ??
           skipReason(d, opts) ??
-          (d.kind === 'delivery' && !deps.redeliver ? 'no deliverer configured to re-deliver' : undefined);
+          (d.kind === 'delivery' && !deps.redeliver ? 'no deliverer configured to re-deliver' : undefined) ??
+          (d.kind === 'cap-publish' && !deps.republishCap ? 'the profile publishes no CAP feed' : undefined);
         if (skip || (opts.max !== undefined && attempted >= opts.max)) {
           held.push(m);
           record({ messageId: d.messageId, kind: d.kind, outcome: 'skipped', detail: skip ?? 'over --max' });
@@ -202,6 +206,8 @@ function describeTarget(d: DecodedMessage): string {
       return `re-read ${d.kafka?.ranges.map((r) => `${r.topic}-${r.partition}@${r.firstOffset}..${r.lastOffset}`).join(', ')} → ${d.function}`;
     case 'delivery':
       return `re-deliver ${d.delivery?.notifications.length} notification(s) to ${d.delivery?.target}`;
+    case 'cap-publish':
+      return `republish the CAP feed of ${d.eventIds[0]}`;
     default:
       return '';
   }
@@ -279,6 +285,10 @@ async function redriveOne(deps: RedriveDeps, d: DecodedMessage, records?: ReadRe
         (report.gone?.length ? `, ${report.gone.length} subscriber(s) gone` : '') +
         (report.dropped?.length ? `, ${report.dropped.length} no longer owed (${dropped.join('; ')})` : '')
       );
+    }
+    case 'cap-publish': {
+      if (!deps.republishCap) throw new RedriveError('the profile publishes no CAP feed');
+      return deps.republishCap(d.eventIds[0]);
     }
     default:
       throw new RedriveError(`cannot redrive a message of kind ${d.kind}`);
