@@ -66,7 +66,8 @@ const { values: args } = parseArgs({
     /**
      * Strategies in run order: geo, scan, and geo variants for measuring the planner's changes on the same table in
      * the same run: geo:distance (units by distance band and adaptive size only: the order before issue 16),
-     * geo:small (urgent units kept small, no blind-zone deferral), geo = the planner's defaults.
+     * geo:small (urgent units kept small, no blind-zone deferral), geo:front (the near-field front of shared/fanout,
+     * `frontS` 10 s: pieces in S order per subscriber), geo = the planner's defaults (no front).
      */
     strategies: { type: 'string', default: 'geo,scan' },
     /** Run the strategies this many times, interleaved, on the same table (variance on a shared machine). */
@@ -106,11 +107,12 @@ interface Variant {
 }
 const VARIANTS: Record<string, Variant> = {
   geo: { strategy: 'geo', plan: {} },
+  'geo:front': { strategy: 'geo', plan: { frontS: 10 } },
   scan: { strategy: 'scan', plan: {} },
   'geo:distance': { strategy: 'geo', plan: { urgentS: 0 } },
   'geo:small': { strategy: 'geo', plan: { blindMarginS: -1 } },
   'geo:sorted': { strategy: 'geo', plan: {}, sortedChunk: 200, pageSize: 2000 },
-  'geo:front': { strategy: 'geo', plan: {}, frontS: 2, frontMax: 4000 },
+  'geo:front-proto': { strategy: 'geo', plan: {}, frontS: 2, frontMax: 4000 },
   'geo:front-wide': { strategy: 'geo', plan: {}, frontS: 2 },
 };
 

@@ -5,6 +5,7 @@
  * eligible subscriber was notified.
  */
 import type { Command } from 'commander';
+import { scenarioNames } from '../../shared/drill/scenarios.ts';
 import { globalOptions, loadCommandProfile, outputFormat, withOutput } from '../context.ts';
 import { port, positiveInt, positiveNumber, ranged } from '../options.ts';
 import { color } from '../output.ts';
@@ -29,11 +30,7 @@ export function register(program: Command): void {
       .description(
         'one command: local stack up, deploy, seed subscribers if none, run a scenario, report (local profile)',
       )
-      .option(
-        '--scenario <name>',
-        'vrancea-1977, vrancea-1990, kahramanmaras-2023, or the revision stream kahramanmaras-2023-stream',
-        'vrancea-1977',
-      )
+      .option('--scenario <name>', `a scenario: ${scenarioNames().join(', ')}`, 'vrancea-1977')
       .option('--subscribers <n>', 'how many to seed when the table is empty', positiveInt, 50_000)
       .option('--radius-km <km>', 'seed them within this distance of the epicentre', positiveNumber, 250)
       .option('--seed <n>', 'PRNG seed of the synthetic subscribers', positiveInt, 1)
@@ -171,12 +168,25 @@ export function register(program: Command): void {
         });
         say(`running ${quake.place}: M${quake.magnitude}, ${quake.depthKm} km deep`);
         const { simulateAndReport } = await import('./simulate.ts');
+        const environments = async (eventId: string) => {
+          const [{ coldStarts }, { getEvent }, { loadLogSupport, logSource }] = await Promise.all([
+            import('../../shared/report/gather.ts'),
+            import('../../shared/events/index.ts'),
+            import('./logs.ts'),
+          ]);
+          await loadLogSupport();
+          const record = await getEvent({ ddb: clients.ddb, table: serviceConfig.names.table('events') }, eventId);
+          if (!record) return null;
+          const logs = logSource({ clients, config: serviceConfig, profile });
+          return coldStarts(logs, serviceConfig.names, record, Date.now());
+        };
         const result = await simulateAndReport(
           { clients, config: serviceConfig },
           { quakes: [quake], drill: true },
           { direct: flags.direct, wait: true, timeout: flags.timeout },
           format,
           sink,
+          environments,
         );
         if (flags.report) {
           const { writeReports } = await import('./report.ts');

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { type DrillReport, drillPassed } from '../../shared/drill/report.ts';
 import type { RunResult } from '../../shared/drill/run.ts';
+import { SCENARIOS } from '../../shared/drill/scenarios.ts';
 import type { Clients, ServiceConfig } from '../../shared/infra/clients.ts';
 import type { Profile } from '../../shared/infra/config.ts';
 import type { ProducerPayload } from '../../shared/ingest/index.ts';
@@ -39,7 +40,7 @@ export function register(program: Command): void {
     program
       .command('simulate')
       .description('send a simulated (drill) earthquake through the pipeline and optionally follow it to completion')
-      .option('--scenario <name>', 'historical scenario: vrancea-1977, vrancea-1990, kahramanmaras-2023')
+      .option('--scenario <name>', `scenario: ${SCENARIOS.map((x) => x.name).join(', ')}`)
       .option('--mag <m>', 'magnitude (-2..10)', ranged(-2, 10))
       .option('--lat <deg>', 'epicentre latitude', ranged(-90, 90))
       .option('--lon <deg>', 'epicentre longitude', ranged(-180, 180))
@@ -131,6 +132,8 @@ export async function simulateAndReport(
   flags: Pick<SimulateFlags, 'direct' | 'wait' | 'timeout'>,
   format: OutputFormat,
   receiver?: Awaited<ReturnType<typeof startReceiver>>,
+  /** The drill: which function environments were cold during the event (read from the functions' logs). */
+  environments?: (eventId: string) => Promise<DrillReport['environments']>,
 ): Promise<RunResult> {
   const { SubscriberStore } = await import('../../shared/segments/index.ts');
   const { runSimulation } = await import('../../shared/drill/run.ts');
@@ -169,6 +172,14 @@ export async function simulateAndReport(
     progress?.stop();
     process.off('SIGINT', onSigint);
   }
+  if (environments) {
+    for (const r of result.reports) {
+      r.environments = await environments(r.eventId).catch((err) => {
+        process.stderr.write(`note: function logs not read (${(err as Error).message})\n`);
+        return null;
+      });
+    }
+  }
   if (format === 'json')
     printJson(flags.wait ? (result.reports.length === 1 ? result.reports[0] : result.reports) : result.sent);
   else if (flags.wait) process.stdout.write(`${result.reports.map(renderReport).join('\n\n')}\n`);
@@ -193,13 +204,47 @@ export function renderReport(r: DrillReport): string {
     `  subscribers in footprint ${r.subscribersInFootprint ?? '-'}, eligible ${r.eligible}`,
     `  delivered ${r.delivered} (${where}), failed ${r.failed}, duplicates ${r.duplicates ?? '-'}` +
       (r.missing !== null ? `, missing ${r.missing}` : ''),
-    `  after acceptance: first ${ms(r.firstDeliveryMs)}, p50 ${ms(r.p50DeliveryMs)}, p99 ${ms(r.p99DeliveryMs)}, ` +
-      `last ${ms(r.lastDeliveryMs)}${r.ratePerS !== null ? `, ${r.ratePerS} notifications/s` : ''}`,
+    `  after acceptance: first ${ms(r.firstDeliveryMs)}, p50 ${ms(r.p50DeliveryMs)}, p90 ${ms(r.p90DeliveryMs)}, ` +
+      `p99 ${ms(r.p99DeliveryMs)}, last ${ms(r.lastDeliveryMs)}` +
+      `${r.ratePerS !== null ? `, ${r.ratePerS} notifications/s` : ''}`,
     `  notified before shaking ${r.notifiedBeforeShakingPct === null ? '-' : `${r.notifiedBeforeShakingPct}%`}`,
+    ...bandLines(r),
+    ...environmentLines(r),
     r.state === 'skipped'
       ? c.yellow(`  NOT ALERTED: ${r.reason ?? 'the consumer skipped the event'} (nobody was due an alert)`)
       : passed
         ? c.green('  PASS: every eligible subscriber was notified')
         : c.red('  FAIL: not every eligible subscriber was notified'),
   ].join('\n');
+}
+
+/** The per-band table: before-S share outside the blind zone (S before the first notification) by epicentral band. */
+function bandLines(r: DrillReport): string[] {
+  if (!r.bands) return [];
+  const pct = (v: number | null) => (v === null ? '-' : `${v}%`);
+  return [
+    '  before S outside the blind zone, by epicentral band:',
+    ...r.bands.map(
+      (b) =>
+        `    ${b.toKm === null ? `≥ ${b.fromKm}` : `${b.fromKm}–${b.toKm}`} km: ${pct(b.pct)} ` +
+        `(${b.beforeS} of ${b.outsideBlind} outside the blind zone; ${b.eligible} eligible)`,
+    ),
+  ];
+}
+
+/** Cold or warm (provisioned or reused) environments of the consumer and the segment worker. */
+function environmentLines(r: DrillReport): string[] {
+  if (!r.environments) return [];
+  const path = r.environments.some((e) => (e.coldBeforeFirst ?? 0) > 0) ? 'cold' : 'warm';
+  return [
+    `  first notification's path: ${path} (` +
+      r.environments
+        .map(
+          (e) =>
+            `${e.function.replace(/^.*?-(consumer|segment-worker)$/, '$1')}: ${e.invocations} invocation(s), ` +
+            `${e.cold} cold${e.cold ? ` (init up to ${Math.round(e.maxInitMs ?? 0)} ms; ${e.coldBeforeFirst ?? 0} before the first notification)` : ''}`,
+        )
+        .join('; ') +
+      ')',
+  ];
 }

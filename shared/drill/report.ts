@@ -7,7 +7,28 @@
  */
 import type { EventRecord } from '../events/types.ts';
 import type { Quake } from '../quake/types.ts';
+import type { ColdRow } from '../report/types.ts';
 import { sTravelTimeS } from '../seismo/index.ts';
+import { epicentralKm } from '../seismo/travel.ts';
+
+/**
+ * One epicentral band of the drill: of the subscribers notified at the receiver, those outside the blind zone (S
+ * arrival after the first notification: nobody could have warned the others) and how many of them were notified
+ * before their S arrival.
+ */
+export interface BandRow {
+  fromKm: number;
+  /** null: the open band beyond the last bound. */
+  toKm: number | null;
+  eligible: number;
+  outsideBlind: number;
+  beforeS: number;
+  /** beforeS / outsideBlind in percent (null: nobody outside the blind zone). */
+  pct: number | null;
+}
+
+/** Epicentral band bounds (km) of the drill report, as in docs/fanout-benchmark.md's city layout. */
+export const BAND_BOUNDS_KM = [0, 20, 40, 60, 80] as const;
 
 export interface DrillReport {
   eventId: string;
@@ -21,7 +42,15 @@ export interface DrillReport {
   firstDeliveryMs: number | null;
   lastDeliveryMs: number | null;
   p50DeliveryMs: number | null;
+  p90DeliveryMs: number | null;
   p99DeliveryMs: number | null;
+  /** Per epicentral band (0–20, 20–40, 40–60, 60–80 km, then beyond): before-S share outside the blind zone. */
+  bands: BandRow[] | null;
+  /**
+   * The consumer's and segment worker's invocations during the event, how many started a new environment (cold),
+   * and how many of those started before the first notification (its path was cold). null: logs not read.
+   */
+  environments: ColdRow[] | null;
   notifiedBeforeShakingPct: number | null;
   strategy: string | null;
   /** Beyond the issue's fields: */
@@ -114,7 +143,10 @@ export function buildReport(input: ReportInput): DrillReport {
       firstDeliveryMs: first !== undefined ? first - acceptedAt : null,
       lastDeliveryMs: last !== undefined ? last - acceptedAt : null,
       p50DeliveryMs: null,
+      p90DeliveryMs: null,
       p99DeliveryMs: null,
+      bands: null,
+      environments: null,
       notifiedBeforeShakingPct: null,
       measuredAt: 'sender',
       missing: null,
@@ -148,7 +180,10 @@ export function buildReport(input: ReportInput): DrillReport {
     firstDeliveryMs: first ?? null,
     lastDeliveryMs: last ?? null,
     p50DeliveryMs: percentile(latencies, 50),
+    p90DeliveryMs: percentile(latencies, 90),
     p99DeliveryMs: percentile(latencies, 99),
+    bands: sinkSites && first !== undefined ? bandRows(quake, sinkSites, firstBySubscriber, acceptedAt + first) : null,
+    environments: null,
     notifiedBeforeShakingPct: atSink > 0 && sinkSites ? round1((100 * beforeShaking) / atSink) : null,
     measuredAt: 'receiver',
     missing: sinkSites ? missing : null,
@@ -156,6 +191,41 @@ export function buildReport(input: ReportInput): DrillReport {
     eligibleAtSink: sinkSites ? sinkSites.length : null,
     ratePerS: rate(input.receipts.length, first, last),
   };
+}
+
+/**
+ * The per-band table (pure): sites by epicentral distance; the blind zone is every site whose S wave arrived before
+ * `firstAt` (epoch ms, the first notification at the receiver).
+ */
+export function bandRows(
+  quake: Quake,
+  sites: readonly EligibleSite[],
+  firstBySubscriber: ReadonlyMap<string, number>,
+  firstAt: number,
+): BandRow[] {
+  const rows: BandRow[] = BAND_BOUNDS_KM.map((fromKm, i) => ({
+    fromKm,
+    toKm: i + 1 < BAND_BOUNDS_KM.length ? BAND_BOUNDS_KM[i + 1] : null,
+    eligible: 0,
+    outsideBlind: 0,
+    beforeS: 0,
+    pct: null,
+  }));
+  for (const site of sites) {
+    const km = epicentralKm(quake, site);
+    let b = rows.length - 1;
+    while (b > 0 && km < rows[b].fromKm) b--;
+    const row = rows[b];
+    row.eligible++;
+    const s = sArrivalAt(quake, site);
+    if (s <= firstAt) continue;
+    row.outsideBlind++;
+    const at = firstBySubscriber.get(site.id);
+    if (at !== undefined && at < s) row.beforeS++;
+  }
+  for (const r of rows) r.pct = r.outsideBlind > 0 ? round1((100 * r.beforeS) / r.outsideBlind) : null;
+  // The open band only when someone is in it (the city drills stop at 80 km).
+  return rows.filter((r) => r.toKm !== null || r.eligible > 0);
 }
 
 /**

@@ -230,6 +230,8 @@ export interface PlanRecord {
   units?: number[];
   /** Subscribers per segment when planned (absent or 0: unknown). */
   counts?: number[];
+  /** The near-field front: its pieces are work items too (`#total` counts pieces, then the units after the front). */
+  front?: EventPlan['front'];
   distancesKm: number[];
   radiusKm: number;
   minMmi: number;
@@ -261,6 +263,7 @@ export async function savePlan(
   const mode = opts.mode ?? 'alert';
   const key = mode === 'cancel' ? `${quake.id}#plan#cancel` : planKey(quake.id, quake.updatedAt);
   let units = plan.units ?? plan.segments.map((_, i) => i);
+  let front = plan.front;
   try {
     await store.ddb.send(
       new PutCommand({
@@ -273,6 +276,7 @@ export async function savePlan(
           planDistancesKm: plan.distancesKm,
           planCounts: plan.counts ?? [],
           units,
+          ...(front ? { front } : {}),
           createdAt: now,
         },
         ConditionExpression: 'attribute_not_exists(eventId)',
@@ -285,10 +289,15 @@ export async function savePlan(
       new GetCommand({ TableName: store.table, Key: { eventId: key }, ConsistentRead: true }),
     );
     const item = stored.Item as EventPlan | undefined;
-    if (item) units = item.units ?? item.plan.map((_, i) => i);
+    if (item) {
+      units = item.units ?? item.plan.map((_, i) => i);
+      front = item.front;
+    }
   }
   const empty = units.length === 0;
   const chains = Math.min(plan.chains, units.length);
+  // Work items (shared/fanout `workCount`): the front's pieces, then the units after it.
+  const total = front ? front.pieces + units.length - front.units : units.length;
   const revision = (opts.expectedRevision ?? 0) + 1;
   const run: RunRecord = { revision, planKey: key, quake, mode, strategy: plan.strategy };
   const fresh =
@@ -332,7 +341,7 @@ export async function savePlan(
           ':radius': plan.radiusKm,
           ':minMmi': plan.minMmi,
           ':chains': chains,
-          ':total': units.length,
+          ':total': total,
           ':now': now,
           ...(mode === 'cancel' ? { ':cancel': 'cancel' } : {}),
           ...(opts.expectedRevision === undefined ? {} : { ':prevRevision': opts.expectedRevision }),

@@ -103,6 +103,8 @@ export interface EventPlan {
   planCounts: number[];
   /** Start index in `plan` of each work unit. */
   units: number[];
+  /** The near-field front (shared/fanout `FanoutFront`): absent in plans without one and in older plan items. */
+  front?: { units: number; pieces: number; lateBefore: number };
 }
 
 /** The lock namespace of one plan revision: locks of an older plan never block a newer one. */

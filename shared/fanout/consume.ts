@@ -48,7 +48,7 @@ import {
   recordsByPartition,
   type SelfManagedKafkaEvent,
 } from './kafka-event.ts';
-import { type FanoutStrategy, groupUnits, levelMayRise, planFanout, unitKey, unitSize } from './plan.ts';
+import { type FanoutStrategy, groupUnits, levelMayRise, planFanout, unitSize, workKeys } from './plan.ts';
 import type { WorkerPayload } from './types.ts';
 
 export interface ConsumerDlqMessage {
@@ -97,6 +97,8 @@ export interface ConsumeDeps {
   maxEventAgeS?: number;
   /** fanout.alertProbability: sets the footprint the plan covers. */
   alertProbability?: number;
+  /** The near-field front (shared/fanout `PlanInput.frontS`; default off). */
+  frontS?: number;
   now?: () => number;
   log?: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
 }
@@ -226,6 +228,7 @@ async function handleRecord(
     maxUnitSize: deps.maxUnitSize,
     chains: deps.parallelism,
     alertProbability: deps.alertProbability,
+    frontS: deps.frontS,
     coveringCells,
     segmentsForCells: deps.segmentsForCells,
     allSegments: deps.allSegments,
@@ -367,7 +370,7 @@ async function supersedePrevious(event: EventRecord, deps: ConsumeDeps): Promise
   if (!previous) return 0;
   const plan = await getPlan(deps.events, { planKey: previous.planKey } as EventRecord);
   if (!plan) return 0;
-  const keys = plan.units.map((_, u) => unitKey(plan.plan, plan.units, u));
+  const keys = workKeys(plan.plan, plan);
   return supersede(deps.locks, runId(event.eventId, previous.revision), keys);
 }
 

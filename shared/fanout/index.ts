@@ -16,11 +16,18 @@ export {
   type SelfManagedKafkaEvent,
 } from './kafka-event.ts';
 export {
+  compareFrontKeys,
   DEFAULT_MAX_UNIT_SIZE,
   DEFAULT_MIN_SUBSCRIBER_MMI,
   DEFAULT_UNIT_BAND_KM,
+  type FanoutFront,
   type FanoutPlan,
   type FanoutStrategy,
+  type FrontOrderKey,
+  frontOrderKey,
+  frontPieceKey,
+  frontPieceOf,
+  frontPieceSegments,
   groupUnits,
   levelMayRise,
   type OrderedSegment,
@@ -32,6 +39,10 @@ export {
   unitKey,
   unitSegments,
   unitSize,
+  workCount,
+  workKey,
+  workKeys,
+  workUnit,
 } from './plan.ts';
 export type {
   LambdaContext,

@@ -31,10 +31,21 @@
  */
 import { type EventPlan, type RunRecord, runId } from '../events/index.ts';
 import { getMany, type LockItem, type LockStore } from '../locks/index.ts';
+import type { Quake } from '../quake/types.ts';
 import type { Subscriber } from '../segments/types.ts';
 import { type AlertLevel, type AlertPolicy, DEFAULT_ALERT_POLICY, levelRises } from '../seismo/alert.ts';
 import { type IntensityModel, intensityModelFor } from '../seismo/intensity.ts';
-import { parseScanSegmentKey, unitKey, unitSegments } from './plan.ts';
+import {
+  type FrontCursor,
+  frontCursorCovers,
+  frontPieceKey,
+  frontPieceOf,
+  frontPieceSegments,
+  parseScanSegmentKey,
+  unitKey,
+  unitSegments,
+  workKeys,
+} from './plan.ts';
 
 /**
  * The level a version gives one subscriber under the alert policy (shared/seismo/alert.ts, fanout.alertProbability):
@@ -62,6 +73,8 @@ interface ShardCoverage {
   model: IntensityModel;
   /** Undefined: the whole shard; else subscribers with an id ≤ this (byte order). */
   throughId?: string;
+  /** A front piece's shard: the subscribers its cursor covers (plan.ts `frontCursorCovers`). */
+  includes?: (s: Subscriber) => boolean;
 }
 
 interface PriorRun {
@@ -99,7 +112,9 @@ export class Coverage {
     };
     for (const m of this.everywhere) consider(m);
     for (const c of (segment && this.byShard.get(segment)) || []) {
-      if (c.throughId === undefined || Buffer.compare(Buffer.from(s.id), Buffer.from(c.throughId)) <= 0) {
+      if (c.includes) {
+        if (c.includes(s)) consider(c.model);
+      } else if (c.throughId === undefined || Buffer.compare(Buffer.from(s.id), Buffer.from(c.throughId)) <= 0) {
         consider(c.model);
       }
     }
@@ -170,16 +185,30 @@ export class Ledger {
       if (p.scan) continue;
       const units = [...new Set(segments.map((s) => p.unitOf.get(s)).filter((u): u is number => u !== undefined))];
       if (units.length === 0) continue;
-      const keys = units.map((u) => unitKey(p.plan.plan, p.plan.units, u));
-      const locks = await getMany(this.locks, runId(this.eventId, p.run.revision), keys);
+      // A front unit's progress is its piece's lock (shared/fanout `FanoutFront`), with an order-key cursor.
+      const keys = units.map((u) => {
+        const piece = frontPieceOf(p.plan, u);
+        return piece === undefined ? unitKey(p.plan.plan, p.plan.units, u) : frontPieceKey(piece, p.plan.front!.pieces);
+      });
+      const locks = await getMany(this.locks, runId(this.eventId, p.run.revision), [...new Set(keys)]);
       units.forEach((u, k) => {
         const lock = locks.get(keys[k]);
         if (!lock) return;
         const shards = unitSegments(p.plan.plan, p.plan.units, u);
-        for (const [shard, cov] of covered(lock, shards)) {
+        const piece = frontPieceOf(p.plan, u);
+        const cov =
+          piece === undefined
+            ? covered(lock, shards)
+            : pieceCovered(
+                lock,
+                shards,
+                frontPieceSegments(p.plan, p.plan.plan.length, piece).map((i) => p.plan.plan[i]),
+                p.run.quake,
+              );
+        for (const [shard, cov1] of cov) {
           if (!segments.includes(shard)) continue;
           const list = byShard.get(shard) ?? [];
-          list.push({ model: p.model, ...cov });
+          list.push({ model: p.model, ...cov1 });
           byShard.set(shard, list);
         }
       });
@@ -192,12 +221,41 @@ export class Ledger {
     const out: IntensityModel[] = [];
     for (const p of this.prior) {
       if (!p.scan) continue;
-      const keys = p.plan.units.map((_, u) => unitKey(p.plan.plan, p.plan.units, u));
+      const keys = workKeys(p.plan.plan, p.plan);
       const locks = await getMany(this.locks, runId(this.eventId, p.run.revision), keys);
       if (keys.every((k) => locks.get(k)?.state === 'done')) out.push(p.model);
     }
     return out;
   }
+}
+
+/**
+ * A front unit's shards as its piece's lock says (shared/fanout `FrontCursor`): whole when the piece is done, else
+ * each subscriber as `frontCursorCovers` decides from the cursor (its shard's window, its order key under the run's
+ * version).
+ */
+function pieceCovered(
+  lock: LockItem,
+  shards: readonly string[],
+  pieceShards: readonly string[],
+  version: Quake,
+): [string, Omit<ShardCoverage, 'model'>][] {
+  if (lock.state === 'done') return shards.map((s) => [s, {}]);
+  let cursor: FrontCursor | undefined;
+  try {
+    cursor = lock.cursor ? (JSON.parse(lock.cursor) as { front?: FrontCursor }).front : undefined;
+  } catch {
+    cursor = undefined;
+  }
+  if (!cursor) return [];
+  const out: [string, Omit<ShardCoverage, 'model'>][] = [];
+  for (const s of shards) {
+    const j = pieceShards.indexOf(s);
+    if (j < 0) continue;
+    const at = cursor;
+    out.push([s, { includes: (sub) => frontCursorCovers(at, version, j, sub) }]);
+  }
+  return out;
 }
 
 /** The shards of one unit (in unit order) that a lock says were handled, whole or up to a subscriber id. */

@@ -18,7 +18,7 @@ import type { Quake } from '../quake/types.ts';
 import { cellCircle, cellMinDistanceKm, type SegmentRef } from '../segments/index.ts';
 import { haversineKm } from '../seismo/geodesy.ts';
 import { intensityModelFor } from '../seismo/index.ts';
-import { travelTimeCurve } from '../seismo/travel.ts';
+import { sTravelTimeS, travelTimeCurve } from '../seismo/travel.ts';
 
 export type FanoutStrategy = 'geo' | 'scan';
 
@@ -64,8 +64,34 @@ export interface PlanInput {
    * delivered after the other urgent units (default 0.5 s; a negative value turns the deferral off).
    */
   blindMarginS?: number;
+  /**
+   * The near-field front (see `FanoutFront`): the leading urgent units whose nearest point's S arrives within this
+   * many seconds of planning (default 0: off; the benchmark's `geo:front` sets 10). Needs `chains` ≥ 2. Off by
+   * default because its first alert waits for a whole shard (up to maxSegmentSize items) where a unit's waits for
+   * 100 (docs/fanout-benchmark.md).
+   */
+  frontS?: number;
   /** Planning time, epoch ms (default now): where the S front is when the plan is made. */
   now?: number;
+}
+
+/**
+ * The near-field front of a plan: its leading `units` work units are delivered in S-arrival order per subscriber, not
+ * unit by unit. Front unit u belongs to piece `u mod pieces`, so each of the P pieces holds every P-th of the nearest
+ * shards and spans the whole front; chain c works piece c first (one lock, `frontPieceKey`), reading its shards
+ * nearest first and delivering them in windows of what it has read, each window in S-arrival order per subscriber
+ * (`frontOrderKey`; those whose S arrives before `lateBefore` last). Units in flight blur the order by P whole shards
+ * spanning a 17 km cell each; the windows sort across every shard the chains have read (docs/fanout-benchmark.md).
+ * A piece's lock cursor (shared/fanout/worker.ts `FrontCursor`) says exactly whom the piece reached: the ledger reads
+ * it with the same order key.
+ */
+export interface FanoutFront {
+  /** Units [0, units) of the plan form the front. */
+  units: number;
+  /** Pieces (≤ P chains); the work index of piece c is c, and the plan's other units follow (`workCount`). */
+  pieces: number;
+  /** Epoch ms: a subscriber whose S arrives before this is already shaking when the first alert can leave: last. */
+  lateBefore: number;
 }
 
 export interface FanoutPlan {
@@ -89,6 +115,8 @@ export interface FanoutPlan {
    * instead of per shard of tens (the profile in docs/fanout-benchmark.md). Scan: one unit per Scan segment.
    */
   units: number[];
+  /** The near-field front: its units are delivered by pieces in S order (absent: none). */
+  front?: FanoutFront;
 }
 
 export const DEFAULT_MAX_UNIT_SIZE = 2000;
@@ -98,6 +126,7 @@ export const WHOLE_TABLE_ABOVE_CELLS = 100;
 export const DEFAULT_UNIT_BAND_KM = 10;
 export const DEFAULT_URGENT_S = 10;
 export const DEFAULT_BLIND_MARGIN_S = 0.5;
+export const DEFAULT_FRONT_S = 0;
 
 /**
  * Groups segments (already nearest first) into units of consecutive segments: a unit closes before it would exceed
@@ -136,6 +165,117 @@ export function unitKey(plan: readonly string[], units: readonly number[], i: nu
 }
 
 export const DEFAULT_MIN_SUBSCRIBER_MMI = 3;
+
+/** The lock name of front piece `c` of `pieces` (no segment key has this shape: cells are H3 hex, scan keys `scan#`). */
+export function frontPieceKey(c: number, pieces: number): string {
+  return `front#${c}/${pieces}`;
+}
+
+type WorkPlan = { units: readonly number[]; front?: FanoutFront };
+
+/** Work items of a plan (pure): the front's pieces, then every unit after the front. What `doneCount` must reach. */
+export function workCount(plan: WorkPlan): number {
+  const f = plan.front;
+  return f ? f.pieces + plan.units.length - f.units : plan.units.length;
+}
+
+/** The unit of work item `k` (pure): undefined for a front piece (k < pieces), else its unit index in the plan. */
+export function workUnit(plan: WorkPlan, k: number): number | undefined {
+  const f = plan.front;
+  if (!f) return k;
+  return k < f.pieces ? undefined : f.units + k - f.pieces;
+}
+
+/** The lock name of work item `k` (pure): a front piece's, or its unit's (`unitKey`). */
+export function workKey(segments: readonly string[], plan: WorkPlan, k: number): string {
+  const u = workUnit(plan, k);
+  return u === undefined ? frontPieceKey(k, plan.front!.pieces) : unitKey(segments, plan.units, u);
+}
+
+/** Every work item's lock name, in work order (pure). */
+export function workKeys(segments: readonly string[], plan: WorkPlan): string[] {
+  return Array.from({ length: workCount(plan) }, (_, k) => workKey(segments, plan, k));
+}
+
+/** Segment indices (plan order, so nearest first) of front piece `c` (pure): every unit u < front.units with u ≡ c. */
+export function frontPieceSegments(plan: WorkPlan, segmentCount: number, c: number): number[] {
+  const f = plan.front;
+  if (!f) return [];
+  const out: number[] = [];
+  for (let u = c; u < f.units; u += f.pieces) {
+    const end = u + 1 < plan.units.length ? plan.units[u + 1] : segmentCount;
+    for (let i = plan.units[u]; i < end; i++) out.push(i);
+  }
+  return out;
+}
+
+/** The piece of the front holding unit `u`, or undefined when u is not a front unit (pure). */
+export function frontPieceOf(plan: WorkPlan, u: number): number | undefined {
+  const f = plan.front;
+  return f && u < f.units ? u % f.pieces : undefined;
+}
+
+/**
+ * Where a subscriber stands in a front piece's delivery order (pure): not yet shaking at `lateBefore` first, then by
+ * S arrival (epoch ms, ak135 over epicentral distance: shared/seismo/travel.ts), then by id. A deterministic function of
+ * (version, subscriber): the worker orders by it and the ledger re-computes it to read a piece's cursor.
+ */
+export interface FrontOrderKey {
+  late: 0 | 1;
+  sMs: number;
+  id: string;
+}
+
+export function frontOrderKey(
+  quake: { lat: number; lon: number; depthKm: number; originTime: number },
+  front: Pick<FanoutFront, 'lateBefore'>,
+  s: { id: string; lat: number; lon: number },
+): FrontOrderKey {
+  const sMs = quake.originTime + sTravelTimeS(quake, s) * 1000;
+  return { late: sMs < front.lateBefore ? 1 : 0, sMs, id: s.id };
+}
+
+/**
+ * A front piece's lock cursor (shared/fanout/worker.ts `processPiece`). Pass 1 delivers the piece window by window:
+ * window w is the piece's shards [from, to) (`windows[w]`, in order, the last one current), and in it, in order-key
+ * order, the subscribers whose S arrives at or after the window's `late` (epoch ms); those before it are deferred.
+ * Pass 2 delivers every deferred subscriber of the piece, in order-key order. `key` is the last acknowledged
+ * subscriber of the current window (pass 1) or of pass 2.
+ */
+export interface FrontCursor {
+  pass: 1 | 2;
+  /** [from, to, late] per window of pass 1, in order. */
+  windows: [number, number, number][];
+  key: FrontOrderKey;
+}
+
+/** The window of pass 1 holding the piece's shard `j` (pure), or -1. */
+export function frontWindowOf(cursor: Pick<FrontCursor, 'windows'>, j: number): number {
+  return cursor.windows.findIndex(([from, to]) => j >= from && j < to);
+}
+
+/**
+ * Whether a piece with this cursor delivered subscriber `s` of its shard `j` (pure): what the worker resumes from and
+ * the ledger reads. `version` is the version the piece's run alerted for.
+ */
+export function frontCursorCovers(
+  cursor: FrontCursor,
+  version: { lat: number; lon: number; depthKm: number; originTime: number },
+  j: number,
+  s: { id: string; lat: number; lon: number },
+): boolean {
+  const w = frontWindowOf(cursor, j);
+  if (w < 0) return false;
+  const key = frontOrderKey(version, { lateBefore: cursor.windows[w][2] }, s);
+  if (cursor.pass === 2) return key.late === 0 || compareFrontKeys(key, cursor.key) <= 0;
+  if (key.late === 1) return false;
+  return w < cursor.windows.length - 1 || compareFrontKeys(key, cursor.key) <= 0;
+}
+
+/** Total order of `FrontOrderKey`s (pure): negative when a comes first. */
+export function compareFrontKeys(a: FrontOrderKey, b: FrontOrderKey): number {
+  return a.late - b.late || a.sMs - b.sMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
 
 export function scanSegmentKey(i: number, total: number): string {
   return `scan#${i}/${total}`;
@@ -321,6 +461,13 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
   const urgentSize = input.urgentUnitSize ?? Math.ceil((input.maxUnitSize ?? DEFAULT_MAX_UNIT_SIZE) / 4);
   // The km band as S seconds at crustal shear velocity (ak135's upper crust, 3.46 km/s: 10 km ≈ 2.9 s).
   const bandS = (input.unitBandKm ?? DEFAULT_UNIT_BAND_KM) / 3.46;
+  const units = groupByArrival(ordered, base, urgentSize, bandS);
+  const frontS = input.frontS ?? DEFAULT_FRONT_S;
+  const front = frontOf(ordered, units, {
+    untilS: frontS > 0 ? sinceOriginS + frontS : Number.NEGATIVE_INFINITY,
+    chains: input.chains ?? 1,
+    lateBefore: quake.originTime + (sinceOriginS + Math.max(0, margin)) * 1000,
+  });
   return {
     strategy,
     minMmi,
@@ -330,8 +477,26 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
     distancesKm: ordered.map((s) => Math.round(s.nearestKm * 10) / 10),
     subscribers: ordered.reduce((n, s) => n + s.count, 0),
     counts: ordered.map((s) => s.count),
-    units: groupByArrival(ordered, base, urgentSize, bandS),
+    units,
+    ...(front ? { front } : {}),
   };
+}
+
+/**
+ * The front (pure): the leading units of tier 0 (urgent, still warnable) whose first segment's S arrival at its
+ * nearest point is before `untilS` (seconds after origin). None with fewer than two chains or two such units: one
+ * piece is one unit's order with more reading.
+ */
+export function frontOf(
+  ordered: readonly Pick<ArrivalSegment, 'sNearS' | 'tier'>[],
+  units: readonly number[],
+  opts: { untilS: number; chains: number; lateBefore: number },
+): FanoutFront | undefined {
+  let n = 0;
+  while (n < units.length && ordered[units[n]].tier === 0 && ordered[units[n]].sNearS < opts.untilS) n++;
+  const pieces = Math.min(opts.chains, n);
+  if (pieces < 2) return undefined;
+  return { units: n, pieces, lateBefore: Math.round(opts.lateBefore) };
 }
 
 /**

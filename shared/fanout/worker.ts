@@ -57,7 +57,22 @@ import { levelRises } from '../seismo/alert.ts';
 import { type IntensityModel, intensityModelFor } from '../seismo/intensity.ts';
 import { epicentralKm, secondsUntilShaking } from '../seismo/travel.ts';
 import { type Coverage, Ledger, subscriberLevel } from './ledger.ts';
-import { parseScanSegmentKey, unitKey, unitSegments } from './plan.ts';
+import {
+  compareFrontKeys,
+  type FanoutFront,
+  type FrontCursor,
+  type FrontOrderKey,
+  frontCursorCovers,
+  frontOrderKey,
+  frontPieceSegments,
+  frontWindowOf,
+  parseScanSegmentKey,
+  unitKey,
+  unitSegments,
+  workCount,
+  workKey,
+  workUnit,
+} from './plan.ts';
 import type { WorkerDeps, WorkerPayload, WorkerResult } from './types.ts';
 
 type SegmentOutcome = 'done' | 'skipped' | 'lost' | 'handed-off';
@@ -89,6 +104,26 @@ function decodeUnitCursor(cursor: string | undefined): UnitPos {
   return { shard: v.shard, ...(v.key === undefined ? {} : { key: v.key }) };
 }
 
+/** One subscriber of a front piece, read and not yet delivered. */
+interface FrontEntry {
+  key: FrontOrderKey;
+  s: Subscriber;
+  segment: string;
+  /** Index of the shard in the piece. */
+  shard: number;
+}
+
+/** The front cursor of a piece's lock (undefined: nothing acknowledged yet). */
+export function decodeFrontCursor(cursor: string | undefined): FrontCursor | undefined {
+  if (!cursor) return undefined;
+  return (JSON.parse(cursor) as { front?: FrontCursor }).front;
+}
+
+/** Batches of subscribers a front piece reads ahead of its delivery at most (the next window's largest size). */
+const FRONT_READ_AHEAD = 20;
+/** Largest Query page a front piece asks for (items). */
+const MAX_FRONT_PAGE = 2500;
+
 class Run {
   readonly result: WorkerResult = emptyResult();
   private running: boolean;
@@ -98,6 +133,8 @@ class Run {
   readonly plan: string[];
   readonly units: number[];
   readonly counts: number[];
+  readonly distancesKm: number[];
+  readonly front: FanoutFront | undefined;
   private readonly model: IntensityModel;
   /** What earlier runs of this event already sent (empty for a first run). */
   private readonly ledger: Ledger;
@@ -136,6 +173,8 @@ class Run {
     this.plan = plan.plan;
     this.units = plan.units;
     this.counts = plan.planCounts;
+    this.distancesKm = plan.planDistancesKm;
+    this.front = plan.front;
   }
 
   /** The event's state once every unit is done: `retracted` after a cancellation run. */
@@ -148,12 +187,25 @@ class Run {
     return { thresholds: this.deps.thresholds, probability: this.deps.alertProbability };
   }
 
+  /** Work items: the front's pieces, then the units after the front (shared/fanout `workCount`). */
   get total(): number {
-    return this.units.length;
+    return workCount(this);
   }
 
-  unitKey(i: number): string {
-    return unitKey(this.plan, this.units, i);
+  /** Pieces of the front: work items 0..pieces-1, taken by chain c first; the claim counter starts after them. */
+  get pieces(): number {
+    return this.front?.pieces ?? 0;
+  }
+
+  /** The lock name of work item `k`. */
+  workKey(k: number): string {
+    return workKey(this.plan, this, k);
+  }
+
+  /** Work item `k`: a front piece, or a unit. */
+  processWork(k: number): Promise<SegmentOutcome> {
+    const u = workUnit(this, k);
+    return u === undefined ? this.processPiece(k) : this.processUnit(u, k);
   }
 
   lowOnTime(): boolean {
@@ -291,9 +343,263 @@ class Run {
     }
   }
 
-  async processUnit(unit: number): Promise<SegmentOutcome> {
+  /**
+   * Front piece `c` (work item c; shared/fanout `FanoutFront`): its shards (every P-th front unit, nearest first), in
+   * two passes (the cursor: shared/fanout `FrontCursor`).
+   *
+   *   pass 1: window by window. A window is every shard read while the previous window was out (the first: the nearest
+   *           shard alone, so the first alert waits for one read; reading runs up to `FRONT_READ_AHEAD` batches
+   *           ahead), delivered in S-arrival order, except whoever this chain cannot reach before their S arrives
+   *           at its measured rate (earliest deadline first, late jobs dropped: Moore 1968): they are deferred
+   *   pass 2: every deferred subscriber of the piece, in S order (already shaking: the time went to those it could warn)
+   *
+   * A new holder re-reads what the cursor's current window (or, in pass 2, the piece) holds and skips whoever
+   * `frontCursorCovers`. Counted, finished and handed over like a unit.
+   */
+  async processPiece(c: number): Promise<SegmentOutcome> {
     const { deps } = this;
-    const key = this.unitKey(unit);
+    const front = this.front!;
+    const key = this.workKey(c);
+    const idx = frontPieceSegments(this, this.plan.length, c);
+    const segments = idx.map((i) => this.plan[i]);
+    const counts = idx.map((i) => this.counts[i] ?? 0);
+    let lease: Lease;
+    try {
+      lease = await acquire(deps.locks, { eventId: this.run, segment: key, owner: deps.owner, leaseMs: deps.leaseMs });
+    } catch (err) {
+      if (err instanceof LockHeldError || err instanceof SegmentDoneError) return 'skipped';
+      throw err;
+    }
+    if (lease.takeover) {
+      this.result.takeovers++;
+      deps.onMetric?.('LockTakeovers', 1);
+      deps.log?.info('front piece taken over', {
+        piece: key,
+        attempts: lease.attempts,
+        resumeFrom: lease.cursor ?? null,
+      });
+    }
+    const coverage = await this.ledger.coverage(segments);
+    const resumed = decodeFrontCursor(lease.cursor);
+    const readShards = async (from: number, to: number): Promise<FrontEntry[]> => {
+      const shards = await Promise.all(
+        segments.slice(from, to).map(async (segment, k) => {
+          const out: FrontEntry[] = [];
+          let cursor: string | undefined;
+          // A whole shard in one Query where the plan's count allows (≤ 2,000 items of ~350 B: within the 1 MB page).
+          const limit = Math.max(deps.pageSize, Math.min(counts[from + k] + 16, MAX_FRONT_PAGE));
+          do {
+            const page = await this.readPage(segment, cursor, limit);
+            for (const s of page.items) {
+              out.push({ key: frontOrderKey(this.quake, front, s), s, segment, shard: from + k });
+            }
+            cursor = page.cursor;
+          } while (cursor);
+          return out;
+        }),
+      );
+      return shards.flat();
+    };
+    // Reading runs ahead of delivery, wave after wave, into `buffer` (shards [last window's end, bufferTo)).
+    const reader = {
+      buffer: [] as FrontEntry[],
+      bufferTo: 0,
+      running: undefined as Promise<void> | undefined,
+      error: undefined as unknown,
+      stopped: false,
+    };
+    // Waves double (one batch, two, four… up to the read-ahead): the next window is never long in coming.
+    let waveBatches = 1;
+    const pump = () => {
+      if (reader.stopped || reader.running || reader.error !== undefined) return;
+      if (reader.bufferTo >= segments.length || reader.buffer.length >= FRONT_READ_AHEAD * deps.pageSize) return;
+      const from = reader.bufferTo;
+      let to = from + 1;
+      let expected = counts[from] || deps.pageSize;
+      const cap = waveBatches * deps.pageSize;
+      waveBatches = Math.min(FRONT_READ_AHEAD, waveBatches * 2);
+      while (to < segments.length && to - from < MAX_WAVE && expected + counts[to] <= cap) {
+        expected += counts[to];
+        to++;
+      }
+      reader.running = readShards(from, to).then(
+        (entries) => {
+          for (const e of entries) reader.buffer.push(e);
+          reader.bufferTo = to;
+          reader.running = undefined;
+          pump();
+        },
+        (err) => {
+          reader.error = err;
+          reader.running = undefined;
+        },
+      );
+    };
+    // This piece's delivery cost so far: batches out and the ms they took (building, delivering, checkpointing).
+    let sentBatches = 0;
+    let busyMs = 0;
+    /**
+     * A new window's `late`: in S order, batch after batch of `pageSize` at this piece's measured time per batch
+     * (a batch's cost is mostly its round trips, not its size), whoever would be served after their S arrives.
+     */
+    const lateOf = (entries: readonly FrontEntry[]): number => {
+      let late = front.lateBefore;
+      if (sentBatches === 0 || busyMs <= 0) return late;
+      const msPerBatch = busyMs / sentBatches;
+      const arrivals = entries.map((e) => e.key.sMs).sort((a, b) => a - b);
+      const t0 = this.now() + msPerBatch;
+      let kept = 0;
+      for (const t of arrivals) {
+        if (t < t0 + Math.floor(kept / deps.pageSize) * msPerBatch) late = Math.max(late, t + 0.001);
+        else kept++;
+      }
+      return late;
+    };
+    const keyed = (e: FrontEntry, late: number): FrontEntry => ({
+      ...e,
+      key: { late: e.key.sMs < late ? 1 : 0, sMs: e.key.sMs, id: e.key.id },
+    });
+    const byKey = (a: FrontEntry, b: FrontEntry) => compareFrontKeys(a.key, b.key);
+    /** Splits a window into its pass-1 order and its deferred subscribers, without those `covered`. */
+    const deferred: FrontEntry[] = [];
+    const split = (entries: readonly FrontEntry[], late: number, covered?: (e: FrontEntry) => boolean) => {
+      const now: FrontEntry[] = [];
+      for (const raw of entries) {
+        const e = keyed(raw, late);
+        if (covered?.(e)) continue;
+        (e.key.late ? deferred : now).push(e);
+      }
+      return now.sort(byKey);
+    };
+    let pass: 1 | 2 = resumed?.pass ?? 1;
+    const windows: [number, number, number][] = resumed ? resumed.windows.map((w) => [w[0], w[1], w[2]]) : [];
+    // Whether `deferred` holds every deferred subscriber of the windows so far (not after a takeover mid-piece).
+    const deferredComplete = !resumed || (resumed.pass === 1 && resumed.windows.length === 1);
+    const isCovered = (e: FrontEntry) => resumed !== undefined && frontCursorCovers(resumed, this.quake, e.shard, e.s);
+    /** Every deferred subscriber of the piece not yet delivered (pass 2 after a takeover): the piece read again. */
+    const deferredOfPiece = async (): Promise<FrontEntry[]> => {
+      const out: FrontEntry[] = [];
+      const cursor = { windows };
+      for (const e of await readShards(0, segments.length)) {
+        const w = windows[frontWindowOf(cursor, e.shard)];
+        const k = keyed(e, w ? w[2] : Number.NEGATIVE_INFINITY);
+        if (k.key.late && !isCovered(k)) out.push(k);
+      }
+      return out.sort(byKey);
+    };
+    let window: FrontEntry[] = [];
+    if (pass === 2) window = await deferredOfPiece();
+    else {
+      if (resumed) {
+        const [from, to, late] = windows[windows.length - 1];
+        window = split(await readShards(from, to), late, isCovered);
+      } else {
+        windows.push([0, Math.min(1, segments.length), front.lateBefore]);
+        window = split(await readShards(0, windows[0][1]), front.lateBefore);
+      }
+      reader.bufferTo = windows[windows.length - 1][1];
+      pump();
+    }
+    let head = 0;
+    let last: number | undefined;
+    let batches = 0;
+    let size = this.quickStart ? Math.min(deps.pageSize, QUICK_START_BATCH) : deps.pageSize;
+    this.quickStart = false;
+    try {
+      for (;;) {
+        if (this.lowOnTime()) {
+          reader.stopped = true;
+          await handOff(deps.locks, lease);
+          await this.successor(c);
+          return 'handed-off';
+        }
+        if (head >= window.length) {
+          if (pass === 1) {
+            // The window is delivered: the next is everything read since (waiting for a wave if none is in yet).
+            while (reader.buffer.length === 0 && reader.running) await reader.running;
+            if (reader.error !== undefined) throw reader.error;
+            if (reader.buffer.length > 0 || reader.bufferTo < segments.length) {
+              const late = lateOf(reader.buffer);
+              windows.push([windows[windows.length - 1][1], reader.bufferTo, late]);
+              window = split(reader.buffer, late);
+              reader.buffer = [];
+              head = 0;
+              pump();
+              continue;
+            }
+            // Pass 2: the deferred, in S order (read again when this holder did not see every window).
+            pass = 2;
+            window = deferredComplete ? deferred.sort(byKey) : await deferredOfPiece();
+            head = 0;
+            continue;
+          }
+          break;
+        }
+        const taken = window.slice(head, head + size);
+        head += taken.length;
+        size = deps.pageSize;
+        const t = this.now();
+        const items: DeliveryItem[] = [];
+        for (const e of taken) this.build([e.s], items, coverage, e.segment);
+        const r = items.length > 0 ? await this.deliverBatch(lease, items) : { delivered: 0, failed: 0 };
+        if (items.length > 0) last = this.now();
+        batches++;
+        await deps.afterDeliver?.({ segment: key, batches });
+        const batchCounts = { delivered: r.delivered, failed: r.failed, eligible: items.length };
+        this.result.eligible += items.length;
+        this.result.delivered += r.delivered;
+        this.result.failed += r.failed;
+        const cursor: FrontCursor = { pass, windows, key: taken[taken.length - 1].key };
+        await checkpoint(deps.locks, lease, JSON.stringify({ front: cursor }), batchCounts, deps.leaseMs);
+        sentBatches++;
+        busyMs += this.now() - t;
+      }
+      reader.stopped = true;
+      await finish(deps.locks, lease, { delivered: 0, failed: 0, eligible: 0 });
+    } catch (err) {
+      reader.stopped = true;
+      if (err instanceof LeaseLostError) {
+        deps.log?.warn('lease lost: stopping work on front piece', { piece: key, version: lease.version });
+        deps.onMetric?.('LeasesLost', 1);
+        return 'lost';
+      }
+      throw err;
+    }
+    const completed = await unitDone(
+      deps.events,
+      this.event.eventId,
+      this.revision,
+      c,
+      { eligible: lease.eligible, delivered: lease.delivered, failed: lease.failed, lastDeliveryAt: last },
+      this.total,
+      this.finalState,
+    );
+    if (completed) this.result.completedEvent = true;
+    this.result.segments++;
+    deps.onMetric?.('SegmentsDone', 1);
+    return 'done';
+  }
+
+  /** Delivers one batch under the lease; the first delivery of this invocation marks the event running (off the alert's path). */
+  private async deliverBatch(lease: Lease, items: DeliveryItem[]): Promise<{ delivered: number; failed: number }> {
+    const r = await this.deliverUnderLease(lease, items);
+    const delivered = r.delivered.length;
+    if (!this.firstRecorded && delivered > 0) {
+      this.firstRecorded = true;
+      const t = this.now();
+      await Promise.all([
+        this.running ? undefined : markRunning(this.deps.events, this.event.eventId, this.revision),
+        recordFirstDelivery(this.deps.events, this.event.eventId, t),
+      ]);
+      this.running = true;
+    }
+    return { delivered, failed: r.failed.length };
+  }
+
+  /** Unit `unit` of the plan, work item `work` (the index counted into the event and handed over). */
+  async processUnit(unit: number, work: number): Promise<SegmentOutcome> {
+    const { deps } = this;
+    const key = unitKey(this.plan, this.units, unit);
     const segments = unitSegments(this.plan, this.units, unit);
     const shardCounts = unitSegments(this.counts, this.units, unit);
     let lease: Lease;
@@ -331,7 +637,7 @@ class Run {
         if (this.lowOnTime()) {
           drop();
           await handOff(deps.locks, lease);
-          await this.successor(unit);
+          await this.successor(work);
           return 'handed-off';
         }
         const batch: Batch = await pending!;
@@ -373,7 +679,7 @@ class Run {
           deps.events,
           this.event.eventId,
           this.revision,
-          unit,
+          work,
           {
             eligible: lease.eligible,
             delivered: lease.delivered,
@@ -414,7 +720,7 @@ class Run {
         return;
       }
       const counted = ev.doneUnits ?? new Set<number>();
-      const pending = this.units.map((_, i) => i).filter((i) => !counted.has(i));
+      const pending = Array.from({ length: this.total }, (_, i) => i).filter((i) => !counted.has(i));
       if (pending.length === 0) {
         if (await tryComplete(deps.events, ev.eventId, this.revision, this.finalState))
           this.result.completedEvent = true;
@@ -424,7 +730,7 @@ class Run {
       const locks = await getMany(
         deps.locks,
         this.run,
-        pending.map((i) => this.unitKey(i)),
+        pending.map((i) => this.workKey(i)),
       );
       let waitUntil = Number.POSITIVE_INFINITY;
       let progressed = false;
@@ -433,7 +739,7 @@ class Run {
           await this.successor();
           return;
         }
-        const lock = locks.get(this.unitKey(unit));
+        const lock = locks.get(this.workKey(unit));
         if (lock?.state === 'done') {
           const totals = { eligible: lock.eligible ?? 0, delivered: lock.delivered ?? 0, failed: lock.failed ?? 0 };
           const completed = await unitDone(
@@ -448,7 +754,7 @@ class Run {
           if (completed) this.result.completedEvent = true;
           progressed = true;
         } else if (!lock || lock.leaseUntil < this.now()) {
-          const outcome = await this.processUnit(unit);
+          const outcome = await this.processWork(unit);
           if (outcome === 'handed-off') return;
           progressed ||= outcome === 'done';
         } else {
@@ -521,7 +827,11 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
   const run = new Run(deps, payload, event, plan, revision, event.plannedQuake, ledger);
   try {
     if (payload.resume !== undefined) {
-      const outcome = await run.processUnit(payload.resume);
+      const outcome = await run.processWork(payload.resume);
+      if (outcome === 'handed-off') return run.result;
+    } else if (payload.hop === 0 && payload.chain < run.pieces) {
+      // The chain's own piece of the near-field front first (a restarted chain finds it held or done: skipped).
+      const outcome = await run.processWork(payload.chain);
       if (outcome === 'handed-off') return run.result;
     }
     const total = run.total;
@@ -530,9 +840,10 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
         await run.successor();
         return run.result;
       }
-      const i = await claimNext(deps.events, event.eventId, revision);
+      // The claim counter numbers the units after the front: work item pieces + i.
+      const i = run.pieces + (await claimNext(deps.events, event.eventId, revision));
       if (i >= total) break;
-      const outcome = await run.processUnit(i);
+      const outcome = await run.processWork(i);
       if (outcome === 'handed-off') return run.result;
     }
     await run.sweep();

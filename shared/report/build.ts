@@ -8,7 +8,7 @@
  */
 import type { EventPlan, EventRecord } from '../events/types.ts';
 import { subscriberLevel } from '../fanout/ledger.ts';
-import { unitKey, unitSegments } from '../fanout/plan.ts';
+import { frontPieceKey, frontPieceOf, unitKey, unitSegments } from '../fanout/plan.ts';
 import type { LockItem } from '../locks/types.ts';
 import type { Quake } from '../quake/types.ts';
 import {
@@ -141,8 +141,15 @@ export function buildReportData(input: ReportInput): ReportData {
       const dists = unitSegments(plan.planDistancesKm, plan.units, i);
       const counts = unitSegments(plan.planCounts, plan.units, i);
       for (const s of segs) unitOfSegment.set(s, i);
-      const key = unitKey(plan.plan, plan.units, i);
-      const lock = input.locks?.get(key);
+      // A front unit is delivered by its piece (shared/fanout `FanoutFront`): the piece's lock says its state, and its
+      // counts go to the piece's first unit only, so the units' sums stay the event's.
+      const piece = frontPieceOf(plan, i);
+      const key = piece === undefined ? unitKey(plan.plan, plan.units, i) : frontPieceKey(piece, plan.front!.pieces);
+      const pieceLock = input.locks?.get(key);
+      const lock =
+        piece === undefined || i === piece
+          ? pieceLock
+          : pieceLock && { ...pieceLock, delivered: 0, failed: 0, eligible: 0 };
       units.push({
         index: i,
         key,

@@ -9,7 +9,7 @@
 import { getEvent, getPlan } from '../events/store.ts';
 import type { EventRecord } from '../events/types.ts';
 import { runId } from '../events/types.ts';
-import { unitKey } from '../fanout/plan.ts';
+import { workKeys } from '../fanout/plan.ts';
 import type { Clients } from '../infra/clients.ts';
 import { errorMessage, QuakectlError } from '../infra/errors.ts';
 import type { ResourceNames } from '../infra/names.ts';
@@ -58,7 +58,7 @@ export async function gatherReport(opts: GatherOptions): Promise<ReportData> {
   let locks: Awaited<ReturnType<typeof getMany>> | undefined;
   let subscribers: PlannedSubscriber[] | undefined;
   if (plan) {
-    const keys = plan.units.map((_, i) => unitKey(plan.plan, plan.units, i));
+    const keys = workKeys(plan.plan, plan);
     locks = await getMany(
       { ddb: clients.ddb, table: names.table('locks') },
       runId(eventId, record.revision ?? 1),
@@ -162,6 +162,12 @@ export async function eventDlqRows(clients: Clients, names: ResourceNames, event
 }
 
 const INIT = /Init Duration: ([\d.]+) ms/;
+const DURATION = /\tDuration: ([\d.]+) ms/;
+
+/** When the invocation of a REPORT line started (epoch ms): the line is written at its end. */
+function startOf(l: { timestamp: number; message: string }): number {
+  return l.timestamp - Number(DURATION.exec(l.message)?.[1] ?? 0) - Number(INIT.exec(l.message)?.[1] ?? 0);
+}
 
 /**
  * Invocations and cold starts of the consumer and the segment worker between acceptance and completion, from their
@@ -174,22 +180,30 @@ export async function coldStarts(
   now: number,
 ): Promise<ColdRow[]> {
   const from = (record.acceptedAt ?? record.quake.updatedAt) - 1000;
-  const to = (record.completedAt ?? now) + 1000;
+  // Chains still sweeping when the event completes write their REPORT lines later: every invocation that started
+  // before completion counts (its start: the REPORT time minus Duration and Init Duration).
+  const end = record.completedAt ?? now;
+  const to = end + 120_000;
   const rows: ColdRow[] = [];
   for (const role of ['consumer', 'segment-worker'] as const) {
     const fn = names.function(role);
     const lines = (await readLogs(logs, fn, from)).filter(
-      (l) => l.timestamp <= to && l.message.startsWith('REPORT RequestId:'),
+      (l) => l.timestamp <= to && l.message.startsWith('REPORT RequestId:') && startOf(l) <= end,
     );
     const inits = lines
       .map((l) => INIT.exec(l.message))
       .filter((m) => m !== null)
       .map((m) => Number(m[1]));
+    // A REPORT line is written when the invocation ends: it started Duration (and Init Duration) earlier.
+    const first = record.firstDeliveryAt;
+    const coldBeforeFirst =
+      first === undefined ? 0 : lines.filter((l) => INIT.test(l.message) && startOf(l) <= first).length;
     rows.push({
       function: fn,
       invocations: lines.length,
       cold: inits.length,
       maxInitMs: inits.length ? Math.max(...inits) : null,
+      coldBeforeFirst,
     });
   }
   return rows;

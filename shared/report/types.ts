@@ -108,6 +108,8 @@ export interface ColdRow {
   /** Invocations whose REPORT line carries an Init Duration (a new execution environment). */
   cold: number;
   maxInitMs: number | null;
+  /** Cold invocations that started before the event's first delivery: the first notification's path was cold. */
+  coldBeforeFirst?: number;
 }
 
 /** One intensity band of the footprint: the area where the predicted MMI reaches `mmi`, as a GeoJSON polygon. */

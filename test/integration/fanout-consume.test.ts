@@ -65,7 +65,7 @@ function batch(values: { key: string; value: string; headers: Record<string, str
   };
 }
 
-function consumer(chains: Promise<unknown>[]): ConsumeDeps {
+function consumer(chains: Promise<unknown>[], over: Partial<ConsumeDeps> = {}): ConsumeDeps {
   const { ddb } = stack.clients;
   const deliverer = new Deliverer({ sqs: stack.clients.sqs, names: stack.names, allowPrivateTargets: true });
   return {
@@ -98,6 +98,7 @@ function consumer(chains: Promise<unknown>[]): ConsumeDeps {
     minSubscriberMmi: 3,
     parallelism: 2,
     strategy: 'geo',
+    ...over,
   };
 }
 
@@ -149,48 +150,54 @@ describe('consumeBatch', () => {
     ]);
   });
 
-  it('an update during the fan-out: the new run continues where the old one got to, nobody is skipped, each level is sent once', async () => {
-    const chains: Promise<unknown>[] = [];
-    const deps = consumer(chains);
-    const v1 = drillQuake(`con-mid-${randomBytes(3).toString('hex')}`, { magnitude: 5.0 });
-    // A slow receiver keeps the first run in flight when the update arrives (the issue's 700 ms case, shortened).
-    sink.setSlow(150);
-    try {
-      await consumeBatch(batch([eventMessage(v1, Date.now())]), deps);
-      const l1 = levels(v1);
-      const eligible1 = [...l1.values()].filter((l) => l !== 'none').length;
-      await sink.waitFor(150, 60_000);
-      expect(sink.received().length).toBeLessThan(eligible1);
-      const v2 = { ...v1, updatedAt: v1.updatedAt + 60_000, magnitude: 5.7 };
-      const r2 = await consumeBatch(batch([eventMessage(v2, Date.now())]), deps);
-      expect(r2.planned).toEqual([expect.objectContaining({ eventId: v1.id, revision: 2 })]);
-      await Promise.all(chains.splice(0));
-      const l2 = levels(v2);
-      const got = new Map<string, Set<string>>();
-      for (const n of sink.received()) {
-        const set = got.get(n.subscriberId) ?? new Set<string>();
-        set.add(n.level);
-        got.set(n.subscriberId, set);
+  it.each([
+    ['unit by unit', undefined],
+    ['with the near-field front (piece cursors in the ledger)', 10],
+  ])(
+    'an update during the fan-out, %s: the new run continues where the old one got to, nobody is skipped, each level is sent once',
+    async (_, frontS) => {
+      const chains: Promise<unknown>[] = [];
+      const deps = consumer(chains, { frontS });
+      const v1 = drillQuake(`con-mid-${randomBytes(3).toString('hex')}`, { magnitude: 5.0 });
+      // A slow receiver keeps the first run in flight when the update arrives (the issue's 700 ms case, shortened).
+      sink.setSlow(150);
+      try {
+        await consumeBatch(batch([eventMessage(v1, Date.now())]), deps);
+        const l1 = levels(v1);
+        const eligible1 = [...l1.values()].filter((l) => l !== 'none').length;
+        await sink.waitFor(150, 60_000);
+        expect(sink.received().length).toBeLessThan(eligible1);
+        const v2 = { ...v1, updatedAt: v1.updatedAt + 60_000, magnitude: 5.7 };
+        const r2 = await consumeBatch(batch([eventMessage(v2, Date.now())]), deps);
+        expect(r2.planned).toEqual([expect.objectContaining({ eventId: v1.id, revision: 2 })]);
+        await Promise.all(chains.splice(0));
+        const l2 = levels(v2);
+        const got = new Map<string, Set<string>>();
+        for (const n of sink.received()) {
+          const set = got.get(n.subscriberId) ?? new Set<string>();
+          set.add(n.level);
+          got.set(n.subscriberId, set);
+        }
+        // Nobody the update makes eligible is skipped, and everyone holds the update's level.
+        const eligible2 = [...l2].filter(([, l]) => l !== 'none');
+        expect(eligible2.length).toBeGreaterThan(eligible1);
+        for (const [id, level] of eligible2) expect(got.get(id)?.has(level), `${id} ${level}`).toBe(true);
+        // Only levels some version gave them; nobody below threshold in both versions hears anything.
+        for (const [id, set] of got) {
+          for (const level of set) expect([l1.get(id), l2.get(id)]).toContain(level);
+        }
+        // Each (subscriber, level) once: a repeat is only the batch in flight when the first run was superseded, under
+        // the same id (receivers de-duplicate it): at most one read batch per chain.
+        expect(sink.duplicates()).toBeLessThanOrEqual(2 * 100);
+        const ev = await getEvent(deps.events, v1.id);
+        expect(ev).toMatchObject({ state: 'complete', revision: 2 });
+        const locks = await list({ ddb: stack.clients.ddb, table: stack.names.table('locks') }, { eventId: v1.id });
+        expect(locks.some((l) => l.state === 'superseded')).toBe(true);
+      } finally {
+        sink.setSlow(0);
       }
-      // Nobody the update makes eligible is skipped, and everyone holds the update's level.
-      const eligible2 = [...l2].filter(([, l]) => l !== 'none');
-      expect(eligible2.length).toBeGreaterThan(eligible1);
-      for (const [id, level] of eligible2) expect(got.get(id)?.has(level), `${id} ${level}`).toBe(true);
-      // Only levels some version gave them; nobody below threshold in both versions hears anything.
-      for (const [id, set] of got) {
-        for (const level of set) expect([l1.get(id), l2.get(id)]).toContain(level);
-      }
-      // Each (subscriber, level) once: a repeat is only the batch in flight when the first run was superseded, under
-      // the same id (receivers de-duplicate it): at most one read batch per chain.
-      expect(sink.duplicates()).toBeLessThanOrEqual(2 * 100);
-      const ev = await getEvent(deps.events, v1.id);
-      expect(ev).toMatchObject({ state: 'complete', revision: 2 });
-      const locks = await list({ ddb: stack.clients.ddb, table: stack.names.table('locks') }, { eventId: v1.id });
-      expect(locks.some((l) => l.state === 'superseded')).toBe(true);
-    } finally {
-      sink.setSlow(0);
-    }
-  });
+    },
+  );
 
   it('a retraction after alerts: each alerted subscriber gets one cancellation, nothing further is sent', async () => {
     const chains: Promise<unknown>[] = [];

@@ -15,7 +15,7 @@ import { startWebhookSink, type WebhookSink } from '../../local/webhook-sink.ts'
 import { type EventStore, getEvent, savePlan } from '../../shared/events/index.ts';
 import { planFanout, runSegmentWorker } from '../../shared/fanout/index.ts';
 import { Deliverer } from '../../shared/notify/index.ts';
-import { EventNotFoundError, gatherReport } from '../../shared/report/gather.ts';
+import { coldStarts, EventNotFoundError, gatherReport } from '../../shared/report/gather.ts';
 import { coveringCells, SubscriberStore } from '../../shared/segments/index.ts';
 import { drillQuake, expectedIds, population } from './pipeline-fixtures.ts';
 import { type TestStack, testStack } from './pipeline-support.ts';
@@ -112,10 +112,18 @@ describe('gatherReport', () => {
     const parked = data.dlq.reduce((a, r) => a + r.notifications, 0);
     expect(parked).toBe(eligible.size);
     expect(data.dlq.every((r) => r.kind === 'delivery' && r.message === 'delivery' && /503/.test(r.reason))).toBe(true);
+    // No delivery (all went to the DLQ): no first notification whose path could have been cold.
     expect(data.cold).toEqual([
-      { function: stack.names.function('consumer'), invocations: 0, cold: 0, maxInitMs: null },
-      { function: fn, invocations: 2, cold: 1, maxInitMs: 412.5 },
+      { function: stack.names.function('consumer'), invocations: 0, cold: 0, maxInitMs: null, coldBeforeFirst: 0 },
+      { function: fn, invocations: 2, cold: 1, maxInitMs: 412.5, coldBeforeFirst: 0 },
     ]);
+    // The cold invocation started (REPORT time − Duration − Init Duration) before a first delivery at `at`, and after
+    // one just before that start.
+    const source = { kind: 'local' as const, stateDir: logDir };
+    const coldFor = async (firstDeliveryAt: number) =>
+      (await coldStarts(source, stack.names, { ...record!, firstDeliveryAt }, Date.now()))[1].coldBeforeFirst;
+    expect(await coldFor(at)).toBe(1);
+    expect(await coldFor(at - 900 - 412.5 - 1)).toBe(0);
     expect(record?.failed).toBe(eligible.size);
     // The DLQ was only peeked: the messages are still there for `quakectl dlq redrive`.
     const again = await gatherReport({ clients: stack.clients, names: stack.names, eventId: quake.id });

@@ -148,3 +148,37 @@ describe('buildReport', () => {
     expect(drillPassed(r)).toBe(false);
   });
 });
+
+describe('per-band table', () => {
+  const marmara = scenarioQuake(findScenario('marmara-istanbul'), { now: acceptedAt, detectionDelayS: 5 });
+  const at = (km: number, id: string) => {
+    // Due north of the epicentre: 1° of latitude ≈ 111.2 km.
+    return { id, lat: marmara.lat + km / 111.2, lon: marmara.lon };
+  };
+  it('counts before-S shares outside the blind zone by epicentral band', () => {
+    const sites = [at(5, 'blind'), at(15, 'near-late'), at(18, 'near-early'), at(30, 'mid'), at(70, 'far')];
+    const first = acceptedAt + 100;
+    const receipts = [
+      { subscriberId: 'blind', receivedAt: first },
+      { subscriberId: 'near-late', receivedAt: sArrivalAt(marmara, sites[1]) + 1 },
+      { subscriberId: 'near-early', receivedAt: sArrivalAt(marmara, sites[2]) - 1 },
+      { subscriberId: 'mid', receivedAt: sArrivalAt(marmara, sites[3]) - 1000 },
+      { subscriberId: 'far', receivedAt: sArrivalAt(marmara, sites[4]) + 5 },
+    ];
+    const r = buildReport({
+      eventId: marmara.id,
+      quake: marmara,
+      record: record({ acceptedAt, quake: marmara }),
+      receipts,
+      eligibleSites: sites,
+    });
+    // The 5 km site's S wave arrived (≈ 3.8 s after origin) before the first notification (5.1 s): blind zone.
+    expect(r.bands).toEqual([
+      { fromKm: 0, toKm: 20, eligible: 3, outsideBlind: 2, beforeS: 1, pct: 50 },
+      { fromKm: 20, toKm: 40, eligible: 1, outsideBlind: 1, beforeS: 1, pct: 100 },
+      { fromKm: 40, toKm: 60, eligible: 0, outsideBlind: 0, beforeS: 0, pct: null },
+      { fromKm: 60, toKm: 80, eligible: 1, outsideBlind: 1, beforeS: 0, pct: 0 },
+    ]);
+    expect(r.p90DeliveryMs).not.toBeNull();
+  });
+});
