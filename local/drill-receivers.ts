@@ -22,12 +22,12 @@
  *   pacing to the SNS 20/s and SES 14/s defaults still applies).
  */
 import { createHash } from 'node:crypto';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { ChannelDelivery, MixChannel } from '../shared/drill/channels.ts';
 import { sinkUrl } from '../shared/drill/receiver.ts';
 import { DEFAULT_DRILL_SECRET } from '../shared/drill/seed.ts';
 import type { PushPayload } from '../shared/notify/push.ts';
 import type { Channel } from '../shared/segments/types.ts';
-import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { recordedEmails, recordedSms, verifyLocalSender } from './channels.ts';
 import { seededSubscription, startPushService } from './push-service.ts';
 import { startBotApi } from './telegram-bot-api.ts';
@@ -185,7 +185,8 @@ function stamper<T>(read: () => Promise<T[]>, key: (r: T) => string) {
 }
 
 function requireMoto(ctx: ReceiverContext, type: string): string {
-  if (!ctx.motoEndpoint) throw new Error(`${type} needs moto (SNS, SES v2) on the local stack: run \`quakectl local up\``);
+  if (!ctx.motoEndpoint)
+    throw new Error(`${type} needs moto (SNS, SES v2) on the local stack: run \`quakectl local up\``);
   return ctx.motoEndpoint;
 }
 

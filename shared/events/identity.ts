@@ -98,7 +98,12 @@ export class IdentityContentionError extends QuakectlError {
   }
 }
 
-const MAX_ROUNDS = 12;
+/**
+ * Every round some contender's conditional write succeeds (the one whose read was newest), so N producers writing one
+ * time bucket at once need at most N rounds: 32 covers an aftershock burst (20 reports of one network within 12 s,
+ * each at its own producer: the identity test) with room, at most ~6 s of jittered waits.
+ */
+const MAX_ROUNDS = 32;
 const RETENTION_MS = 30 * 24 * 3600_000;
 
 const space = (drill: boolean) => (drill ? 'drill' : 'real');

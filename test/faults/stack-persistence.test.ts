@@ -30,7 +30,7 @@ const ports: Record<string, string> = {};
 
 async function quakectl(...args: string[]) {
   if (Object.keys(ports).length === 0) {
-    for (const k of ['KAFKA', 'KAFKA_CONTROLLER', 'SQS', 'DYNAMODB', 'LAMBDA', 'CAP']) {
+    for (const k of ['KAFKA', 'KAFKA_CONTROLLER', 'SQS', 'DYNAMODB', 'LAMBDA', 'CAP', 'MOTO']) {
       ports[`QUAKECTL_${k}_PORT`] = String(await freePort());
     }
   }

@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { roleEnv } from '../../shared/deploy/desired.ts';
 import { loadProfile, type Profile } from '../../shared/infra/config.ts';
 import { ConfigError } from '../../shared/infra/errors.ts';
@@ -30,6 +30,13 @@ const stack = {
 const base = { type: 'local', name: 'local', fanout: {}, eventsPartitions: 6 } as unknown as Profile;
 
 describe('CAP feed settings', () => {
+  // The profile's stateDir is what is under test: QUAKECTL_STATE_DIR (set by .ci/run) would override it.
+  beforeEach(() => {
+    vi.stubEnv('QUAKECTL_STATE_DIR', undefined);
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
   it('local: the stack serves the default system at /cap and any other prefix at /cap/<prefix>', () => {
     expect(capSettingsOfProfile({ ...base, prefix: 'quakectl' }, stack)).toEqual({
       target: { kind: 'dir', dir: '/state/cap' },
