@@ -14,6 +14,7 @@ import type { DrillReceiver } from '../../local/drill-receivers.ts';
 import type { ChannelRow, ChannelSite } from '../../shared/drill/channels.ts';
 import type { DrillReport } from '../../shared/drill/report.ts';
 import type { Profile } from '../../shared/infra/config.ts';
+import type { SubscriberInput } from '../../shared/segments/types.ts';
 import { globalOptions, outputFormat } from '../context.ts';
 import { color, renderTable } from '../output.ts';
 
@@ -68,6 +69,9 @@ export async function channelDrill(cmd: Command, flags: ChannelDrillFlags, profi
   const serviceConfig = serviceConfigFromProfile(profile);
   const clients = createClients(serviceConfig);
   const receivers: DrillReceiver[] = [];
+  /** The population as seeded with the mix: put back on the drill's webhook afterwards (see `finally`). */
+  let seededMix: SubscriberInput[] = [];
+  let restore: ((subs: SubscriberInput[]) => Promise<unknown>) | undefined;
   try {
     // 1. the receivers, on fixed ports: seeded targets stay valid from one drill to the next
     const { localVapidKeys } = await import('../../shared/notify/push-keys.ts');
@@ -113,6 +117,14 @@ export async function channelDrill(cmd: Command, flags: ChannelDrillFlags, profi
       seed: flags.seed,
     }).map((s) => ({ ...s, channel: byType.get(channelFor(s.id, mix))!.channel(s.id) }));
     say(`seeding ${subs.length} subscribers (${mix.map((c) => `${c.type} ${c.share}%`).join(', ')})…`);
+    seededMix = subs;
+    const { DEFAULT_DRILL_SECRET } = await import('../../shared/drill/seed.ts');
+    const { sinkUrl: sinkUrlOf } = await import('../../shared/drill/receiver.ts');
+    const drillTarget = sinkUrlOf(ctx.sinkPort);
+    restore = (list) =>
+      store.importAll(
+        list.map((s) => ({ ...s, channel: { type: 'webhook', target: drillTarget, secret: DEFAULT_DRILL_SECRET } })),
+      );
     const seeded = await store.importAll(subs);
     if (seeded.rejected.length) {
       throw new PrerequisiteError(
@@ -164,6 +176,18 @@ export async function channelDrill(cmd: Command, flags: ChannelDrillFlags, profi
     if (!drillPassed(report) || channels.some((c) => c.missing > 0)) process.exitCode = 1;
   } finally {
     for (const r of receivers) await r.close().catch(() => {});
+    // The receivers are gone and a plain drill deploys no channel senders: the seeded subscribers go back to the
+    // drill's webhook, so the next plain `drill` finds the table as it expects.
+    if (restore && seededMix.length) {
+      await restore(seededMix).then(
+        () => say(`${seededMix.length} drill subscribers put back on the webhook channel`),
+        (err: Error) =>
+          process.stderr.write(
+            `warning: could not put the drill subscribers back on the webhook channel (${err.message}); ` +
+              'run `quakectl local down && quakectl local up` before a plain drill\n',
+          ),
+      );
+    }
     clients.destroy();
   }
 }

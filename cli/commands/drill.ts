@@ -41,7 +41,7 @@ export function register(program: Command): void {
       .option('--report <file>', 'also write the HTML report (map, plot, tables; times measured at the receiver)')
       .option(
         '--channels <mix>',
-        'seed a channel mix in percent, e.g. push=40,telegram=30,webhook=30, and report per channel (drill-channels.ts)',
+        'seed a channel mix in percent, e.g. push=40,telegram=30,webhook=30, and report per channel; the local receiver of each channel is started (moto for sms and email)',
       ),
   ).action(async (flags: DrillFlags, cmd: Command) => {
     const format = outputFormat(cmd);

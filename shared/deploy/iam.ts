@@ -149,7 +149,7 @@ function channelStatements(scope: PolicyScope, readSecrets: boolean): PolicyStat
   if (readSecrets && ch.telegramSecretArn) {
     out.push({
       // Read once per execution environment at start-up (shared/infra/handler-support.ts).
-      Sid: 'ChannelSecrets',
+      Sid: 'TelegramBotSecret',
       Effect: 'Allow',
       Action: ['secretsmanager:GetSecretValue'],
       Resource: [ch.telegramSecretArn],
@@ -343,6 +343,18 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
       Effect: 'Allow',
       Action: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'],
       Resource: [a.channelSecrets],
+    },
+    {
+      // `quakectl dlq redrive` sends parked per-person notifications with the deployed worker's senders, whose
+      // secrets (Telegram bot token, VAPID private key) it reads as the worker does.
+      Sid: 'ChannelSecretsRead',
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: [
+        a.channelSecrets,
+        ...(scope.channelSecretArns ?? []),
+        ...(scope.channels?.telegramSecretArn ? [scope.channels.telegramSecretArn] : []),
+      ],
     },
     ...channelStatements(scope, false),
     ...capFeedStatements(scope),

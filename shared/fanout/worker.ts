@@ -79,6 +79,25 @@ type SegmentOutcome = 'done' | 'skipped' | 'lost' | 'handed-off';
 
 /** Subscribers in the first batch of a chain's first invocation (see `Run.quickStart`). */
 const QUICK_START_BATCH = 100;
+/** Channels paced to a provider's rate (shared/notify/rate.ts), delivered alongside the next batches (processUnit). */
+const PACED_CHANNELS: ReadonlySet<string> = new Set(['telegram', 'push', 'sms', 'email']);
+/**
+ * Per-person notifications a unit's holder may have in flight beyond its last checkpoint: a bound on what a successor
+ * reads again after a crash (the send journal keeps those from reaching anyone twice) and on memory.
+ */
+const MAX_PACED_IN_FLIGHT = 2000;
+
+/** A batch delivered in part (its webhooks) whose paced part may still be going; checkpointed when both are done. */
+interface Outstanding {
+  next: UnitPos | undefined;
+  eligible: number;
+  delivered: number;
+  failed: number;
+  /** Paced notifications in it. */
+  size: number;
+  paced: Promise<DeliveryResult> | undefined;
+  settled: boolean;
+}
 /** At most this many shards read at once for one batch. */
 const MAX_WAVE = 16;
 
@@ -128,6 +147,14 @@ class Run {
   readonly result: WorkerResult = emptyResult();
   private running: boolean;
   private firstRecorded = false;
+  /**
+   * Units whose batches were all read and their webhooks delivered, finishing in the background while their paced
+   * sends go on (processUnit): their locks stay held (each send heartbeats the lease) until they close.
+   */
+  private tails: Promise<void>[] = [];
+  private tailError: unknown;
+  /** Paced notifications in flight past their unit's last checkpoint, in all units of this invocation. */
+  pacedInFlight = 0;
   /** The first batch of an event's first invocations is small: the nearest subscribers' alert leaves sooner. */
   private quickStart: boolean;
   readonly plan: string[];
@@ -212,7 +239,19 @@ class Run {
     return this.deps.remainingMs() < this.deps.reserveMs;
   }
 
+  /** Waits for the units finishing in the background; rethrows the first of their errors other than a lost lease. */
+  async drainTails(): Promise<void> {
+    while (this.tails.length) await Promise.all(this.tails.splice(0));
+    if (this.tailError !== undefined) {
+      const err = this.tailError;
+      this.tailError = undefined;
+      throw err;
+    }
+  }
+
   async successor(resume?: number): Promise<void> {
+    // The next invocation starts where the closed units left off: none may still be finishing here.
+    await this.drainTails();
     await this.deps.invokeSuccessor({
       eventId: this.event.eventId,
       chain: this.payload.chain,
@@ -580,6 +619,18 @@ class Run {
     return 'done';
   }
 
+  /** The first delivery of this invocation marks the event running and records its time (off the alert's path). */
+  private async recordFirst(): Promise<void> {
+    if (this.firstRecorded) return;
+    this.firstRecorded = true;
+    const t = this.now();
+    await Promise.all([
+      this.running ? undefined : markRunning(this.deps.events, this.event.eventId, this.revision),
+      recordFirstDelivery(this.deps.events, this.event.eventId, t),
+    ]);
+    this.running = true;
+  }
+
   /** Delivers one batch under the lease; the first delivery of this invocation marks the event running (off the alert's path). */
   private async deliverBatch(lease: Lease, items: DeliveryItem[]): Promise<{ delivered: number; failed: number }> {
     const r = await this.deliverUnderLease(lease, items);
@@ -628,13 +679,33 @@ class Run {
       coverage,
       firstSize,
     );
+    /** Batches delivered but not yet checkpointed (their paced part still going), oldest first. */
+    const outstanding: Outstanding[] = [];
+    /** The unit's last batch's counts, added by `finish` (the others by their checkpoints). */
+    let finalCounts: { delivered: number; failed: number; eligible: number } | undefined;
     const drop = () => {
       pending?.catch(() => {});
       pending = undefined;
+      for (const o of outstanding) o.paced?.catch(() => {});
     };
     try {
       for (;;) {
         if (this.lowOnTime()) {
+          // Hand over from the last checkpoint: wait for the paced sends in flight so it covers them (the successor
+          // would otherwise read them again; the send journal would keep them from reaching anyone twice).
+          for (const o of outstanding.splice(0)) {
+            if (o.paced) {
+              const r = await o.paced;
+              this.pacedInFlight -= o.size;
+              o.delivered += r.delivered.length;
+              o.failed += r.failed.length;
+            }
+            const counts = { delivered: o.delivered, failed: o.failed, eligible: o.eligible };
+            this.result.eligible += o.eligible;
+            this.result.delivered += o.delivered;
+            this.result.failed += o.failed;
+            if (o.next) await checkpoint(deps.locks, lease, encodeUnitCursor(o.next), counts, deps.leaseMs);
+          }
           drop();
           await handOff(deps.locks, lease);
           await this.successor(work);
@@ -643,55 +714,106 @@ class Run {
         const batch: Batch = await pending!;
         pending = batch.next ? this.readBatch(segments, shardCounts, batch.next, coverage) : undefined;
         const { items } = batch;
-        let delivered = 0;
-        let failed = 0;
-        if (items.length > 0) {
-          const r = await this.deliverUnderLease(lease, items);
-          delivered = r.delivered.length;
-          failed = r.failed.length;
-          const t = this.now();
-          last = t;
-          if (!this.firstRecorded && delivered > 0) {
-            // Off the path of the first alert: the event becomes `running` and gets its first delivery time now.
-            this.firstRecorded = true;
-            await Promise.all([
-              this.running ? undefined : markRunning(deps.events, this.event.eventId, this.revision),
-              recordFirstDelivery(deps.events, this.event.eventId, t),
-            ]);
-            this.running = true;
+        // Per-person channels (telegram, push, sms, email) are paced to their providers' rates: their part of the batch
+        // goes on in the background while the next batches' webhooks are delivered, so one slow channel does not hold
+        // every other channel to its pace. The cursor still moves only past batches wholly handled, in order.
+        const fast = items.filter((i) => !PACED_CHANNELS.has(i.channel.type));
+        const paced = items.filter((i) => PACED_CHANNELS.has(i.channel.type));
+        let fastDelivered = 0;
+        let fastFailed = 0;
+        if (fast.length > 0) {
+          const r = await this.deliverUnderLease(lease, fast);
+          fastDelivered = r.delivered.length;
+          fastFailed = r.failed.length;
+          last = this.now();
+          if (fastDelivered > 0) await this.recordFirst();
+        }
+        const entry: Outstanding = {
+          next: batch.next,
+          eligible: items.length,
+          delivered: fastDelivered,
+          failed: fastFailed,
+          size: paced.length,
+          paced: paced.length ? this.deliverUnderLease(lease, paced) : undefined,
+          settled: paced.length === 0,
+        };
+        if (entry.paced) {
+          this.pacedInFlight += paced.length;
+          entry.paced.then(
+            () => {
+              entry.settled = true;
+            },
+            () => {
+              entry.settled = true;
+            },
+          );
+        }
+        outstanding.push(entry);
+        // Checkpoint every leading batch that is wholly handled; wait for the oldest while the paced backlog is full.
+        const settle = async (head: Outstanding) => {
+          if (head.paced) {
+            const r = await head.paced;
+            this.pacedInFlight -= head.size;
+            head.delivered += r.delivered.length;
+            head.failed += r.failed.length;
+            last = this.now();
+            if (r.delivered.length > 0) await this.recordFirst();
           }
+          batches++;
+          await deps.afterDeliver?.({ segment: key, batches });
+          const counts = { delivered: head.delivered, failed: head.failed, eligible: head.eligible };
+          this.result.eligible += head.eligible;
+          this.result.delivered += head.delivered;
+          this.result.failed += head.failed;
+          // Acknowledged (or parked in the DLQ): move the cursor past this batch under our lease. The unit's last
+          // batch is counted by `finish` instead.
+          if (head.next) await checkpoint(deps.locks, lease, encodeUnitCursor(head.next), counts, deps.leaseMs);
+          else finalCounts = counts;
+        };
+        while (outstanding.length > 0 && (outstanding[0].settled || this.pacedInFlight > MAX_PACED_IN_FLIGHT)) {
+          await settle(outstanding.shift()!);
         }
-        batches++;
-        await deps.afterDeliver?.({ segment: key, batches });
-        const counts = { delivered, failed, eligible: items.length };
-        this.result.eligible += items.length;
-        this.result.delivered += delivered;
-        this.result.failed += failed;
-        if (batch.next) {
-          // Acknowledged (or parked in the DLQ): move the cursor past this batch under our lease.
-          await checkpoint(deps.locks, lease, encodeUnitCursor(batch.next), counts, deps.leaseMs);
-          continue;
+        if (batch.next) continue;
+        // Every batch read and its webhooks delivered. Close the lock first (only the current holder can), then count
+        // the unit into the event: a holder that lost the unit never counts it; a crash in between leaves a done lock,
+        // which the sweep counts (once: doneUnits). With paced sends still going, that happens in the background while
+        // the chain takes its next unit.
+        const close = async () => {
+          while (outstanding.length > 0) await settle(outstanding.shift()!);
+          await finish(deps.locks, lease, finalCounts ?? { delivered: 0, failed: 0, eligible: 0 });
+          const completed = await unitDone(
+            deps.events,
+            this.event.eventId,
+            this.revision,
+            work,
+            {
+              eligible: lease.eligible,
+              delivered: lease.delivered,
+              failed: lease.failed,
+              lastDeliveryAt: last,
+            },
+            this.total,
+            this.finalState,
+          );
+          if (completed) this.result.completedEvent = true;
+          this.result.segments++;
+          deps.onMetric?.('SegmentsDone', 1);
+        };
+        if (outstanding.every((o) => o.settled)) {
+          await close();
+          return 'done';
         }
-        // Close the lock first (only the current holder can), then count the unit into the event: a holder that lost
-        // the unit never counts it; a crash in between leaves a done lock, which the sweep counts (once: doneUnits).
-        await finish(deps.locks, lease, counts);
-        const completed = await unitDone(
-          deps.events,
-          this.event.eventId,
-          this.revision,
-          work,
-          {
-            eligible: lease.eligible,
-            delivered: lease.delivered,
-            failed: lease.failed,
-            lastDeliveryAt: last,
-          },
-          this.total,
-          this.finalState,
+        this.tails.push(
+          close().catch((err) => {
+            drop();
+            if (err instanceof LeaseLostError) {
+              deps.log?.warn('lease lost: stopping work on unit', { unit: key, version: lease.version });
+              deps.onMetric?.('LeasesLost', 1);
+            } else {
+              this.tailError ??= err;
+            }
+          }),
         );
-        if (completed) this.result.completedEvent = true;
-        this.result.segments++;
-        deps.onMetric?.('SegmentsDone', 1);
         return 'done';
       }
     } catch (err) {
@@ -846,7 +968,9 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
       const outcome = await run.processWork(i);
       if (outcome === 'handed-off') return run.result;
     }
+    await run.drainTails();
     await run.sweep();
+    await run.drainTails();
     return run.result;
   } catch (err) {
     if (err instanceof StaleRevisionError) {

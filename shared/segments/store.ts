@@ -138,7 +138,8 @@ export function unsignedWebhookRefusal(channel: Channel, allowUnsigned: boolean 
  * Why a channel's URL is refused at import for pointing at a private address, or undefined: a webhook URL or push
  * endpoint whose host is an IP literal in a special-purpose range (shared/notify/address.ts `privateAddressReason`:
  * loopback, RFC 1918, link-local, the IPv4-carrying IPv6 forms…) when the profile does not allow private targets.
- * Delivery would refuse it at every attempt and park each alert; refusing at import tells the operator now. Host
+ * Delivery would refuse it at every attempt and park each alert; refusing at import tells the operator now. A push
+ * endpoint must also be https (RFC 8030 section 8) on such a profile. Host
  * names are not resolved here (their answer can change): delivery judges the address of each connection.
  */
 export function privateTargetRefusal(channel: Channel, allowPrivate: boolean | undefined): string | undefined {
@@ -154,7 +155,12 @@ export function privateTargetRefusal(channel: Channel, allowPrivate: boolean | u
   } else return undefined;
   let host: string;
   try {
-    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    const u = new URL(url);
+    // RFC 8030 section 8: push services are reached over HTTPS only (plain http is for a local push service).
+    if (channel.type === 'push' && u.protocol !== 'https:') {
+      return 'channel.target: a push endpoint must be https (RFC 8030 section 8): the profile does not allow private targets';
+    }
+    host = u.hostname.replace(/^\[|\]$/g, '');
   } catch {
     return undefined;
   }

@@ -22,6 +22,8 @@ import { putChannelSecret } from '../../shared/deploy/secrets.ts';
 import { DEFAULT_FANOUT } from '../../shared/infra/config.ts';
 import { smsSegments } from '../../shared/notify/sms.ts';
 import type { DeliveryDlqMessage } from '../../shared/notify/types.ts';
+import type { DeliveryBatch } from '../../shared/ops/dlq/decode.ts';
+import { deliveryRedeliverer } from '../../shared/ops/dlq/redeliver.ts';
 import { SubscriberStore } from '../../shared/segments/index.ts';
 import type { SubscriberInput } from '../../shared/segments/types.ts';
 import { destination } from '../../shared/seismo/geodesy.ts';
@@ -179,6 +181,20 @@ describe('sms and email through the deployed functions, recorded by moto', () =>
       // SMS are not held up by the email provider's refusal.
       const sms = (await recordedSms(moto)).slice(smsBefore).filter((m) => phones.includes(m.phoneNumber));
       expect(sms).toHaveLength(phones.length);
+
+      // The redrive sends with the deployed worker's senders (this shell has no SES settings). The quake is three
+      // minutes old: email's late policy drops the alerts, and the redrive reports that rather than re-delivering.
+      await verifyLocalSender(await stack.clients.sesv2(), from);
+      expect(process.env.QUAKECTL_SES_FROM).toBeUndefined();
+      const redeliver = await deliveryRedeliverer(stack.clients);
+      const emailsBefore = (await recordedEmails(moto)).length;
+      const batch = { ...parked[0], notifications: parked.flatMap((m) => m.notifications) } as unknown as DeliveryBatch;
+      const report = await redeliver(batch);
+      expect(report.delivered).toEqual([]);
+      expect(report.dropped.map((d) => d.id).sort()).toEqual(parked.map((m) => m.notifications[0].id).sort());
+      for (const d of report.dropped)
+        expect(d.reason).toMatch(/^late: the S wave passed \d+ s ago \(channel policy: drop\)/);
+      expect((await recordedEmails(moto)).length).toBe(emailsBefore);
     } finally {
       await verifyLocalSender(await stack.clients.sesv2(), from);
     }

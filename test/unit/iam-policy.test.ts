@@ -85,7 +85,9 @@ describe('iam policy', () => {
       'arn:aws:ses:eu-central-1:123456789012:identity/quake.example',
       'arn:aws:ses:eu-central-1:123456789012:configuration-set/alerts',
     ]);
-    expect(doc.Statement.find((s) => s.Sid === 'ChannelSecrets')?.Resource).toEqual([scope.channels.telegramSecretArn]);
+    expect(doc.Statement.find((s) => s.Sid === 'TelegramBotSecret')?.Resource).toEqual([
+      scope.channels.telegramSecretArn,
+    ]);
     const invoke = doc.Statement.find((s) => s.Action.includes('lambda:InvokeFunction'))!;
     expect(invoke.Resource).toEqual([
       'arn:aws:lambda:eu-central-1:123456789012:function:alerts-segment-worker',
@@ -94,6 +96,17 @@ describe('iam policy', () => {
     expect(doc.Statement.find((s) => s.Sid === 'KafkaSecret')?.Resource).toEqual([scope.kafkaSecretArn]);
     expect(functionsPolicy({ ...scope, kafkaSecretArn: undefined }).Statement.map((s) => s.Sid)).not.toContain(
       'KafkaSecret',
+    );
+  });
+
+  it('every statement id is unique within its policy (IAM refuses a repeated Sid), every channel configured', () => {
+    const full = { ...scope, channelSecretArns: ['arn:aws:secretsmanager:eu-central-1:123456789012:secret:vapid-AbC'] };
+    for (const doc of [functionsPolicy(full), operatorPolicy(full)]) {
+      const sids = doc.Statement.map((s) => s.Sid).filter(Boolean);
+      expect(sids.length).toBe(new Set(sids).size);
+    }
+    expect(operatorPolicy(full).Statement.find((s) => s.Sid === 'ChannelSecretsRead')?.Resource).toEqual(
+      expect.arrayContaining([full.channelSecretArns[0], scope.channels.telegramSecretArn]),
     );
   });
 

@@ -97,6 +97,11 @@ describe('privateTargetRefusal', () => {
         keys: { p256dh: Buffer.alloc(65, 4).toString('base64url'), auth: Buffer.alloc(16, 1).toString('base64url') },
       }),
     };
-    expect(privateTargetRefusal(push, false)).toMatch(/private/);
+    expect(privateTargetRefusal(push, false)).toMatch(/must be https/);
+    const https = { ...push, target: push.target.replace('http://192.168.1.20', 'https://192.168.1.20') };
+    expect(privateTargetRefusal(https, false)).toMatch(/private/);
+    const publicHttp = { ...push, target: push.target.replace('http://192.168.1.20', 'http://push.example.net') };
+    expect(privateTargetRefusal(publicHttp, false)).toMatch(/must be https/);
+    expect(privateTargetRefusal(publicHttp, true)).toBeUndefined();
   });
 });

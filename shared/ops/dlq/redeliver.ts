@@ -84,13 +84,38 @@ export async function refreshNotification(
   return { notification: { ...buildNotification(quake, sub, f), mmi: Math.round(f.mmi * 10) / 10 } };
 }
 
+/**
+ * The environment the per-person channels' senders are built from for a redrive: the deployed segment worker's
+ * (Lambda GetFunctionConfiguration of `<prefix>segment-worker`), with the secrets it names read as the worker reads
+ * them (shared/notify/channel-secrets.ts), so a redrive sends as the fan-out did — the same SMS/SES settings, Telegram
+ * token, VAPID keys and private-target rule — whatever the operator's shell holds. Without a deployed worker (or
+ * without the right to read it): the shell's environment, as before.
+ */
+export async function deployedChannelEnv(clients: Clients): Promise<NodeJS.ProcessEnv> {
+  const { GetFunctionConfigurationCommand } = await import('@aws-sdk/client-lambda');
+  let vars: Record<string, string> | undefined;
+  try {
+    const fn = await clients.lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName: clients.config.names.function('segment-worker') }),
+    );
+    vars = fn.Environment?.Variables;
+  } catch {
+    return process.env;
+  }
+  if (!vars) return process.env;
+  const env: NodeJS.ProcessEnv = { ...process.env, ...vars };
+  const { channelSecretEnv, namesChannelSecrets } = await import('../../notify/channel-secrets.ts');
+  if (!namesChannelSecrets(env)) return env;
+  return { ...env, ...(await channelSecretEnv(env, await clients.secretsmanager())) };
+}
+
 export async function deliveryRedeliverer(
   clients: Clients,
   opts: { now?: () => number } = {},
 ): Promise<(b: DeliveryBatch) => Promise<RedeliveryReport>> {
   const { Deliverer } = await import('../../notify/index.ts');
   const { SubscriberStore } = await import('../../segments/index.ts');
-  const deliverer = Deliverer.fromClients(clients);
+  const deliverer = Deliverer.fromClients(clients, { channelEnv: await deployedChannelEnv(clients) });
   const store = new SubscriberStore(clients.ddb, clients.config.names);
   const events: EventStore = { ddb: clients.ddb, table: clients.config.names.table('events') };
   const locks = { ddb: clients.ddb, table: clients.config.names.table('locks') };
@@ -141,6 +166,8 @@ export async function deliveryRedeliverer(
     }
     const result = items.length ? await deliverer.deliver(items, { park: false }) : undefined;
     report.delivered.push(...(result?.delivered ?? []));
+    // Alerts the channel's late policy would not send now (an SMS after the S wave): reported, not redriven again.
+    report.dropped.push(...(result?.dropped ?? []));
     if (result?.failed.length) {
       throw new RedeliveryError(
         [...new Set((result.failures ?? []).map((f) => f.reason))].join('; ') || 'delivery failed',
