@@ -126,6 +126,8 @@ export class TelegramSender implements ChannelSender {
     });
     const body = JSON.stringify({ chat_id: chatId, text: text.slice(0, TELEGRAM_MAX_TEXT) });
     let backoffMs = 200;
+    /** The last attempt's failure, for the reason when the attempts run out (ECONNREFUSED, a 5xx…). */
+    let lastWhy = '';
     while (attempts < this.opts.maxAttempts) {
       await this.slot(chatId);
       if (signal?.aborted) return fail('aborted', false);
@@ -144,8 +146,12 @@ export class TelegramSender implements ChannelSender {
         answer = (await res.json().catch(() => ({}))) as BotAnswer;
       } catch (err) {
         if (signal?.aborted) return fail('aborted', false);
-        const e = err as Error & { cause?: { code?: string } };
-        const why = e.name === 'TimeoutError' ? 'timeout' : `connection error: ${e.cause?.code ?? e.name ?? 'unknown'}`;
+        const e = err as Error & { cause?: { code?: string; message?: string } };
+        const why =
+          e.name === 'TimeoutError'
+            ? 'timeout'
+            : `connection error: ${e.cause?.code ?? e.cause?.message ?? e.name ?? 'unknown'}`;
+        lastWhy = why;
         if (Date.now() + backoffMs >= deadline) return fail(`telegram ${why}; budget spent`, true);
         await sleep(backoffMs);
         backoffMs *= 2;
@@ -158,6 +164,7 @@ export class TelegramSender implements ChannelSender {
       const description = `telegram ${status} ${String(answer.description ?? '').slice(0, 200)}`.trim();
       if (status === 429) {
         throttled++;
+        lastWhy = description;
         const waitMs = Math.max(1, answer.parameters?.retry_after ?? 1) * 1000;
         // The server's wait applies to the whole bot: no send of ours may go before it.
         this.nextBotSlot = Math.max(this.nextBotSlot, Date.now() + waitMs);
@@ -166,6 +173,7 @@ export class TelegramSender implements ChannelSender {
       }
       if (status === 403) return fail(`${description}: subscriber gone`, false, true);
       if (status >= 500) {
+        lastWhy = description;
         if (Date.now() + backoffMs >= deadline) return fail(`${description}; budget spent`, true);
         await sleep(backoffMs);
         backoffMs *= 2;
@@ -173,7 +181,7 @@ export class TelegramSender implements ChannelSender {
       }
       return fail(description, false);
     }
-    return fail(`telegram: no success after ${attempts} attempt(s)`, true);
+    return fail(`telegram: no success after ${attempts} attempt(s)${lastWhy ? `; last: ${lastWhy}` : ''}`, true);
   }
 }
 

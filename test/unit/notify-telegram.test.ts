@@ -6,6 +6,7 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../local/stack/ports.ts';
 import { type BotApiServer, startBotApi } from '../../local/telegram-bot-api.ts';
 import { resourceNames } from '../../shared/infra/names.ts';
 import { buildNotification, Deliverer, type DeliveryItem } from '../../shared/notify/index.ts';
@@ -100,6 +101,19 @@ describe('telegram channel', () => {
     // Parking is on by default: the blocked chat alone must not reach the (unreachable) DLQ.
     const again = items(['666']);
     expect(await deliverer.deliver(again)).toMatchObject({ dlq: 0, gone: [again[0].notification.id] });
+  });
+
+  it('attempts used up: the reason says what the last one met (here nothing listening)', async () => {
+    const port = await freePort();
+    const dead = new TelegramSender({
+      token: TOKEN,
+      apiBase: `http://127.0.0.1:${port}`,
+      maxAttempts: 2,
+      budgetMs: 10_000,
+    });
+    const r = await dead.sendText('1001', 'x');
+    expect(r).toMatchObject({ ok: false, retriable: true, attempts: 2 });
+    expect(!r.ok && r.reason).toBe('telegram: no success after 2 attempt(s); last: connection error: ECONNREFUSED');
   });
 
   it('a wrong token is refused (401) and the token appears in no reason', async () => {
