@@ -76,9 +76,12 @@ describe('per-notification channels', () => {
   it('drops an SMS whose S wave passed beyond the grace (policy drop) and sends the one still in time', async () => {
     const sms = new ScriptedSender('sms', [OK]);
     const channels = { ...DEFAULT_FANOUT.channels, sms: { ...DEFAULT_FANOUT.channels.sms, late: 'drop' as const } };
-    const r = await deliverer([sms], { channels }).deliver([item('sms', '+40721234501', -30), item('sms', '+40721234502', 8)], {
-      park: false,
-    });
+    const r = await deliverer([sms], { channels }).deliver(
+      [item('sms', '+40721234501', -30), item('sms', '+40721234502', 8)],
+      {
+        park: false,
+      },
+    );
     expect(r.delivered).toHaveLength(1);
     expect(r.failed).toEqual([]);
     expect(r.dropped).toHaveLength(1);
