@@ -72,6 +72,14 @@ export async function channelDrill(cmd: Command, flags: ChannelDrillFlags, profi
   /** The population as seeded with the mix: put back on the drill's webhook afterwards (see `finally`). */
   let seededMix: SubscriberInput[] = [];
   let restore: ((subs: SubscriberInput[]) => Promise<unknown>) | undefined;
+  // Ctrl-C mid-drill: still put the subscribers back on the webhook (a `finally` does not run on a signal), so the next
+  // plain drill does not find them on channels whose receivers are gone.
+  const onInterrupt = () => {
+    process.stderr.write('interrupted: putting the drill subscribers back on the webhook channel…\n');
+    const done = restore && seededMix.length ? restore(seededMix) : Promise.resolve();
+    void done.catch(() => {}).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onInterrupt);
   try {
     // 1. the receivers, on fixed ports: seeded targets stay valid from one drill to the next
     const { localVapidKeys } = await import('../../shared/notify/push-keys.ts');
@@ -175,6 +183,7 @@ export async function channelDrill(cmd: Command, flags: ChannelDrillFlags, profi
     const { drillPassed } = await import('../../shared/drill/report.ts');
     if (!drillPassed(report) || channels.some((c) => c.missing > 0)) process.exitCode = 1;
   } finally {
+    process.removeListener('SIGINT', onInterrupt);
     for (const r of receivers) await r.close().catch(() => {});
     // The receivers are gone and a plain drill deploys no channel senders: the seeded subscribers go back to the
     // drill's webhook, so the next plain `drill` finds the table as it expects.

@@ -54,7 +54,18 @@ export function emailSubject(n: Notification): string {
       ? locale === 'ro'
         ? `ANULAT: alerta de cutremur ${mag}${place}`
         : `CANCELLED: earthquake alert ${mag}${place}`
-      : `${locale === 'ro' ? 'Cutremur' : 'Earthquake'} ${mag}${place}: ${LEVEL[locale][n.level]}`;
+      : n.phase === 'warning' || n.phase === undefined
+        ? `${locale === 'ro' ? 'Cutremur' : 'Earthquake'} ${mag}${place}: ${LEVEL[locale][n.level]}`
+        : // Built after the S wave (a rate wait, a redrive): the body says what happened, the subject must not urge.
+          `${locale === 'ro' ? 'Cutremur' : 'Earthquake'} ${mag}${place}: ${
+            n.phase === 'under-way'
+              ? locale === 'ro'
+                ? 'mișcarea e în curs'
+                : 'shaking under way'
+              : locale === 'ro'
+                ? 'ce s-a întâmplat'
+                : 'what happened'
+          }`;
   return n.drill ? `${DRILL_BANNER[locale]}: ${what}` : what;
 }
 

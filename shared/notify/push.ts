@@ -241,6 +241,11 @@ export class PushSender implements ChannelSender {
     }
     const check = await this.guard.check(details.endpoint);
     if (!check.ok) return fail(`push ${check.reason}`, false);
+    // RFC 8030 section 8: push services over HTTPS only; plain http only where private targets are allowed (a local
+    // push service on the local stack).
+    if (!this.guard.allowPrivate && !details.endpoint.startsWith('https:')) {
+      return fail('push target refused: the endpoint is not https (RFC 8030 section 8)', false);
+    }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(details.headers)) headers[k] = String(v);
     const deadline = Date.now() + this.opts.budgetMs;

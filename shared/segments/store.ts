@@ -118,12 +118,6 @@ export function subscriberFromItem(item: Item): Subscriber {
 }
 
 /**
- * Why a subscriber's `minMmi` cannot be served by a profile whose fan-out plans for `floor` (fanout.minSubscriberMmi),
- * or undefined. The fan-out never reads subscribers outside the footprint of `floor`; planning for the lowest
- * threshold anyone holds instead would widen every footprint to where shaking is barely felt (MMI 1–2 reaches
- * thousands of km for a large quake) for a handful of rows, so such rows are refused at import, naming both numbers.
- */
-/**
  * Why a subscriber's channel is refused for lack of a signing secret, or undefined. A webhook channel without a
  * secret gets no Standard Webhooks signature (shared/notify/signature.ts): anyone who learns the URL could post false
  * alerts to it and a captured request could be replayed. Such channels need the profile's explicit
@@ -139,11 +133,12 @@ export function unsignedWebhookRefusal(channel: Channel, allowUnsigned: boolean 
  * endpoint whose host is an IP literal in a special-purpose range (shared/notify/address.ts `privateAddressReason`:
  * loopback, RFC 1918, link-local, the IPv4-carrying IPv6 forms…) when the profile does not allow private targets.
  * Delivery would refuse it at every attempt and park each alert; refusing at import tells the operator now. A push
- * endpoint must also be https (RFC 8030 section 8) on such a profile. Host
- * names are not resolved here (their answer can change): delivery judges the address of each connection.
+ * endpoint must be https (RFC 8030 section 8) unless it is a local push service on a private address and the profile
+ * allows private targets. `allowPrivate` undefined: not checked. Host names other than `localhost` are not resolved
+ * here (their answer can change): delivery judges the address of each connection.
  */
 export function privateTargetRefusal(channel: Channel, allowPrivate: boolean | undefined): string | undefined {
-  if (allowPrivate !== false) return undefined;
+  if (allowPrivate === undefined) return undefined;
   let url: string;
   if (channel.type === 'webhook') url = channel.target;
   else if (channel.type === 'push') {
@@ -153,24 +148,29 @@ export function privateTargetRefusal(channel: Channel, allowPrivate: boolean | u
       return undefined; // the schema reports it
     }
   } else return undefined;
-  let host: string;
+  let u: URL;
   try {
-    const u = new URL(url);
-    // RFC 8030 section 8: push services are reached over HTTPS only (plain http is for a local push service).
-    if (channel.type === 'push' && u.protocol !== 'https:') {
-      return 'channel.target: a push endpoint must be https (RFC 8030 section 8): the profile does not allow private targets';
-    }
-    host = u.hostname.replace(/^\[|\]$/g, '');
+    u = new URL(url);
   } catch {
     return undefined;
   }
-  if (!isIP(host)) return undefined;
-  const why = privateAddressReason(host);
-  return why
-    ? `channel.target: ${why}: the profile does not allow private targets (allowPrivateTargets: false)`
-    : undefined;
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const why = isIP(host) ? privateAddressReason(host) : host === 'localhost' ? 'localhost' : undefined;
+  // RFC 8030 section 8: a push service is reached over HTTPS. Plain http only for a local push service on a private
+  // address, where the profile allows private targets (the local stack's).
+  if (channel.type === 'push' && u.protocol !== 'https:' && !(allowPrivate && why)) {
+    return 'channel.target: a push endpoint must be https (RFC 8030 section 8)';
+  }
+  if (allowPrivate || !why) return undefined;
+  return `channel.target: ${why}: the profile does not allow private targets (allowPrivateTargets: false)`;
 }
 
+/**
+ * Why a subscriber's `minMmi` cannot be served by a profile whose fan-out plans for `floor` (fanout.minSubscriberMmi),
+ * or undefined. The fan-out never reads subscribers outside the footprint of `floor`; planning for the lowest
+ * threshold anyone holds instead would widen every footprint to where shaking is barely felt (MMI 1–2 reaches
+ * thousands of km for a large quake) for a handful of rows, so such rows are refused at import, naming both numbers.
+ */
 export function belowPlanningThreshold(minMmi: number, floor: number | undefined): string | undefined {
   if (floor === undefined || !(minMmi < floor)) return undefined;
   return `minMmi: ${minMmi} is below the profile's planning threshold fanout.minSubscriberMmi ${floor}: the fan-out never reads subscribers below it (raise minMmi to ${floor}, or lower fanout.minSubscriberMmi)`;

@@ -163,6 +163,15 @@ describe('push channel', () => {
     expect(push.answers()).toEqual({});
   });
 
+  it('a plain-http endpoint on a public host is refused where private targets are not allowed (RFC 8030 wants https)', async () => {
+    const guarded = new PushSender({ vapid, guard: new TargetGuard({ allowPrivate: false }) });
+    const sub = push.subscribe({ id: 'http-public' });
+    const publicHttp = { ...sub, endpoint: sub.endpoint.replace(/^http:\/\/[^/]+/, 'http://push.example.net') };
+    const r = await guarded.send(item(publicHttp, 'http-public'));
+    expect(r).toMatchObject({ ok: false, retriable: false });
+    expect(!r.ok && r.reason).toMatch(/not https \(RFC 8030 section 8\)/);
+  });
+
   it('the local service verifies VAPID: a token for another audience or an expired one is refused', () => {
     const sender = new PushSender({ vapid, guard: open });
     const req = sender.request(push.subscribe({ id: 'v' }), item({}, 'v').notification);

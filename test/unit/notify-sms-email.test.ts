@@ -155,6 +155,13 @@ describe('email message', () => {
     expect(emailSubject(alert({ locale: 'ro', level: 'be-aware', drill: false }))).toBe(
       'Cutremur M6,1 Vrancea, Romania: fiți atenți',
     );
+    // Built after the S wave (a rate wait, a redrive): the subject no longer urges action.
+    expect(emailSubject(alert({ seconds: -20 }))).toBe(
+      'DRILL — THIS IS A TEST: Earthquake M6.1 Vrancea, Romania: shaking under way',
+    );
+    expect(emailSubject(alert({ seconds: -300, locale: 'ro', drill: false }))).toBe(
+      'Cutremur M6,1 Vrancea, Romania: ce s-a întâmplat',
+    );
   });
 
   it('List-Unsubscribe: one-click https (RFC 8058) when configured, else mailto to the sender', () => {

@@ -84,7 +84,8 @@ describe('privateTargetRefusal', () => {
     expect(privateTargetRefusal(hook('http://[::ffff:7f00:1]/h'), false)).toMatch(/allowPrivateTargets/);
     expect(privateTargetRefusal(hook('http://169.254.169.254/latest'), false)).toBeDefined();
     expect(privateTargetRefusal(hook('https://93.184.215.14/h'), false)).toBeUndefined();
-    expect(privateTargetRefusal(hook('https://localhost/h'), false)).toBeUndefined();
+    expect(privateTargetRefusal(hook('https://localhost/h'), false)).toMatch(/localhost/);
+    expect(privateTargetRefusal(hook('https://example.org/h'), false)).toBeUndefined();
     expect(privateTargetRefusal(hook('http://127.0.0.1:9/h'), true)).toBeUndefined();
     expect(privateTargetRefusal(hook('http://127.0.0.1:9/h'), undefined)).toBeUndefined();
   });
@@ -102,6 +103,8 @@ describe('privateTargetRefusal', () => {
     expect(privateTargetRefusal(https, false)).toMatch(/private/);
     const publicHttp = { ...push, target: push.target.replace('http://192.168.1.20', 'http://push.example.net') };
     expect(privateTargetRefusal(publicHttp, false)).toMatch(/must be https/);
-    expect(privateTargetRefusal(publicHttp, true)).toBeUndefined();
+    // Allowing private targets allows http only for a local push service, never for a public one.
+    expect(privateTargetRefusal(publicHttp, true)).toMatch(/must be https/);
+    expect(privateTargetRefusal(push, true)).toBeUndefined();
   });
 });

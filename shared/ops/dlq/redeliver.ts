@@ -103,7 +103,10 @@ export async function deployedChannelEnv(clients: Clients): Promise<NodeJS.Proce
     return process.env;
   }
   if (!vars) return process.env;
-  const env: NodeJS.ProcessEnv = { ...process.env, ...vars };
+  // The worker's channel settings only: a QUAKECTL_* variable in the operator's shell must not add a sender the
+  // deployed worker does not have (AWS credentials and region still come from the shell).
+  const shell = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('QUAKECTL_')));
+  const env: NodeJS.ProcessEnv = { ...shell, ...vars };
   const { channelSecretEnv, namesChannelSecrets } = await import('../../notify/channel-secrets.ts');
   if (!namesChannelSecrets(env)) return env;
   return { ...env, ...(await channelSecretEnv(env, await clients.secretsmanager())) };
