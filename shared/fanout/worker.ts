@@ -635,15 +635,7 @@ class Run {
   private async deliverBatch(lease: Lease, items: DeliveryItem[]): Promise<{ delivered: number; failed: number }> {
     const r = await this.deliverUnderLease(lease, items);
     const delivered = r.delivered.length;
-    if (!this.firstRecorded && delivered > 0) {
-      this.firstRecorded = true;
-      const t = this.now();
-      await Promise.all([
-        this.running ? undefined : markRunning(this.deps.events, this.event.eventId, this.revision),
-        recordFirstDelivery(this.deps.events, this.event.eventId, t),
-      ]);
-      this.running = true;
-    }
+    if (delivered > 0) await this.recordFirst();
     return { delivered, failed: r.failed.length };
   }
 
@@ -688,24 +680,33 @@ class Run {
       pending = undefined;
       for (const o of outstanding) o.paced?.catch(() => {});
     };
+    /** A batch wholly handled (its paced part awaited): counted, and the cursor moved past it under our lease. */
+    const settle = async (head: Outstanding) => {
+      if (head.paced) {
+        const r = await head.paced;
+        this.pacedInFlight -= head.size;
+        head.delivered += r.delivered.length;
+        head.failed += r.failed.length;
+        last = this.now();
+        if (r.delivered.length > 0) await this.recordFirst();
+      }
+      batches++;
+      await deps.afterDeliver?.({ segment: key, batches });
+      const counts = { delivered: head.delivered, failed: head.failed, eligible: head.eligible };
+      this.result.eligible += head.eligible;
+      this.result.delivered += head.delivered;
+      this.result.failed += head.failed;
+      // Acknowledged (or parked in the DLQ): move the cursor past this batch under our lease. The unit's last
+      // batch is counted by `finish` instead.
+      if (head.next) await checkpoint(deps.locks, lease, encodeUnitCursor(head.next), counts, deps.leaseMs);
+      else finalCounts = counts;
+    };
     try {
       for (;;) {
         if (this.lowOnTime()) {
           // Hand over from the last checkpoint: wait for the paced sends in flight so it covers them (the successor
           // would otherwise read them again; the send journal would keep them from reaching anyone twice).
-          for (const o of outstanding.splice(0)) {
-            if (o.paced) {
-              const r = await o.paced;
-              this.pacedInFlight -= o.size;
-              o.delivered += r.delivered.length;
-              o.failed += r.failed.length;
-            }
-            const counts = { delivered: o.delivered, failed: o.failed, eligible: o.eligible };
-            this.result.eligible += o.eligible;
-            this.result.delivered += o.delivered;
-            this.result.failed += o.failed;
-            if (o.next) await checkpoint(deps.locks, lease, encodeUnitCursor(o.next), counts, deps.leaseMs);
-          }
+          for (const o of outstanding.splice(0)) await settle(o);
           drop();
           await handOff(deps.locks, lease);
           await this.successor(work);
@@ -750,26 +751,6 @@ class Run {
         }
         outstanding.push(entry);
         // Checkpoint every leading batch that is wholly handled; wait for the oldest while the paced backlog is full.
-        const settle = async (head: Outstanding) => {
-          if (head.paced) {
-            const r = await head.paced;
-            this.pacedInFlight -= head.size;
-            head.delivered += r.delivered.length;
-            head.failed += r.failed.length;
-            last = this.now();
-            if (r.delivered.length > 0) await this.recordFirst();
-          }
-          batches++;
-          await deps.afterDeliver?.({ segment: key, batches });
-          const counts = { delivered: head.delivered, failed: head.failed, eligible: head.eligible };
-          this.result.eligible += head.eligible;
-          this.result.delivered += head.delivered;
-          this.result.failed += head.failed;
-          // Acknowledged (or parked in the DLQ): move the cursor past this batch under our lease. The unit's last
-          // batch is counted by `finish` instead.
-          if (head.next) await checkpoint(deps.locks, lease, encodeUnitCursor(head.next), counts, deps.leaseMs);
-          else finalCounts = counts;
-        };
         while (outstanding.length > 0 && (outstanding[0].settled || this.pacedInFlight > MAX_PACED_IN_FLIGHT)) {
           await settle(outstanding.shift()!);
         }
