@@ -9,6 +9,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventRecord } from '../../shared/events/types.ts';
 import {
   type CapDlqMessage,
@@ -17,7 +18,9 @@ import {
   type SelfManagedKafkaEvent,
   type WorkerPayload,
 } from '../../shared/fanout/index.ts';
+import { consumerPrimeSteps } from '../../shared/fanout/prime.ts';
 import { functionRuntime } from '../../shared/infra/handler-support.ts';
+import { primeEnvironment } from '../../shared/infra/prime.ts';
 import { capSettingsFromEnv, capStoreFor } from '../../shared/notify/cap-config.ts';
 import { publishEventCap } from '../../shared/notify/cap-publish.ts';
 import { SubscriberStore } from '../../shared/segments/store.ts';
@@ -57,6 +60,28 @@ async function startChain(payload: WorkerPayload) {
       Payload: Buffer.from(JSON.stringify(payload)),
     }),
   );
+}
+
+// Init-phase priming (shared/infra/prime.ts): with provisioned concurrency this runs before any event arrives.
+if (env.QUAKECTL_PRIME) {
+  const primed = await primeEnvironment(
+    consumerPrimeSteps({
+      events: { ddb: clients.ddb, table: config.names.table('events') },
+      segmentsForCells: (cells) => store.segmentsForCells(cells),
+      scanSegmentsPage: () =>
+        clients.ddb.send(new ScanCommand({ TableName: config.names.table('segments'), Limit: 1 })),
+      dryRunWorker: () =>
+        clients.lambda.send(
+          new InvokeCommand({
+            FunctionName: config.names.function('segment-worker'),
+            Qualifier: config.names.alias,
+            InvocationType: 'DryRun',
+          }),
+        ),
+      dlqUrl: () => dlqUrl('consumer'),
+    }),
+  );
+  logger.info('environment primed', { ...primed });
 }
 
 export async function handler(event: SelfManagedKafkaEvent) {

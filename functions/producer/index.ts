@@ -5,8 +5,10 @@
  */
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { getEvent } from '../../shared/events/store.ts';
 import type { LambdaContext as Context } from '../../shared/fanout/types.ts';
 import { functionRuntime } from '../../shared/infra/handler-support.ts';
+import { PRIME_EVENT_ID, primeEnvironment } from '../../shared/infra/prime.ts';
 import {
   createEventProducer,
   eventsTopic,
@@ -19,7 +21,7 @@ import { refuseOversizedPayload } from '../../shared/ingest/payload-cap.ts';
 import { scheduledPoller } from '../../shared/ingest/scheduled.ts';
 
 // Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
-const { config, clients, logger, metrics, log } = await functionRuntime('producer');
+const { config, clients, logger, metrics, log, env } = await functionRuntime('producer');
 const topic = eventsTopic(config.names.eventsTopic);
 // Per environment, kept warm across invocations: resolved ids, produced versions, feed validators.
 // Feed id → canonical id, a cache of the alias items in the events table (identity itself lives in DynamoDB).
@@ -58,6 +60,19 @@ function connected() {
     throw err;
   });
   return producer;
+}
+
+// Init-phase priming (shared/infra/prime.ts): the Kafka connection and the events table's client, before any feed
+// arrives (with provisioned concurrency); a broker that is down leaves `producer` unset for the first call to retry.
+if (env.QUAKECTL_PRIME) {
+  const primed = await primeEnvironment([
+    { name: 'kafka.connect', run: () => connected() },
+    {
+      name: 'events.get',
+      run: () => getEvent({ ddb: clients.ddb, table: config.names.table('events') }, PRIME_EVENT_ID),
+    },
+  ]);
+  logger.info('environment primed', { ...primed });
 }
 
 async function produce(payload: ProducerPayload): Promise<ProducerResult> {

@@ -23,7 +23,9 @@ import {
   type WorkerDeps,
   type WorkerPayload,
 } from '../../shared/fanout/index.ts';
+import { workerPrimeSteps } from '../../shared/fanout/prime.ts';
 import { functionRuntime } from '../../shared/infra/handler-support.ts';
+import { primeEnvironment } from '../../shared/infra/prime.ts';
 import { Deliverer } from '../../shared/notify/deliverer.ts';
 import { SubscriberStore } from '../../shared/segments/store.ts';
 
@@ -41,6 +43,26 @@ const reserveMs = env.QUAKECTL_RESERVE_MS;
 const pageSize = env.QUAKECTL_PAGE_SIZE ?? Math.max(500, config.fanout.batchSize);
 const crashAfter = config.local ? env.QUAKECTL_TEST_CRASH_AFTER_BATCHES : 0;
 const maxHops = env.QUAKECTL_MAX_HOPS;
+
+// Init-phase priming (shared/infra/prime.ts): with provisioned concurrency this runs before any alert arrives.
+if (env.QUAKECTL_PRIME) {
+  const primed = await primeEnvironment(
+    workerPrimeSteps({
+      events: { ddb: clients.ddb, table: config.names.table('events') },
+      readSegmentPage: (key, opts) => subscribers.readSegmentPage(key, opts),
+      dryRunSelf: () =>
+        clients.lambda.send(
+          new InvokeCommand({
+            FunctionName: config.names.function('segment-worker'),
+            Qualifier: config.names.alias,
+            InvocationType: 'DryRun',
+          }),
+        ),
+      dlqUrl: () => dlqUrl('worker'),
+    }),
+  );
+  logger.info('environment primed', { ...primed });
+}
 
 function crashHook(eventId: string): WorkerDeps['afterDeliver'] {
   if (!crashAfter) return undefined;

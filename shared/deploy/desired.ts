@@ -73,6 +73,7 @@ export function functionEnv(input: DesiredInput): Record<string, string> {
   };
   // A non-default events topic (an isolated test system on a shared broker) must reach the producer too.
   if (input.names.eventsTopic !== resourceNames().eventsTopic) env.QUAKECTL_EVENTS_TOPIC = input.names.eventsTopic;
+  if (input.settings?.prime === false) env.QUAKECTL_PRIME = 'false';
   if (input.settings?.logUrlPathsFor?.length) env.QUAKECTL_LOG_URL_PATHS_FOR = input.settings.logUrlPathsFor.join(',');
   if (profile.type === 'local' && input.localAwsEndpoint) {
     env.QUAKECTL_SNS_ENDPOINT = input.localAwsEndpoint;

@@ -145,6 +145,11 @@ export const deploySettingsSchema = z.object({
    */
   logUrlPathsFor: z.array(z.string().min(1).toLowerCase()).optional(),
   notify: notifySettingsSchema.optional(),
+  /**
+   * Init-phase priming of the producer, consumer and segment worker (default true): their first alert after a deploy
+   * runs at warm speed on provisioned environments (shared/infra/prime.ts). `false` sets QUAKECTL_PRIME=false.
+   */
+  prime: z.boolean().optional(),
 });
 export type DeploySettings = z.infer<typeof deploySettingsSchema>;
 

@@ -53,6 +53,8 @@ export const functionEnvSchema = z
     QUAKECTL_FANOUT: jsonOf(fanoutSchema.partial()).default({}),
     QUAKECTL_ALLOW_PRIVATE_TARGETS: bool.default(false),
     QUAKECTL_LOCAL: bool.default(false),
+    /** Init-phase priming of the producer, consumer and segment worker (shared/infra/prime.ts); `false`: none. */
+    QUAKECTL_PRIME: bool.default(true),
     /** A non-default events topic (an isolated test system on a shared broker). */
     QUAKECTL_EVENTS_TOPIC: z.string().min(1).optional(),
     /** Segment worker: lease of a segment lock, and the remaining time below which it hands over (ms). */

@@ -58,6 +58,14 @@ describe('function environment contract', () => {
     expect(cfg.kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'u', password: 'p4ss' });
   });
 
+  it('init-phase priming is on unless the profile says deploy.prime: false', () => {
+    expect(functionEnv(input(awsProfile())).QUAKECTL_PRIME).toBeUndefined();
+    expect(parseFunctionEnv(functionEnv(input(awsProfile()))).QUAKECTL_PRIME).toBe(true);
+    const off = functionEnv({ ...input(awsProfile()), settings: { prime: false } });
+    expect(off.QUAKECTL_PRIME).toBe('false');
+    expect(parseFunctionEnv(off).QUAKECTL_PRIME).toBe(false);
+  });
+
   it('a SASL profile without a secret fails the deploy, not the first invocation', () => {
     const profile = awsProfile({ kafka: { brokers: ['b1:9092'], sasl: { mechanism: 'plain', username: 'u' } } });
     expect(() => functionEnv(input(profile))).toThrow(/secretArn is required/);
@@ -71,6 +79,7 @@ describe('function environment contract', () => {
       QUAKECTL_LEASE_MS: 30_000,
       QUAKECTL_RESERVE_MS: 10_000,
       QUAKECTL_TEST_CRASH_AFTER_BATCHES: 0,
+      QUAKECTL_PRIME: true,
     });
     expect(serviceConfigFromFunctionEnv(fe, {}).fanout).toEqual(DEFAULT_FANOUT);
   });

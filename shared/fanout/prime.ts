@@ -1,0 +1,207 @@
+/**
+ * The priming steps of the consumer and the segment worker (shared/infra/prime.ts): the requests and the code their
+ * first alert runs, on a missing event, a missing segment and synthetic quakes, so nothing is written. What each step
+ * stands for is named after the call on the alert path it warms.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { claimNext, type EventStore, getEvent } from '../events/store.ts';
+import { PRIME_EVENT_ID, PRIME_SEGMENT, type PrimeStep } from '../infra/prime.ts';
+import { TargetGuard } from '../notify/address.ts';
+import { buildNotification } from '../notify/build.ts';
+import type { Notification } from '../notify/types.ts';
+import { encodeBatch, postBatch } from '../notify/webhook.ts';
+import type { Quake } from '../quake/types.ts';
+import { coveringCells } from '../segments/cells.ts';
+import { subscriberFromItem } from '../segments/store.ts';
+import type { SegmentPage, SegmentRef, Subscriber } from '../segments/types.ts';
+import { intensityModelFor } from '../seismo/intensity.ts';
+import { epicentralKm, secondsUntilShaking } from '../seismo/travel.ts';
+import { subscriberLevel } from './ledger.ts';
+import { planFanout } from './plan.ts';
+
+/**
+ * Synthetic quakes for the pure code: a shallow crustal one and an intermediate-depth Vrancea one, so both intensity
+ * models' code is compiled. Drills, never sent anywhere.
+ */
+function syntheticQuakes(now: number): Quake[] {
+  const base = {
+    source: 'quakectl',
+    magType: 'mw',
+    place: 'priming',
+    status: 'automatic' as const,
+    kind: 'earthquake',
+    drill: true,
+    originTime: now - 5000,
+    updatedAt: now,
+  };
+  return [
+    {
+      ...base,
+      id: `${PRIME_EVENT_ID}-a`,
+      sourceIds: [`${PRIME_EVENT_ID}-a`],
+      lat: 0,
+      lon: 0,
+      depthKm: 10,
+      magnitude: 5,
+    },
+    {
+      ...base,
+      id: `${PRIME_EVENT_ID}-b`,
+      sourceIds: [`${PRIME_EVENT_ID}-b`],
+      lat: 45.77,
+      lon: 26.76,
+      depthKm: 94,
+      magnitude: 6,
+    },
+    // Large enough for the planner's whole-table path (allSegments) as well as the covering-cells one.
+    {
+      ...base,
+      id: `${PRIME_EVENT_ID}-c`,
+      sourceIds: [`${PRIME_EVENT_ID}-c`],
+      lat: 45.77,
+      lon: 26.76,
+      depthKm: 94,
+      magnitude: 7.4,
+    },
+  ];
+}
+
+/** Subscribers around a quake, as a segment Query returns them (item form), `n` of them on a 0.05° grid. */
+function syntheticItems(q: Quake, n: number): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => ({
+    segment: PRIME_SEGMENT,
+    subscriberId: `quakectl-prime-${i}`,
+    lat: q.lat + 0.05 * (i % 20),
+    lon: q.lon + 0.05 * Math.floor(i / 20),
+    minMmi: 3 + (i % 3),
+    channel: { type: 'webhook', target: 'https://prime.invalid/hook', secret: 'quakectl-prime-secret' },
+    locale: i % 2 ? 'ro' : 'en',
+  }));
+}
+
+/** A batch's worth of subscribers per synthetic quake: enough calls for V8 to compile the alert path's hot loop. */
+const PRIME_SUBSCRIBERS = 200;
+
+/**
+ * The alert path's pure code on synthetic quakes, `PRIME_SUBSCRIBERS` subscribers each: item → subscriber, intensity,
+ * level, travel time, notification, signed batch body. Returns the notifications (for `postToLoopback`).
+ */
+function primeAlertCode(now: number): Notification[] {
+  const out: Notification[] = [];
+  for (const q of syntheticQuakes(now)) {
+    const model = intensityModelFor(q);
+    for (const item of syntheticItems(q, PRIME_SUBSCRIBERS)) {
+      const s: Subscriber = subscriberFromItem(item);
+      const { mmi } = subscriberLevel(model, s);
+      out.push(
+        buildNotification(q, s, {
+          mmi,
+          level: 'take-action',
+          distanceKm: epicentralKm(q, s),
+          secondsUntilShaking: secondsUntilShaking(q, s, now),
+          builtAt: now,
+        }),
+      );
+    }
+  }
+  encodeBatch(out.slice(0, 100), 'quakectl-prime-secret', now);
+  return out;
+}
+
+/**
+ * Posts two signed batches to a receiver this process opens on 127.0.0.1 for the purpose, through the webhook client
+ * (undici, its HTTP parser, retries, signature), then closes it: the client's first request to a real receiver then
+ * finds its code compiled. Nothing leaves the environment.
+ */
+async function postToLoopback(notifications: readonly Notification[]): Promise<void> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const guard = new TargetGuard({ allowPrivate: true });
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/prime`;
+    const opts = { timeoutMs: 2000, maxAttempts: 1, backoffBaseMs: 0, backoffMaxMs: 0, guard };
+    for (let i = 0; i < 2; i++) {
+      const r = await postBatch(url, notifications.slice(i * 100, i * 100 + 100), 'quakectl-prime-secret', opts);
+      if (!r.ok) throw new Error(`loopback post failed: ${r.reason}`);
+    }
+  } finally {
+    // Closed in the background: a graceful close of the client waits for its kept-alive connection to time out.
+    guard.dispatcher.destroy().catch(() => {});
+    server.closeAllConnections();
+    server.close();
+  }
+}
+
+/** One synthetic shard of 100 subscribers per cell: what the planner orders and groups. */
+const syntheticShards = (cells: readonly string[]): SegmentRef[] =>
+  cells.map((cell) => ({ cell, shard: 0, count: 100, key: `${cell}#0` }));
+
+export interface ConsumerPrimeDeps {
+  events: EventStore;
+  segmentsForCells(cells: readonly string[]): Promise<SegmentRef[]>;
+  /** One page (Limit 1) of the segments table's Scan: the planner's whole-table read for large footprints. */
+  scanSegmentsPage(): Promise<unknown>;
+  /** A `DryRun` invoke of the worker's alias (what `startChain` invokes). */
+  dryRunWorker(): Promise<unknown>;
+  dlqUrl(): Promise<string>;
+  now?: () => number;
+}
+
+/** Consumer: event read, conditional write, segments read, the planner, the worker's invoke, the DLQ's URL. */
+export function consumerPrimeSteps(deps: ConsumerPrimeDeps): PrimeStep[] {
+  const now = deps.now ?? Date.now;
+  return [
+    { name: 'events.get', run: () => getEvent(deps.events, PRIME_EVENT_ID) },
+    // Fails its condition (no such event): the same UpdateItem and error path as a claim or a plan save.
+    { name: 'events.conditional-update', run: () => claimNext(deps.events, PRIME_EVENT_ID, 1) },
+    { name: 'segments.query', run: () => deps.segmentsForCells(coveringCells(0, 0, 5)) },
+    { name: 'segments.scan', run: () => deps.scanSegmentsPage() },
+    {
+      name: 'plan',
+      run: async () => {
+        for (const q of syntheticQuakes(now())) {
+          await planFanout(q, {
+            coveringCells,
+            segmentsForCells: async (cells) => syntheticShards(cells),
+            allSegments: async () => syntheticShards(coveringCells(q.lat, q.lon, 400)),
+            chains: 4,
+            now: now(),
+          });
+        }
+      },
+    },
+    { name: 'lambda.invoke-dry-run', run: () => deps.dryRunWorker() },
+    { name: 'sqs.dlq-url', run: () => deps.dlqUrl() },
+  ];
+}
+
+export interface WorkerPrimeDeps {
+  events: EventStore;
+  readSegmentPage(key: string, opts: { limit: number }): Promise<SegmentPage>;
+  /** A `DryRun` invoke of the worker's own alias (what the domino's successor invokes). */
+  dryRunSelf(): Promise<unknown>;
+  dlqUrl(): Promise<string>;
+  now?: () => number;
+}
+
+/** Segment worker: event read, conditional write, subscriber Query, the alert code, fetch, its own invoke, the DLQ. */
+export function workerPrimeSteps(deps: WorkerPrimeDeps): PrimeStep[] {
+  const now = deps.now ?? Date.now;
+  return [
+    { name: 'events.get', run: () => getEvent(deps.events, PRIME_EVENT_ID) },
+    { name: 'events.conditional-update', run: () => claimNext(deps.events, PRIME_EVENT_ID, 1) },
+    { name: 'subscribers.query', run: () => deps.readSegmentPage(PRIME_SEGMENT, { limit: 1 }) },
+    {
+      name: 'alert-code+webhook',
+      run: async () => {
+        await postToLoopback(primeAlertCode(now()));
+      },
+    },
+    { name: 'lambda.invoke-dry-run', run: () => deps.dryRunSelf() },
+    { name: 'sqs.dlq-url', run: () => deps.dlqUrl() },
+  ];
+}

@@ -1,0 +1,79 @@
+/**
+ * The consumer's and the segment worker's priming steps (shared/fanout/prime.ts) against the local stack's DynamoDB
+ * and SQS, through the production clients: every step answers, the only error is the conditional write's expected
+ * stale-revision refusal, and no table gains an item.
+ */
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consumerPrimeSteps, workerPrimeSteps } from '../../shared/fanout/prime.ts';
+import { primeEnvironment } from '../../shared/infra/prime.ts';
+import { SubscriberStore } from '../../shared/segments/index.ts';
+import { type TestStack, testStack } from './pipeline-support.ts';
+
+const TABLES = ['subscribers', 'segments', 'events', 'locks'] as const;
+let stack: TestStack;
+let store: SubscriberStore;
+
+beforeAll(async () => {
+  stack = await testStack('prime', [...TABLES], ['worker', 'consumer']);
+  store = new SubscriberStore(stack.clients.ddb, stack.names);
+});
+afterAll(async () => {
+  await stack?.cleanup();
+});
+
+const dlqUrl = (kind: 'worker' | 'consumer') => async () =>
+  (await stack.clients.sqs.send(new GetQueueUrlCommand({ QueueName: stack.names.dlq(kind) }))).QueueUrl!;
+
+async function itemCounts(): Promise<number[]> {
+  return Promise.all(
+    TABLES.map(
+      async (t) =>
+        (await stack.clients.ddb.send(new ScanCommand({ TableName: stack.names.table(t), Select: 'COUNT' }))).Count ??
+        0,
+    ),
+  );
+}
+
+describe('priming steps on the local stack', () => {
+  it('worker: every step answers, only the conditional write is refused, nothing is written', async () => {
+    let dryRuns = 0;
+    const r = await primeEnvironment(
+      workerPrimeSteps({
+        events: { ddb: stack.clients.ddb, table: stack.names.table('events') },
+        readSegmentPage: (key, opts) => store.readSegmentPage(key, opts),
+        dryRunSelf: async () => void dryRuns++,
+        dlqUrl: dlqUrl('worker'),
+      }),
+      { timeoutMs: 20_000 },
+    );
+    expect(r.unfinished).toEqual([]);
+    const errors = Object.entries(r.steps).filter(([, s]) => s.error);
+    expect(errors).toEqual([['events.conditional-update', expect.objectContaining({ error: 'StaleRevisionError' })]]);
+    expect(Object.keys(r.steps)).toEqual(
+      expect.arrayContaining(['events.get', 'subscribers.query', 'alert-code+webhook', 'sqs.dlq-url']),
+    );
+    expect(dryRuns).toBe(1);
+    expect(await itemCounts()).toEqual([0, 0, 0, 0]);
+  });
+
+  it('consumer: every step answers, the planner runs on synthetic shards, nothing is written', async () => {
+    const r = await primeEnvironment(
+      consumerPrimeSteps({
+        events: { ddb: stack.clients.ddb, table: stack.names.table('events') },
+        segmentsForCells: (cells) => store.segmentsForCells(cells),
+        scanSegmentsPage: () =>
+          stack.clients.ddb.send(new ScanCommand({ TableName: stack.names.table('segments'), Limit: 1 })),
+        dryRunWorker: async () => {},
+        dlqUrl: dlqUrl('consumer'),
+      }),
+      { timeoutMs: 20_000 },
+    );
+    expect(r.unfinished).toEqual([]);
+    const errors = Object.entries(r.steps).filter(([, s]) => s.error);
+    expect(errors).toEqual([['events.conditional-update', expect.objectContaining({ error: 'StaleRevisionError' })]]);
+    expect(r.steps.plan).toBeDefined();
+    expect(await itemCounts()).toEqual([0, 0, 0, 0]);
+  });
+});
