@@ -256,7 +256,7 @@ async function handleRecord(
     chains: saved.chains ?? chains,
     supersededUnits: superseded,
   });
-  await startChains(quake.id, revision, saved.chains ?? chains, deps);
+  await startChains(quake.id, revision, saved.chains ?? chains, deps, saved.planKey);
   publishCapLater(saved, deps, result, cap);
   result.planned.push({ eventId: quake.id, segments: plan.segments.length, chains: saved.chains ?? chains, revision });
   return 'planned';
@@ -349,7 +349,7 @@ async function handleRetraction(
     units: units.length,
     supersededUnits: superseded,
   });
-  await startChains(d.eventId, saved.revision ?? 1, saved.chains ?? 0, deps);
+  await startChains(d.eventId, saved.revision ?? 1, saved.chains ?? 0, deps, saved.planKey);
   publishCapLater(saved, deps, result, cap);
   result.planned.push({
     eventId: d.eventId,
@@ -374,9 +374,17 @@ async function supersedePrevious(event: EventRecord, deps: ConsumeDeps): Promise
   return supersede(deps.locks, runId(event.eventId, previous.revision), keys);
 }
 
-async function startChains(eventId: string, revision: number, chains: number, deps: ConsumeDeps) {
+async function startChains(
+  eventId: string,
+  revision: number,
+  chains: number,
+  deps: ConsumeDeps,
+  planKey: string | undefined,
+) {
   await Promise.all(
-    Array.from({ length: chains }, (_, chain) => deps.startChain({ eventId, chain, hop: 0, revision })),
+    Array.from({ length: chains }, (_, chain) =>
+      deps.startChain({ eventId, chain, hop: 0, revision, ...(planKey ? { planKey } : {}) }),
+    ),
   );
 }
 
@@ -393,7 +401,7 @@ async function restartIfNeverStarted(current: EventRecord, quake: Quake, deps: C
     deps.log?.info('restarting chains of a planned event', { eventId: quake.id, chains });
     // The consumer may have died before superseding the previous run, too.
     await supersedePrevious(current, deps);
-    await startChains(quake.id, current.revision, chains, deps);
+    await startChains(quake.id, current.revision, chains, deps, current.planKey);
   }
 }
 

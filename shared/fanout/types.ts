@@ -13,6 +13,11 @@ export interface WorkerPayload {
   revision?: number;
   /** A work unit (index) handed over mid-way by the predecessor: acquire it first and resume from its cursor. */
   resume?: number;
+  /**
+   * The plan item's key (`planKey` of the event record) as the starter saw it: the worker reads the plan beside the
+   * event instead of after it, and uses it only if the event still names it (otherwise it reads the event's own).
+   */
+  planKey?: string;
 }
 
 /** `hop-limit`: the chain reached `maxHops` and parked its payload in the worker DLQ instead of invoking again. */

@@ -100,6 +100,13 @@ interface Outstanding {
 }
 /** At most this many shards read at once for one batch. */
 const MAX_WAVE = 16;
+/**
+ * The quick start's first batch is one wave of at most this many shards, delivered as soon as it is read even when it
+ * holds fewer than QUICK_START_BATCH subscribers: where shards are small (a sparse region: a few subscribers per cell),
+ * filling 100 took several waves of 16 parallel Queries per chain before anyone was alerted (docs/fanout-benchmark.md,
+ * "The cold path").
+ */
+const QUICK_START_WAVE = 4;
 
 /** Where a unit's reading resumes: shard `shard` of the unit, after `key` (a segment page cursor; absent = its start). */
 interface UnitPos {
@@ -257,6 +264,7 @@ class Run {
       chain: this.payload.chain,
       hop: this.payload.hop + 1,
       revision: this.revision,
+      ...(this.event.planKey ? { planKey: this.event.planKey } : {}),
       // Unit 0 is the nearest: resume it too (a bare truthiness test would drop it).
       ...(resume !== undefined ? { resume } : {}),
     });
@@ -281,14 +289,16 @@ class Run {
     pos: UnitPos,
     coverage: Coverage,
     size = this.deps.pageSize,
+    quick = false,
   ): Promise<Batch> {
     const items: DeliveryItem[] = [];
     let read = 0;
     let at: UnitPos | undefined = pos;
-    while (at && read < size) {
+    const maxWave = quick ? QUICK_START_WAVE : MAX_WAVE;
+    for (let waves = 0; at && read < size && !(quick && waves === 1); waves++) {
       const wave: UnitPos[] = [at];
       let expected = at.key === undefined && counts[at.shard] > 0 ? counts[at.shard] : size;
-      for (let j = at.shard + 1; j < segments.length && wave.length < MAX_WAVE; j++) {
+      for (let j = at.shard + 1; j < segments.length && wave.length < maxWave; j++) {
         if (!(counts[j] > 0) || read + expected + counts[j] > size) break;
         wave.push({ shard: j });
         expected += counts[j];
@@ -662,7 +672,8 @@ class Run {
     let last: number | undefined;
     let batches = 0;
     // Read-ahead: the next batch is read while the current one is delivered; never checkpointed before delivery.
-    const firstSize = this.quickStart ? Math.min(deps.pageSize, QUICK_START_BATCH) : deps.pageSize;
+    const quick = this.quickStart;
+    const firstSize = quick ? Math.min(deps.pageSize, QUICK_START_BATCH) : deps.pageSize;
     this.quickStart = false;
     let pending: Promise<Batch> | undefined = this.readBatch(
       segments,
@@ -670,6 +681,7 @@ class Run {
       decodeUnitCursor(lease.cursor),
       coverage,
       firstSize,
+      quick,
     );
     /** Batches delivered but not yet checkpointed (their paced part still going), oldest first. */
     const outstanding: Outstanding[] = [];
@@ -911,13 +923,17 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
     await deps.parkChain(payload, reason);
     return { ...emptyResult(), outcome: 'hop-limit' };
   }
-  const event = await getEvent(deps.events, payload.eventId);
+  // The plan named by the payload is read beside the event (one round trip on the first alert's path, not two).
+  const [event, hinted] = await Promise.all([
+    getEvent(deps.events, payload.eventId),
+    payload.planKey ? planByKey(deps, payload.planKey).catch(() => undefined) : undefined,
+  ]);
   const revision = payload.revision ?? event?.revision;
   if (!event || revision === undefined || !event.plannedQuake) {
     return { ...emptyResult(), outcome: event ? 'no-plan' : 'stale' };
   }
   if (event.revision !== revision) return { ...emptyResult(), outcome: 'stale' };
-  const plan = await planOf(deps, event);
+  const plan = hinted && event.planKey === payload.planKey ? hinted : await planOf(deps, event);
   if (!plan) return { ...emptyResult(), outcome: 'no-plan' };
   const ledger = await Ledger.load({
     eventId: event.eventId,

@@ -13,6 +13,7 @@ import {
   type KafkaRecord,
   runSegmentWorker,
   type SelfManagedKafkaEvent,
+  type WorkerPayload,
 } from '../../shared/fanout/index.ts';
 import { subscriberLevel } from '../../shared/fanout/ledger.ts';
 import { eventMessage, retractionMessage } from '../../shared/ingest/index.ts';
@@ -148,6 +149,34 @@ describe('consumeBatch', () => {
       [1, 'alert', 4.8],
       [2, 'alert', v3.magnitude],
     ]);
+  });
+
+  it('chains start with the plan key; a chain whose key is not the event’s current plan works from the current one', async () => {
+    const chains: Promise<unknown>[] = [];
+    const deps = consumer(chains);
+    const v1 = drillQuake(`con-key-${randomBytes(3).toString('hex')}`, { magnitude: 4.8 });
+    await consumeBatch(batch([eventMessage(v1, Date.now())]), deps);
+    await Promise.all(chains.splice(0));
+    const key1 = (await getEvent(deps.events, v1.id))?.planKey;
+    expect(key1).toBeDefined();
+
+    // The update's chains are held back, then started with the first version's (smaller) plan named in the payload.
+    const payloads: WorkerPayload[] = [];
+    const held = { ...deps, startChain: async (p: WorkerPayload) => void payloads.push(p) };
+    const v2 = { ...v1, updatedAt: v1.updatedAt + 60_000, magnitude: 5.6 };
+    await consumeBatch(batch([eventMessage(v2, Date.now())]), held);
+    const key2 = (await getEvent(deps.events, v1.id))?.planKey;
+    expect(key2).not.toBe(key1);
+    expect(payloads.map((p) => p.planKey)).toEqual(payloads.map(() => key2));
+    sink.reset();
+    for (const p of payloads) await deps.startChain({ ...p, planKey: key1 });
+    await Promise.all(chains.splice(0));
+    const l1 = levels(v1);
+    const rising = [...levels(v2)]
+      .filter(([id, l]) => rank[l] > rank[l1.get(id)!])
+      .map(([id, l]) => `${v1.id}:${id}:${l}`);
+    expect(new Set(sink.received().map((n) => n.id))).toEqual(new Set(rising));
+    expect(await getEvent(deps.events, v1.id)).toMatchObject({ state: 'complete', revision: 2 });
   });
 
   it.each([
