@@ -1,0 +1,110 @@
+/**
+ * The first alert's path after a deploy, with and without init-phase priming (shared/infra/prime.ts), in one run.
+ *
+ *   node bench/first-alert.ts [--rounds 2] [-- <drill options>]
+ *   node bench/first-alert.ts --rounds 2 -- --scenario marmara-istanbul --radius-km 80
+ *
+ * Each round, for priming off and then on: writes a profile (the local profile with `deploy.prime` set and
+ * `fanout.minMagnitude` nudged, so the drill's deploy publishes a new version and new provisioned environments), runs
+ * `quakectl drill -o json` right after that deploy ("fresh": provisioned environments never invoked) and once more
+ * ("warm"), and prints the first notification from acceptance as the receiver measured it, and how many of the
+ * invocations on the first notification's path were cold starts. Uses the local stack (the drill starts it when it is
+ * not running) and the subscribers already there (the drill seeds when the table is empty).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const sep = process.argv.indexOf('--');
+const own = sep === -1 ? process.argv.slice(2) : process.argv.slice(2, sep);
+const drillArgs = sep === -1 ? ['--subscribers', '5000'] : process.argv.slice(sep + 1);
+const { values } = parseArgs({ args: own, options: { rounds: { type: 'string', default: '2' } } });
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`--rounds must be a positive integer, got ${values.rounds}`);
+  process.exit(2);
+}
+
+interface DrillJson {
+  eventId: string;
+  firstDeliveryMs?: number;
+  p50DeliveryMs?: number;
+  ratePerS?: number;
+  delivered: number;
+  eligible: number;
+  environments?: { function: string; invocations: number; cold: number; coldBeforeFirst: number }[];
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'quakectl-first-alert-'));
+const rows: string[][] = [];
+try {
+  for (let round = 1; round <= rounds; round++) {
+    for (const prime of [false, true]) {
+      const config = join(dir, `config-${round}-${prime}.yaml`);
+      const minMagnitude = (3 + Math.random() / 100).toFixed(5);
+      writeFileSync(
+        config,
+        `profiles:\n  local:\n    type: local\n    fanout:\n      minMagnitude: ${minMagnitude}\n    deploy:\n      prime: ${prime}\n`,
+      );
+      for (const kind of ['fresh', 'warm']) {
+        const load = loadavg()[0].toFixed(1);
+        const r = spawnSync(process.execPath, ['bin/quakectl', 'drill', '-o', 'json', ...drillArgs], {
+          env: { ...process.env, QUAKECTL_CONFIG: config },
+          encoding: 'utf8',
+          maxBuffer: 64 * 1024 * 1024,
+        });
+        if (r.status !== 0) {
+          console.error(r.stderr);
+          throw new Error(`drill failed (exit ${r.status}) with priming ${prime ? 'on' : 'off'}, ${kind}`);
+        }
+        const d = JSON.parse(r.stdout) as DrillJson;
+        const cold = (d.environments ?? []).reduce((n, e) => n + e.coldBeforeFirst, 0);
+        const invocations = (d.environments ?? []).reduce((n, e) => n + e.invocations, 0);
+        rows.push([
+          String(round),
+          prime ? 'on' : 'off',
+          kind,
+          d.eventId,
+          `${d.firstDeliveryMs} ms`,
+          `${d.p50DeliveryMs} ms`,
+          String(d.ratePerS),
+          `${d.delivered}/${d.eligible}`,
+          `${cold} of ${invocations}`,
+          load,
+        ]);
+        console.error(rows.at(-1)!.join('  '));
+      }
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const header = [
+  'round',
+  'priming',
+  'path',
+  'event',
+  'first',
+  'p50',
+  'notifications/s',
+  'delivered',
+  'cold before first',
+  'load',
+];
+console.log(`| ${header.join(' | ')} |`);
+console.log(`|${header.map(() => '---').join('|')}|`);
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+for (const prime of ['off', 'on']) {
+  for (const kind of ['fresh', 'warm']) {
+    const firsts = rows.filter((r) => r[1] === prime && r[2] === kind).map((r) => Number.parseInt(r[4], 10));
+    console.log(`priming ${prime}, ${kind}: first ${firsts.join(', ')} ms (median ${median(firsts)} ms)`);
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : Math.round((s[s.length / 2 - 1] + s[s.length / 2]) / 2);
+}
