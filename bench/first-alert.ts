@@ -9,7 +9,8 @@
  * `quakectl drill -o json` right after that deploy ("fresh": provisioned environments never invoked) and once more
  * ("warm"), and prints the first notification from acceptance as the receiver measured it, and how many of the
  * invocations on the first notification's path were cold starts. Uses the local stack (the drill starts it when it is
- * not running) and the subscribers already there (the drill seeds when the table is empty).
+ * not running) and the subscribers already there (the drill seeds when the table is empty). The profile is the
+ * built-in local one with those two settings: other settings of a config file are not applied.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,14 +18,23 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
+function usage(message: string): never {
+  console.error(`bench/first-alert.ts: ${message}\nusage: node bench/first-alert.ts [--rounds N] [-- <drill options>]`);
+  process.exit(2);
+}
+
 const sep = process.argv.indexOf('--');
 const own = sep === -1 ? process.argv.slice(2) : process.argv.slice(2, sep);
 const drillArgs = sep === -1 ? ['--subscribers', '5000'] : process.argv.slice(sep + 1);
-const { values } = parseArgs({ args: own, options: { rounds: { type: 'string', default: '2' } } });
-const rounds = Number(values.rounds);
-if (!Number.isInteger(rounds) || rounds < 1) {
-  console.error(`--rounds must be a positive integer, got ${values.rounds}`);
-  process.exit(2);
+let rounds = 2;
+try {
+  const { values } = parseArgs({ args: own, strict: true, options: { rounds: { type: 'string' } } });
+  if (values.rounds !== undefined) {
+    if (!/^[1-9][0-9]*$/.test(values.rounds)) usage(`--rounds must be a positive integer, got "${values.rounds}"`);
+    rounds = Number(values.rounds);
+  }
+} catch (err) {
+  usage((err as Error).message);
 }
 
 interface DrillJson {
@@ -38,9 +48,16 @@ interface DrillJson {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'quakectl-first-alert-'));
+const cleanup = () => rmSync(dir, { recursive: true, force: true });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
 const rows: string[][] = [];
 try {
-  for (let round = 1; round <= rounds; round++) {
+  all: for (let round = 1; round <= rounds; round++) {
     for (const prime of [false, true]) {
       const config = join(dir, `config-${round}-${prime}.yaml`);
       const minMagnitude = (3 + Math.random() / 100).toFixed(5);
@@ -56,8 +73,12 @@ try {
           maxBuffer: 64 * 1024 * 1024,
         });
         if (r.status !== 0) {
-          console.error(r.stderr);
-          throw new Error(`drill failed (exit ${r.status}) with priming ${prime ? 'on' : 'off'}, ${kind}`);
+          console.error(r.stderr.trim());
+          console.error(
+            `bench/first-alert.ts: the drill failed (exit ${r.status}) with priming ${prime ? 'on' : 'off'}, ${kind}`,
+          );
+          process.exitCode = 1;
+          break all;
         }
         const d = JSON.parse(r.stdout) as DrillJson;
         const cold = (d.environments ?? []).reduce((n, e) => n + e.coldBeforeFirst, 0);
@@ -79,8 +100,9 @@ try {
     }
   }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  cleanup();
 }
+if (process.exitCode) process.exit();
 
 const header = [
   'round',

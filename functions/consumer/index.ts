@@ -20,7 +20,7 @@ import {
 } from '../../shared/fanout/index.ts';
 import { consumerPrimeSteps } from '../../shared/fanout/prime.ts';
 import { functionRuntime } from '../../shared/infra/handler-support.ts';
-import { primeEnvironment } from '../../shared/infra/prime.ts';
+import { primeEnvironment, shouldPrime } from '../../shared/infra/prime.ts';
 import { capSettingsFromEnv, capStoreFor } from '../../shared/notify/cap-config.ts';
 import { publishEventCap } from '../../shared/notify/cap-publish.ts';
 import { SubscriberStore } from '../../shared/segments/store.ts';
@@ -62,8 +62,9 @@ async function startChain(payload: WorkerPayload) {
   );
 }
 
-// Init-phase priming (shared/infra/prime.ts): with provisioned concurrency this runs before any event arrives.
-if (env.QUAKECTL_PRIME) {
+// Init-phase priming (shared/infra/prime.ts): in an environment initialised for provisioned concurrency, before any
+// event arrives; an on-demand environment skips it (it would delay the invocation that started it).
+if (shouldPrime(env.QUAKECTL_PRIME)) {
   const primed = await primeEnvironment(
     consumerPrimeSteps({
       events: { ddb: clients.ddb, table: config.names.table('events') },

@@ -8,7 +8,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getEvent } from '../../shared/events/store.ts';
 import type { LambdaContext as Context } from '../../shared/fanout/types.ts';
 import { functionRuntime } from '../../shared/infra/handler-support.ts';
-import { PRIME_EVENT_ID, primeEnvironment } from '../../shared/infra/prime.ts';
+import { PRIME_EVENT_ID, primeEnvironment, shouldPrime } from '../../shared/infra/prime.ts';
 import {
   createEventProducer,
   eventsTopic,
@@ -64,7 +64,7 @@ function connected() {
 
 // Init-phase priming (shared/infra/prime.ts): the Kafka connection and the events table's client, before any feed
 // arrives (with provisioned concurrency); a broker that is down leaves `producer` unset for the first call to retry.
-if (env.QUAKECTL_PRIME) {
+if (shouldPrime(env.QUAKECTL_PRIME)) {
   const primed = await primeEnvironment([
     { name: 'kafka.connect', run: () => connected() },
     {

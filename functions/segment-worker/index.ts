@@ -25,7 +25,7 @@ import {
 } from '../../shared/fanout/index.ts';
 import { workerPrimeSteps } from '../../shared/fanout/prime.ts';
 import { functionRuntime } from '../../shared/infra/handler-support.ts';
-import { primeEnvironment } from '../../shared/infra/prime.ts';
+import { primeEnvironment, shouldPrime } from '../../shared/infra/prime.ts';
 import { Deliverer } from '../../shared/notify/deliverer.ts';
 import { SubscriberStore } from '../../shared/segments/store.ts';
 
@@ -44,8 +44,9 @@ const pageSize = env.QUAKECTL_PAGE_SIZE ?? Math.max(500, config.fanout.batchSize
 const crashAfter = config.local ? env.QUAKECTL_TEST_CRASH_AFTER_BATCHES : 0;
 const maxHops = env.QUAKECTL_MAX_HOPS;
 
-// Init-phase priming (shared/infra/prime.ts): with provisioned concurrency this runs before any alert arrives.
-if (env.QUAKECTL_PRIME) {
+// Init-phase priming (shared/infra/prime.ts): in an environment initialised for provisioned concurrency, before any
+// alert arrives; an on-demand environment skips it (it would delay the invocation that started it).
+if (shouldPrime(env.QUAKECTL_PRIME)) {
   const primed = await primeEnvironment(
     workerPrimeSteps({
       events: { ddb: clients.ddb, table: config.names.table('events') },

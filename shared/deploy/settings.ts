@@ -74,8 +74,9 @@ export const MAPPING_DEFAULTS = {
 /** Dead letters are kept the longest SQS allows (14 days): they wait for an operator's redrive. */
 export const DLQ_ATTRIBUTES = { MessageRetentionPeriod: '1209600' };
 
+// Strict, as the rest of the profile: a misspelt key (`provisionedConcurency:`, `prim:`) is an error naming it.
 const functionOverride = z
-  .object({
+  .strictObject({
     memoryMb: z.number().int().min(128).max(10240),
     timeoutS: z.number().int().min(1).max(900),
     reservedConcurrency: z.number().int().min(0),
@@ -87,7 +88,7 @@ const functionOverride = z
  * The producer's scheduled mode (shared/ingest/scheduled.ts): feeds it polls every minute. Either URL enables polling;
  * neither (the default) deploys no producer schedule.
  */
-const ingestSettings = z.object({
+const ingestSettings = z.strictObject({
   /** A USGS GeoJSON summary feed, e.g. https://earthquake.usgs.gov/earthquakes/feed/v1.0/summary/all_hour.geojson */
   usgsFeedUrl: z.url().optional(),
   /** An FDSN event query with format=text. */
@@ -134,7 +135,7 @@ export function senderAddress(from: string): string {
   return /<([^>]+)>/.exec(from)?.[1] ?? from.trim();
 }
 
-export const deploySettingsSchema = z.object({
+export const deploySettingsSchema = z.strictObject({
   functions: z.partialRecord(z.enum(FUNCTION_ROLES), functionOverride).optional(),
   ingest: ingestSettings.optional(),
   consumerBatchSize: z.number().int().min(1).max(10_000).optional(),
@@ -163,7 +164,7 @@ export function readDeploySettings(profileName: string, opts: LoadOptions = {}):
   if (block === undefined) return {};
   const parsed = deploySettingsSchema.safeParse(block);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `deploy.${i.path.join('.')}: ${i.message}`).join('; ');
+    const issues = parsed.error.issues.map((i) => `${['deploy', ...i.path].join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid deploy settings in profile "${profileName}" (${file}): ${issues}`);
   }
   return parsed.data;

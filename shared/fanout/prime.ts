@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { claimNext, type EventStore, getEvent } from '../events/store.ts';
-import { PRIME_EVENT_ID, PRIME_SEGMENT, type PrimeStep } from '../infra/prime.ts';
+import { PRIME_CELL, PRIME_EVENT_ID, PRIME_SEGMENT, type PrimeContext, type PrimeStep } from '../infra/prime.ts';
 import { TargetGuard } from '../notify/address.ts';
 import { buildNotification } from '../notify/build.ts';
 import type { Notification } from '../notify/types.ts';
@@ -82,17 +82,21 @@ function syntheticItems(q: Quake, n: number): Record<string, unknown>[] {
 
 /** A batch's worth of subscribers per synthetic quake: enough calls for V8 to compile the alert path's hot loop. */
 const PRIME_SUBSCRIBERS = 200;
+/** Subscribers per slice of CPU work between checks of the priming's time bound (`PrimeContext.slice`). */
+const PRIME_SLICE = 50;
 
 /**
  * The alert path's pure code on synthetic quakes, `PRIME_SUBSCRIBERS` subscribers each: item → subscriber, intensity,
  * level, travel time, notification, signed batch body. Returns the notifications (for `postToLoopback`).
  */
-function primeAlertCode(now: number): Notification[] {
+async function primeAlertCode(now: number, ctx: PrimeContext): Promise<Notification[]> {
   const out: Notification[] = [];
   for (const q of syntheticQuakes(now)) {
     const model = intensityModelFor(q);
-    for (const item of syntheticItems(q, PRIME_SUBSCRIBERS)) {
-      const s: Subscriber = subscriberFromItem(item);
+    const items = syntheticItems(q, PRIME_SUBSCRIBERS);
+    for (let i = 0; i < items.length; i++) {
+      if (i % PRIME_SLICE === 0) await ctx.slice();
+      const s: Subscriber = subscriberFromItem(items[i]);
       const { mmi } = subscriberLevel(model, s);
       out.push(
         buildNotification(q, s, {
@@ -158,12 +162,13 @@ export function consumerPrimeSteps(deps: ConsumerPrimeDeps): PrimeStep[] {
     { name: 'events.get', run: () => getEvent(deps.events, PRIME_EVENT_ID) },
     // Fails its condition (no such event): the same UpdateItem and error path as a claim or a plan save.
     { name: 'events.conditional-update', run: () => claimNext(deps.events, PRIME_EVENT_ID, 1) },
-    { name: 'segments.query', run: () => deps.segmentsForCells(coveringCells(0, 0, 5)) },
+    { name: 'segments.query', run: () => deps.segmentsForCells([PRIME_CELL]) },
     { name: 'segments.scan', run: () => deps.scanSegmentsPage() },
     {
       name: 'plan',
-      run: async () => {
+      run: async (ctx) => {
         for (const q of syntheticQuakes(now())) {
+          await ctx.slice();
           await planFanout(q, {
             coveringCells,
             segmentsForCells: async (cells) => syntheticShards(cells),
@@ -197,8 +202,8 @@ export function workerPrimeSteps(deps: WorkerPrimeDeps): PrimeStep[] {
     { name: 'subscribers.query', run: () => deps.readSegmentPage(PRIME_SEGMENT, { limit: 1 }) },
     {
       name: 'alert-code+webhook',
-      run: async () => {
-        await postToLoopback(primeAlertCode(now()));
+      run: async (ctx) => {
+        await postToLoopback(await primeAlertCode(now(), ctx));
       },
     },
     { name: 'lambda.invoke-dry-run', run: () => deps.dryRunSelf() },

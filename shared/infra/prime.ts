@@ -15,32 +15,57 @@
  * runs the pure code of the alert path (intensity, travel time, notification, signature) on a synthetic quake.
  *
  * Priming never fails init: every step's error is recorded, not thrown (a service that is down at init is reported
- * by the first real request, with its own retries), and the whole is bounded by `timeoutMs` (steps still running are
- * left to finish in the background). The profile's `deploy.prime: false` turns it off (QUAKECTL_PRIME=false in the
- * functions' environment), to measure what it saves.
+ * by the first real request, with its own retries), and the whole is bounded by `timeoutMs` (steps still waiting are
+ * left to finish in the background; CPU work stops between slices). It runs only in environments Lambda initialises
+ * for provisioned concurrency (`shouldPrime`): an on-demand environment would pay for it inside the invocation that
+ * needs it. The profile's `deploy.prime: false` turns it off everywhere (QUAKECTL_PRIME=false in the functions'
+ * environment), to measure what it saves.
  */
+
+/**
+ * What a step's CPU work checks between its slices: `slice()` yields to the event loop (so the bound's timer and the
+ * other steps' I/O run) and rejects with PrimeTimeUp once the time is up, which ends the step.
+ */
+export interface PrimeContext {
+  slice(): Promise<void>;
+}
 
 /** One priming step: what it touches, and the call. Its result is ignored; its error is expected for some steps. */
 export interface PrimeStep {
   readonly name: string;
-  run(): unknown;
+  run(ctx: PrimeContext): unknown;
 }
 
 export interface PrimeReport {
-  /** Wall time of the priming, ms (at most about `timeoutMs`). */
+  /** Wall time of the priming, ms: at most `timeoutMs` plus one slice of a step's CPU work. */
   ms: number;
-  /** Per step: ms to its answer, and the error's name when it failed (expected for the conditional writes). */
+  /**
+   * Per step that answered: ms to its answer, and `name: message` of its error (expected for the conditional writes;
+   * a service that is down shows here with its own message).
+   */
   steps: Record<string, { ms: number; error?: string }>;
-  /** Names of the steps still running when the time ran out. */
+  /** Names of the steps that had not answered when the time ran out (still waiting, or stopped between slices). */
   unfinished: string[];
 }
 
-/** Default bound on priming, ms: well inside Lambda's 10 s init limit for on-demand environments. */
+/** Default bound on priming, ms: well inside Lambda's 10 s init limit. */
 export const DEFAULT_PRIME_TIMEOUT_MS = 3000;
 
+/** Thrown by `PrimeContext.slice` once the priming's time is up. */
+export class PrimeTimeUp extends Error {
+  constructor() {
+    super('priming time is up');
+    this.name = 'PrimeTimeUp';
+  }
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
- * Runs the steps concurrently and reports each one's time and error (pure of side effects beyond the steps).
- * Never throws. Resolves when every step answered or after `timeoutMs`, whichever comes first.
+ * Runs the steps concurrently and reports each one's time and error. Never throws. Resolves when every step answered
+ * or `timeoutMs` after the start, whichever comes first: the timer is armed before any step starts, every step starts
+ * on a later turn of the event loop, and steps with CPU work call `ctx.slice()` between slices, so a step can hold
+ * priming past the bound by one slice at most. Steps still waiting for I/O are left to finish in the background.
  */
 export async function primeEnvironment(
   steps: readonly PrimeStep[],
@@ -50,30 +75,56 @@ export async function primeEnvironment(
   const timeoutMs = opts.timeoutMs ?? DEFAULT_PRIME_TIMEOUT_MS;
   const start = now();
   const report: PrimeReport = { ms: 0, steps: {}, unfinished: [] };
+  let timeUp = false;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      timeUp = true;
+      resolve();
+    }, timeoutMs);
+  });
+  const expired = () => timeUp || now() - start >= timeoutMs;
+  const ctx: PrimeContext = {
+    async slice() {
+      await nextTurn();
+      if (expired()) throw new PrimeTimeUp();
+    },
+  };
   const pending = new Set(steps.map((s) => s.name));
   const runs = steps.map(async (step) => {
+    await nextTurn();
+    if (expired()) return;
     const t0 = now();
     try {
-      await step.run();
+      await step.run(ctx);
       report.steps[step.name] = { ms: Math.round(now() - t0) };
+      pending.delete(step.name);
     } catch (err) {
-      report.steps[step.name] = { ms: Math.round(now() - t0), error: (err as Error)?.name ?? String(err) };
-    } finally {
+      if (err instanceof PrimeTimeUp) return;
+      const e = err as Error;
+      const error = e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 300) : String(err).slice(0, 300);
+      report.steps[step.name] = { ms: Math.round(now() - t0), error };
       pending.delete(step.name);
     }
   });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, timeoutMs);
-    timer.unref?.();
-  });
   await Promise.race([Promise.all(runs), timeout]);
   clearTimeout(timer);
-  report.unfinished = [...pending];
+  report.unfinished = steps.map((s) => s.name).filter((n) => pending.has(n));
   report.ms = Math.round(now() - start);
   return report;
 }
 
-/** The event id and segment key priming reads: no feed id has this form, and no H3 cell is `quakectl-prime`. */
+/**
+ * Whether this environment should prime: the profile allows it (`QUAKECTL_PRIME`, deploy.prime) and Lambda initialises
+ * it for provisioned concurrency (`AWS_LAMBDA_INITIALIZATION_TYPE`, Lambda developer guide, "Defined runtime
+ * environment variables"). An on-demand environment initialises inside the invocation that needs it: priming there
+ * would only delay that invocation's own first requests.
+ */
+export function shouldPrime(primeSetting: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  return primeSetting && env.AWS_LAMBDA_INITIALIZATION_TYPE === 'provisioned-concurrency';
+}
+
+/** The event id, segment key and cell priming reads: no feed id has this form, and no H3 cell is `quakectl-prime`. */
 export const PRIME_EVENT_ID = 'quakectl-prime-0000';
 export const PRIME_SEGMENT = 'quakectl-prime#0';
+export const PRIME_CELL = 'quakectl-prime';

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readDeploySettings } from '../../shared/deploy/settings.ts';
 import { cacheDir, configFileCandidates, loadProfile, stateDir } from '../../shared/infra/config.ts';
 import { ConfigError } from '../../shared/infra/errors.ts';
 
@@ -94,6 +95,22 @@ describe('loadProfile', () => {
       'profiles:\n  local:\n    type: local\n    deploy: { consumerBatchSize: 50 }\n    autoscaler: { enabled: false }\n',
     );
     expect(loadProfile({ cwd: dir, env, configFile: 'deploy.yaml' }).type).toBe('local');
+  });
+
+  it('deploy settings are strict too: a misspelt key in deploy:, its functions or its ingest is an error naming it', () => {
+    const env = { XDG_CONFIG_HOME: join(dir, 'xdg'), QUAKECTL_CONFIG: join(dir, 'deploy-typo.yaml') };
+    const cases: [string, RegExp][] = [
+      ['{ prim: false }', /deploy: Unrecognized key: "prim"/],
+      ['{ functions: { consumer: { provisionedConcurency: 1 } } }', /deploy\.functions\.consumer: Unrecognized key/],
+      ['{ ingest: { usgsFeedURL: "https://x.example/f" } }', /deploy\.ingest: Unrecognized key: "usgsFeedURL"/],
+      ['{ prime: "yes" }', /deploy\.prime: /],
+    ];
+    for (const [block, error] of cases) {
+      writeFileSync(env.QUAKECTL_CONFIG, `profiles:\n  local:\n    type: local\n    deploy: ${block}\n`);
+      expect(() => readDeploySettings('local', { cwd: dir, env }), block).toThrow(error);
+    }
+    writeFileSync(env.QUAKECTL_CONFIG, 'profiles:\n  local:\n    type: local\n    deploy: { prime: false }\n');
+    expect(readDeploySettings('local', { cwd: dir, env })).toMatchObject({ prime: false });
   });
 });
 

@@ -1,9 +1,10 @@
 /**
  * Init-phase priming (shared/infra/prime.ts): steps run together, an error is recorded and never thrown, a step that
- * does not answer cannot hold init past the bound.
+ * does not answer cannot hold init past the bound, CPU work stops between its slices once the time is up, and only
+ * environments initialised for provisioned concurrency prime.
  */
 import { describe, expect, it } from 'vitest';
-import { primeEnvironment } from '../../shared/infra/prime.ts';
+import { primeEnvironment, shouldPrime } from '../../shared/infra/prime.ts';
 
 describe('primeEnvironment', () => {
   it('runs the steps concurrently: a step waiting for another one finishes', async () => {
@@ -37,8 +38,8 @@ describe('primeEnvironment', () => {
       { name: 'async', run: async () => Promise.reject(new ConditionalCheckFailedException('no such item')) },
       { name: 'fine', run: async () => 1 },
     ]);
-    expect(r.steps.sync.error).toBe('TypeError');
-    expect(r.steps.async.error).toBe('ConditionalCheckFailedException');
+    expect(r.steps.sync.error).toBe('TypeError: boom');
+    expect(r.steps.async.error).toBe('ConditionalCheckFailedException: no such item');
     expect(r.steps.fine).toEqual({ ms: expect.any(Number) });
   });
 
@@ -54,5 +55,47 @@ describe('primeEnvironment', () => {
     expect(r.unfinished).toEqual(['hangs']);
     expect(r.steps.quick).toBeDefined();
     expect(r.steps.hangs).toBeUndefined();
+  });
+});
+
+describe('primeEnvironment with CPU work', () => {
+  it('stops a step between its slices once the time is up, long before its work would end', async () => {
+    const spin = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        // busy: what building synthetic notifications is to the event loop
+      }
+    };
+    let slices = 0;
+    const r = await primeEnvironment(
+      [
+        {
+          name: 'cpu',
+          run: async (ctx) => {
+            for (let i = 0; i < 100; i++) {
+              await ctx.slice();
+              slices++;
+              spin(10);
+            }
+          },
+        },
+      ],
+      { timeoutMs: 50 },
+    );
+    expect(r.unfinished).toEqual(['cpu']);
+    expect(slices).toBeLessThan(100);
+    // 100 slices of 10 ms would be a second; the bound stops it after the slice in which 50 ms passed.
+    expect(r.ms).toBeLessThan(500);
+  });
+});
+
+describe('shouldPrime', () => {
+  it.each([
+    [true, 'provisioned-concurrency', true],
+    [true, 'on-demand', false],
+    [true, undefined, false],
+    [false, 'provisioned-concurrency', false],
+  ])('setting %s, AWS_LAMBDA_INITIALIZATION_TYPE=%s → %s', (setting, type, expected) => {
+    expect(shouldPrime(setting, type === undefined ? {} : { AWS_LAMBDA_INITIALIZATION_TYPE: type })).toBe(expected);
   });
 });
