@@ -29,6 +29,8 @@ interface Slot {
   fingerprint: string;
   /** Provisioned-concurrency owner key (`fn:qualifier`) or undefined for on-demand. */
   provisionedFor?: string;
+  /** Deallocated while serving an invocation (its provisioned config was removed or reduced): stopped when it ends. */
+  retired?: boolean;
 }
 
 export class EnvironmentPool {
@@ -102,7 +104,7 @@ export class EnvironmentPool {
       release: () => {
         slot.sink.requestId = undefined;
         slot.sink.tail = undefined;
-        if (slot.fingerprint !== this.#fingerprint(t) || slot.env.state === 'dead') slot.env.kill();
+        if (slot.retired || slot.fingerprint !== this.#fingerprint(t) || slot.env.state === 'dead') slot.env.kill();
       },
     };
   }
@@ -111,9 +113,7 @@ export class EnvironmentPool {
   async provision(t: PoolTarget, owner: string, count: number): Promise<void> {
     const key = this.#key(t);
     let mine = (this.#slots.get(key) ?? []).filter((s) => s.provisionedFor === owner && s.env.state !== 'dead');
-    for (const extra of mine.slice(count)) {
-      extra.provisionedFor = undefined;
-    }
+    for (const extra of mine.slice(count)) this.#deallocate(extra);
     mine = mine.slice(0, count);
     const started: Slot[] = [];
     while (mine.length + started.length < count) started.push(this.#start(t, owner));
@@ -123,13 +123,19 @@ export class EnvironmentPool {
   /** Stops provisioned environments of `owner` (on DeleteProvisionedConcurrencyConfig). */
   unprovision(owner: string): void {
     for (const list of this.#slots.values()) {
-      for (const s of list) {
-        if (s.provisionedFor === owner) {
-          s.provisionedFor = undefined;
-          if (s.env.state === 'idle') s.env.kill();
-        }
-      }
+      for (const s of list) if (s.provisionedFor === owner) this.#deallocate(s);
     }
+  }
+
+  /**
+   * A provisioned environment no longer wanted (config deleted, replaced or reduced) is deallocated, as Lambda does:
+   * stopped at once when idle or still initialising, after its invocation when busy. It never serves as an on-demand
+   * environment (it was initialised as `provisioned-concurrency`, which its code can see).
+   */
+  #deallocate(s: Slot): void {
+    s.provisionedFor = undefined;
+    if (s.env.state === 'busy') s.retired = true;
+    else s.env.kill();
   }
 
   provisionedReady(owner: string): number {

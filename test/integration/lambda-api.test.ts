@@ -468,6 +468,26 @@ describe('concurrency', () => {
     expect(gone.name).toBe('ProvisionedConcurrencyConfigNotFoundException');
     expect(gone.$metadata.httpStatusCode).toBe(404);
   });
+
+  it('a config deleted while its environments initialise deallocates them: the next invoke is an on-demand cold start', async () => {
+    const { name } = await createFunction('echo.mjs');
+    await h.lambda.send(new PublishVersionCommand({ FunctionName: name }));
+    await h.lambda.send(new CreateAliasCommand({ FunctionName: name, Name: 'live', FunctionVersion: '1' }));
+    const put = await h.lambda.send(
+      new PutProvisionedConcurrencyConfigCommand({
+        FunctionName: name,
+        Qualifier: 'live',
+        ProvisionedConcurrentExecutions: 2,
+      }),
+    );
+    expect(put.Status).toBe('IN_PROGRESS');
+    await h.lambda.send(new DeleteProvisionedConcurrencyConfigCommand({ FunctionName: name, Qualifier: 'live' }));
+    // Long enough for the two environments to have finished initialising had they been left running.
+    await new Promise((r) => setTimeout(r, 2000));
+    const r = await invoke(name, {}, { Qualifier: 'live', LogType: 'Tail' });
+    expect((decode(r.Payload) as { env: Record<string, string> }).env.AWS_LAMBDA_INITIALIZATION_TYPE).toBe('on-demand');
+    expect(tail(r.LogResult)).toContain('Init Duration');
+  });
 });
 
 describe('event invoke config', () => {
