@@ -12,7 +12,7 @@
  * not running) and the subscribers already there (the drill seeds when the table is empty). The profile is the
  * built-in local one with those two settings: other settings of a config file are not applied.
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,9 @@ function usage(message: string): never {
 const sep = process.argv.indexOf('--');
 const own = sep === -1 ? process.argv.slice(2) : process.argv.slice(2, sep);
 const drillArgs = sep === -1 ? ['--subscribers', '5000'] : process.argv.slice(sep + 1);
+// The bench reads the drill's JSON report: options that change or replace it are refused.
+const refused = drillArgs.find((a) => /^(-o|--output|-h|--help)(=|$)/.test(a));
+if (refused) usage(`drill option ${refused} cannot be used here: the bench reads the drill's JSON report`);
 let rounds = 2;
 try {
   const { values } = parseArgs({ args: own, strict: true, options: { rounds: { type: 'string' } } });
@@ -49,10 +52,40 @@ interface DrillJson {
 
 const dir = mkdtempSync(join(tmpdir(), 'quakectl-first-alert-'));
 const cleanup = () => rmSync(dir, { recursive: true, force: true });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+let child: ChildProcess | undefined;
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.once(signal, () => {
+    child?.kill(signal);
     cleanup();
-    process.exit(130);
+    console.error(`bench/first-alert.ts: interrupted (${signal})`);
+    process.exit(code);
+  });
+}
+
+/** One drill as a child process (asynchronous, so a signal reaches this process's handlers while it runs). */
+function drill(config: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['bin/quakectl', 'drill', '-o', 'json', ...drillArgs], {
+      env: { ...process.env, QUAKECTL_CONFIG: config },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = p;
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    p.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    p.on('error', reject);
+    p.on('close', (status) => {
+      child = undefined;
+      resolve({ status, stdout, stderr });
+    });
   });
 }
 const rows: string[][] = [];
@@ -67,11 +100,7 @@ try {
       );
       for (const kind of ['fresh', 'warm']) {
         const load = loadavg()[0].toFixed(1);
-        const r = spawnSync(process.execPath, ['bin/quakectl', 'drill', '-o', 'json', ...drillArgs], {
-          env: { ...process.env, QUAKECTL_CONFIG: config },
-          encoding: 'utf8',
-          maxBuffer: 64 * 1024 * 1024,
-        });
+        const r = await drill(config);
         if (r.status !== 0) {
           console.error(r.stderr.trim());
           console.error(

@@ -47,8 +47,13 @@ export interface DesiredInput {
   destroying?: boolean;
 }
 
+/**
+ * The functions deploy converges, in its order: the segment worker before the consumer, so that the worker's alias
+ * exists when the consumer's provisioned environments initialise (their priming `DryRun`-invokes it, and its first
+ * real invoke follows) and a new consumer never starts chains on a worker older than itself.
+ */
 export function deployedRoles(profile: Profile): FunctionRole[] {
-  const roles: FunctionRole[] = ['producer', 'consumer', 'segment-worker'];
+  const roles: FunctionRole[] = ['producer', 'segment-worker', 'consumer'];
   if (profile.autoscaler?.enabled) roles.push('autoscaler');
   return roles;
 }

@@ -269,12 +269,13 @@ describe('planDeploy', () => {
   it('updates every function when the shared environment changes', () => {
     const next = desiredState(input({ ...local, fanout: { ...fanout, parallelism: 8 } }));
     const updated = planDeploy(next, existing(desired)).items.filter((i) => i.action === 'update');
-    expect(updated.map((i) => i.name)).toEqual(['qt-producer', 'qt-consumer', 'qt-segment-worker']);
+    // The worker before the consumer: its alias exists when the consumer's provisioned environments prime against it.
+    expect(updated.map((i) => i.name)).toEqual(['qt-producer', 'qt-segment-worker', 'qt-consumer']);
     // The worker's provisioned concurrency follows the chain count on the local profile (one environment per chain).
     expect(updated.map((i) => i.changes.map((c) => c.field).join())).toEqual([
       'env',
-      'env',
       'env,provisionedConcurrency',
+      'env',
     ]);
   });
 
