@@ -5,7 +5,7 @@
  */
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { getEvent } from '../../shared/events/store.ts';
+import { claimNext, getEvent } from '../../shared/events/store.ts';
 import type { LambdaContext as Context } from '../../shared/fanout/types.ts';
 import { functionRuntime } from '../../shared/infra/handler-support.ts';
 import { PRIME_EVENT_ID, primeEnvironment, shouldPrime } from '../../shared/infra/prime.ts';
@@ -67,6 +67,11 @@ function connected() {
 if (shouldPrime(env.QUAKECTL_PRIME)) {
   const primed = await primeEnvironment([
     { name: 'kafka.connect', run: () => connected() },
+    // Fails its condition (no such event): the conditional UpdateItem path of accepting a version.
+    {
+      name: 'events.conditional-update',
+      run: () => claimNext({ ddb: clients.ddb, table: config.names.table('events') }, PRIME_EVENT_ID, 1),
+    },
     {
       name: 'events.get',
       run: () => getEvent({ ddb: clients.ddb, table: config.names.table('events') }, PRIME_EVENT_ID),

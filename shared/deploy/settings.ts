@@ -172,13 +172,14 @@ export function readDeploySettings(profileName: string, opts: LoadOptions = {}):
 
 /**
  * Default provisioned concurrency of a role (Lambda developer guide, "Configuring provisioned concurrency"): on the
- * local profile, where drills measure the first alert after a fresh deploy, the consumer gets one environment (one
- * mapping poller invokes it) and the segment worker one per chain (`parallelism`: the consumer starts that many at
- * once); nothing elsewhere.
+ * local profile, where drills measure the first alert after a fresh deploy from acceptance, the producer gets one
+ * environment (acceptance happens in it, and what follows it, the version's write and the Kafka send, is on the
+ * alert's path), the consumer one (one mapping poller invokes it) and the segment worker one per chain
+ * (`parallelism`: the consumer starts that many at once); nothing elsewhere.
  */
 export function provisionedDefault(role: FunctionRole, local: boolean, parallelism: number): number | undefined {
   if (!local) return undefined;
-  if (role === 'consumer') return 1;
+  if (role === 'producer' || role === 'consumer') return 1;
   if (role === 'segment-worker') return parallelism;
   return undefined;
 }

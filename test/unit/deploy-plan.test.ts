@@ -279,12 +279,12 @@ describe('planDeploy', () => {
     ]);
   });
 
-  it('provisions the consumer and one worker per chain on the local profile, nothing on AWS unless set', () => {
+  it('provisions the producer, the consumer and one worker per chain on the local profile, nothing on AWS unless set', () => {
     const pc = (d: ReturnType<typeof desiredState>) =>
       Object.fromEntries(
         d.resources.filter((r) => r.kind === 'function').map((f) => [f.role, f.provisionedConcurrency]),
       );
-    expect(pc(desired)).toEqual({ producer: undefined, consumer: 1, 'segment-worker': fanout.parallelism });
+    expect(pc(desired)).toEqual({ producer: 1, consumer: 1, 'segment-worker': fanout.parallelism });
     const off = desiredState({
       ...input(local),
       settings: { functions: { 'segment-worker': { provisionedConcurrency: 0 } } },
