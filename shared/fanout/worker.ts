@@ -104,7 +104,7 @@ const MAX_WAVE = 16;
  * The quick start's first batch is one wave of at most this many shards, delivered as soon as it is read even when it
  * holds fewer than QUICK_START_BATCH subscribers: where shards are small (a sparse region: a few subscribers per cell),
  * filling 100 took several waves of 16 parallel Queries per chain before anyone was alerted (docs/fanout-benchmark.md,
- * "The cold path").
+ * "The first alert's path").
  */
 const QUICK_START_WAVE = 4;
 

@@ -90,9 +90,11 @@ describe('telegram through the deployed functions', () => {
     expect(got[0].text).toMatch(/^(DRILL|EXERCIȚIU)/);
     // Four chains, one bot: the shared rate keeps the server's bucket from running dry.
     expect(bot.throttled()).toBe(0);
-    // And over the whole run: the chains together sent at most the bot's rate (one message of slack for the edges).
+    // And over the whole run: the chains together sent at most the bot's rate. Slack: one message for the protocol's
+    // edges (a token may be used up to one spacing after its moment: rate.ts) and one for receipt jitter, since the
+    // times are the receiver's (a first message received 10 ms late made n exceed the bound by 0.3 under load).
     const times = got.map((m) => m.receivedAt).sort((a, b) => a - b);
-    expect(times.length - 1).toBeLessThanOrEqual((30 * (times.at(-1)! - times[0])) / 1000 + 1);
+    expect(times.length - 1).toBeLessThanOrEqual((30 * (times.at(-1)! - times[0])) / 1000 + 2);
 
     const parked = await deliveryDlq();
     expect(parked.map((p) => p.message.target)).toEqual([`telegram:…${chatOf(3).slice(-3)}`]);
