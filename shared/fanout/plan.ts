@@ -3,10 +3,11 @@
  * that cover it, their non-empty shards, nearest first. I/O (the segments table) is passed in as `segmentsForCells`.
  *
  * Earliest S arrival first, because the nearest subscribers have the least warning time: segments are ordered by the
- * S-wave arrival time (shared/seismo/travel.ts) at the nearest point of their cell (the epicentre's own cell first),
- * ties by centre distance. For a point source this is the order of epicentral distance; it is the arrival time that
- * counts, and it differs from distance once the travel-time model is not a function of distance alone. With res-5
- * cells (≈17 km across) this keeps delivery order within a few seconds of S-wave arrival order.
+ * S-wave arrival time (shared/seismo/travel.ts) at the nearest point of their area (the res-7 cells their subscribers
+ * occupy, recorded by the store; a shard without one: its res-5 cell), ties by centre distance. For a point source this
+ * is the order of epicentral distance; it is the arrival time that counts, and it differs from distance once the
+ * travel-time model is not a function of distance alone. Shards are laid out compact in space (store.ts, "Layout"), so
+ * a city cell's shards are ordered by where their subscribers are, not all by the nearest point of the 17 km cell.
  *
  * Where the S front is close (a shallow event under a city: it crosses the nearest tens of km in seconds), the P
  * chains work on P units at once, so a unit's size blurs the order by P units' worth of subscribers: units whose S
@@ -293,27 +294,57 @@ export interface OrderedSegment {
   count: number;
 }
 
-/** Orders segments nearest first (pure). */
-export function orderNearestFirst(lat: number, lon: number, refs: readonly SegmentRef[]): OrderedSegment[] {
-  const byCell = new Map<string, { nearestKm: number; centreKm: number }>();
-  const out: OrderedSegment[] = [];
-  for (const r of refs) {
-    let d = byCell.get(r.cell);
+/** Epicentral distances (km) of a segment: to the nearest possible point, to the nearest centre, to the farthest point. */
+interface SegmentReach {
+  nearestKm: number;
+  centreKm: number;
+  farthestKm: number;
+}
+
+/**
+ * Where a segment's subscribers can be, seen from (lat, lon): over the res-7 cells of its recorded `area` when it has
+ * one (a compact shard is ordered by its own subscribers), else over its whole res-5 cell. Each H3 cell is taken as
+ * its circumscribed circle (cells.ts `cellCircle`), so `nearestKm` is a lower bound and `farthestKm` an upper bound of
+ * every subscriber's epicentral distance. `cache` keeps each H3 cell's distances for one epicentre.
+ */
+function segmentReach(lat: number, lon: number, ref: SegmentRef, cache: Map<string, SegmentReach>): SegmentReach {
+  const of = (cell: string): SegmentReach => {
+    let d = cache.get(cell);
     if (!d) {
-      const c = cellCircle(r.cell);
+      const c = cellCircle(cell);
       const centreKm = haversineKm(lat, lon, c.lat, c.lon);
-      d = { centreKm, nearestKm: Math.max(0, centreKm - c.radiusKm) };
-      byCell.set(r.cell, d);
+      d = { nearestKm: Math.max(0, centreKm - c.radiusKm), centreKm, farthestKm: centreKm + c.radiusKm };
+      cache.set(cell, d);
     }
-    out.push({ key: r.key, count: r.count, ...d });
+    return d;
+  };
+  if (!ref.area?.length) return of(ref.cell);
+  let nearestKm = Number.POSITIVE_INFINITY;
+  let centreKm = Number.POSITIVE_INFINITY;
+  let farthestKm = 0;
+  for (const cell of ref.area) {
+    const d = of(cell);
+    nearestKm = Math.min(nearestKm, d.nearestKm);
+    centreKm = Math.min(centreKm, d.centreKm);
+    farthestKm = Math.max(farthestKm, d.farthestKm);
   }
+  return { nearestKm, centreKm, farthestKm };
+}
+
+/** Orders segments nearest first (pure), by the nearest point of each segment's area (`segmentReach`). */
+export function orderNearestFirst(lat: number, lon: number, refs: readonly SegmentRef[]): OrderedSegment[] {
+  const cache = new Map<string, SegmentReach>();
+  const out: OrderedSegment[] = refs.map((r) => {
+    const { nearestKm, centreKm } = segmentReach(lat, lon, r, cache);
+    return { key: r.key, count: r.count, nearestKm, centreKm };
+  });
   return out.sort(
     (a, b) => a.nearestKm - b.nearestKm || a.centreKm - b.centreKm || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
   );
 }
 
 export interface ArrivalSegment extends OrderedSegment {
-  /** Seconds after origin at which the S wave reaches the nearest and the farthest point of the segment's cell. */
+  /** Seconds after origin at which the S wave reaches the nearest and the farthest point of the segment's area. */
   sNearS: number;
   sFarS: number;
   /** 0: urgent and still warnable; 1: urgent, wholly in the blind zone; 2: the rest. */
@@ -333,22 +364,14 @@ export function orderByArrival(
   // S first arrival at epicentral distance km from the ak135 table (one curve per event: the source depth).
   const curve = travelTimeCurve('S', Math.max(0, quake.depthKm));
   const arrival = (km: number) => curve.timeAtKm(km);
-  const byCell = new Map<string, Omit<ArrivalSegment, 'key' | 'count'>>();
-  const out: ArrivalSegment[] = [];
-  for (const r of refs) {
-    let d = byCell.get(r.cell);
-    if (!d) {
-      const c = cellCircle(r.cell);
-      const centreKm = haversineKm(quake.lat, quake.lon, c.lat, c.lon);
-      const nearestKm = Math.max(0, centreKm - c.radiusKm);
-      const sNearS = arrival(nearestKm);
-      const sFarS = arrival(centreKm + c.radiusKm);
-      const tier = sFarS < opts.blindUntilS ? 1 : sNearS < opts.urgentUntilS ? 0 : 2;
-      d = { centreKm, nearestKm, sNearS, sFarS, tier };
-      byCell.set(r.cell, d);
-    }
-    out.push({ key: r.key, count: r.count, ...d });
-  }
+  const cache = new Map<string, SegmentReach>();
+  const out: ArrivalSegment[] = refs.map((r) => {
+    const { nearestKm, centreKm, farthestKm } = segmentReach(quake.lat, quake.lon, r, cache);
+    const sNearS = arrival(nearestKm);
+    const sFarS = arrival(farthestKm);
+    const tier = sFarS < opts.blindUntilS ? 1 : sNearS < opts.urgentUntilS ? 0 : 2;
+    return { key: r.key, count: r.count, centreKm, nearestKm, sNearS, sFarS, tier };
+  });
   return out.sort(
     (a, b) =>
       a.tier - b.tier || a.sNearS - b.sNearS || a.centreKm - b.centreKm || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),

@@ -16,8 +16,39 @@ import { haversineKm } from '../seismo/geodesy.ts';
 
 export const H3_RESOLUTION = 5;
 
+/**
+ * Resolution of the cells that record where a shard's subscribers are (its `area`): res-7 hexagons, ≈5.2 km², ≈2.6 km
+ * across, which the S wave crosses in under a second. A shard is ordered by the nearest of them, so a cell's shards
+ * are ordered by where their subscribers are, not all by the nearest point of the 17 km cell.
+ */
+export const AREA_RESOLUTION = 7;
+
+/**
+ * Resolution whose index order lays a cell's subscribers out into shards, within their res-7 area cell: res-9
+ * hexagons (≈0.1 km²).
+ */
+export const LAYOUT_RESOLUTION = 9;
+
 export function cellFor(lat: number, lon: number): string {
   return latLngToCell(lat, lon, H3_RESOLUTION);
+}
+
+/** The res-7 cell (`AREA_RESOLUTION`) that holds a point: one element of a shard's recorded area. */
+export function areaCellFor(lat: number, lon: number): string {
+  return latLngToCell(lat, lon, AREA_RESOLUTION);
+}
+
+/**
+ * Sort key of the shard layout: the point's res-7 cell (`areaCellFor`), then its res-9 cell, as index strings (15 hex
+ * digits each; at one resolution the strings compare like the 64-bit indexes). H3 numbers a cell's descendants digit
+ * by digit, parent before child, so sorting res-7 indexes keeps every res-6 parent's children together and neighbours
+ * mostly near each other: a space-filling order, like a Z-order curve (H3 documentation, "Index bit layout"). A run of
+ * this order, one shard, covers a few neighbouring res-7 cells, and exactly the res-7 cells its area records: the key
+ * groups by the cell a point lies in, not by the index parent of its res-9 cell, which differs near res-7 borders
+ * (H3's children do not tile their parent exactly).
+ */
+export function layoutKey(lat: number, lon: number): string {
+  return `${latLngToCell(lat, lon, AREA_RESOLUTION)}${latLngToCell(lat, lon, LAYOUT_RESOLUTION)}`;
 }
 
 /** Segment key = subscribers table hash key: `<h3 cell>#<shard>`. */
@@ -30,6 +61,21 @@ export function parseSegmentKey(key: string): { cell: string; shard: number } {
   const shard = Number(key.slice(i + 1));
   if (i <= 0 || !Number.isInteger(shard) || shard < 0) throw new Error(`not a segment key: ${key}`);
   return { cell: key.slice(0, i), shard };
+}
+
+/**
+ * Great-circle distance (km) from a point to the nearest centre of an area's cells: how well a shard's recorded area
+ * fits a new subscriber at (lat, lon), 0 when the point's own area cell is in it. Infinity for an empty area.
+ */
+export function areaDistanceKm(area: readonly string[], lat: number, lon: number): number {
+  const own = areaCellFor(lat, lon);
+  let best = Number.POSITIVE_INFINITY;
+  for (const c of area) {
+    if (c === own) return 0;
+    const [clat, clon] = cellToLatLng(c);
+    best = Math.min(best, haversineKm(lat, lon, clat, clon));
+  }
+  return best;
 }
 
 /** Centre of a cell and the radius of the circle around it that holds the whole cell (its farthest vertex). */

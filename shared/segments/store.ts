@@ -8,6 +8,13 @@
  * (`ADD count :n` if `attribute_not_exists(count) OR count <= :max - :n`), so concurrent importers never overfill a
  * shard. A crash between reservation and write leaves a count too high (the shard looks fuller than it is: never
  * overfull); `resegment` recounts exactly.
+ *
+ * Layout: shards are compact in space, because the planner orders them by where their subscribers are and a chain
+ * delivers a shard's subscribers in no spatial order. A cell's new subscribers are sorted along the space-filling order
+ * of their res-9 cells (cells.ts `layoutKey`) and granted to shards in runs of that order; the same reservation
+ * records the res-7 cells the run occupies (`ADD area :cells`, a string set: the union is atomic, like the count).
+ * A few subscribers added later go to the shard with room whose area is nearest them. `resegment` lays a cell out
+ * again when its shards' areas overlap (or were never recorded) and writes each area exactly.
  */
 
 import { isIP } from 'node:net';
@@ -27,7 +34,7 @@ import { SUBSCRIBER_INDEX } from '../infra/tables.ts';
 import { privateAddressReason } from '../notify/address.ts';
 import { parsePushSubscription } from '../notify/targets.ts';
 import { batchWriteAll, type WriteRequest } from './batch-write.ts';
-import { cellFor, parseSegmentKey, segmentKey } from './cells.ts';
+import { areaCellFor, areaDistanceKm, cellFor, layoutKey, parseSegmentKey, segmentKey } from './cells.ts';
 import { mapLimit } from './concurrency.ts';
 import { InvalidCursorError, SegmentStoreError } from './errors.ts';
 import {
@@ -282,8 +289,9 @@ export class SubscriberStore {
       toAssign.set(cell, list);
     }
 
-    await mapLimit([...toAssign.entries()], this.concurrency, async ([cell, list]) => {
-      const grants = await this.reserve(cell, list.length);
+    await mapLimit([...toAssign.entries()], this.concurrency, async ([cell, unsorted]) => {
+      const list = sortByLayout(unsorted);
+      const grants = await this.reserve(cell, list);
       let i = 0;
       for (const g of grants) {
         const key = segmentKey(cell, g.shard);
@@ -396,7 +404,8 @@ export class SubscriberStore {
 
   /**
    * Bulk import: looks every id up once (one index Scan for the whole set when that is cheaper), then upserts in
-   * chunks ordered by cell so each chunk reserves shards in few cells. Idempotent like `upsert`.
+   * chunks ordered by cell, and within a cell by `layoutKey`, so each chunk reserves shards in few cells and a cell
+   * split across chunks continues its shards along the same space-filling order. Idempotent like `upsert`.
    */
   async importAll(
     inputs: readonly SubscriberInput[],
@@ -405,13 +414,23 @@ export class SubscriberStore {
     const total: UpsertResult = { inserted: 0, updated: 0, moved: 0, rejected: [] };
     const keyed = inputs.map((input, index) => {
       const i = input as { lat?: unknown; lon?: unknown };
-      const cell =
-        typeof i.lat === 'number' && typeof i.lon === 'number' && Math.abs(i.lat) <= 90 && Math.abs(i.lon) <= 180
-          ? cellFor(i.lat, i.lon)
-          : '';
-      return { input, index, cell };
+      const placed =
+        typeof i.lat === 'number' && typeof i.lon === 'number' && Math.abs(i.lat) <= 90 && Math.abs(i.lon) <= 180;
+      const cell = placed ? cellFor(i.lat as number, i.lon as number) : '';
+      const layout = placed ? layoutKey(i.lat as number, i.lon as number) : '';
+      return { input, index, cell, layout };
     });
-    keyed.sort((a, b) => (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : a.index - b.index));
+    keyed.sort((a, b) =>
+      a.cell !== b.cell
+        ? a.cell < b.cell
+          ? -1
+          : 1
+        : a.layout !== b.layout
+          ? a.layout < b.layout
+            ? -1
+            : 1
+          : a.index - b.index,
+    );
     const locations = opts.assumeNew
       ? new Map<string, string>()
       : (opts.locations ??
@@ -457,58 +476,66 @@ export class SubscriberStore {
     return out.sort((a, b) => a.shard - b.shard);
   }
 
-  /** Reserves room for `n` subscribers in a cell: fills shards with room first, then opens new shards. */
-  private async reserve(cell: string, n: number): Promise<{ shard: number; n: number }[]> {
+  /**
+   * Reserves room for `list` (sorted by `layoutKey`) in a cell and records where its subscribers are: consecutive runs
+   * of the list go to one shard each, with the res-7 cells of the run added to the shard's `area` in the same
+   * conditional write as the count. Shards with room are filled first, nearest to the next subscriber first (the one
+   * that last had room is tried at once, without a read: the common case of a bulk import into a fresh or roomy cell);
+   * then new shards are opened. Returns the grants in list order.
+   */
+  private async reserve(cell: string, list: readonly Subscriber[]): Promise<{ shard: number; n: number }[]> {
     const max = this.maxSegmentSize;
     const grants: { shard: number; n: number }[] = [];
-    let remaining = n;
-    // Optimistic first try on the shard that last had room (0 for a cell not seen yet): one conditional write
-    // instead of a read and a write per cell in the common case (bulk import into fresh or roomy cells).
-    const hint = this.roomHint.get(cell) ?? 0;
-    const first = Math.min(max, remaining);
-    if (await this.tryAdd(cell, hint, first)) {
-      grants.push({ shard: hint, n: first });
-      remaining -= first;
-    }
-    for (let round = 0; remaining > 0; round++) {
-      if (round > 20) throw new SegmentStoreError(`could not reserve ${remaining} places in cell ${cell}`);
+    let done = 0;
+    const grant = async (shard: number, n: number): Promise<boolean> => {
+      const area = new Set(list.slice(done, done + n).map((s) => areaCellFor(s.lat, s.lon)));
+      if (!(await this.tryAdd(cell, shard, n, area))) return false;
+      grants.push({ shard, n });
+      done += n;
+      this.roomHint.set(cell, shard);
+      return true;
+    };
+    // Optimistic first try, one conditional write instead of a read and a write per cell: on the shard that last had
+    // room, or on shard 0 of a cell this store has not written yet when the list is large (a bulk import). A few
+    // subscribers into a known cell read its shards instead, to join the shard nearest them.
+    const hint = this.roomHint.get(cell) ?? (list.length >= max / 4 ? 0 : undefined);
+    if (hint !== undefined) await grant(hint, Math.min(max, list.length));
+    for (let round = 0; done < list.length; round++) {
+      if (round > 20) throw new SegmentStoreError(`could not reserve ${list.length - done} places in cell ${cell}`);
       const shards = await this.shardsOf(cell);
-      for (const s of shards) {
-        if (remaining === 0) break;
-        const take = Math.min(max - s.count, remaining);
-        if (take <= 0) continue;
-        if (await this.tryAdd(cell, s.shard, take)) {
-          grants.push({ shard: s.shard, n: take });
-          remaining -= take;
-          this.roomHint.set(cell, s.shard);
-        }
+      const next = list[done];
+      const withRoom = shards
+        .filter((s) => s.count < max)
+        .map((s) => ({ s, km: s.area ? areaDistanceKm(s.area, next.lat, next.lon) : Number.POSITIVE_INFINITY }))
+        .sort((a, b) => a.km - b.km || a.s.shard - b.s.shard);
+      for (const { s } of withRoom) {
+        if (done === list.length) break;
+        await grant(s.shard, Math.min(max - s.count, list.length - done));
       }
       let shard = shards.length ? shards[shards.length - 1].shard + 1 : 0;
-      while (remaining > 0) {
-        const take = Math.min(max, remaining);
-        if (await this.tryAdd(cell, shard, take)) {
-          grants.push({ shard, n: take });
-          remaining -= take;
-          this.roomHint.set(cell, shard);
-          shard++;
-        } else {
-          break; // another importer opened it: re-read the cell
-        }
+      while (done < list.length) {
+        if (!(await grant(shard, Math.min(max, list.length - done)))) break; // another importer opened it: re-read
+        shard++;
       }
     }
     return grants;
   }
 
-  private async tryAdd(cell: string, shard: number, n: number): Promise<boolean> {
+  private async tryAdd(cell: string, shard: number, n: number, area: ReadonlySet<string>): Promise<boolean> {
     try {
       await this.ddb.send(
         new UpdateCommand({
           TableName: this.segmentsTable,
           Key: { cell, shard },
-          UpdateExpression: 'ADD #count :n SET updatedAt = :now',
+          UpdateExpression: 'ADD #count :n, #area :area SET updatedAt = :now',
           ConditionExpression: 'attribute_not_exists(#count) OR #count <= :limit',
-          ExpressionAttributeNames: { '#count': 'count' },
-          ExpressionAttributeValues: { ':n': n, ':limit': this.maxSegmentSize - n, ':now': this.now() },
+          ExpressionAttributeNames: { '#count': 'count', '#area': 'area' },
+          ExpressionAttributeValues: {
+            ':n': n,
+            ':area': area,
+            ':limit': this.maxSegmentSize - n,
+            ':now': this.now(),
+          },
         }),
       );
       return true;
@@ -651,10 +678,12 @@ export class SubscriberStore {
   }
 
   /**
-   * Re-shards every cell to `maxSegmentSize` (default: this store's): splits over-full shards and merges cells that
-   * hold more shards than they need (ceil(count / max)). Items move by put-then-delete (never absent), and the
-   * cell's counts are rewritten from what was actually read. Run it while imports are quiet: an import racing it
-   * may leave counts off until the next run (never loses a subscriber).
+   * Re-shards every cell that needs it to `maxSegmentSize` (default: this store's): a cell with an over-full shard,
+   * more shards than it needs (ceil(count / max)), a shard whose area was never recorded, or shards whose areas overlap
+   * more than their cuts explain (subscribers added one by one since the last layout). Such a cell is read whole,
+   * sorted by `layoutKey` and cut into `need` runs of equal size (±1), one shard each, and each shard's count and area
+   * are written exactly. Items move by put-then-delete (never absent). Run it while imports are quiet: an import
+   * racing it may leave counts off until the next run (never loses a subscriber).
    */
   async resegment(maxSegmentSize = this.maxSegmentSize): Promise<ResegmentResult> {
     const max = maxSegmentSize;
@@ -666,37 +695,26 @@ export class SubscriberStore {
       byCell.set(s.cell, list);
     }
     const result: ResegmentResult = { cellsChanged: 0, moved: 0, created: 0, removed: 0 };
-    const cells = [...byCell.entries()].filter(([, shards]) => {
-      const total = shards.reduce((a, s) => a + Math.max(0, s.count), 0);
-      const need = Math.max(1, Math.ceil(total / max));
-      return shards.some((s) => s.count > max) || shards.length > need;
-    });
+    const cells = [...byCell.entries()].filter(([, shards]) => needsLayout(shards, max));
     await mapLimit(cells, Math.max(1, Math.floor(this.concurrency / 4)), async ([cell, shards]) => {
-      const members = new Map<number, Subscriber[]>();
-      for (const s of shards) members.set(s.shard, await this.readSegment(s.key));
-      const total = [...members.values()].reduce((a, l) => a + l.length, 0);
-      const need = Math.max(1, Math.ceil(total / max));
+      const members: (Subscriber & { from: number })[] = [];
+      for (const s of shards) for (const sub of await this.readSegment(s.key)) members.push({ ...sub, from: s.shard });
+      const sorted = sortByLayout(members);
+      const need = Math.max(1, Math.ceil(sorted.length / max));
       const counts = new Array<number>(need).fill(0);
-      const overflow: Subscriber[] = [];
-      for (const [shard, list] of members) {
-        if (shard < need) {
-          const keep = Math.min(list.length, max);
-          counts[shard] = keep;
-          overflow.push(...list.slice(keep).map((s) => ({ ...s, from: shard })));
-        } else {
-          overflow.push(...list.map((s) => ({ ...s, from: shard })));
-        }
-      }
+      const areas = Array.from({ length: need }, () => new Set<string>());
       const puts: WriteRequest[] = [];
       const deletes: WriteRequest[] = [];
-      let target = 0;
-      for (const s of overflow as (Subscriber & { from: number })[]) {
-        while (counts[target] >= max) target++;
+      sorted.forEach((s, j) => {
+        // Run t holds sorted[floor(t·n/need) .. floor((t+1)·n/need)): equal sizes ±1, never above max.
+        const target = Math.min(need - 1, Math.floor((j * need) / sorted.length));
         counts[target]++;
+        areas[target].add(areaCellFor(s.lat, s.lon));
+        if (target === s.from) return;
         const { from, ...sub } = s;
         puts.push({ PutRequest: { Item: toItem(sub, segmentKey(cell, target)) } });
         deletes.push({ DeleteRequest: { Key: { segment: segmentKey(cell, from), subscriberId: sub.id } } });
-      }
+      });
       await batchWriteAll(this.ddb, this.subscribersTable, puts, { concurrency: this.concurrency });
       await batchWriteAll(this.ddb, this.subscribersTable, deletes, { concurrency: this.concurrency });
       const now = this.now();
@@ -704,7 +722,13 @@ export class SubscriberStore {
         await this.ddb.send(
           new PutCommand({
             TableName: this.segmentsTable,
-            Item: { cell, shard, count: counts[shard], updatedAt: now },
+            Item: {
+              cell,
+              shard,
+              count: counts[shard],
+              ...(areas[shard].size ? { area: areas[shard] } : {}),
+              updatedAt: now,
+            },
           }),
         );
       }
@@ -723,8 +747,37 @@ export class SubscriberStore {
   }
 }
 
+/** Subscribers sorted along the layout's space-filling order (`layoutKey`), ties by id (pure, a new array). */
+function sortByLayout<T extends { id: string; lat: number; lon: number }>(list: readonly T[]): T[] {
+  return list
+    .map((s) => ({ s, k: layoutKey(s.lat, s.lon) }))
+    .sort((a, b) => (a.k !== b.k ? (a.k < b.k ? -1 : 1) : a.s.id < b.s.id ? -1 : a.s.id > b.s.id ? 1 : 0))
+    .map((x) => x.s);
+}
+
+/**
+ * Whether `resegment` must lay a cell out again (pure): a shard above `max`, more shards than ceil(count / max), a
+ * non-empty shard without a recorded area, or areas that overlap by more than two res-7 cells per shard. Runs of one
+ * space-filling order share a res-7 cell only where one run ends and the next begins (and at the few res-9 cells whose
+ * H3 parent lies across the res-5 border); shards filled in arrival order share nearly all of them.
+ */
+export function needsLayout(shards: readonly SegmentRef[], max: number): boolean {
+  const total = shards.reduce((a, s) => a + Math.max(0, s.count), 0);
+  const need = Math.max(1, Math.ceil(total / max));
+  if (shards.some((s) => s.count > max) || shards.length > need) return true;
+  const live = shards.filter((s) => s.count > 0);
+  if (live.some((s) => s.area === undefined)) return true;
+  if (live.length < 2) return false;
+  const union = new Set(live.flatMap((s) => s.area ?? []));
+  const sum = live.reduce((a, s) => a + (s.area?.length ?? 0), 0);
+  return sum - union.size > 2 * live.length;
+}
+
 function refFromItem(it: Record<string, unknown>): SegmentRef {
   const cell = it.cell as string;
   const shard = Number(it.shard);
-  return { cell, shard, count: Number(it.count ?? 0), key: segmentKey(cell, shard) };
+  const ref: SegmentRef = { cell, shard, count: Number(it.count ?? 0), key: segmentKey(cell, shard) };
+  // A string set comes back as a Set from the document client.
+  if (it.area instanceof Set && it.area.size > 0) ref.area = [...(it.area as Set<string>)].sort();
+  return ref;
 }

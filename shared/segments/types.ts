@@ -66,6 +66,12 @@ export interface SegmentRef {
   shard: number;
   count: number;
   key: string;
+  /**
+   * Where the shard's subscribers are: the res-7 cells (cells.ts `AREA_RESOLUTION`) holding at least one of them, as
+   * recorded when they were written (a superset after removals and moves; `resegment` makes it exact). Absent for a
+   * shard written before areas were recorded: the planner then uses the whole res-5 cell.
+   */
+  area?: readonly string[];
 }
 
 export interface SegmentPage {

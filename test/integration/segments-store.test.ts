@@ -2,14 +2,20 @@
  * SubscriberStore against dynalite: idempotent import, moving segment, shard split at maxSegmentSize (also under
  * concurrent importers), page reading with a cursor, the baseline Scan, resegmenting, and the import rate.
  */
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { cellToLatLng } from 'h3-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchWriteAll } from '../../shared/segments/batch-write.ts';
+import { areaCellFor } from '../../shared/segments/cells.ts';
 import {
   cellFor,
   coveringCells,
   parseSegmentKey,
   type SubscriberInput,
   SubscriberStore,
+  segmentKey,
 } from '../../shared/segments/index.ts';
+import { needsLayout } from '../../shared/segments/store.ts';
 import { destination } from '../../shared/seismo/geodesy.ts';
 import { type TestStack, testStack } from './pipeline-support.ts';
 
@@ -213,9 +219,9 @@ describe('SubscriberStore', () => {
     expect(merged.cellsChanged).toBeGreaterThanOrEqual(1);
     let shards = await store.shardsOf(cell);
     const need = Math.ceil(ids.size / 200);
-    expect(shards.map((s) => s.count)).toEqual(
-      Array.from({ length: need }, (_, i) => (i < need - 1 ? 200 : ids.size - 200 * (need - 1))),
-    );
+    // Equal runs of the layout order (±1).
+    expect(shards.map((s) => s.count).reduce((a, b) => a + b, 0)).toBe(ids.size);
+    for (const s of shards) expect(Math.abs(s.count - ids.size / need)).toBeLessThan(1);
     expect(new Set(await allIdsOf(store, cell))).toEqual(ids);
 
     const split = await store.resegment(30);
@@ -254,5 +260,115 @@ describe('SubscriberStore', () => {
     expect(again).toMatchObject({ inserted: 0, updated: n, moved: 0 });
     const mine = (await store.scanIndex()).size;
     expect(mine).toBe((await store.stats()).subscribers);
+  });
+});
+
+describe('compact shards (issue 16)', () => {
+  let own: TestStack;
+  beforeAll(async () => {
+    own = await testStack('segl', ['subscribers', 'segments']);
+  });
+  afterAll(async () => own?.cleanup());
+
+  /** `n` subscribers scattered over one res-5 cell (within 6 km of its centre: inside its hexagon). */
+  function inCell(prefix: string, n: number, cell: string): SubscriberInput[] {
+    const [lat, lon] = cellToLatLng(cell);
+    return around(prefix, n, lat, lon, 6).filter((s) => cellFor(s.lat, s.lon) === cell);
+  }
+
+  /** Each shard's recorded area must be exactly the res-7 cells of its members; returns the areas' sizes. */
+  async function checkAreas(store: SubscriberStore, cell: string): Promise<{ sizes: number[]; union: number }> {
+    const shards = await store.shardsOf(cell);
+    const union = new Set<string>();
+    const sizes: number[] = [];
+    for (const s of shards) {
+      const members = await store.readSegment(s.key);
+      expect(s.count).toBe(members.length);
+      const exact = new Set(members.map((m) => areaCellFor(m.lat, m.lon)));
+      expect(new Set(s.area)).toEqual(exact);
+      for (const c of exact) union.add(c);
+      sizes.push(exact.size);
+    }
+    return { sizes, union: union.size };
+  }
+
+  it('a bulk import lays a cell out in runs of the space-filling order, each shard recording its res-7 area', async () => {
+    const store = new SubscriberStore(own.clients.ddb, own.names, { maxSegmentSize: 200 });
+    const cell = cellFor(41.02, 28.95); // İstanbul
+    const subs = inCell('bulk', 3000, cell);
+    expect(subs.length).toBeGreaterThan(2500);
+    // Chunks smaller than the cell: the layout continues across chunks (the shard that last had room goes on).
+    const r = await store.importAll(subs, { chunkSize: 700 });
+    expect(r.inserted).toBe(subs.length);
+    const shards = await store.shardsOf(cell);
+    expect(shards).toHaveLength(Math.ceil(subs.length / 200));
+    const { sizes, union } = await checkAreas(store, cell);
+    // Arrival order would give every shard of 200 nearly all of the cell's ~49 res-7 cells; runs cover a few each.
+    expect(union).toBeGreaterThan(30);
+    const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
+    expect(mean).toBeLessThan(union / 4);
+    expect(needsLayout(shards, 200)).toBe(false);
+  });
+
+  it('resegment lays out a cell written before areas were recorded, exactly, losing nobody', async () => {
+    const store = new SubscriberStore(own.clients.ddb, own.names, { maxSegmentSize: 250 });
+    const cell = cellFor(44.43, 26.1); // Bucharest
+    const subs = inCell('old', 1000, cell);
+    // The layout before this change: shards filled in arrival order, counts without areas.
+    const puts = subs.map((s, i) => ({
+      PutRequest: {
+        Item: {
+          segment: segmentKey(cell, Math.floor(i / 250)),
+          subscriberId: s.id,
+          lat: s.lat,
+          lon: s.lon,
+          minMmi: 3,
+          channel: s.channel,
+          locale: 'en',
+        },
+      },
+    }));
+    await batchWriteAll(own.clients.ddb, own.names.table('subscribers'), puts);
+    const need = Math.ceil(subs.length / 250);
+    for (let shard = 0; shard < need; shard++) {
+      const count = Math.min(250, subs.length - shard * 250);
+      await own.clients.ddb.send(
+        new PutCommand({ TableName: own.names.table('segments'), Item: { cell, shard, count, updatedAt: 1 } }),
+      );
+    }
+    const before = await store.shardsOf(cell);
+    expect(needsLayout(before, 250)).toBe(true);
+    const r = await store.resegment();
+    expect(r.cellsChanged).toBeGreaterThanOrEqual(1);
+    expect(r.moved).toBeGreaterThan(subs.length / 2);
+    const after = await store.shardsOf(cell);
+    expect(after).toHaveLength(need);
+    expect(needsLayout(after, 250)).toBe(false);
+    const { sizes, union } = await checkAreas(store, cell);
+    expect(Math.max(...sizes)).toBeLessThan(union / 2);
+    expect(new Set(await allIdsOf(store, cell))).toEqual(new Set(subs.map((s) => s.id)));
+    // Nothing left to do: a second run changes nothing.
+    expect((await store.resegment()).cellsChanged).toBe(0);
+  });
+
+  it('a subscriber added later joins the shard with room whose area holds it, not the first with room', async () => {
+    const setup = new SubscriberStore(own.clients.ddb, own.names, { maxSegmentSize: 200 });
+    const cell = cellFor(45.76, 21.23); // Timișoara
+    const subs = inCell('late', 600, cell);
+    await setup.importAll(subs);
+    // Room in every shard: 3 runs of ~200 under a limit of 260.
+    const roomy = new SubscriberStore(own.clients.ddb, own.names, { maxSegmentSize: 260 });
+    await roomy.resegment();
+    const shards = await roomy.shardsOf(cell);
+    expect(shards.length).toBeGreaterThanOrEqual(3);
+    expect(shards.every((s) => s.count < 260)).toBe(true);
+    const target = shards.at(-1)!;
+    const home = (await roomy.readSegment(target.key))[0];
+    // A new store (no memory of where it last wrote): reads the cell's shards and picks by area.
+    const fresh = new SubscriberStore(own.clients.ddb, own.names, { maxSegmentSize: 260 });
+    await fresh.upsert([{ id: 'late-new', lat: home.lat, lon: home.lon, channel: { type: 'log', target: 't' } }]);
+    expect((await fresh.get('late-new'))?.segment).toBe(target.key);
+    const { sizes } = await checkAreas(fresh, cell);
+    expect(sizes.length).toBe(shards.length);
   });
 });

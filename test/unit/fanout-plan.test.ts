@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { cellToLatLng } from 'h3-js';
 import { describe, expect, it } from 'vitest';
 import {
   groupUnits,
@@ -12,9 +13,12 @@ import {
   unitSize,
 } from '../../shared/fanout/index.ts';
 import { groupByArrival, orderByArrival } from '../../shared/fanout/plan.ts';
+import { areaCellFor } from '../../shared/segments/cells.ts';
 import { cellFor, cellMinDistanceKm, coveringCells, type SegmentRef, segmentKey } from '../../shared/segments/index.ts';
-import { destination } from '../../shared/seismo/geodesy.ts';
+import { needsLayout } from '../../shared/segments/store.ts';
+import { bearingDeg, destination, haversineKm } from '../../shared/seismo/geodesy.ts';
 import { footprintRadiusKm } from '../../shared/seismo/index.ts';
+import { travelTimeCurve } from '../../shared/seismo/travel.ts';
 import { drillQuake, EPICENTRE } from '../integration/pipeline-fixtures.ts';
 
 function refsAt(points: [number, number][], shards = 1): SegmentRef[] {
@@ -284,5 +288,96 @@ describe('arrival order and urgent units (issue 16)', () => {
       urgentS: 0,
     });
     expect(off.units.length).toBeLessThan(plan.units.length);
+  });
+});
+
+describe('compact shards: a shard is ordered by its own area (issue 16)', () => {
+  const shallow = { lat: 41.0, lon: 28.6, depthKm: 12 };
+  const opts = { urgentUntilS: 30, blindUntilS: Number.NEGATIVE_INFINITY };
+
+  it('orders two shards of one res-5 cell by the res-7 cells their subscribers occupy, not by shard number', () => {
+    // One res-5 cell ~12 km east of the epicentre; shard 0 on its far side, shard 1 on its near side, 5 km from its
+    // centre (inside: a res-5 hexagon's inradius is ≈7 km).
+    const cell = cellFor(...destination(shallow.lat, shallow.lon, 90, 12));
+    const [clat, clon] = cellToLatLng(cell);
+    const toEpicentre = bearingDeg(clat, clon, shallow.lat, shallow.lon);
+    const [nlat, nlon] = destination(clat, clon, toEpicentre, 5);
+    const [flat, flon] = destination(clat, clon, toEpicentre + 180, 5);
+    expect(cellFor(nlat, nlon)).toBe(cell);
+    expect(cellFor(flat, flon)).toBe(cell);
+    const far: SegmentRef = { cell, shard: 0, count: 500, key: segmentKey(cell, 0), area: [areaCellFor(flat, flon)] };
+    const near: SegmentRef = { cell, shard: 1, count: 500, key: segmentKey(cell, 1), area: [areaCellFor(nlat, nlon)] };
+    const ordered = orderByArrival(shallow, [far, near], opts);
+    expect(ordered.map((o) => o.key)).toEqual([near.key, far.key]);
+    // The near shard's nearest point is its res-7 cell's, not the 17 km cell's (which reaches the epicentre).
+    expect(ordered[0].nearestKm).toBeGreaterThan(cellMinDistanceKm(cell, shallow.lat, shallow.lon));
+    expect(ordered[1].nearestKm).toBeGreaterThan(ordered[0].nearestKm + 6);
+    // The far shard's farthest point bounds its subscriber's distance from above.
+    const farKm = haversineKm(shallow.lat, shallow.lon, flat, flon);
+    expect(ordered[1].nearestKm).toBeLessThanOrEqual(farKm);
+    expect(ordered[1].sFarS).toBeGreaterThan(ordered[1].sNearS);
+    // Without recorded areas both fall back to the whole cell: equal distances, then the key decides.
+    const bare = orderByArrival(shallow, [far, near].map(({ area: _a, ...r }) => r).reverse(), opts);
+    expect(bare.map((o) => o.key)).toEqual([far.key, near.key]);
+    expect(bare[0].nearestKm).toBe(bare[1].nearestKm);
+    // orderNearestFirst uses the same areas.
+    expect(orderNearestFirst(shallow.lat, shallow.lon, [far, near]).map((o) => o.key)).toEqual([near.key, far.key]);
+  });
+
+  it('every subscriber of a shard lies between its nearest and farthest bound (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.float({ min: 0, max: 359, noNaN: true }), fc.float({ min: 0, max: 60, noNaN: true })), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        (points) => {
+          const subs = points.map(([az, km]) => destination(shallow.lat, shallow.lon, az, km));
+          const cell = cellFor(subs[0][0], subs[0][1]);
+          const ref: SegmentRef = {
+            cell,
+            shard: 0,
+            count: subs.length,
+            key: segmentKey(cell, 0),
+            area: [...new Set(subs.map(([la, lo]) => areaCellFor(la, lo)))],
+          };
+          const [o] = orderByArrival(shallow, [ref], opts);
+          for (const [la, lo] of subs) {
+            const km = haversineKm(shallow.lat, shallow.lon, la, lo);
+            expect(o.nearestKm).toBeLessThanOrEqual(km + 1e-9);
+          }
+          // And the farthest subscriber's S arrives no later than the area's farthest bound.
+          const farthest = Math.max(...subs.map(([la, lo]) => haversineKm(shallow.lat, shallow.lon, la, lo)));
+          expect(o.sFarS).toBeGreaterThanOrEqual(travelTimeCurve('S', shallow.depthKm).timeAtKm(farthest) - 1e-9);
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe('needsLayout: when resegment lays a cell out again', () => {
+  const cell = cellFor(41.0, 28.97);
+  const ref = (shard: number, count: number, area?: string[]): SegmentRef => ({
+    cell,
+    shard,
+    count,
+    key: segmentKey(cell, shard),
+    ...(area ? { area } : {}),
+  });
+  const a = (...n: number[]) => n.map((i) => `87${String(i).padStart(13, '0')}`);
+
+  it('lays out over-full, surplus, unrecorded and overlapping shards; leaves compact ones', () => {
+    expect(needsLayout([ref(0, 101, a(1))], 100)).toBe(true);
+    expect(needsLayout([ref(0, 50, a(1)), ref(1, 40, a(2))], 100)).toBe(true); // one shard would do
+    expect(needsLayout([ref(0, 60)], 100)).toBe(true); // area never recorded
+    expect(needsLayout([ref(0, 60, a(1, 2))], 100)).toBe(false);
+    // Two runs of one order meeting in one res-7 cell: compact.
+    expect(needsLayout([ref(0, 100, a(1, 2, 3)), ref(1, 100, a(3, 4, 5)), ref(2, 50, a(6))], 100)).toBe(false);
+    // Shards filled in arrival order: each spans the whole cell.
+    const all = a(1, 2, 3, 4, 5, 6, 7, 8);
+    expect(needsLayout([ref(0, 100, all), ref(1, 100, all), ref(2, 50, all)], 100)).toBe(true);
+    // An emptied shard is surplus (its stale area aside): the cell is laid out again into fewer shards.
+    expect(needsLayout([ref(0, 100, a(1, 2)), ref(1, 0, all), ref(2, 100, a(3))], 100)).toBe(true);
   });
 });
