@@ -55,10 +55,11 @@ import type { Quake } from '../quake/types.ts';
 import type { SegmentPage, Subscriber } from '../segments/types.ts';
 import { levelRises } from '../seismo/alert.ts';
 import { type IntensityModel, intensityModelFor } from '../seismo/intensity.ts';
-import { epicentralKm, secondsUntilShaking } from '../seismo/travel.ts';
+import { epicentralKm, secondsUntilShaking, travelTimeCurve } from '../seismo/travel.ts';
 import { type Coverage, Ledger, subscriberLevel } from './ledger.ts';
 import {
   compareFrontKeys,
+  DEFAULT_URGENT_S,
   type FanoutFront,
   type FrontCursor,
   type FrontOrderKey,
@@ -107,6 +108,15 @@ const MAX_WAVE = 16;
  * "The first alert's path").
  */
 const QUICK_START_WAVE = 4;
+
+/**
+ * Notifications sent at once when an urgent unit's batch is delivered in S-arrival order (two webhook POSTs of 100):
+ * the next chunk leaves when this one is acknowledged, so the earliest S arrivals are acknowledged first instead of
+ * with everyone in the batch. A shard holds its subscribers in id order, which is no order in space; a batch of 500
+ * sent at once is acknowledged as a whole ~30 ms later, sent in chunks its nearest are acknowledged first. Measured in
+ * docs/fanout-benchmark.md ("Compact shards and S order in a batch").
+ */
+const URGENT_CHUNK = 200;
 
 /** Where a unit's reading resumes: shard `shard` of the unit, after `key` (a segment page cursor; absent = its start). */
 interface UnitPos {
@@ -170,6 +180,8 @@ class Run {
   readonly distancesKm: number[];
   readonly front: FanoutFront | undefined;
   private readonly model: IntensityModel;
+  /** S travel time (s) by epicentral distance for this event's depth (ak135, shared/seismo/travel.ts). */
+  private readonly sCurve: { timeAtKm(km: number): number };
   /** What earlier runs of this event already sent (empty for a first run). */
   private readonly ledger: Ledger;
   /** `cancel`: this run withdraws the alerts earlier runs sent (the event was retracted). */
@@ -198,6 +210,7 @@ class Run {
     this.revision = revision;
     this.quake = quake;
     this.model = intensityModelFor(quake);
+    this.sCurve = travelTimeCurve('S', Math.max(0, quake.depthKm));
     this.ledger = ledger;
     this.mode = event.mode ?? 'alert';
     this.run = runId(event.eventId, revision);
@@ -641,6 +654,42 @@ class Run {
     this.running = true;
   }
 
+  /**
+   * Whether unit `unit` is urgent: an alert run whose S wave reaches the unit's nearest point (the plan's
+   * `distancesKm`, a lower bound of its subscribers' epicentral distance) within `DEFAULT_URGENT_S` of now, or has
+   * already (the planner's urgent tiers). Each batch of such a unit is delivered in S-arrival order (`deliverInSOrder`).
+   */
+  urgent(unit: number): boolean {
+    if (this.mode !== 'alert') return false;
+    const km = this.distancesKm[this.units[unit]];
+    if (km === undefined || !Number.isFinite(km)) return false;
+    const sNearAt = this.quake.originTime + this.sCurve.timeAtKm(km) * 1000;
+    return sNearAt - this.now() < DEFAULT_URGENT_S * 1000;
+  }
+
+  /**
+   * Delivers `items` earliest S arrival first (`secondsUntilShaking`, those already shaking after everyone it can still
+   * warn), `URGENT_CHUNK` at a time under the lease, each chunk once the previous one is acknowledged. The results are
+   * merged; a lost lease stops at the chunk in flight (LeaseLostError, nothing checkpointed, as for one batch).
+   */
+  async deliverInSOrder(lease: Lease, items: readonly DeliveryItem[]): Promise<DeliveryResult> {
+    const urgency = (i: DeliveryItem) =>
+      i.notification.secondsUntilShaking > 0 ? i.notification.secondsUntilShaking : Number.POSITIVE_INFINITY;
+    const sorted = [...items].sort((a, b) => urgency(a) - urgency(b));
+    const out: DeliveryResult = { delivered: [], failed: [], dlq: 0 };
+    for (let i = 0; i < sorted.length; i += URGENT_CHUNK) {
+      const r = await this.deliverUnderLease(lease, sorted.slice(i, i + URGENT_CHUNK));
+      out.delivered.push(...r.delivered);
+      out.failed.push(...r.failed);
+      out.dlq += r.dlq;
+      if (r.failures) out.failures = [...(out.failures ?? []), ...r.failures];
+      if (r.gone) out.gone = [...(out.gone ?? []), ...r.gone];
+      if (r.dropped) out.dropped = [...(out.dropped ?? []), ...r.dropped];
+      if (r.throttled) out.throttled = (out.throttled ?? 0) + r.throttled;
+    }
+    return out;
+  }
+
   /** Delivers one batch under the lease; the first delivery of this invocation marks the event running (off the alert's path). */
   private async deliverBatch(lease: Lease, items: DeliveryItem[]): Promise<{ delivered: number; failed: number }> {
     const r = await this.deliverUnderLease(lease, items);
@@ -673,6 +722,9 @@ class Run {
     let batches = 0;
     // Read-ahead: the next batch is read while the current one is delivered; never checkpointed before delivery.
     const quick = this.quickStart;
+    // An urgent unit's batches are delivered in S-arrival order (batch by batch: the cursor and the crash bound stay
+    // one batch, and the ledger reads cursors as positions).
+    const urgent = this.urgent(unit);
     const firstSize = quick ? Math.min(deps.pageSize, QUICK_START_BATCH) : deps.pageSize;
     this.quickStart = false;
     let pending: Promise<Batch> | undefined = this.readBatch(
@@ -735,7 +787,7 @@ class Run {
         let fastDelivered = 0;
         let fastFailed = 0;
         if (fast.length > 0) {
-          const r = await this.deliverUnderLease(lease, fast);
+          const r = urgent ? await this.deliverInSOrder(lease, fast) : await this.deliverUnderLease(lease, fast);
           fastDelivered = r.delivered.length;
           fastFailed = r.failed.length;
           last = this.now();

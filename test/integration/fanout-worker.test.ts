@@ -23,7 +23,7 @@ import { Deliverer, DRILL_BANNER } from '../../shared/notify/index.ts';
 import type { Quake } from '../../shared/quake/types.ts';
 import { coveringCells, SubscriberStore } from '../../shared/segments/index.ts';
 import type { SubscriberInput } from '../../shared/segments/types.ts';
-import { sTravelTimeS } from '../../shared/seismo/travel.ts';
+import { sTravelTimeS, travelTimeCurve } from '../../shared/seismo/travel.ts';
 import { drillQuake, expectedIds, population } from './pipeline-fixtures.ts';
 import { type TestStack, testStack } from './pipeline-support.ts';
 
@@ -122,6 +122,62 @@ describe('segment worker loop', () => {
     // The nearest shards, in plan order (a shard with nobody eligible adds no item, so compare as a subset).
     const nearest = plan.segments.slice(0, 4);
     for (const s of first) expect(nearest).toContain(s);
+  });
+
+  it('an urgent unit’s batches go out earliest S arrival first, in chunks of at most 200; later units as read', async () => {
+    // Origin now: units whose nearest point the S wave reaches within 10 s (≈35 km) are urgent.
+    const quake = drillQuake(`fan-urgent-${randomBytes(3).toString('hex')}`);
+    const plan = await planned(quake, 1);
+    const unitOf = new Map<string, number>();
+    plan.units.forEach((start, u) => {
+      const end = plan.units[u + 1] ?? plan.segments.length;
+      for (const seg of plan.segments.slice(start, end)) unitOf.set(seg, u);
+    });
+    const calls: { unit: number; urgency: number[] }[] = [];
+    const startedAt = Date.now();
+    await runSegmentWorker(
+      deps({
+        pageSize: 500,
+        deliver: (items) => {
+          const units = new Set(items.map((i) => unitOf.get(segmentOf.get(i.notification.subscriberId)!)!));
+          expect(units.size).toBe(1); // a batch never spans two units
+          const urgency = items.map((i) =>
+            i.notification.secondsUntilShaking > 0 ? i.notification.secondsUntilShaking : Number.POSITIVE_INFINITY,
+          );
+          calls.push({ unit: [...units][0], urgency });
+          return deliverer.deliver(items);
+        },
+      }),
+      { eventId: quake.id, chain: 0, hop: 0 },
+    );
+    assertDeliveredExactly(quake);
+    expect(sink.duplicates()).toBe(0);
+    // Seconds from the run's start until the S wave reaches unit u's nearest point.
+    const curve = travelTimeCurve('S', quake.depthKm);
+    const sNearS = (u: number) =>
+      (quake.originTime - startedAt) / 1000 + curve.timeAtKm(plan.distancesKm[plan.units[u]]);
+    const sorted = (xs: number[]) => xs.every((x, i) => i === 0 || xs[i - 1] <= x);
+    let urgentCalls = 0;
+    let chunkRuns = 0;
+    let laterUnsorted = 0;
+    for (let i = 1; i < calls.length; i++) {
+      const c = calls[i];
+      if (sNearS(c.unit) < 9) {
+        // Urgent (with a second of margin for the test's own run time): each call in S order, at most 200, and a
+        // run of calls within one batch continues the order (chunks of one sorted batch).
+        expect(sorted(c.urgency)).toBe(true);
+        expect(c.urgency.length).toBeLessThanOrEqual(200);
+        urgentCalls++;
+        const prev = calls[i - 1];
+        if (prev.unit === c.unit && prev.urgency.length === 200 && prev.urgency.at(-1)! <= c.urgency[0]) chunkRuns++;
+      } else if (sNearS(c.unit) > 11) {
+        if (!sorted(c.urgency)) laterUnsorted++;
+      }
+    }
+    expect(urgentCalls).toBeGreaterThan(3);
+    expect(chunkRuns).toBeGreaterThan(0);
+    // Units the S wave reaches later go out as read (id order, no sorting): the ordering above is the change's.
+    expect(laterUnsorted).toBeGreaterThan(0);
   });
 
   it('one chain delivers every eligible subscriber once, nearest segments first, and completes the event', async () => {
