@@ -178,13 +178,37 @@ export function idealSchedule(
   perSecond: number,
   opts: { plainOrder?: boolean } = {},
 ): Float64Array {
+  const step = 1000 / perSecond;
+  return scheduleInIdealOrder(sites, (slot) => firstAt + slot * step, opts);
+}
+
+/**
+ * The ideal order on a measured delivery schedule: the same notification times as a measured run (its ramp-up
+ * included, `times` in any order, NaN = not delivered, skipped), given out in the ideal order of `idealSchedule`. The
+ * gap between a run and this bound is what its order costs; the gap between this bound and `idealSchedule` is what its
+ * ramp-up (slower first second than its mean rate) costs. Sites beyond the measured deliveries get NaN.
+ */
+export function idealOnSchedule(
+  sites: readonly Site[],
+  times: ArrayLike<number>,
+  opts: { plainOrder?: boolean } = {},
+): Float64Array {
+  const sorted = Float64Array.from(Array.from(times).filter((t) => !Number.isNaN(t))).sort();
+  return scheduleInIdealOrder(sites, (slot) => (slot < sorted.length ? sorted[slot] : Number.NaN), opts);
+}
+
+/** Earliest S first on the slots `slotAt(0), slotAt(1)…` (ascending), deferring whoever is shaken before their slot. */
+function scheduleInIdealOrder(
+  sites: readonly Site[],
+  slotAt: (slot: number) => number,
+  opts: { plainOrder?: boolean },
+): Float64Array {
   const order = Array.from(sites.keys()).sort((a, b) => sites[a].sAt - sites[b].sAt);
   const at = new Float64Array(sites.length);
-  const step = 1000 / perSecond;
   let slot = 0;
   const deferred: number[] = [];
   for (const k of order) {
-    const t = firstAt + slot * step;
+    const t = slotAt(slot);
     if (!opts.plainOrder && t >= sites[k].sAt) {
       deferred.push(k);
       continue;
@@ -192,7 +216,7 @@ export function idealSchedule(
     at[k] = t;
     slot++;
   }
-  for (const k of deferred) at[k] = firstAt + slot++ * step;
+  for (const k of deferred) at[k] = slotAt(slot++);
   return at;
 }
 
