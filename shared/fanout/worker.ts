@@ -821,8 +821,7 @@ class Run {
         if (batch.next) continue;
         // Every batch read and its webhooks delivered. Close the lock first (only the current holder can), then count
         // the unit into the event: a holder that lost the unit never counts it; a crash in between leaves a done lock,
-        // which the sweep counts (once: doneUnits). With paced sends still going, that happens in the background while
-        // the chain takes its next unit.
+        // which the sweep counts (once: doneUnits). All of it (and the paced sends still going) in the background.
         const close = async () => {
           while (outstanding.length > 0) await settle(outstanding.shift()!);
           await finish(deps.locks, lease, finalCounts ?? { delivered: 0, failed: 0, eligible: 0 });
@@ -844,10 +843,8 @@ class Run {
           this.result.segments++;
           deps.onMetric?.('SegmentsDone', 1);
         };
-        if (outstanding.every((o) => o.settled)) {
-          await close();
-          return 'done';
-        }
+        // Closing (two writes) goes on in the background while the chain claims and reads its next unit: the lock
+        // stays held until `finish`, and the invocation drains its tails before a successor, the sweep or its end.
         this.tails.push(
           close().catch((err) => {
             drop();

@@ -5,6 +5,7 @@ import {
   CITY_DENSITY_SCALE_KM,
   CITY_EVENT,
   citySubscribers,
+  idealOnSchedule,
   idealSchedule,
   percentile,
   type Site,
@@ -66,6 +67,19 @@ describe('warning measures', () => {
     // Deferring the blind site reaches sites 1 and 2 in time; strict order reaches each exactly at its S (too late).
     expect(bandShares(sites, at, 200)[0].before).toBe(2);
     expect(bandShares(sites, strict, 200)[0].before).toBe(0);
+  });
+
+  it('ideal on a measured schedule: the measured times, slowest start included, given out in the ideal order', () => {
+    // Measured: 2 deliveries at 250 and 260, then 700, 710, 900 (a slow start); NaN is a site never notified.
+    const at = idealOnSchedule(sites, [900, 250, Number.NaN, 700, 260, 710]);
+    // Site 0 (S before 250) is deferred; sites 1, 2 take 250 and 260; sites 3, 4 take 700, 710; site 0 gets 900.
+    expect(Array.from(at)).toEqual([900, 250, 260, 700, 710]);
+    // The same slots at a constant rate from 250 would be 250, 260, 270…: the ramp-up is what separates the two.
+    expect(bandShares(sites, at, 200)[0].before).toBeLessThanOrEqual(
+      bandShares(sites, idealSchedule(sites, 250, 100), 200)[0].before,
+    );
+    // Fewer deliveries than sites: the rest are not notified.
+    expect(Number.isNaN(idealOnSchedule(sites, [250, 260])[4])).toBe(true);
   });
 
   it('percentile is nearest rank', () => {
