@@ -1,5 +1,5 @@
 /**
- * `quakectl subscribers import FILE | seed --count N --center LAT,LON --radius-km R [--webhook URL] | stats`.
+ * `quakectl subscribers import FILE | seed --count N --center LAT,LON --radius-km R [--webhook URL] | resegment | stats`.
  * import exits 1 when any row was rejected (after importing the good ones), so scripts notice. Both write: --dry-run
  * validates / generates and writes nothing; outside the local profile they ask first unless --yes.
  */
@@ -205,6 +205,46 @@ export function register(program: Command): void {
     },
   );
 
+  withOutput(
+    subs
+      .command('resegment')
+      .description(
+        'lay out again the cells whose shards are over-full, surplus, not compact in space, or without a recorded area',
+      )
+      .option('--dry-run', 'say how many cells and subscribers would move; write nothing')
+      .option('--yes', 'do not ask for confirmation (profiles other than local ask before writing)'),
+  ).action(async (opts: { dryRun?: boolean; yes?: boolean }, cmd: Command) => {
+    const format = outputFormat(cmd);
+    const { store, clients, profile, config } = await storeFor(cmd);
+    try {
+      const plan = await store.layoutPlan();
+      const head = `${plan.toLayOut} of ${plan.cells} cells to lay out (${plan.subscribers} subscribers in them), shards of at most ${store.maxSegmentSize}`;
+      if (opts.dryRun || plan.toLayOut === 0) {
+        output(format, { ...plan, dryRun: !!opts.dryRun }, () =>
+          [head, color().dim(opts.dryRun ? 'dry run: nothing written' : 'nothing to do')].join('\n'),
+        );
+        return;
+      }
+      const { refuseWhileBusy } = await import('../../shared/scaling/set.ts');
+      await refuseWhileBusy(clients, config.names);
+      const { confirm } = await import('../../shared/ops/confirm.ts');
+      await confirm({
+        action: `move subscribers of ${plan.toLayOut} cells between their shards in profile "${profile.name}"`,
+        yes: opts.yes,
+        local: profile.type === 'local',
+      });
+      const r = await store.resegment();
+      output(
+        format,
+        { ...plan, ...r },
+        () =>
+          `${head}\n${r.cellsChanged} cells laid out, ${r.moved} subscribers moved, +${r.created}/−${r.removed} shards`,
+      );
+    } finally {
+      clients.destroy();
+    }
+  });
+
   withOutput(subs.command('stats').description('totals, segments, largest shard, per-cell counts')).action(
     async (_opts: unknown, cmd: Command) => {
       const format = outputFormat(cmd);
@@ -222,7 +262,8 @@ export function register(program: Command): void {
 function renderStats(s: SegmentStats): string {
   const lines = [
     `subscribers ${s.subscribers}, cells ${s.cells}, segments ${s.segments}, max segment size ${s.maxSegmentSize}` +
-      (s.overfull ? color().yellow(`, ${s.overfull} overfull (run resegment)`) : ''),
+      (s.overfull ? color().yellow(`, ${s.overfull} overfull`) : '') +
+      (s.toLayOut ? color().yellow(`, ${s.toLayOut} cells to lay out (quakectl subscribers resegment)`) : ''),
     s.largest ? `largest shard ${s.largest.key} (${s.largest.count})` : 'no subscribers',
   ];
   if (s.perCell.length > 0) {

@@ -132,7 +132,11 @@ export async function planSet(
   return { request: req, changes };
 }
 
-async function refuseWhileBusy(clients: Pick<Clients, 'ddb'>, names: ResourceNames): Promise<void> {
+/**
+ * Throws ScaleBusyError while any event is in progress: re-segmenting moves subscribers between the shards that the
+ * running plans name (their workers would miss or repeat the moved ones).
+ */
+export async function refuseWhileBusy(clients: Pick<Clients, 'ddb'>, names: ResourceNames): Promise<void> {
   const busy = await eventsInProgress(clients.ddb, names.table('events'));
   if (busy.length > 0) {
     throw new ScaleBusyError(

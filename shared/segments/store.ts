@@ -652,7 +652,10 @@ export class SubscriberStore {
   }
 
   async stats(): Promise<SegmentStats> {
-    const all = (await this.allSegments()).filter((s) => s.count > 0);
+    const every = await this.allSegments();
+    const layout = Map.groupBy(every, (s) => s.cell);
+    const toLayOut = [...layout.values()].filter((shards) => needsLayout(shards, this.maxSegmentSize)).length;
+    const all = every.filter((s) => s.count > 0);
     const perCell = new Map<string, { cell: string; shards: number; count: number }>();
     let largest: SegmentRef | undefined;
     let subscribers = 0;
@@ -674,7 +677,23 @@ export class SubscriberStore {
       perCell: [...perCell.values()].sort((a, b) => b.count - a.count || (a.cell < b.cell ? -1 : 1)),
       maxSegmentSize: this.maxSegmentSize,
       overfull,
+      toLayOut,
     };
+  }
+
+  /** Cells `resegment` would lay out again (`needsLayout` at `maxSegmentSize`), and all cells; reads only segments. */
+  async layoutPlan(
+    maxSegmentSize = this.maxSegmentSize,
+  ): Promise<{ cells: number; toLayOut: number; subscribers: number }> {
+    const byCell = Map.groupBy(await this.allSegments(), (s) => s.cell);
+    let toLayOut = 0;
+    let subscribers = 0;
+    for (const shards of byCell.values()) {
+      if (!needsLayout(shards, maxSegmentSize)) continue;
+      toLayOut++;
+      subscribers += shards.reduce((a, s) => a + Math.max(0, s.count), 0);
+    }
+    return { cells: byCell.size, toLayOut, subscribers };
   }
 
   /**

@@ -124,6 +124,11 @@ export interface SegmentStats {
   maxSegmentSize: number;
   /** Shards above maxSegmentSize (need `resegment`). */
   overfull: number;
+  /**
+   * Cells `resegment` would lay out again (store.ts `needsLayout`): over-full or surplus shards, shards written before
+   * areas were recorded, or shards whose areas overlap (no longer compact in space).
+   */
+  toLayOut: number;
 }
 
 export interface ResegmentResult {

@@ -7,10 +7,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { cellToLatLng } from 'h3-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../shared/bundle/index.ts';
 import { resourceNames, TABLES } from '../../shared/infra/names.ts';
 import { tableDefinition } from '../../shared/infra/tables.ts';
+import { cellFor, segmentKey } from '../../shared/segments/index.ts';
 import { localClients, localStack, uniqueName } from '../helpers/stack.ts';
 
 const clients = localClients();
@@ -105,6 +108,47 @@ describe('subscribers seed and stats', () => {
     expect(st.cells).toBeGreaterThan(5);
     expect(st.largest.count).toBeGreaterThan(0);
     expect(cli('subscribers', 'stats').stdout).toMatch(/subscribers 303, cells \d+/);
+  });
+
+  it('resegment lays out cells written before shards recorded their areas; stats counts them, --dry-run moves nothing', async () => {
+    // Seeding lays shards out compactly: nothing to do.
+    expect(JSON.parse(cli('subscribers', 'stats', '-o', 'json').stdout).toLayOut).toBe(0);
+    // A cell as the layout before areas: two arrival-order shards of 10, no area (one shard would do).
+    const cell = cellFor(46.77, 23.6); // Cluj-Napoca
+    const [lat, lon] = cellToLatLng(cell);
+    for (let i = 0; i < 20; i++) {
+      await clients.ddb.send(
+        new PutCommand({
+          TableName: names.table('subscribers'),
+          Item: {
+            segment: segmentKey(cell, i % 2),
+            subscriberId: `legacy-${i}`,
+            lat: lat + (i % 5) * 0.01,
+            lon: lon + Math.floor(i / 5) * 0.01,
+            minMmi: 3,
+            channel: { type: 'log', target: 'ops' },
+            locale: 'en',
+          },
+        }),
+      );
+    }
+    for (const shard of [0, 1]) {
+      await clients.ddb.send(
+        new PutCommand({ TableName: names.table('segments'), Item: { cell, shard, count: 10, updatedAt: 1 } }),
+      );
+    }
+    expect(cli('subscribers', 'stats').stdout).toMatch(/1 cells to lay out \(quakectl subscribers resegment\)/);
+    const dry = cli('subscribers', 'resegment', '--dry-run', '-o', 'json');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ toLayOut: 1, subscribers: 20, dryRun: true });
+    expect(JSON.parse(cli('subscribers', 'stats', '-o', 'json').stdout).toLayOut).toBe(1);
+    const run = cli('subscribers', 'resegment', '-o', 'json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ toLayOut: 1, cellsChanged: 1, removed: 1 });
+    const st = JSON.parse(cli('subscribers', 'stats', '-o', 'json').stdout);
+    expect(st.toLayOut).toBe(0);
+    expect(st.subscribers).toBe(323);
+    expect(cli('subscribers', 'resegment').stdout).toMatch(/0 of \d+ cells to lay out[\s\S]*nothing to do/);
   });
 
   it('refuses a malformed centre with a usage error', () => {
