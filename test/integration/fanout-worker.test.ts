@@ -219,6 +219,42 @@ describe('segment worker loop', () => {
     });
   });
 
+  it('an urgent batch sent in chunks keeps its lease renewed across the chunks, not only within each', async () => {
+    // Chunks each shorter than the heartbeat period (lease/3) but together longer than the lease: the lease must be
+    // renewed while the batch goes out, as it is for one batch sent at once (else the sweep of another chain may take
+    // the unit over mid-batch and send it again).
+    const quake = drillQuake(`fan-beat-${randomBytes(3).toString('hex')}`);
+    const plan = await planFanout(quake, {
+      minSubscriberMmi: 3,
+      coveringCells,
+      segmentsForCells: (cells) => store.segmentsForCells(cells),
+      urgentUnitSize: 1000,
+    });
+    await savePlan(events, quake, { ...plan, segments: plan.segments, chains: 1 });
+    const leaseMs = 1200;
+    const margins: number[] = [];
+    const sizes: number[] = [];
+    await runSegmentWorker(
+      deps({
+        leaseMs,
+        pageSize: 1000,
+        deliver: async (items) => {
+          const held = (await list(locks, { eventId: quake.id })).filter((l) => l.state === 'running');
+          for (const l of held) margins.push(l.leaseUntil - Date.now());
+          sizes.push(items.length);
+          await new Promise((r) => setTimeout(r, 300));
+          return deliverer.deliver(items);
+        },
+      }),
+      { eventId: quake.id, chain: 0, hop: 0 },
+    );
+    assertDeliveredExactly(quake);
+    // After the chain's small first batch, a batch of more than 800 went out in chunks of 200: five or more calls of
+    // 300 ms, longer than the 1.2 s lease.
+    expect(sizes.slice(1, 5)).toEqual([200, 200, 200, 200]);
+    expect(Math.min(...margins)).toBeGreaterThan(0);
+  });
+
   it('a worker dying mid-segment: its lease expires, another resumes from the cursor; only the batch in flight repeats', async () => {
     const quake = drillQuake(`fan-crash-${randomBytes(3).toString('hex')}`);
     const plan = await planned(quake, 3);
