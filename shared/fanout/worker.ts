@@ -337,7 +337,16 @@ class Run {
    * Delivers one batch while renewing the lease every lease/3. A heartbeat that finds the lease lost aborts the
    * batch's in-flight posts and rejects with LeaseLostError (nothing of it is checkpointed: the new holder resumes).
    */
-  async deliverUnderLease(lease: Lease, items: DeliveryItem[]): Promise<DeliveryResult> {
+  deliverUnderLease(lease: Lease, items: DeliveryItem[]): Promise<DeliveryResult> {
+    return this.underLease(lease, (signal) => this.deps.deliver(items, { signal }));
+  }
+
+  /**
+   * Runs `work` while renewing the lease every lease/3: one heartbeat timer for all of it, however many deliveries
+   * `work` makes (a batch sent in chunks is renewed across its chunks, not only within each). A heartbeat that finds
+   * the lease lost aborts `signal` and the call rejects with LeaseLostError.
+   */
+  private async underLease<T>(lease: Lease, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const { deps } = this;
     const abort = new AbortController();
     let beating: Promise<void> = Promise.resolve();
@@ -354,7 +363,7 @@ class Run {
       Math.max(100, Math.floor(deps.leaseMs / 3)),
     );
     try {
-      return await deps.deliver(items, { signal: abort.signal });
+      return await work(abort.signal);
     } catch (err) {
       if (abort.signal.aborted && abort.signal.reason instanceof LeaseLostError) throw abort.signal.reason;
       throw err;
@@ -676,18 +685,22 @@ class Run {
     const urgency = (i: DeliveryItem) =>
       i.notification.secondsUntilShaking > 0 ? i.notification.secondsUntilShaking : Number.POSITIVE_INFINITY;
     const sorted = [...items].sort((a, b) => urgency(a) - urgency(b));
-    const out: DeliveryResult = { delivered: [], failed: [], dlq: 0 };
-    for (let i = 0; i < sorted.length; i += URGENT_CHUNK) {
-      const r = await this.deliverUnderLease(lease, sorted.slice(i, i + URGENT_CHUNK));
-      out.delivered.push(...r.delivered);
-      out.failed.push(...r.failed);
-      out.dlq += r.dlq;
-      if (r.failures) out.failures = [...(out.failures ?? []), ...r.failures];
-      if (r.gone) out.gone = [...(out.gone ?? []), ...r.gone];
-      if (r.dropped) out.dropped = [...(out.dropped ?? []), ...r.dropped];
-      if (r.throttled) out.throttled = (out.throttled ?? 0) + r.throttled;
-    }
-    return out;
+    return this.underLease(lease, async (signal) => {
+      const out: DeliveryResult = { delivered: [], failed: [], dlq: 0 };
+      for (let i = 0; i < sorted.length; i += URGENT_CHUNK) {
+        // Lost between chunks: send nothing more (underLease rethrows the LeaseLostError).
+        if (signal.aborted) throw signal.reason;
+        const r = await this.deps.deliver(sorted.slice(i, i + URGENT_CHUNK), { signal });
+        out.delivered.push(...r.delivered);
+        out.failed.push(...r.failed);
+        out.dlq += r.dlq;
+        if (r.failures) out.failures = [...(out.failures ?? []), ...r.failures];
+        if (r.gone) out.gone = [...(out.gone ?? []), ...r.gone];
+        if (r.dropped) out.dropped = [...(out.dropped ?? []), ...r.dropped];
+        if (r.throttled) out.throttled = (out.throttled ?? 0) + r.throttled;
+      }
+      return out;
+    });
   }
 
   /** Delivers one batch under the lease; the first delivery of this invocation marks the event running (off the alert's path). */
