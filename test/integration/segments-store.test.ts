@@ -3,7 +3,7 @@
  * concurrent importers), page reading with a cursor, the baseline Scan, resegmenting, and the import rate.
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { cellToLatLng } from 'h3-js';
+import { cellToChildren, cellToLatLng } from 'h3-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchWriteAll } from '../../shared/segments/batch-write.ts';
 import { areaCellFor } from '../../shared/segments/cells.ts';
@@ -349,6 +349,51 @@ describe('compact shards (issue 16)', () => {
     expect(new Set(await allIdsOf(store, cell))).toEqual(new Set(subs.map((s) => s.id)));
     // Nothing left to do: a second run changes nothing.
     expect((await store.resegment()).cellsChanged).toBe(0);
+  });
+
+  it('a subscriber moved within its cell stays inside its shard’s recorded area (the planner’s bounds hold)', async () => {
+    const store = new SubscriberStore(own.clients.ddb, own.names, { maxSegmentSize: 200 });
+    const cell = cellFor(38.0, 23.73); // Athens
+    await store.importAll(inCell('within', 800, cell));
+    const [first] = await store.shardsOf(cell);
+    const held = new Set(first.area);
+    // A res-7 cell of the same res-5 cell that this shard's area does not hold: the subscriber's new home.
+    const elsewhere = cellToChildren(cell, 7).find((c) => !held.has(c) && cellFor(...cellToLatLng(c)) === cell)!;
+    const [lat, lon] = cellToLatLng(elsewhere);
+    const mover = (await store.readSegment(first.key))[0];
+    const r = await store.upsert([{ ...mover, lat, lon }]);
+    expect(r).toMatchObject({ updated: 1, moved: 0 });
+    expect((await store.get(mover.id))?.segment).toBe(first.key); // same cell: rewritten in place
+    // The area must still hold every member's res-7 cell (a superset is allowed), or the plan's nearest/farthest
+    // distances for this shard are not bounds of its subscribers'.
+    const after = (await store.shardsOf(cell)).find((s) => s.key === first.key)!;
+    for (const m of await store.readSegment(first.key)) expect(after.area).toContain(areaCellFor(m.lat, m.lon));
+    // A shard without a recorded area (written before areas) stays without one: the planner keeps its whole cell.
+    const legacyCell = cellFor(37.98, 23.4);
+    const legacy = inCell('legacy-area', 1, legacyCell)[0];
+    await own.clients.ddb.send(
+      new PutCommand({ TableName: own.names.table('segments'), Item: { cell: legacyCell, shard: 0, count: 1 } }),
+    );
+    await batchWriteAll(own.clients.ddb, own.names.table('subscribers'), [
+      {
+        PutRequest: {
+          Item: {
+            segment: segmentKey(legacyCell, 0),
+            subscriberId: legacy.id,
+            lat: legacy.lat,
+            lon: legacy.lon,
+            minMmi: 3,
+            channel: legacy.channel,
+            locale: 'en',
+          },
+        },
+      },
+    ]);
+    const [lat2, lon2] = cellToChildren(legacyCell, 7)
+      .map((c) => cellToLatLng(c))
+      .find(([a, b]) => cellFor(a, b) === legacyCell && areaCellFor(a, b) !== areaCellFor(legacy.lat, legacy.lon))!;
+    expect(await store.upsert([{ ...legacy, lat: lat2, lon: lon2 }])).toMatchObject({ updated: 1, moved: 0 });
+    expect((await store.shardsOf(legacyCell))[0].area).toBeUndefined();
   });
 
   it('a subscriber added later joins the shard with room whose area holds it, not the first with room', async () => {
