@@ -262,6 +262,8 @@ export class SubscriberStore {
     const deletes: WriteRequest[] = [];
     const decrements = new Map<string, number>();
     const toAssign = new Map<string, Subscriber[]>();
+    /** Res-7 cells of subscribers rewritten in place, by segment: their shard's area must keep holding them. */
+    const keptAreas = new Map<string, Set<string>>();
     let inserted = 0;
     let updated = 0;
     let moved = 0;
@@ -279,6 +281,9 @@ export class SubscriberStore {
       }
       if (keep !== undefined) {
         puts.push({ PutRequest: { Item: toItem(s, keep) } });
+        const cells = keptAreas.get(keep) ?? new Set<string>();
+        cells.add(areaCellFor(s.lat, s.lon));
+        keptAreas.set(keep, cells);
         updated++;
         continue;
       }
@@ -299,6 +304,9 @@ export class SubscriberStore {
       }
     });
 
+    // A subscriber rewritten in place may have moved within its res-5 cell: its shard's area grows before the item
+    // moves, so the area always holds every member (the planner's distances stay bounds).
+    await mapLimit([...keptAreas.entries()], this.concurrency, ([key, cells]) => this.addArea(key, cells));
     // Puts before deletes: a moved subscriber is briefly in two segments, never in none (notifications are
     // idempotent by id, a missed alert is not recoverable).
     await batchWriteAll(this.ddb, this.subscribersTable, puts, { concurrency: this.concurrency });
@@ -542,6 +550,29 @@ export class SubscriberStore {
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;
       throw err;
+    }
+  }
+
+  /**
+   * Adds res-7 cells to a shard's recorded area (DynamoDB ADD to a string set: an atomic union). Only where an area
+   * exists: a shard written before areas were recorded keeps none (the planner then uses its whole res-5 cell), rather
+   * than one naming only the cells added since.
+   */
+  private async addArea(key: string, cells: ReadonlySet<string>): Promise<void> {
+    const { cell, shard } = parseSegmentKey(key);
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.segmentsTable,
+          Key: { cell, shard },
+          UpdateExpression: 'ADD #area :area',
+          ConditionExpression: 'attribute_exists(#area)',
+          ExpressionAttributeNames: { '#area': 'area' },
+          ExpressionAttributeValues: { ':area': cells },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
   }
 
