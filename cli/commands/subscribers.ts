@@ -211,7 +211,10 @@ export function register(program: Command): void {
       .description(
         'lay out again the cells whose shards are over-full, surplus, not compact in space, or without a recorded area',
       )
-      .option('--dry-run', 'say how many cells and subscribers would move; write nothing')
+      .option(
+        '--dry-run',
+        'say how many cells would be laid out and how many subscribers they hold (an upper bound of the moves); write nothing',
+      )
       .option('--yes', 'do not ask for confirmation (profiles other than local ask before writing)'),
   ).action(async (opts: { dryRun?: boolean; yes?: boolean }, cmd: Command) => {
     const format = outputFormat(cmd);
