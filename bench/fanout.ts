@@ -59,37 +59,61 @@ import {
 } from './city.ts';
 import { startDynalite, startSqs, stopAll } from './services.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    /** Default: 10000,100000,1000000 (100000 when the only layout is `city`). */
-    sizes: { type: 'string' },
-    'skip-1m': { type: 'boolean', default: false },
-    layouts: { type: 'string', default: 'inside,country' },
-    /**
-     * Strategies in run order: geo, scan, and geo variants for measuring the planner's changes on the same table in
-     * the same run: geo:distance (units by distance band and adaptive size only: the order before issue 16),
-     * geo:small (urgent units kept small, no blind-zone deferral), geo:front (the near-field front of shared/fanout,
-     * `frontS` 10 s: pieces in S order per subscriber), geo = the planner's defaults (no front).
-     */
-    strategies: { type: 'string', default: 'geo,scan' },
-    /** Run the strategies this many times, interleaved, on the same table (variance on a shared machine). */
-    repeat: { type: 'string', default: '1' },
-    parallelism: { type: 'string', default: '8' },
-    'page-size': { type: 'string', default: '500' },
-    'scan-segments': { type: 'string', default: '32' },
-    /** The store's shard size (fanout.maxSegmentSize; the profiles' default is 2000). */
-    'max-segment-size': { type: 'string', default: '2000' },
-    /** Count DynamoDB calls (and their time) per operation and table, printed per strategy run. */
-    'count-calls': { type: 'boolean', default: false },
-    /**
-     * One unreported geo run per layout before the measured ones (`--no-warmup` to skip): its first notification pays
-     * for compiling the planner, worker, deliverer and SDK code in this process (~0.2 s more than a second run), which a
-     * deployed environment pays during its init priming (shared/infra/prime.ts), not on the alert's path.
-     */
-    warmup: { type: 'boolean', default: true },
-  },
-  allowNegative: true,
-});
+function usage(message: string): never {
+  process.stderr.write(`bench/fanout.ts: ${message}\n`);
+  process.exit(2);
+}
+
+/** The value of a numeric option as a positive integer, or a usage error naming it. */
+function positiveIntOption(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) usage(`--${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+const { values: args } = (() => {
+  try {
+    return parseBenchArgs();
+  } catch (err) {
+    // parseArgs throws TypeError with an ERR_PARSE_ARGS_* code for unknown options and missing values.
+    return usage((err as Error).message);
+  }
+})();
+
+function parseBenchArgs() {
+  return parseArgs({
+    options: {
+      /** Default: 10000,100000,1000000 (100000 when the only layout is `city`). */
+      sizes: { type: 'string' },
+      'skip-1m': { type: 'boolean', default: false },
+      layouts: { type: 'string', default: 'inside,country' },
+      /**
+       * Strategies in run order: geo, scan, and geo variants for measuring the planner's changes on the same table in
+       * the same run: geo:distance (units by distance band and adaptive size only: the plan's order before issue 16; the
+       * worker still sends urgent units' batches in S order, which it decides from the plan's distances),
+       * geo:small (urgent units kept small, no blind-zone deferral), geo:front (the near-field front of shared/fanout,
+       * `frontS` 10 s: pieces in S order per subscriber), geo = the planner's defaults (no front).
+       */
+      strategies: { type: 'string', default: 'geo,scan' },
+      /** Run the strategies this many times, interleaved, on the same table (variance on a shared machine). */
+      repeat: { type: 'string', default: '1' },
+      parallelism: { type: 'string', default: '8' },
+      'page-size': { type: 'string', default: '500' },
+      'scan-segments': { type: 'string', default: '32' },
+      /** The store's shard size (fanout.maxSegmentSize; the profiles' default is 2000). */
+      'max-segment-size': { type: 'string', default: '2000' },
+      /** Count DynamoDB calls (and their time) per operation and table, printed per strategy run. */
+      'count-calls': { type: 'boolean', default: false },
+      /**
+       * One unreported geo run per layout before the measured ones (`--no-warmup` to skip): its first notification pays
+       * for compiling the planner, worker, deliverer and SDK code in this process (~0.2 s more than a second run), which a
+       * deployed environment pays during its init priming (shared/infra/prime.ts), not on the alert's path.
+       */
+      warmup: { type: 'boolean', default: true },
+    },
+    allowNegative: true,
+  });
+}
 const layouts = args.layouts.split(',') as LayoutName[];
 for (const l of layouts) {
   if (!['inside', 'country', 'city'].includes(l)) {
@@ -101,8 +125,9 @@ interface Variant {
   strategy: 'geo' | 'scan';
   plan: Partial<PlanInput>;
   /**
-   * Prototype of a worker change (shared/fanout/worker.ts is not changed by the benchmark): read a whole shard per
-   * batch, then deliver it earliest S arrival first in sequential chunks of this many, those already shaking last.
+   * Prototype of a worker change, wired around the worker: read a whole shard per batch (page size 2000), then deliver
+   * it earliest S arrival first in sequential chunks of this many, those already shaking last. The worker itself sorts
+   * each batch of an urgent unit (worker.ts `deliverInSOrder`); the prototype sorts every batch, whole shards at once.
    */
   sortedChunk?: number;
   pageSize?: number;
@@ -179,7 +204,9 @@ async function deliverInSOrder(deliverer: Deliverer, items: readonly DeliveryIte
 }
 /** The unreported first run (`--warmup`). */
 const WARMUP = 'warm-up';
-const strategies = Array.from({ length: Number(args.repeat) }, () => args.strategies.split(',')).flat();
+const strategies = Array.from({ length: positiveIntOption('repeat', args.repeat) }, () =>
+  args.strategies.split(','),
+).flat();
 for (const s of strategies) {
   if (!VARIANTS[s]) {
     process.stderr.write(`unknown strategy "${s}": ${Object.keys(VARIANTS).join(', ')}\n`);
@@ -188,16 +215,12 @@ for (const s of strategies) {
 }
 const sizes = (args.sizes ?? (layouts.every((l) => l === 'city') ? '100000' : '10000,100000,1000000'))
   .split(',')
-  .map(Number)
+  .map((raw) => positiveIntOption('sizes', raw))
   .filter((n) => !(args['skip-1m'] && n >= 1_000_000));
-const P = Number(args.parallelism);
-const maxSegmentSize = Number(args['max-segment-size']);
-if (!Number.isInteger(maxSegmentSize) || maxSegmentSize < 1) {
-  process.stderr.write(`--max-segment-size must be a positive integer, got "${args['max-segment-size']}"\n`);
-  process.exit(2);
-}
-const PAGE = Number(args['page-size']);
-const SCAN_SEGMENTS = Number(args['scan-segments']);
+const P = positiveIntOption('parallelism', args.parallelism);
+const maxSegmentSize = positiveIntOption('max-segment-size', args['max-segment-size']);
+const PAGE = positiveIntOption('page-size', args['page-size']);
+const SCAN_SEGMENTS = positiveIntOption('scan-segments', args['scan-segments']);
 const SECRET = 'bench-secret';
 
 type LayoutName = 'inside' | 'country' | 'city';

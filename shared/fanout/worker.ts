@@ -887,6 +887,9 @@ class Run {
     const { deps } = this;
     const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
     for (;;) {
+      // Units this invocation processed in the sweep close in the background: let them close first, so the pass never
+      // waits on (or counts again) a unit of its own that is already finished.
+      await this.drainTails();
       const ev = await getEvent(deps.events, this.event.eventId);
       if (!ev || ev.revision !== this.revision) {
         this.result.outcome = 'stale';

@@ -503,9 +503,10 @@ export class SubscriberStore {
       this.roomHint.set(cell, shard);
       return true;
     };
-    // Optimistic first try, one conditional write instead of a read and a write per cell: on the shard that last had
-    // room, or on shard 0 of a cell this store has not written yet when the list is large (a bulk import). A few
-    // subscribers into a known cell read its shards instead, to join the shard nearest them.
+    // Optimistic first try, one conditional write instead of a read and a write per cell: on the shard this store last
+    // granted in the cell (a bulk import going on along the layout order), or on shard 0 of a cell this store has not
+    // written yet when the list is large (a bulk import into a fresh cell). A few subscribers into a cell this store
+    // has not written read its shards instead, to join the shard with room nearest them.
     const hint = this.roomHint.get(cell) ?? (list.length >= max / 4 ? 0 : undefined);
     if (hint !== undefined) await grant(hint, Math.min(max, list.length));
     for (let round = 0; done < list.length; round++) {
