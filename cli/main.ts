@@ -82,6 +82,13 @@ export function exitCodeFor(err: unknown): number {
 /** Network errors a service client throws when nothing answers at its endpoint. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ETIMEDOUT']);
 
+/**
+ * Errors the AWS SDK throws for a resource that does not exist (DynamoDB and Lambda `ResourceNotFoundException`, SQS
+ * `QueueDoesNotExist`): on a profile that was never deployed, every command that reads the tables meets one, and its
+ * own message ("Requested resource not found") does not say which step is missing.
+ */
+const MISSING_RESOURCE = new Set(['ResourceNotFoundException', 'QueueDoesNotExist']);
+
 export function describe(err: unknown): string {
   if (err instanceof Error) {
     // The cause is appended only when it adds something: wrappers often already quote it in their message.
@@ -91,7 +98,9 @@ export function describe(err: unknown): string {
     const hint =
       code && UNREACHABLE.has(code) && !(err instanceof QuakectlError)
         ? ': a service is not answering at its endpoint; check `quakectl status` (local: `quakectl local status`)'
-        : '';
+        : MISSING_RESOURCE.has(err.name)
+          ? ": this profile's table, function or queue does not exist: deploy first (`quakectl deploy`), or check --profile"
+          : '';
     return `${err.message}${cause}${hint}`;
   }
   return String(err);

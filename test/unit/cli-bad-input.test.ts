@@ -34,6 +34,16 @@ describe('error messages', () => {
 });
 
 describe('usage errors before any service is contacted', () => {
+  it('say to deploy first when a table, function or queue of the profile does not exist', () => {
+    const err = Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' });
+    expect(describeError(err)).toMatch(
+      /^Requested resource not found: .*does not exist: deploy first \(`quakectl deploy`\)/,
+    );
+    const q = Object.assign(new Error('The specified queue does not exist.'), { name: 'QueueDoesNotExist' });
+    expect(describeError(q)).toMatch(/deploy first/);
+    expect(describeError(new Error('other'))).toBe('other');
+  });
+
   it('kafka tail --timeout abc / 0 is a usage error (it used to mean "no timeout" and tail forever)', () => {
     for (const t of ['abc', '0']) {
       const r = run('kafka', 'tail', 'quakes.events', '--timeout', t);
