@@ -160,7 +160,6 @@ function withoutLeadingUnits(plan: FanoutPlan, n: number): FanoutPlan {
     ...plan,
     segments: plan.segments.slice(k),
     distancesKm: plan.distancesKm.slice(k),
-    ...(plan.farthestKm ? { farthestKm: plan.farthestKm.slice(k) } : {}),
     counts: plan.counts.slice(k),
     units: plan.units.slice(n).map((u) => u - k),
   };
