@@ -233,8 +233,6 @@ export interface PlanRecord {
   /** The near-field front: its pieces are work items too (`#total` counts pieces, then the units after the front). */
   front?: EventPlan['front'];
   distancesKm: number[];
-  /** Farthest point of each segment (plan.ts `FanoutPlan.farthestKm`); absent in cancellation and scan plans. */
-  farthestKm?: number[];
   radiusKm: number;
   minMmi: number;
   chains: number;
@@ -276,7 +274,6 @@ export async function savePlan(
           strategy: plan.strategy,
           plan: plan.segments,
           planDistancesKm: plan.distancesKm,
-          ...(plan.farthestKm ? { planFarthestKm: plan.farthestKm } : {}),
           planCounts: plan.counts ?? [],
           units,
           ...(front ? { front } : {}),

@@ -99,8 +99,6 @@ export interface EventPlan {
   plan: string[];
   /** Distance from the epicentre to each segment's cell (nearest point), same order. */
   planDistancesKm: number[];
-  /** Distance to each segment's farthest point, same order (absent: cancellation, scan and older plans). */
-  planFarthestKm?: number[];
   /** Subscribers per segment when planned (0: unknown). */
   planCounts: number[];
   /** Start index in `plan` of each work unit. */

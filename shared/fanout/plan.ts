@@ -106,12 +106,6 @@ export interface FanoutPlan {
   segments: string[];
   /** Distance from the epicentre to each segment's cell (nearest point), same order; 0 for scan segments. */
   distancesKm: number[];
-  /**
-   * Distance from the epicentre to each segment's farthest point (its area's, else its cell's), same order, rounded up
-   * to 0.1 km: with `distancesKm`, the range of its subscribers' epicentral distances. Absent for scan plans. The
-   * worker defers a unit the S wave has wholly passed when it is claimed (worker.ts `Run.shaken`).
-   */
-  farthestKm?: number[];
   /** Subscribers in the planned segments (segments-table counts; scan: unknown = 0). */
   subscribers: number;
   /** Subscribers per segment (segments-table counts, same order; 0 = unknown): lets a worker read small shards together. */
@@ -350,8 +344,6 @@ export function orderNearestFirst(lat: number, lon: number, refs: readonly Segme
 }
 
 export interface ArrivalSegment extends OrderedSegment {
-  /** Epicentral km to the farthest point of the segment's area (an upper bound of its subscribers' distances). */
-  farthestKm: number;
   /** Seconds after origin at which the S wave reaches the nearest and the farthest point of the segment's area. */
   sNearS: number;
   sFarS: number;
@@ -378,7 +370,7 @@ export function orderByArrival(
     const sNearS = arrival(nearestKm);
     const sFarS = arrival(farthestKm);
     const tier = sFarS < opts.blindUntilS ? 1 : sNearS < opts.urgentUntilS ? 0 : 2;
-    return { key: r.key, count: r.count, centreKm, nearestKm, farthestKm, sNearS, sFarS, tier };
+    return { key: r.key, count: r.count, centreKm, nearestKm, sNearS, sFarS, tier };
   });
   return out.sort(
     (a, b) =>
@@ -506,7 +498,6 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
     cells,
     segments: ordered.map((s) => s.key),
     distancesKm: ordered.map((s) => Math.round(s.nearestKm * 10) / 10),
-    farthestKm: ordered.map((s) => Math.ceil(s.farthestKm * 10) / 10),
     subscribers: ordered.reduce((n, s) => n + s.count, 0),
     counts: ordered.map((s) => s.count),
     units,

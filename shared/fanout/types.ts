@@ -29,8 +29,6 @@ export interface WorkerResult {
   segments: number;
   /** Work units taken over from an expired lease. */
   takeovers: number;
-  /** Claimed units the S wave had wholly passed, left for the sweep (worker.ts `Run.shaken`). */
-  deferred: number;
   eligible: number;
   delivered: number;
   failed: number;

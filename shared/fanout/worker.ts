@@ -178,8 +178,6 @@ class Run {
   readonly units: number[];
   readonly counts: number[];
   readonly distancesKm: number[];
-  /** Each segment's farthest point (km); absent in cancellation, scan and older plans (then nothing is deferred). */
-  readonly farthestKm: number[] | undefined;
   readonly front: FanoutFront | undefined;
   private readonly model: IntensityModel;
   /** S travel time (s) by epicentral distance for this event's depth (ak135, shared/seismo/travel.ts). */
@@ -223,7 +221,6 @@ class Run {
     this.units = plan.units;
     this.counts = plan.planCounts;
     this.distancesKm = plan.planDistancesKm;
-    this.farthestKm = plan.planFarthestKm;
     this.front = plan.front;
   }
 
@@ -680,23 +677,6 @@ class Run {
   }
 
   /**
-   * Whether work item `k` is a unit the S wave has wholly passed: in an alert run, the S arrival at the farthest point
-   * of every segment of the unit (the plan's `farthestKm`, an upper bound of its subscribers' distances) is before now.
-   * Such a unit is not taken when claimed: the chain goes on to units it can still warn, and the sweep delivers the
-   * skipped one after them (it finds it unlocked). Earliest deadline first with late jobs last maximises the number
-   * warned in time (Moore 1968, Management Science 15(1); the benchmark's ideal bound, bench/city.ts). Everyone is still
-   * alerted: the message then says the shaking has begun.
-   */
-  shaken(k: number): boolean {
-    if (this.mode !== 'alert' || !this.farthestKm) return false;
-    const unit = workUnit(this, k);
-    if (unit === undefined) return false;
-    const far = Math.max(...unitSegments(this.farthestKm, this.units, unit));
-    if (!Number.isFinite(far)) return false;
-    return this.quake.originTime + this.sCurve.timeAtKm(far) * 1000 < this.now();
-  }
-
-  /**
    * Delivers `items` earliest S arrival first (`secondsUntilShaking`, those already shaking after everyone it can still
    * warn), `URGENT_CHUNK` at a time under the lease, each chunk once the previous one is acknowledged. The results are
    * merged; a lost lease stops at the chunk in flight (LeaseLostError, nothing checkpointed, as for one batch).
@@ -1047,12 +1027,6 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
       // The claim counter numbers the units after the front: work item pieces + i.
       const i = run.pieces + (await claimNext(deps.events, event.eventId, revision));
       if (i >= total) break;
-      if (run.shaken(i)) {
-        // Wholly passed by the S wave: left for the sweep, after the units still ahead of it (Run.shaken).
-        run.result.deferred++;
-        deps.onMetric?.('UnitsDeferred', 1);
-        continue;
-      }
       const outcome = await run.processWork(i);
       if (outcome === 'handed-off') return run.result;
     }
@@ -1074,7 +1048,6 @@ function emptyResult(): WorkerResult {
     outcome: 'exhausted',
     segments: 0,
     takeovers: 0,
-    deferred: 0,
     eligible: 0,
     delivered: 0,
     failed: 0,

@@ -180,52 +180,6 @@ describe('segment worker loop', () => {
     expect(laterUnsorted).toBeGreaterThan(0);
   });
 
-  it('a claimed unit the S wave has wholly passed is left for the sweep: units still ahead of the S wave go first', async () => {
-    // Origin 14 s ago, 10 km deep: the S wave has passed ~45 km of epicentral distance.
-    const quake = drillQuake(`fan-shaken-${randomBytes(3).toString('hex')}`, { originTime: Date.now() - 14_000 });
-    const plan = await planned(quake, 1);
-    const startedAt = Date.now();
-    const curve = travelTimeCurve('S', quake.depthKm);
-    const unitOf = new Map<string, number>();
-    plan.units.forEach((start, u) => {
-      const end = plan.units[u + 1] ?? plan.segments.length;
-      for (const seg of plan.segments.slice(start, end)) unitOf.set(seg, u);
-    });
-    const farS = (u: number) => {
-      const end = plan.units[u + 1] ?? plan.segments.length;
-      return quake.originTime / 1000 + curve.timeAtKm(Math.max(...plan.farthestKm!.slice(plan.units[u], end)));
-    };
-    const nearS = (u: number) => quake.originTime / 1000 + curve.timeAtKm(plan.distancesKm[plan.units[u]]);
-    // Wholly passed before the run starts (surely deferred; the planner already put those passed at planning after the
-    // urgent ones), and units the S wave reaches only 10 s or more after the start (the run takes ~1 s), planned after
-    // them by S arrival: without the deferral they would wait for the passed ones.
-    const passed = plan.units.map((_, u) => u).filter((u) => farS(u) < startedAt / 1000);
-    const ahead = plan.units
-      .map((_, u) => u)
-      .filter((u) => nearS(u) > startedAt / 1000 + 10 && u > Math.max(...passed));
-    expect(passed.length).toBeGreaterThan(1);
-    expect(ahead.length).toBeGreaterThan(1);
-    const result = await runSegmentWorker(deps(), { eventId: quake.id, chain: 0, hop: 0 });
-    expect(result.deferred).toBeGreaterThanOrEqual(passed.length);
-    assertDeliveredExactly(quake);
-    expect(sink.duplicates()).toBe(0);
-    expect((await getEvent(events, quake.id))?.state).toBe('complete');
-    // One chain: every unit still ahead of the S wave was delivered before any wholly passed one.
-    const at = (units: number[]) =>
-      sink
-        .receipts()
-        .filter((r) => units.includes(unitOf.get(segmentOf.get(r.notification.subscriberId)!)!))
-        .map((r) => r.receivedAt);
-    const aheadAt = at(ahead);
-    const passedAt = at(passed);
-    expect(aheadAt.length).toBeGreaterThan(0);
-    expect(passedAt.length).toBeGreaterThan(0);
-    expect(Math.max(...aheadAt)).toBeLessThanOrEqual(Math.min(...passedAt));
-    // The passed units were still alerted, with the shaking already begun.
-    const late = sink.received().filter((n) => passed.includes(unitOf.get(segmentOf.get(n.subscriberId)!)!));
-    expect(late.every((n) => n.secondsUntilShaking <= 0)).toBe(true);
-  });
-
   it('one chain delivers every eligible subscriber once, nearest segments first, and completes the event', async () => {
     const quake = drillQuake(`fan-one-${randomBytes(3).toString('hex')}`);
     const plan = await planned(quake, 1);
