@@ -86,6 +86,19 @@ async function invoke(name: string, event: unknown = {}, extra: { Qualifier?: st
   );
 }
 
+/** Publishes version 1, points alias `live` at it and asks for `n` provisioned environments on the alias. */
+async function provisionLive(name: string, n: number) {
+  await h.lambda.send(new PublishVersionCommand({ FunctionName: name }));
+  await h.lambda.send(new CreateAliasCommand({ FunctionName: name, Name: 'live', FunctionVersion: '1' }));
+  return h.lambda.send(
+    new PutProvisionedConcurrencyConfigCommand({
+      FunctionName: name,
+      Qualifier: 'live',
+      ProvisionedConcurrentExecutions: n,
+    }),
+  );
+}
+
 function tail(logResult: string | undefined): string {
   return Buffer.from(logResult ?? '', 'base64').toString('utf8');
 }
@@ -425,15 +438,7 @@ describe('concurrency', () => {
         }),
       ),
     ).rejects.toBeInstanceOf(InvalidParameterValueException);
-    await h.lambda.send(new PublishVersionCommand({ FunctionName: name }));
-    await h.lambda.send(new CreateAliasCommand({ FunctionName: name, Name: 'live', FunctionVersion: '1' }));
-    const put = await h.lambda.send(
-      new PutProvisionedConcurrencyConfigCommand({
-        FunctionName: name,
-        Qualifier: 'live',
-        ProvisionedConcurrentExecutions: 2,
-      }),
-    );
+    const put = await provisionLive(name, 2);
     expect(put.$metadata.httpStatusCode).toBe(202);
     expect(put.Status).toBe('IN_PROGRESS');
     let status = put.Status;
@@ -471,15 +476,7 @@ describe('concurrency', () => {
 
   it('a config deleted while its environments initialise deallocates them: the next invoke is an on-demand cold start', async () => {
     const { name } = await createFunction('echo.mjs');
-    await h.lambda.send(new PublishVersionCommand({ FunctionName: name }));
-    await h.lambda.send(new CreateAliasCommand({ FunctionName: name, Name: 'live', FunctionVersion: '1' }));
-    const put = await h.lambda.send(
-      new PutProvisionedConcurrencyConfigCommand({
-        FunctionName: name,
-        Qualifier: 'live',
-        ProvisionedConcurrentExecutions: 2,
-      }),
-    );
+    const put = await provisionLive(name, 2);
     expect(put.Status).toBe('IN_PROGRESS');
     await h.lambda.send(new DeleteProvisionedConcurrencyConfigCommand({ FunctionName: name, Qualifier: 'live' }));
     // Long enough for the two environments to have finished initialising had they been left running.
