@@ -12,7 +12,8 @@
  *   run j covered s  ⇔  j's plan has S in unit u, and lock(j, u) is `done`, or its cursor {shard i, key k} has
  *                       S before shard i of u, or S = shard i and s.subscriberId ≤ k.subscriberId (DynamoDB returns a
  *                       shard's items in subscriberId byte order; the cursor only moves after a batch was handled:
- *                       acknowledged, or parked in the delivery DLQ for a redrive)
+ *                       acknowledged, or parked in the delivery DLQ for a redrive); for a unit delivered in S order
+ *                       (an urgent unit, or a front piece's units) its order-key cursor covers s (`frontCursorCovers`)
  *   sent(s)          =  max over covering alert runs j of subscriberLevel(version_j, s)
  *
  * A run of revision r sends s a notification at level L(s) iff L(s) > sent(s) (an update: new version's alert to
@@ -196,9 +197,12 @@ export class Ledger {
         if (!lock) return;
         const shards = unitSegments(p.plan.plan, p.plan.units, u);
         const piece = frontPieceOf(p.plan, u);
+        // An urgent unit delivered in S order per subscriber has an order-key cursor over its own shards.
         const cov =
           piece === undefined
-            ? covered(lock, shards)
+            ? orderCursor(lock)
+              ? pieceCovered(lock, shards, shards, p.run.quake)
+              : covered(lock, shards)
             : pieceCovered(
                 lock,
                 shards,
@@ -256,6 +260,16 @@ function pieceCovered(
     out.push([s, { includes: (sub) => frontCursorCovers(at, version, j, sub) }]);
   }
   return out;
+}
+
+/** Whether a lock's cursor is an order-key cursor (`{front: FrontCursor}`), not a position in key order. */
+function orderCursor(lock: LockItem): boolean {
+  if (!lock.cursor) return false;
+  try {
+    return (JSON.parse(lock.cursor) as { front?: unknown }).front !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** The shards of one unit (in unit order) that a lock says were handled, whole or up to a subscriber id. */

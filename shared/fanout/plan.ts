@@ -237,27 +237,47 @@ export function frontOrderKey(
 }
 
 /**
- * A front piece's lock cursor (shared/fanout/worker.ts `processPiece`). Pass 1 delivers the piece window by window:
- * window w is the piece's shards [from, to) (`windows[w]`, in order, the last one current), and in it, in order-key
- * order, the subscribers whose S arrives at or after the window's `late` (epoch ms); those before it are deferred.
- * Pass 2 delivers every deferred subscriber of the piece, in order-key order. `key` is the last acknowledged
- * subscriber of the current window (pass 1) or of pass 2.
+ * One window of pass 1: the shards [from, to) of the item; or, with `throughId`, a *prefix window*: the subscribers of
+ * shard `from` whose id is at or before `throughId` in DynamoDB's key order (UTF-8 bytes: the order a Query returns a
+ * shard's items in), what a chain's first page reads, so its first alert waits for one small read instead of whole
+ * shards (`to` = `from`). A range window never holds what a prefix window of the same shard holds.
+ */
+export type FrontWindow =
+  | [from: number, to: number, late: number]
+  | [from: number, to: number, late: number, throughId: string];
+
+/**
+ * The lock cursor of an item delivered in S order per subscriber (shared/fanout/worker.ts `processSorted`: a front
+ * piece, or an urgent unit). Pass 1 delivers the item window by window (`windows[w]`, in order, the last one current;
+ * `FrontWindow`), and in each, in order-key order, the subscribers whose S arrives at or after the window's `late`
+ * (epoch ms); those before it are deferred. Pass 2 delivers every deferred subscriber of the item, in order-key order.
+ * `key` is the last acknowledged subscriber of the current window (pass 1) or of pass 2.
  */
 export interface FrontCursor {
   pass: 1 | 2;
-  /** [from, to, late] per window of pass 1, in order. */
-  windows: [number, number, number][];
+  /** [from, to, late] (or a prefix window's [from, from, late, throughId]) per window of pass 1, in order. */
+  windows: FrontWindow[];
   key: FrontOrderKey;
 }
 
-/** The window of pass 1 holding the piece's shard `j` (pure), or -1. */
-export function frontWindowOf(cursor: Pick<FrontCursor, 'windows'>, j: number): number {
-  return cursor.windows.findIndex(([from, to]) => j >= from && j < to);
+/** Whether id `a` sorts at or before id `b` in DynamoDB's order of string keys (UTF-8 bytes). */
+export function idAtOrBefore(a: string, b: string): boolean {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b)) <= 0;
 }
 
 /**
- * Whether a piece with this cursor delivered subscriber `s` of its shard `j` (pure): what the worker resumes from and
- * the ledger reads. `version` is the version the piece's run alerted for.
+ * The window of pass 1 holding subscriber `id` of the item's shard `j` (pure), or -1: a prefix window of shard j
+ * whose `throughId` the id is at or before, else the range window holding j.
+ */
+export function frontWindowOf(cursor: Pick<FrontCursor, 'windows'>, j: number, id: string): number {
+  const prefix = cursor.windows.findIndex((w) => w[3] !== undefined && w[0] === j && idAtOrBefore(id, w[3]));
+  if (prefix >= 0) return prefix;
+  return cursor.windows.findIndex((w) => w[3] === undefined && j >= w[0] && j < w[1]);
+}
+
+/**
+ * Whether an item with this cursor delivered subscriber `s` of its shard `j` (pure): what the worker resumes from and
+ * the ledger reads. `version` is the version the item's run alerted for.
  */
 export function frontCursorCovers(
   cursor: FrontCursor,
@@ -265,7 +285,7 @@ export function frontCursorCovers(
   j: number,
   s: { id: string; lat: number; lon: number },
 ): boolean {
-  const w = frontWindowOf(cursor, j);
+  const w = frontWindowOf(cursor, j, s.id);
   if (w < 0) return false;
   const key = frontOrderKey(version, { lateBefore: cursor.windows[w][2] }, s);
   if (cursor.pass === 2) return key.late === 0 || compareFrontKeys(key, cursor.key) <= 0;
@@ -354,12 +374,14 @@ export interface ArrivalSegment extends OrderedSegment {
 /**
  * Orders segments by S arrival at their cell's nearest point (pure): urgent warnable cells first (S at the nearest
  * point before `urgentUntilS`), then cells wholly in the blind zone (S at the farthest point before `blindUntilS`),
- * then the rest; within each, earliest arrival first. Times are seconds after origin.
+ * then the rest; within each, earliest arrival first. In the first tier that is the earliest arrival that can still
+ * be warned: a cell the S wave has entered by `warnableFromS` (planning) counts from then, and such cells go farthest
+ * point nearest first (earliest deadline first over their warnable subscribers). Times are seconds after origin.
  */
 export function orderByArrival(
   quake: { lat: number; lon: number; depthKm: number },
   refs: readonly SegmentRef[],
-  opts: { urgentUntilS: number; blindUntilS: number },
+  opts: { urgentUntilS: number; blindUntilS: number; warnableFromS?: number },
 ): ArrivalSegment[] {
   // S first arrival at epicentral distance km from the ak135 table (one curve per event: the source depth).
   const curve = travelTimeCurve('S', Math.max(0, quake.depthKm));
@@ -372,9 +394,19 @@ export function orderByArrival(
     const tier = sFarS < opts.blindUntilS ? 1 : sNearS < opts.urgentUntilS ? 0 : 2;
     return { key: r.key, count: r.count, centreKm, nearestKm, sNearS, sFarS, tier };
   });
+  // In tier 0 the earliest S arrival that can still be warned: a shard the S wave has already entered (at planning,
+  // `warnableFromS`) counts from then, not from its nearest point (nobody there can be warned); among those, the one
+  // whose farthest point is nearest first (earliest deadline first over its warnable subscribers).
+  const from = opts.warnableFromS ?? Number.NEGATIVE_INFINITY;
+  const warnable = (a: ArrivalSegment) => (a.tier === 0 ? Math.max(a.sNearS, from) : a.sNearS);
   return out.sort(
     (a, b) =>
-      a.tier - b.tier || a.sNearS - b.sNearS || a.centreKm - b.centreKm || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+      a.tier - b.tier ||
+      warnable(a) - warnable(b) ||
+      (a.tier === 0 ? a.sFarS - b.sFarS : 0) ||
+      a.sNearS - b.sNearS ||
+      a.centreKm - b.centreKm ||
+      (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
   );
 }
 
@@ -479,6 +511,7 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
   const ordered = orderByArrival(quake, refs, {
     urgentUntilS: urgentS > 0 ? sinceOriginS + urgentS : Number.NEGATIVE_INFINITY,
     blindUntilS: margin >= 0 && urgentS > 0 ? sinceOriginS + margin : Number.NEGATIVE_INFINITY,
+    warnableFromS: sinceOriginS,
   });
   const base = unitSize(ordered, input);
   const urgentSize = input.urgentUnitSize ?? Math.ceil((input.maxUnitSize ?? DEFAULT_MAX_UNIT_SIZE) / 4);

@@ -88,6 +88,12 @@ export interface WorkerDeps {
    * worker mid-segment: the batch in flight is delivered again by the next holder, under the same keys).
    */
   afterDeliver?(info: { segment: string; batches: number }): void | Promise<void>;
+  /**
+   * Deliver an urgent unit of a geo plan in S-arrival order per subscriber, the whole unit sorted (worker.ts
+   * `processSorted`; default true). False: in key order, each batch sorted on its own (the order before; kept so the
+   * benchmark measures both in one run).
+   */
+  sortUrgentUnits?: boolean;
 }
 
 /** The part of Lambda's `context` the functions use (no @types/aws-lambda dependency for three fields). */

@@ -14,6 +14,10 @@
  *   whenever remaining time < reserve: hand the current unit over (lease ends now, cursor kept) and async-invoke a
  *   successor with hop + 1 (the domino); it resumes exactly there.
  *
+ * An urgent unit of a geo alert run (S at its nearest point within 10 s) is read whole and delivered in S-arrival order
+ * per subscriber instead (`processSorted`, cursor: an order key, shared/fanout `FrontCursor`); those already shaking
+ * are left for its pass 2, which waits (the unit is parked, its lease kept) until the chain's urgent units are done.
+ *
  * The plan is read once per invocation (the event as this invocation found it) and never written by workers. The
  * last unit counted completes the event (conditional on doneCount = total). While a batch is out, the lease is
  * renewed (heartbeat every lease/3); a lost lease (LeaseLostError, at a heartbeat or a checkpoint) aborts the batch's
@@ -63,10 +67,12 @@ import {
   type FanoutFront,
   type FrontCursor,
   type FrontOrderKey,
+  type FrontWindow,
   frontCursorCovers,
   frontOrderKey,
   frontPieceSegments,
   frontWindowOf,
+  idAtOrBefore,
   parseScanSegmentKey,
   unitKey,
   unitSegments,
@@ -76,7 +82,8 @@ import {
 } from './plan.ts';
 import type { WorkerDeps, WorkerPayload, WorkerResult } from './types.ts';
 
-type SegmentOutcome = 'done' | 'skipped' | 'lost' | 'handed-off';
+/** `parked`: an urgent unit whose warnable part was delivered, its blind part left for later (`Run.parked`). */
+type SegmentOutcome = 'done' | 'skipped' | 'lost' | 'handed-off' | 'parked';
 
 /** Subscribers in the first batch of a chain's first invocation (see `Run.quickStart`). */
 const QUICK_START_BATCH = 100;
@@ -90,7 +97,8 @@ const MAX_PACED_IN_FLIGHT = 2000;
 
 /** A batch delivered in part (its webhooks) whose paced part may still be going; checkpointed when both are done. */
 interface Outstanding {
-  next: UnitPos | undefined;
+  /** The lock cursor after this batch; undefined for a unit's last batch in key order (counted by `finish`). */
+  cursor: string | undefined;
   eligible: number;
   delivered: number;
   failed: number;
@@ -98,6 +106,23 @@ interface Outstanding {
   size: number;
   paced: Promise<DeliveryResult> | undefined;
   settled: boolean;
+}
+/** A work item (a unit or a front piece) held under a lease, and its batches sent but not yet checkpointed. */
+interface Held {
+  lease: Lease;
+  /** Lock name: `unitKey` or `frontPieceKey`. */
+  key: string;
+  /** Work item index: counted into the event, handed over to a successor. */
+  work: number;
+  label: 'unit' | 'front piece';
+  /** Oldest first. */
+  outstanding: Outstanding[];
+  /** Batches wholly handled (`WorkerDeps.afterDeliver`). */
+  batches: number;
+  /** Epoch ms of the latest acknowledged delivery. */
+  last?: number;
+  /** The counts of a unit's last batch in key order, which `finish` adds (the others are added by checkpoints). */
+  finalCounts?: { delivered: number; failed: number; eligible: number };
 }
 /** At most this many shards read at once for one batch. */
 const MAX_WAVE = 16;
@@ -149,6 +174,16 @@ interface FrontEntry {
   shard: number;
 }
 
+/** The subscriberId of a segment page cursor (the JSON of DynamoDB's LastEvaluatedKey), if it has one. */
+function lastReadId(cursor: string): string | undefined {
+  try {
+    const k = JSON.parse(cursor) as { subscriberId?: unknown };
+    return typeof k.subscriberId === 'string' ? k.subscriberId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The front cursor of a piece's lock (undefined: nothing acknowledged yet). */
 export function decodeFrontCursor(cursor: string | undefined): FrontCursor | undefined {
   if (!cursor) return undefined;
@@ -172,6 +207,15 @@ class Run {
   private tailError: unknown;
   /** Paced notifications in flight past their unit's last checkpoint, in all units of this invocation. */
   pacedInFlight = 0;
+  /** Units parked by this invocation (`park`), oldest first, with their leases renewed by one timer. */
+  private readonly parked: { h: Held; resume: () => Promise<SegmentOutcome>; lost: boolean }[] = [];
+  private parkedBeat: ReturnType<typeof setInterval> | undefined;
+  private parkedBeating: Promise<void> = Promise.resolve();
+  /** False once the invocation stopped parking (`resumeParked`, `releaseParked`). */
+  private parking = true;
+  /** Batches this invocation sent in S order (`processSorted`), and the ms they took: its measured time per batch. */
+  private sortedBatches = 0;
+  private sortedBusyMs = 0;
   /** The first batch of an event's first invocations is small: the nearest subscribers' alert leaves sooner. */
   private quickStart: boolean;
   readonly plan: string[];
@@ -270,7 +314,9 @@ class Run {
   }
 
   async successor(resume?: number): Promise<void> {
-    // The next invocation starts where the closed units left off: none may still be finishing here.
+    // The next invocation starts where the closed units left off: none may still be finishing here, and the units
+    // parked here are handed over to the sweep (the successor does not know them).
+    await this.releaseParked();
     await this.drainTails();
     await this.deps.invokeSuccessor({
       eventId: this.event.eventId,
@@ -414,55 +460,311 @@ class Run {
     }
   }
 
-  /**
-   * Front piece `c` (work item c; shared/fanout `FanoutFront`): its shards (every P-th front unit, nearest first), in
-   * two passes (the cursor: shared/fanout `FrontCursor`).
-   *
-   *   pass 1: window by window. A window is every shard read while the previous window was out (the first: the nearest
-   *           shard alone, so the first alert waits for one read; reading runs up to `FRONT_READ_AHEAD` batches
-   *           ahead), delivered in S-arrival order, except whoever this chain cannot reach before their S arrives
-   *           at its measured rate (earliest deadline first, late jobs dropped: Moore 1968): they are deferred
-   *   pass 2: every deferred subscriber of the piece, in S order (already shaking: the time went to those it could warn)
-   *
-   * A new holder re-reads what the cursor's current window (or, in pass 2, the piece) holds and skips whoever
-   * `frontCursorCovers`. Counted, finished and handed over like a unit.
-   */
-  async processPiece(c: number): Promise<SegmentOutcome> {
+  /** Acquires the lock of work item `key` (undefined: another holder has it, or it is done). */
+  private async acquireWork(key: string, label: Held['label']): Promise<Lease | undefined> {
     const { deps } = this;
-    const front = this.front!;
-    const key = this.workKey(c);
-    const idx = frontPieceSegments(this, this.plan.length, c);
-    const segments = idx.map((i) => this.plan[i]);
-    const counts = idx.map((i) => this.counts[i] ?? 0);
     let lease: Lease;
     try {
       lease = await acquire(deps.locks, { eventId: this.run, segment: key, owner: deps.owner, leaseMs: deps.leaseMs });
     } catch (err) {
-      if (err instanceof LockHeldError || err instanceof SegmentDoneError) return 'skipped';
+      if (err instanceof LockHeldError || err instanceof SegmentDoneError) return undefined;
       throw err;
     }
     if (lease.takeover) {
       this.result.takeovers++;
       deps.onMetric?.('LockTakeovers', 1);
-      deps.log?.info('front piece taken over', {
-        piece: key,
+      deps.log?.info(`${label} taken over`, {
+        [label === 'unit' ? 'unit' : 'piece']: key,
         attempts: lease.attempts,
         resumeFrom: lease.cursor ?? null,
       });
     }
+    return lease;
+  }
+
+  /** A batch wholly handled (its paced part awaited): counted, and the cursor moved past it under the lease. */
+  private async settle(h: Held, head: Outstanding): Promise<void> {
+    const { deps } = this;
+    if (head.paced) {
+      const r = await head.paced;
+      this.pacedInFlight -= head.size;
+      head.delivered += r.delivered.length;
+      head.failed += r.failed.length;
+      h.last = this.now();
+      if (r.delivered.length > 0) await this.recordFirst();
+    }
+    h.batches++;
+    await deps.afterDeliver?.({ segment: h.key, batches: h.batches });
+    const counts = { delivered: head.delivered, failed: head.failed, eligible: head.eligible };
+    this.result.eligible += head.eligible;
+    this.result.delivered += head.delivered;
+    this.result.failed += head.failed;
+    // Acknowledged (or parked in the DLQ): move the cursor past this batch under our lease. A unit's last batch in
+    // key order is counted by `finish` instead.
+    if (head.cursor !== undefined) await checkpoint(deps.locks, h.lease, head.cursor, counts, deps.leaseMs);
+    else h.finalCounts = counts;
+  }
+
+  /**
+   * Sends one batch of a held work item: its webhooks now (in S-arrival order, chunk by chunk, when `inSOrder`), its
+   * per-person channels (telegram, push, sms, email: paced to their providers' rates) in the background while the
+   * next batches' webhooks go out, so one slow channel does not hold every other channel to its pace. Then moves the
+   * cursor past every leading batch wholly handled, in order (`cursor`: where a successor resumes after this batch;
+   * undefined for a unit's last batch in key order, counted by `finish`), waiting for the oldest while the paced
+   * backlog is full. Throws LeaseLostError when the lease is lost.
+   */
+  private async sendBatch(
+    h: Held,
+    items: DeliveryItem[],
+    cursor: string | undefined,
+    inSOrder: boolean,
+  ): Promise<void> {
+    const fast = items.filter((i) => !PACED_CHANNELS.has(i.channel.type));
+    const paced = items.filter((i) => PACED_CHANNELS.has(i.channel.type));
+    let fastDelivered = 0;
+    let fastFailed = 0;
+    if (fast.length > 0) {
+      const r = inSOrder ? await this.deliverInSOrder(h.lease, fast) : await this.deliverUnderLease(h.lease, fast);
+      fastDelivered = r.delivered.length;
+      fastFailed = r.failed.length;
+      h.last = this.now();
+      if (fastDelivered > 0) await this.recordFirst();
+    }
+    const entry: Outstanding = {
+      cursor,
+      eligible: items.length,
+      delivered: fastDelivered,
+      failed: fastFailed,
+      size: paced.length,
+      paced: paced.length ? this.deliverUnderLease(h.lease, paced) : undefined,
+      settled: paced.length === 0,
+    };
+    if (entry.paced) {
+      this.pacedInFlight += paced.length;
+      const settled = () => {
+        entry.settled = true;
+      };
+      entry.paced.then(settled, settled);
+    }
+    h.outstanding.push(entry);
+    while (h.outstanding.length > 0 && (h.outstanding[0].settled || this.pacedInFlight > MAX_PACED_IN_FLIGHT)) {
+      await this.settle(h, h.outstanding.shift()!);
+    }
+  }
+
+  /** Leaves a held item's paced sends to finish or fail unobserved (its lease is lost, or an error is on its way up). */
+  private dropPaced(h: Held): void {
+    for (const o of h.outstanding) o.paced?.catch(() => {});
+  }
+
+  /**
+   * Hands the held item over from its last checkpoint: waits for the paced sends in flight so that it covers them (the
+   * successor would otherwise read them again; the send journal would keep them from reaching anyone twice).
+   */
+  private async handOver(h: Held): Promise<'handed-off'> {
+    for (const o of h.outstanding.splice(0)) await this.settle(h, o);
+    await handOff(this.deps.locks, h.lease);
+    await this.successor(h.work);
+    return 'handed-off';
+  }
+
+  /** A lost lease: stop work on the item at once (its new holder resumes from the last checkpoint). */
+  private lost(h: Held): 'lost' {
+    this.dropPaced(h);
+    this.deps.log?.warn(`lease lost: stopping work on ${h.label}`, {
+      [h.label === 'unit' ? 'unit' : 'piece']: h.key,
+      version: h.lease.version,
+    });
+    this.deps.onMetric?.('LeasesLost', 1);
+    return 'lost';
+  }
+
+  /**
+   * Every batch of the held item was sent: close its lock first (only the current holder can), then count it into the
+   * event. A holder that lost the item never counts it; a crash in between leaves a done lock, which the sweep counts
+   * (once: doneUnits). All of it, and the paced sends still going, in the background while the chain claims and reads
+   * its next unit (two writes off the chain's path): the lock stays held until `finish`, and the invocation drains its
+   * tails before a successor, the sweep or its end.
+   */
+  private closeInBackground(h: Held): void {
+    const { deps } = this;
+    const close = async () => {
+      while (h.outstanding.length > 0) await this.settle(h, h.outstanding.shift()!);
+      await finish(deps.locks, h.lease, h.finalCounts ?? { delivered: 0, failed: 0, eligible: 0 });
+      const completed = await unitDone(
+        deps.events,
+        this.event.eventId,
+        this.revision,
+        h.work,
+        { eligible: h.lease.eligible, delivered: h.lease.delivered, failed: h.lease.failed, lastDeliveryAt: h.last },
+        this.total,
+        this.finalState,
+      );
+      if (completed) this.result.completedEvent = true;
+      this.result.segments++;
+      deps.onMetric?.('SegmentsDone', 1);
+    };
+    this.tails.push(
+      close().catch((err) => {
+        if (err instanceof LeaseLostError) this.lost(h);
+        else {
+          this.dropPaced(h);
+          this.tailError ??= err;
+        }
+      }),
+    );
+  }
+
+  /**
+   * Parks a unit after its pass 1 (every subscriber it could still warn was delivered; those already shaking are left):
+   * its batches are settled so the cursor stands at the end of pass 1, and the chain goes on claiming. The lease is
+   * kept: renewed every lease/3 while parked (`beatParked`), so nobody else takes the unit and it costs no second
+   * acquire or read. The chain takes it back (`resumeParked`: `resume` continues the same delivery loop into pass 2)
+   * once it claims a unit that is not urgent or runs out of claims. Before a hand-over to a successor, or when the
+   * invocation ends in an error, parked units are handed over (`releaseParked`: lease ends now, cursor kept) for the
+   * sweep; a crashed holder's parked units are taken over when their lease runs out, from the end of pass 1. This is
+   * the planner's order (units wholly in the blind zone after the urgent warnable units) applied per subscriber to
+   * the units straddling the blind zone's edge, where most of the near field's blind zone lives.
+   */
+  private async park(h: Held, resume: () => Promise<SegmentOutcome>): Promise<'parked'> {
+    for (const o of h.outstanding.splice(0)) await this.settle(h, o);
+    this.parked.push({ h, resume, lost: false });
+    this.parkedBeat ??= setInterval(
+      () => {
+        this.parkedBeating = this.parkedBeating.then(() => this.beatParked());
+      },
+      Math.max(100, Math.floor(this.deps.leaseMs / 3)),
+    );
+    this.deps.log?.info('unit parked: its blind part waits for the urgent units', { unit: h.key });
+    return 'parked';
+  }
+
+  /** Renews the leases of the parked units; a lost one is marked (its new holder delivers pass 2). */
+  private async beatParked(): Promise<void> {
+    for (const p of this.parked) {
+      if (p.lost) continue;
+      try {
+        await heartbeat(this.deps.locks, p.h.lease, this.deps.leaseMs);
+      } catch (err) {
+        if (err instanceof LeaseLostError) p.lost = true;
+        else this.deps.log?.warn('heartbeat of a parked unit failed', { unit: p.h.key, error: String(err) });
+      }
+    }
+  }
+
+  private async stopParkedBeat(): Promise<void> {
+    if (this.parkedBeat) clearInterval(this.parkedBeat);
+    this.parkedBeat = undefined;
+    await this.parkedBeating;
+  }
+
+  /** Hands every parked unit over (lease ends now, cursor kept): the sweep of any chain delivers their pass 2. */
+  async releaseParked(): Promise<void> {
+    this.parking = false;
+    await this.stopParkedBeat();
+    for (const p of this.parked.splice(0)) {
+      if (p.lost) continue;
+      await handOff(this.deps.locks, p.h.lease).catch((err) => {
+        if (!(err instanceof LeaseLostError)) throw err;
+      });
+    }
+  }
+
+  /** Whether work item `k` is an urgent unit (`urgent`): while the chain claims those, units stay parked. */
+  urgentWork(k: number): boolean {
+    const u = workUnit(this, k);
+    return u !== undefined && this.urgent(u);
+  }
+
+  /**
+   * Takes back the units this invocation parked, in the order parked, and delivers their pass 2; parks nothing more.
+   * A unit whose lease was lost meanwhile is left to its new holder.
+   */
+  async resumeParked(): Promise<SegmentOutcome | undefined> {
+    this.parking = false;
+    while (this.parked.length > 0) {
+      const p = this.parked.shift()!;
+      if (this.parked.length === 0) await this.stopParkedBeat();
+      if (p.lost) {
+        this.lost(p.h);
+        continue;
+      }
+      const outcome = await p.resume();
+      if (outcome === 'handed-off') return outcome;
+    }
+    await this.stopParkedBeat();
+    return undefined;
+  }
+
+  /** Front piece `c` (work item c; shared/fanout `FanoutFront`): its shards, every P-th front unit, in S order. */
+  async processPiece(c: number): Promise<SegmentOutcome> {
+    const key = this.workKey(c);
+    const lease = await this.acquireWork(key, 'front piece');
+    if (!lease) return 'skipped';
+    const idx = frontPieceSegments(this, this.plan.length, c);
+    const h: Held = { lease, key, work: c, label: 'front piece', outstanding: [], batches: 0 };
+    return this.processSorted(
+      h,
+      idx.map((i) => this.plan[i]),
+      idx.map((i) => this.counts[i] ?? 0),
+      this.front!.lateBefore,
+      1,
+    );
+  }
+
+  /**
+   * Whether unit `unit` is delivered in S-arrival order per subscriber (`processSorted`) rather than in key order: an
+   * urgent unit (`urgent`) of a geo plan, unless `WorkerDeps.sortUrgentUnits` is false. A unit already begun keeps the
+   * order its cursor was written in: a successor decides by the cursor, not by the clock.
+   */
+  private sortsUnit(unit: number, segments: readonly string[], cursor: string | undefined): boolean {
+    if (cursor) return decodeFrontCursor(cursor) !== undefined;
+    if (segments.length === 0 || parseScanSegmentKey(segments[0])) return false;
+    return this.deps.sortUrgentUnits !== false && this.urgent(unit);
+  }
+
+  /**
+   * A work item delivered in S-arrival order per subscriber (its lock's cursor: shared/fanout `FrontCursor`): a front
+   * piece, or an urgent unit. Shards are read whole, nearest first, and delivered in two passes:
+   *
+   *   pass 1: window by window. A window is every shard read while the previous window was out (the first: the
+   *           `firstWindow` nearest shards, read at once: a piece's nearest shard alone, so its first alert waits for
+   *           one read; a unit's shards, so the whole unit is in one order; reading runs up to `FRONT_READ_AHEAD`
+   *           batches ahead), delivered in S-arrival order, except whoever this chain cannot reach before their S arrives
+   *           at its measured time per batch (earliest deadline first, late jobs dropped: Moore 1968; at least those
+   *           whose S arrives before `lateFloor`, epoch ms): they are deferred
+   *   pass 2: every deferred subscriber of the item, in S order (already shaking: the time went to those it could warn)
+   *
+   * Each batch's webhooks go out in chunks in that order, its paced channels in the background (`sendBatch`). A new
+   * holder re-reads what the cursor's current window (or, in pass 2, the item) holds and skips whoever
+   * `frontCursorCovers`; the ledger reads the cursor with the same function. Counted, finished and handed over like a
+   * unit. Shards of a scan plan are never read this way (a scan segment is a slice of the whole table).
+   */
+  private async processSorted(
+    h: Held,
+    segments: readonly string[],
+    counts: readonly number[],
+    lateFloor: number,
+    firstWindow: number,
+  ): Promise<SegmentOutcome> {
+    const { deps } = this;
+    const { lease } = h;
     const coverage = await this.ledger.coverage(segments);
     const resumed = decodeFrontCursor(lease.cursor);
-    const readShards = async (from: number, to: number): Promise<FrontEntry[]> => {
+    const floor = { lateBefore: lateFloor };
+    /** Where the quick start's prefix window left shard 0 (the reader goes on from there). */
+    let prefixRest: { shard: number; cursor: string } | undefined;
+    const readShards = async (from: number, to: number, after?: typeof prefixRest): Promise<FrontEntry[]> => {
       const shards = await Promise.all(
         segments.slice(from, to).map(async (segment, k) => {
           const out: FrontEntry[] = [];
-          let cursor: string | undefined;
+          let cursor: string | undefined = after?.shard === from + k ? after.cursor : undefined;
           // A whole shard in one Query where the plan's count allows (≤ 2,000 items of ~350 B: within the 1 MB page).
           const limit = Math.max(deps.pageSize, Math.min(counts[from + k] + 16, MAX_FRONT_PAGE));
           do {
             const page = await this.readPage(segment, cursor, limit);
             for (const s of page.items) {
-              out.push({ key: frontOrderKey(this.quake, front, s), s, segment, shard: from + k });
+              out.push({ key: frontOrderKey(this.quake, floor, s), s, segment, shard: from + k });
             }
             cursor = page.cursor;
           } while (cursor);
@@ -493,9 +795,11 @@ class Run {
         expected += counts[to];
         to++;
       }
-      reader.running = readShards(from, to).then(
+      const after = prefixRest;
+      prefixRest = undefined;
+      reader.running = readShards(from, to, after).then(
         (entries) => {
-          for (const e of entries) reader.buffer.push(e);
+          for (const e of entries) if (!inPrefix(e)) reader.buffer.push(e);
           reader.bufferTo = to;
           reader.running = undefined;
           pump();
@@ -506,17 +810,15 @@ class Run {
         },
       );
     };
-    // This piece's delivery cost so far: batches out and the ms they took (building, delivering, checkpointing).
-    let sentBatches = 0;
-    let busyMs = 0;
     /**
-     * A new window's `late`: in S order, batch after batch of `pageSize` at this piece's measured time per batch
-     * (a batch's cost is mostly its round trips, not its size), whoever would be served after their S arrives.
+     * A new window's `late`: in S order, batch after batch of `pageSize` at this chain's measured time per batch in S
+     * order (a batch's cost is mostly its round trips, not its size), whoever would be served after their S arrives;
+     * at least `lateFloor`.
      */
     const lateOf = (entries: readonly FrontEntry[]): number => {
-      let late = front.lateBefore;
-      if (sentBatches === 0 || busyMs <= 0) return late;
-      const msPerBatch = busyMs / sentBatches;
+      let late = lateFloor;
+      if (this.sortedBatches === 0 || this.sortedBusyMs <= 0) return late;
+      const msPerBatch = this.sortedBusyMs / this.sortedBatches;
       const arrivals = entries.map((e) => e.key.sMs).sort((a, b) => a - b);
       const t0 = this.now() + msPerBatch;
       let kept = 0;
@@ -543,112 +845,140 @@ class Run {
       return now.sort(byKey);
     };
     let pass: 1 | 2 = resumed?.pass ?? 1;
-    const windows: [number, number, number][] = resumed ? resumed.windows.map((w) => [w[0], w[1], w[2]]) : [];
-    // Whether `deferred` holds every deferred subscriber of the windows so far (not after a takeover mid-piece).
+    const windows: FrontWindow[] = resumed ? resumed.windows.map((w) => [...w] as FrontWindow) : [];
+    /** Whether a subscriber read from a whole shard belongs to a prefix window (not to the range window reading it). */
+    const inPrefix = (e: FrontEntry) =>
+      windows.some((w) => w[3] !== undefined && w[0] === e.shard && idAtOrBefore(e.s.id, w[3]));
+    // Whether `deferred` holds every deferred subscriber of the windows so far (not after a takeover mid-item).
     const deferredComplete = !resumed || (resumed.pass === 1 && resumed.windows.length === 1);
     const isCovered = (e: FrontEntry) => resumed !== undefined && frontCursorCovers(resumed, this.quake, e.shard, e.s);
-    /** Every deferred subscriber of the piece not yet delivered (pass 2 after a takeover): the piece read again. */
-    const deferredOfPiece = async (): Promise<FrontEntry[]> => {
+    /** Every deferred subscriber of the item not yet delivered (pass 2 after a takeover): the item read again. */
+    const deferredOfItem = async (): Promise<FrontEntry[]> => {
       const out: FrontEntry[] = [];
       const cursor = { windows };
       for (const e of await readShards(0, segments.length)) {
-        const w = windows[frontWindowOf(cursor, e.shard)];
+        const w = windows[frontWindowOf(cursor, e.shard, e.s.id)];
         const k = keyed(e, w ? w[2] : Number.NEGATIVE_INFINITY);
         if (k.key.late && !isCovered(k)) out.push(k);
       }
       return out.sort(byKey);
     };
-    let window: FrontEntry[] = [];
-    if (pass === 2) window = await deferredOfPiece();
-    else {
-      if (resumed) {
-        const [from, to, late] = windows[windows.length - 1];
-        window = split(await readShards(from, to), late, isCovered);
-      } else {
-        windows.push([0, Math.min(1, segments.length), front.lateBefore]);
-        window = split(await readShards(0, windows[0][1]), front.lateBefore);
-      }
-      reader.bufferTo = windows[windows.length - 1][1];
-      pump();
-    }
     let head = 0;
-    let last: number | undefined;
-    let batches = 0;
-    let size = this.quickStart ? Math.min(deps.pageSize, QUICK_START_BATCH) : deps.pageSize;
+    let pass1Batches = 0;
+    const quick = this.quickStart;
+    let size = quick ? Math.min(deps.pageSize, QUICK_START_BATCH) : deps.pageSize;
     this.quickStart = false;
-    try {
-      for (;;) {
-        if (this.lowOnTime()) {
-          reader.stopped = true;
-          await handOff(deps.locks, lease);
-          await this.successor(c);
-          return 'handed-off';
+    let window: FrontEntry[] | undefined;
+    // The delivery loop; a parked unit's pass 2 is this loop called again (`park`), its state kept here.
+    const deliver = async (): Promise<SegmentOutcome> => {
+      try {
+        if (window === undefined) {
+          if (pass === 2) window = await deferredOfItem();
+          else {
+            if (resumed) {
+              // The current window again, without whoever the cursor covers (a prefix window: its shard's prefix).
+              const last = windows.length - 1;
+              const [from, to, late, throughId] = windows[last];
+              const read = await readShards(from, Math.max(to, from + 1));
+              const mine = read.filter((e) => frontWindowOf({ windows }, e.shard, e.s.id) === last);
+              window = split(mine, late, isCovered);
+              reader.bufferTo = throughId === undefined ? to : from;
+            } else if (quick && segments.length > 0) {
+              // A chain's very first item: its first window is the first page of the nearest shard (a prefix window),
+              // so the first alert waits for one read of QUICK_START_BATCH, not for whole shards; the reader goes on
+              // from that page's end.
+              const page = await this.readPage(segments[0], undefined, QUICK_START_BATCH);
+              const first = page.items.map((s) => ({
+                key: frontOrderKey(this.quake, floor, s),
+                s,
+                segment: segments[0],
+                shard: 0,
+              }));
+              const late = lateOf(first);
+              const throughId = page.cursor ? lastReadId(page.cursor) : undefined;
+              if (page.cursor && throughId !== undefined) {
+                windows.push([0, 0, late, throughId]);
+                prefixRest = { shard: 0, cursor: page.cursor };
+                reader.bufferTo = 0;
+              } else {
+                windows.push([0, 1, late]);
+                reader.bufferTo = 1;
+              }
+              window = split(
+                first.filter((e) => throughId === undefined || idAtOrBefore(e.s.id, throughId)),
+                late,
+              );
+            } else {
+              const first = await readShards(0, Math.min(firstWindow, segments.length));
+              const late = lateOf(first);
+              windows.push([0, Math.min(firstWindow, segments.length), late]);
+              window = split(first, late);
+              reader.bufferTo = windows[windows.length - 1][1];
+            }
+            pump();
+          }
         }
-        if (head >= window.length) {
-          if (pass === 1) {
-            // The window is delivered: the next is everything read since (waiting for a wave if none is in yet).
-            while (reader.buffer.length === 0 && reader.running) await reader.running;
-            if (reader.error !== undefined) throw reader.error;
-            if (reader.buffer.length > 0 || reader.bufferTo < segments.length) {
-              const late = lateOf(reader.buffer);
-              windows.push([windows[windows.length - 1][1], reader.bufferTo, late]);
-              window = split(reader.buffer, late);
-              reader.buffer = [];
+        for (;;) {
+          if (this.lowOnTime()) {
+            reader.stopped = true;
+            return await this.handOver(h);
+          }
+          if (head >= window.length) {
+            if (pass === 1) {
+              // The window is delivered: the next is everything read since (waiting for a wave if none is in yet).
+              while (reader.buffer.length === 0 && reader.running) await reader.running;
+              if (reader.error !== undefined) throw reader.error;
+              if (reader.buffer.length > 0 || reader.bufferTo < segments.length) {
+                const late = lateOf(reader.buffer);
+                windows.push([windows[windows.length - 1][1], reader.bufferTo, late]);
+                window = split(reader.buffer, late);
+                reader.buffer = [];
+                head = 0;
+                pump();
+                continue;
+              }
+              // Every warnable subscriber of a unit was reached and those already shaking remain: while the chain still
+              // has urgent units to claim, they wait, as the plan's units wholly in the blind zone do (`park`).
+              if (h.label === 'unit' && pass1Batches > 0 && deferredComplete && deferred.length > 0 && this.parking) {
+                reader.stopped = true;
+                return await this.park(h, deliver);
+              }
+              // Pass 2: the deferred, in S order (read again when this holder did not see every window).
+              pass = 2;
+              window = deferredComplete ? deferred.sort(byKey) : await deferredOfItem();
               head = 0;
-              pump();
               continue;
             }
-            // Pass 2: the deferred, in S order (read again when this holder did not see every window).
-            pass = 2;
-            window = deferredComplete ? deferred.sort(byKey) : await deferredOfPiece();
-            head = 0;
-            continue;
+            break;
           }
-          break;
+          const taken = window.slice(head, head + size);
+          head += taken.length;
+          size = deps.pageSize;
+          const t = this.now();
+          const items: DeliveryItem[] = [];
+          for (const e of taken) this.build([e.s], items, coverage, e.segment);
+          const cursor: FrontCursor = {
+            pass,
+            windows: windows.map((w) => [...w] as FrontWindow),
+            key: taken[taken.length - 1].key,
+          };
+          await this.sendBatch(h, items, JSON.stringify({ front: cursor }), true);
+          if (pass === 1) pass1Batches++;
+          this.sortedBatches++;
+          this.sortedBusyMs += this.now() - t;
         }
-        const taken = window.slice(head, head + size);
-        head += taken.length;
-        size = deps.pageSize;
-        const t = this.now();
-        const items: DeliveryItem[] = [];
-        for (const e of taken) this.build([e.s], items, coverage, e.segment);
-        const r = items.length > 0 ? await this.deliverBatch(lease, items) : { delivered: 0, failed: 0 };
-        if (items.length > 0) last = this.now();
-        batches++;
-        await deps.afterDeliver?.({ segment: key, batches });
-        const batchCounts = { delivered: r.delivered, failed: r.failed, eligible: items.length };
-        this.result.eligible += items.length;
-        this.result.delivered += r.delivered;
-        this.result.failed += r.failed;
-        const cursor: FrontCursor = { pass, windows, key: taken[taken.length - 1].key };
-        await checkpoint(deps.locks, lease, JSON.stringify({ front: cursor }), batchCounts, deps.leaseMs);
-        sentBatches++;
-        busyMs += this.now() - t;
+        reader.stopped = true;
+        this.closeInBackground(h);
+        return 'done';
+      } catch (err) {
+        reader.stopped = true;
+        reader.running?.catch(() => {});
+        if (err instanceof LeaseLostError) return this.lost(h);
+        this.dropPaced(h);
+        throw err;
       }
-      reader.stopped = true;
-      await finish(deps.locks, lease, { delivered: 0, failed: 0, eligible: 0 });
-    } catch (err) {
-      reader.stopped = true;
-      if (err instanceof LeaseLostError) {
-        deps.log?.warn('lease lost: stopping work on front piece', { piece: key, version: lease.version });
-        deps.onMetric?.('LeasesLost', 1);
-        return 'lost';
-      }
-      throw err;
-    }
-    const completed = await unitDone(
-      deps.events,
-      this.event.eventId,
-      this.revision,
-      c,
-      { eligible: lease.eligible, delivered: lease.delivered, failed: lease.failed, lastDeliveryAt: last },
-      this.total,
-      this.finalState,
-    );
-    if (completed) this.result.completedEvent = true;
-    this.result.segments++;
-    deps.onMetric?.('SegmentsDone', 1);
-    return 'done';
+    };
+    return deliver();
   }
 
   /** The first delivery of this invocation marks the event running and records its time (off the alert's path). */
@@ -703,42 +1033,27 @@ class Run {
     });
   }
 
-  /** Delivers one batch under the lease; the first delivery of this invocation marks the event running (off the alert's path). */
-  private async deliverBatch(lease: Lease, items: DeliveryItem[]): Promise<{ delivered: number; failed: number }> {
-    const r = await this.deliverUnderLease(lease, items);
-    const delivered = r.delivered.length;
-    if (delivered > 0) await this.recordFirst();
-    return { delivered, failed: r.failed.length };
-  }
-
   /** Unit `unit` of the plan, work item `work` (the index counted into the event and handed over). */
   async processUnit(unit: number, work: number): Promise<SegmentOutcome> {
-    const { deps } = this;
     const key = unitKey(this.plan, this.units, unit);
+    const lease = await this.acquireWork(key, 'unit');
+    if (!lease) return 'skipped';
     const segments = unitSegments(this.plan, this.units, unit);
     const shardCounts = unitSegments(this.counts, this.units, unit);
-    let lease: Lease;
-    try {
-      lease = await acquire(deps.locks, { eventId: this.run, segment: key, owner: deps.owner, leaseMs: deps.leaseMs });
-    } catch (err) {
-      if (err instanceof LockHeldError || err instanceof SegmentDoneError) return 'skipped';
-      throw err;
-    }
-    if (lease.takeover) {
-      this.result.takeovers++;
-      deps.onMetric?.('LockTakeovers', 1);
-      deps.log?.info('unit taken over', { unit: key, attempts: lease.attempts, resumeFrom: lease.cursor ?? null });
+    const h: Held = { lease, key, work, label: 'unit', outstanding: [], batches: 0 };
+    if (this.sortsUnit(unit, segments, lease.cursor)) {
+      // The whole unit is one window (its shards read at once): one S order over all of it. A chain's very first unit
+      // starts with a prefix window instead (the first page of its nearest shard), as the key-order quick start does.
+      return this.processSorted(h, segments, shardCounts, this.now(), MAX_WAVE);
     }
     // What earlier runs sent in this unit's shards: read once per unit (nothing for a first run).
     const coverage = await this.ledger.coverage(segments);
-    let last: number | undefined;
-    let batches = 0;
     // Read-ahead: the next batch is read while the current one is delivered; never checkpointed before delivery.
     const quick = this.quickStart;
-    // An urgent unit's batches are delivered in S-arrival order (batch by batch: the cursor and the crash bound stay
-    // one batch, and the ledger reads cursors as positions).
+    // An urgent unit read in key order (sorting turned off, or a cursor written so) has each batch delivered in
+    // S-arrival order on its own.
     const urgent = this.urgent(unit);
-    const firstSize = quick ? Math.min(deps.pageSize, QUICK_START_BATCH) : deps.pageSize;
+    const firstSize = quick ? Math.min(this.deps.pageSize, QUICK_START_BATCH) : this.deps.pageSize;
     this.quickStart = false;
     let pending: Promise<Batch> | undefined = this.readBatch(
       segments,
@@ -748,136 +1063,23 @@ class Run {
       firstSize,
       quick,
     );
-    /** Batches delivered but not yet checkpointed (their paced part still going), oldest first. */
-    const outstanding: Outstanding[] = [];
-    /** The unit's last batch's counts, added by `finish` (the others by their checkpoints). */
-    let finalCounts: { delivered: number; failed: number; eligible: number } | undefined;
-    const drop = () => {
-      pending?.catch(() => {});
-      pending = undefined;
-      for (const o of outstanding) o.paced?.catch(() => {});
-    };
-    /** A batch wholly handled (its paced part awaited): counted, and the cursor moved past it under our lease. */
-    const settle = async (head: Outstanding) => {
-      if (head.paced) {
-        const r = await head.paced;
-        this.pacedInFlight -= head.size;
-        head.delivered += r.delivered.length;
-        head.failed += r.failed.length;
-        last = this.now();
-        if (r.delivered.length > 0) await this.recordFirst();
-      }
-      batches++;
-      await deps.afterDeliver?.({ segment: key, batches });
-      const counts = { delivered: head.delivered, failed: head.failed, eligible: head.eligible };
-      this.result.eligible += head.eligible;
-      this.result.delivered += head.delivered;
-      this.result.failed += head.failed;
-      // Acknowledged (or parked in the DLQ): move the cursor past this batch under our lease. The unit's last
-      // batch is counted by `finish` instead.
-      if (head.next) await checkpoint(deps.locks, lease, encodeUnitCursor(head.next), counts, deps.leaseMs);
-      else finalCounts = counts;
-    };
     try {
       for (;;) {
         if (this.lowOnTime()) {
-          // Hand over from the last checkpoint: wait for the paced sends in flight so it covers them (the successor
-          // would otherwise read them again; the send journal would keep them from reaching anyone twice).
-          for (const o of outstanding.splice(0)) await settle(o);
-          drop();
-          await handOff(deps.locks, lease);
-          await this.successor(work);
-          return 'handed-off';
+          pending?.catch(() => {});
+          return await this.handOver(h);
         }
         const batch: Batch = await pending!;
         pending = batch.next ? this.readBatch(segments, shardCounts, batch.next, coverage) : undefined;
-        const { items } = batch;
-        // Per-person channels (telegram, push, sms, email) are paced to their providers' rates: their part of the batch
-        // goes on in the background while the next batches' webhooks are delivered, so one slow channel does not hold
-        // every other channel to its pace. The cursor still moves only past batches wholly handled, in order.
-        const fast = items.filter((i) => !PACED_CHANNELS.has(i.channel.type));
-        const paced = items.filter((i) => PACED_CHANNELS.has(i.channel.type));
-        let fastDelivered = 0;
-        let fastFailed = 0;
-        if (fast.length > 0) {
-          const r = urgent ? await this.deliverInSOrder(lease, fast) : await this.deliverUnderLease(lease, fast);
-          fastDelivered = r.delivered.length;
-          fastFailed = r.failed.length;
-          last = this.now();
-          if (fastDelivered > 0) await this.recordFirst();
-        }
-        const entry: Outstanding = {
-          next: batch.next,
-          eligible: items.length,
-          delivered: fastDelivered,
-          failed: fastFailed,
-          size: paced.length,
-          paced: paced.length ? this.deliverUnderLease(lease, paced) : undefined,
-          settled: paced.length === 0,
-        };
-        if (entry.paced) {
-          this.pacedInFlight += paced.length;
-          entry.paced.then(
-            () => {
-              entry.settled = true;
-            },
-            () => {
-              entry.settled = true;
-            },
-          );
-        }
-        outstanding.push(entry);
-        // Checkpoint every leading batch that is wholly handled; wait for the oldest while the paced backlog is full.
-        while (outstanding.length > 0 && (outstanding[0].settled || this.pacedInFlight > MAX_PACED_IN_FLIGHT)) {
-          await settle(outstanding.shift()!);
-        }
+        await this.sendBatch(h, batch.items, batch.next ? encodeUnitCursor(batch.next) : undefined, urgent);
         if (batch.next) continue;
-        // Every batch read and its webhooks delivered. Close the lock first (only the current holder can), then count
-        // the unit into the event: a holder that lost the unit never counts it; a crash in between leaves a done lock,
-        // which the sweep counts (once: doneUnits). All of it (and the paced sends still going) in the background.
-        const close = async () => {
-          while (outstanding.length > 0) await settle(outstanding.shift()!);
-          await finish(deps.locks, lease, finalCounts ?? { delivered: 0, failed: 0, eligible: 0 });
-          const completed = await unitDone(
-            deps.events,
-            this.event.eventId,
-            this.revision,
-            work,
-            {
-              eligible: lease.eligible,
-              delivered: lease.delivered,
-              failed: lease.failed,
-              lastDeliveryAt: last,
-            },
-            this.total,
-            this.finalState,
-          );
-          if (completed) this.result.completedEvent = true;
-          this.result.segments++;
-          deps.onMetric?.('SegmentsDone', 1);
-        };
-        // Closing (two writes) goes on in the background while the chain claims and reads its next unit: the lock
-        // stays held until `finish`, and the invocation drains its tails before a successor, the sweep or its end.
-        this.tails.push(
-          close().catch((err) => {
-            drop();
-            if (err instanceof LeaseLostError) {
-              deps.log?.warn('lease lost: stopping work on unit', { unit: key, version: lease.version });
-              deps.onMetric?.('LeasesLost', 1);
-            } else {
-              this.tailError ??= err;
-            }
-          }),
-        );
+        this.closeInBackground(h);
         return 'done';
       }
     } catch (err) {
-      drop();
-      if (err instanceof LeaseLostError) {
-        deps.log?.warn('lease lost: stopping work on unit', { unit: key, version: lease.version });
-        deps.onMetric?.('LeasesLost', 1);
-        return 'lost';
-      }
+      pending?.catch(() => {});
+      if (err instanceof LeaseLostError) return this.lost(h);
+      this.dropPaced(h);
       throw err;
     }
   }
@@ -1027,14 +1229,22 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
       // The claim counter numbers the units after the front: work item pieces + i.
       const i = run.pieces + (await claimNext(deps.events, event.eventId, revision));
       if (i >= total) break;
+      // The urgent units are claimed: the blind parts this chain parked go before the rest of the plan.
+      if (!run.urgentWork(i) && (await run.resumeParked()) === 'handed-off') {
+        // Claimed but not begun: its lock is free, and the sweep takes it (no successor resumes it).
+        return run.result;
+      }
       const outcome = await run.processWork(i);
       if (outcome === 'handed-off') return run.result;
     }
+    if ((await run.resumeParked()) === 'handed-off') return run.result;
     await run.drainTails();
     await run.sweep();
     await run.drainTails();
     return run.result;
   } catch (err) {
+    // Parked units are handed over at once (the sweep takes them), not left to their leases.
+    await run.releaseParked().catch(() => {});
     if (err instanceof StaleRevisionError) {
       run.result.outcome = 'stale';
       return run.result;

@@ -13,6 +13,7 @@ import {
   type KafkaRecord,
   runSegmentWorker,
   type SelfManagedKafkaEvent,
+  type WorkerDeps,
   type WorkerPayload,
 } from '../../shared/fanout/index.ts';
 import { subscriberLevel } from '../../shared/fanout/ledger.ts';
@@ -66,7 +67,11 @@ function batch(values: { key: string; value: string; headers: Record<string, str
   };
 }
 
-function consumer(chains: Promise<unknown>[], over: Partial<ConsumeDeps> = {}): ConsumeDeps {
+function consumer(
+  chains: Promise<unknown>[],
+  over: Partial<ConsumeDeps> = {},
+  worker: Partial<WorkerDeps> = {},
+): ConsumeDeps {
   const { ddb } = stack.clients;
   const deliverer = new Deliverer({ sqs: stack.clients.sqs, names: stack.names, allowPrivateTargets: true });
   return {
@@ -87,6 +92,7 @@ function consumer(chains: Promise<unknown>[], over: Partial<ConsumeDeps> = {}): 
             leaseMs: 5000,
             pageSize: 100,
             reserveMs: 1000,
+            ...worker,
           },
           payload,
         ),
@@ -180,13 +186,14 @@ describe('consumeBatch', () => {
   });
 
   it.each([
-    ['unit by unit', undefined],
-    ['with the near-field front (piece cursors in the ledger)', 10],
+    ['unit by unit, urgent units in S order (order-key cursors of units in the ledger)', undefined, true],
+    ['unit by unit in key order (position cursors in the ledger)', undefined, false],
+    ['with the near-field front (piece cursors in the ledger)', 10, true],
   ])(
     'an update during the fan-out, %s: the new run continues where the old one got to, nobody is skipped, each level is sent once',
-    async (_, frontS) => {
+    async (_, frontS, sortUrgentUnits) => {
       const chains: Promise<unknown>[] = [];
-      const deps = consumer(chains, { frontS });
+      const deps = consumer(chains, { frontS }, { sortUrgentUnits });
       const v1 = drillQuake(`con-mid-${randomBytes(3).toString('hex')}`, { magnitude: 5.0 });
       // A slow receiver keeps the first run in flight when the update arrives (the issue's 700 ms case, shortened).
       sink.setSlow(150);

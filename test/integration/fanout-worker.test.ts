@@ -18,6 +18,7 @@ import {
   type WorkerPayload,
   workCount,
 } from '../../shared/fanout/index.ts';
+import { Ledger } from '../../shared/fanout/ledger.ts';
 import { type LockStore, list } from '../../shared/locks/index.ts';
 import { Deliverer, DRILL_BANNER } from '../../shared/notify/index.ts';
 import type { Quake } from '../../shared/quake/types.ts';
@@ -180,6 +181,142 @@ describe('segment worker loop', () => {
     expect(laterUnsorted).toBeGreaterThan(0);
   });
 
+  /** One chain over `quake` (planned for one chain), every delivered item in order with its unit and S arrival. */
+  async function oneChainLog(quake: Quake, over: Partial<WorkerDeps> = {}) {
+    const plan = await planned(quake, 1);
+    const unitOf = new Map<string, number>();
+    plan.units.forEach((start, u) => {
+      for (const seg of plan.segments.slice(start, plan.units[u + 1] ?? plan.segments.length)) unitOf.set(seg, u);
+    });
+    const byId = new Map(subs.map((x) => [x.id, x]));
+    const log: { id: string; unit: number; sAt: number; warned: boolean }[] = [];
+    const startedAt = Date.now();
+    const result = await runSegmentWorker(
+      deps({
+        pageSize: 100,
+        ...over,
+        deliver: (items) => {
+          for (const i of items) {
+            const id = i.notification.subscriberId;
+            const sAt = quake.originTime + sTravelTimeS(quake, byId.get(id)!) * 1000;
+            const unit = unitOf.get(segmentOf.get(id)!)!;
+            log.push({ id, unit, sAt, warned: i.notification.secondsUntilShaking > 0 });
+          }
+          return deliverer.deliver(items);
+        },
+      }),
+      { eventId: quake.id, chain: 0, hop: 0 },
+    );
+    // Units the S wave reaches (nearest point) within 9 s of the start: urgent to the worker (10 s) for the whole run.
+    const curve = travelTimeCurve('S', quake.depthKm);
+    const urgent = (u: number) =>
+      quake.originTime + curve.timeAtKm(plan.distancesKm[plan.units[u]]) * 1000 < startedAt + 9000;
+    return { plan, log, startedAt, urgent, result };
+  }
+
+  it('an urgent unit goes out in S-arrival order across the whole unit, not batch by batch', async () => {
+    const inOrder = (xs: number[]) => xs.every((x, i) => i === 0 || xs[i - 1] <= x);
+    /** Urgent units with more than one batch whose warned subscribers did not go out earliest S arrival first. */
+    const unordered = async (over: Partial<WorkerDeps>) => {
+      const quake = drillQuake(`fan-whole-${randomBytes(3).toString('hex')}`);
+      const { plan, log, urgent } = await oneChainLog(quake, over);
+      assertDeliveredExactly(quake);
+      expect(sink.duplicates()).toBe(0);
+      sink.reset();
+      let checked = 0;
+      let out = 0;
+      // The chain's first unit starts with its nearest shard's first page (the quick start's prefix window), then
+      // the rest in one order: it is left out.
+      for (let u = 0; u < plan.units.length; u++) {
+        const xs = log.filter((e) => e.unit === u && e.warned).map((e) => e.sAt);
+        if (!urgent(u) || xs.length <= 100 || u === log[0].unit) continue;
+        checked++;
+        if (!inOrder(xs)) out++;
+      }
+      return { checked, out };
+    };
+    const sorted = await unordered({});
+    expect(sorted.checked).toBeGreaterThan(0);
+    expect(sorted.out).toBe(0);
+    // The contrast: read in key order with each batch of 100 sorted on its own, the same units are out of order.
+    const batchwise = await unordered({ sortUrgentUnits: false });
+    expect(batchwise.checked).toBeGreaterThan(0);
+    expect(batchwise.out).toBeGreaterThan(0);
+  });
+
+  it('a unit straddling the blind zone: its warnable part goes with the urgent units, those already shaking after them', async () => {
+    /**
+     * Origin 4 s ago: the S wave has passed the dense core (within 3 km) and is crossing the nearest units. Returns
+     * how many urgent-unit alerts that still warned went out after the first already-shaking subscriber of a unit that
+     * also had subscribers it could warn (a straddling unit), and how many such straddling units there were.
+     */
+    const run = async (over: Partial<WorkerDeps>) => {
+      const quake = drillQuake(`fan-park-${randomBytes(3).toString('hex')}`, { originTime: Date.now() - 4000 });
+      const { log, startedAt, urgent, result } = await oneChainLog(quake, over);
+      assertDeliveredExactly(quake);
+      expect(sink.duplicates()).toBe(0);
+      expect(result.completedEvent).toBe(true);
+      expect(result.takeovers).toBe(0);
+      sink.reset();
+      const warnedUnits = new Set(log.filter((e) => e.warned).map((e) => e.unit));
+      const straddling = new Set(log.filter((e) => e.sAt < startedAt && warnedUnits.has(e.unit)).map((e) => e.unit));
+      const firstShaken = log.findIndex((e) => straddling.has(e.unit) && e.sAt < startedAt);
+      const warnedAfter = log.filter((e, i) => i > firstShaken && e.warned && urgent(e.unit)).length;
+      return { straddling: straddling.size, warnedAfter };
+    };
+    const parked = await run({});
+    expect(parked.straddling).toBeGreaterThan(0);
+    expect(parked.warnedAfter).toBe(0);
+    // The contrast: in key order, a straddling unit's shaken subscribers go out with it, before later urgent units.
+    const inline = await run({ sortUrgentUnits: false });
+    expect(inline.straddling).toBeGreaterThan(0);
+    expect(inline.warnedAfter).toBeGreaterThan(0);
+  });
+
+  it('the ledger reads an urgent unit’s order-key cursor: whoever was acknowledged before a crash counts as sent', async () => {
+    const quake = drillQuake(`fan-ledger-${randomBytes(3).toString('hex')}`);
+    const plan = await planned(quake, 1);
+    const crash = new Error('simulated environment death');
+    let batches = 0;
+    // Dies after its fourth batch was delivered, before that batch's checkpoint.
+    await expect(
+      runSegmentWorker(
+        deps({
+          afterDeliver: () => {
+            if (++batches === 4) throw crash;
+          },
+        }),
+        { eventId: quake.id, chain: 0, hop: 0 },
+      ),
+    ).rejects.toBe(crash);
+    const delivered = new Set(sink.received().map((n) => n.subscriberId));
+    const ev = (await getEvent(events, quake.id))!;
+    const locksNow = await list(locks, { eventId: quake.id });
+    expect(locksNow.some((l) => l.cursor?.includes('"front"'))).toBe(true);
+    // What a second revision's run would be told was already sent.
+    const ledger = await Ledger.load({
+      eventId: quake.id,
+      revision: 2,
+      runs: ev.runs,
+      locks,
+      planOf: (key) => getPlan(events, { ...ev, planKey: key }),
+    });
+    const coverage = await ledger.coverage(plan.segments);
+    const sent = new Set(
+      subs
+        .filter((x) => segmentOf.has(x.id))
+        .filter(
+          (x) =>
+            coverage.sent(segmentOf.get(x.id), { ...x, minMmi: x.minMmi ?? 3, locale: x.locale ?? 'en' }) !== 'none',
+        )
+        .map((x) => x.id),
+    );
+    // Three checkpointed batches of 100 count as sent; the batch in flight does not (it is sent again, same id).
+    expect(sent.size).toBeGreaterThanOrEqual(300);
+    for (const id of sent) expect(delivered.has(id), id).toBe(true);
+    expect(delivered.size - sent.size).toBeLessThanOrEqual(100);
+  });
+
   it('one chain delivers every eligible subscriber once, nearest segments first, and completes the event', async () => {
     const quake = drillQuake(`fan-one-${randomBytes(3).toString('hex')}`);
     const plan = await planned(quake, 1);
@@ -255,12 +392,13 @@ describe('segment worker loop', () => {
           return deliverer.deliver(items);
         },
       }),
-      { eventId: quake.id, chain: 0, hop: 0 },
+      // A successor invocation (hop 1): no quick start, so its first unit is read whole and sent in batches of 1,000.
+      { eventId: quake.id, chain: 0, hop: 1 },
     );
     assertDeliveredExactly(quake);
-    // After the chain's small first batch, a batch of more than 800 went out in chunks of 200: five or more calls of
-    // 300 ms, longer than the 1.2 s lease.
-    expect(sizes.slice(1, 5)).toEqual([200, 200, 200, 200]);
+    // A batch of more than 800 went out in chunks of 200: five calls of 300 ms, longer than the 1.2 s lease.
+    expect(sizes.slice(0, 4)).toEqual([200, 200, 200, 200]);
+    expect(sizes[4]).toBeGreaterThan(0);
     expect(Math.min(...margins)).toBeGreaterThan(0);
   });
 

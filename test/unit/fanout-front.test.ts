@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   compareFrontKeys,
   type FrontCursor,
+  type FrontWindow,
   frontCursorCovers,
   frontOf,
   frontOrderKey,
@@ -88,8 +89,9 @@ describe('front order key and cursor', () => {
   });
 
   it('covers exactly what the worker delivered before the cursor (property)', () => {
-    // A piece of 4 shards in 2 windows; the worker's order: window 0's on-time in key order, window 1's on-time in key
-    // order, then every deferred one in key order. A cursor after k deliveries covers exactly the first k.
+    // A piece of 4 shards in 2 windows (3 with a prefix window); the worker's order: each window's on-time in key
+    // order, window after window, then every deferred one in key order. A cursor after k deliveries covers exactly
+    // the first k.
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.double({ min: 1, max: 60, noNaN: true }), fc.nat(359)), {
@@ -97,21 +99,29 @@ describe('front order key and cursor', () => {
           maxLength: 40,
         }),
         fc.double({ min: 0, max: 1, noNaN: true }),
-        (raw, cut) => {
-          const windows: [number, number, number][] = [
+        fc.option(fc.constantFrom('s0', 's1', 's15', 's3', 's9'), { nil: undefined }),
+        (raw, cut, throughId) => {
+          // With a prefix: window 0 is shard 0's subscribers with ids up to `throughId` in key order (a chain's
+          // first page), and the range window [0, 2) holds the rest of shard 0 and shard 1.
+          const ranges: FrontWindow[] = [
             [0, 2, quake.originTime + 6000],
             [2, 4, quake.originTime + 9000],
           ];
+          const windows: FrontWindow[] =
+            throughId === undefined ? ranges : [[0, 0, quake.originTime + 5000, throughId], ...ranges];
           const subs = raw.map(([shard, km, bearing], i) => ({ shard, ...site(km, bearing, `s${i}`) }));
           const keyed = subs.map((s) => {
-            const w = windows.findIndex(([a, b]) => s.shard >= a && s.shard < b);
+            // Membership computed here, not by frontWindowOf: the prefix by byte order of ids, else the shard's range.
+            const prefixed =
+              throughId !== undefined &&
+              s.shard === 0 &&
+              Buffer.compare(Buffer.from(s.id), Buffer.from(throughId)) <= 0;
+            const r = ranges.findIndex(([a, b]) => s.shard >= a && s.shard < b);
+            const w = prefixed ? 0 : r + (throughId === undefined ? 0 : 1);
             return { s, w, key: frontOrderKey(quake, { lateBefore: windows[w][2] }, s) };
           });
           const byKey = (a: (typeof keyed)[0], b: (typeof keyed)[0]) => compareFrontKeys(a.key, b.key);
-          const sequence = [
-            ...keyed.filter((e) => e.w === 0 && !e.key.late).sort(byKey),
-            ...keyed.filter((e) => e.w === 1 && !e.key.late).sort(byKey),
-          ];
+          const sequence = windows.flatMap((_, w) => keyed.filter((e) => e.w === w && !e.key.late).sort(byKey));
           const pass1 = sequence.length;
           sequence.push(...keyed.filter((e) => e.key.late).sort(byKey));
           const k = Math.max(1, Math.ceil(cut * sequence.length));
