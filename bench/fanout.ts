@@ -140,6 +140,8 @@ interface Variant {
   frontS?: number;
   /** ...and at most this many subscribers (plan counts), so reading the front stays a few Queries. */
   frontMax?: number;
+  /** `WorkerDeps.sortUrgentUnits` (default true: an urgent unit is delivered in S order per subscriber, whole). */
+  sortUrgentUnits?: boolean;
 }
 const VARIANTS: Record<string, Variant> = {
   geo: { strategy: 'geo', plan: {} },
@@ -150,6 +152,8 @@ const VARIANTS: Record<string, Variant> = {
   'geo:sorted': { strategy: 'geo', plan: {}, sortedChunk: 200, pageSize: 2000 },
   'geo:front-proto': { strategy: 'geo', plan: {}, frontS: 2, frontMax: 4000 },
   'geo:front-wide': { strategy: 'geo', plan: {}, frontS: 2 },
+  // The worker before the fifth pass: an urgent unit read in key order, each batch of 500 sorted on its own.
+  'geo:batch-sorted': { strategy: 'geo', plan: {}, sortUrgentUnits: false },
 };
 
 /** The plan without its first `n` units (the prototype front), indices shifted. */
@@ -529,6 +533,7 @@ try {
                 leaseMs: 30_000,
                 pageSize: variant.pageSize ?? PAGE,
                 reserveMs: 10_000,
+                ...(variant.sortUrgentUnits === undefined ? {} : { sortUrgentUnits: variant.sortUrgentUnits }),
               },
               payload,
             );
