@@ -208,7 +208,13 @@ class Run {
   /** Paced notifications in flight past their unit's last checkpoint, in all units of this invocation. */
   pacedInFlight = 0;
   /** Units parked by this invocation (`park`), oldest first, with their leases renewed by one timer. */
-  private readonly parked: { h: Held; resume: () => Promise<SegmentOutcome>; lost: boolean }[] = [];
+  private readonly parked: {
+    h: Held;
+    resume: () => Promise<SegmentOutcome>;
+    lost: boolean;
+    /** Pass 1's batches still settling (their paced part), in order; awaited before pass 2 or a hand-over. */
+    settling: Promise<void>;
+  }[] = [];
   private parkedBeat: ReturnType<typeof setInterval> | undefined;
   private parkedBeating: Promise<void> = Promise.resolve();
   /** False once the invocation stopped parking (`resumeParked`, `releaseParked`). */
@@ -627,8 +633,15 @@ class Run {
    * the units straddling the blind zone's edge, where most of the near field's blind zone lives.
    */
   private async park(h: Held, resume: () => Promise<SegmentOutcome>): Promise<'parked'> {
-    for (const o of h.outstanding.splice(0)) await this.settle(h, o);
-    this.parked.push({ h, resume, lost: false });
+    // Pass 1's paced part (telegram, push…) settles in the background, in order, as a closing unit's does: the chain
+    // claims its next urgent unit at once instead of waiting at the providers' pace. Pass 2 and a hand-over wait for it
+    // (the cursor then stands at the end of pass 1).
+    const batches = h.outstanding.splice(0);
+    const settling = (async () => {
+      for (const o of batches) await this.settle(h, o);
+    })();
+    settling.catch(() => {});
+    this.parked.push({ h, resume, lost: false, settling });
     this.parkedBeat ??= setInterval(
       () => {
         this.parkedBeating = this.parkedBeating.then(() => this.beatParked());
@@ -662,12 +675,16 @@ class Run {
   async releaseParked(): Promise<void> {
     this.parking = false;
     await this.stopParkedBeat();
+    let failure: unknown;
     for (const p of this.parked.splice(0)) {
-      if (p.lost) continue;
-      await handOff(this.deps.locks, p.h.lease).catch((err) => {
-        if (!(err instanceof LeaseLostError)) throw err;
-      });
+      try {
+        await p.settling;
+        if (!p.lost) await handOff(this.deps.locks, p.h.lease);
+      } catch (err) {
+        if (!(err instanceof LeaseLostError)) failure ??= err;
+      }
     }
+    if (failure !== undefined) throw failure;
   }
 
   /** Whether work item `k` is an urgent unit (`urgent`): while the chain claims those, units stay parked. */
@@ -685,6 +702,14 @@ class Run {
     while (this.parked.length > 0) {
       const p = this.parked.shift()!;
       if (this.parked.length === 0) await this.stopParkedBeat();
+      if (!p.lost) {
+        try {
+          await p.settling;
+        } catch (err) {
+          if (!(err instanceof LeaseLostError)) throw err;
+          p.lost = true;
+        }
+      }
       if (p.lost) {
         this.lost(p.h);
         continue;

@@ -1,0 +1,145 @@
+/**
+ * Parking an urgent unit whose pass 1 has paced channels (shared/fanout/worker.ts `park`): a segment worker in-process
+ * on the local stack (real DynamoDB tables, locks, send journal and rate through the Deliverer), 10 % of the
+ * subscribers on Telegram (a local Bot API server, paced here at 4 messages/s), the rest on a signed webhook sink.
+ * Origin 4 s ago: the S wave is crossing the nearest units, so some urgent units straddle the blind zone and are
+ * parked after their pass 1. A parked unit's Telegram part of pass 1 must not hold the chain: the next urgent unit's
+ * webhooks go out while it is still sending, as they do after a unit read in key order (`closeInBackground`).
+ * Fails when `park` waits for the unit's paced sends before returning to the chain.
+ */
+import { randomBytes } from 'node:crypto';
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BotApiServer, startBotApi } from '../../local/telegram-bot-api.ts';
+import { startWebhookSink, type WebhookSink } from '../../local/webhook-sink.ts';
+import { type EventStore, getEvent, savePlan } from '../../shared/events/index.ts';
+import { planFanout, runSegmentWorker, unitKey } from '../../shared/fanout/index.ts';
+import { DEFAULT_FANOUT } from '../../shared/infra/config.ts';
+import { list } from '../../shared/locks/index.ts';
+import { Deliverer } from '../../shared/notify/index.ts';
+import { DynamoSendJournal } from '../../shared/notify/journal.ts';
+import { TelegramSender } from '../../shared/notify/telegram.ts';
+import { coveringCells, SubscriberStore } from '../../shared/segments/index.ts';
+import type { SubscriberInput } from '../../shared/segments/types.ts';
+import { drillQuake, expectedIds, population } from './pipeline-fixtures.ts';
+import { type TestStack, testStack } from './pipeline-support.ts';
+
+const SECRET = 'park-paced-secret';
+const TOKEN = '4343:park-paced-token';
+let stack: TestStack;
+let sink: WebhookSink;
+let bot: BotApiServer;
+let subs: SubscriberInput[];
+let store: SubscriberStore;
+const segmentOf = new Map<string, string>();
+
+beforeAll(async () => {
+  stack = await testStack('parkp', ['subscribers', 'segments', 'events', 'locks'], ['delivery']);
+  sink = await startWebhookSink({ secrets: SECRET });
+  bot = await startBotApi({ token: TOKEN });
+  subs = population({ count: 2500, maxKm: 140, dense: 400, target: `${sink.url}/hooks/k`, secret: SECRET }).map(
+    (s, i) => (i % 10 === 0 ? { ...s, channel: { type: 'telegram', target: String(800_000 + i) } } : s),
+  );
+  store = new SubscriberStore(stack.clients.ddb, stack.names, { maxSegmentSize: 150 });
+  expect((await store.upsert(subs)).rejected).toEqual([]);
+  for await (const page of paginateScan(
+    { client: stack.clients.ddb },
+    { TableName: stack.names.table('subscribers') },
+  )) {
+    for (const item of page.Items ?? []) segmentOf.set(item.subscriberId as string, item.segment as string);
+  }
+});
+afterAll(async () => {
+  await bot?.close();
+  await sink?.close();
+  await stack?.cleanup();
+});
+
+describe('parking with paced channels', () => {
+  it('a parked unit’s Telegram part does not hold the chain’s next urgent unit; everyone reached once', async () => {
+    const quake = drillQuake(`parkp-${randomBytes(3).toString('hex')}`, { originTime: Date.now() - 4000 });
+    const { ddb } = stack.clients;
+    const events: EventStore = { ddb, table: stack.names.table('events') };
+    const plan = await planFanout(quake, {
+      minSubscriberMmi: 3,
+      coveringCells,
+      segmentsForCells: (cells) => store.segmentsForCells(cells),
+    });
+    await savePlan(events, quake, { ...plan, chains: 1 });
+    const unitKeyOf = new Map<string, string>();
+    plan.units.forEach((start, u) => {
+      const shards = plan.segments.slice(start, plan.units[u + 1] ?? plan.segments.length);
+      for (const seg of shards) unitKeyOf.set(seg, unitKey(plan.segments, plan.units, u));
+    });
+    const deliverer = new Deliverer({
+      sqs: stack.clients.sqs,
+      names: stack.names,
+      allowPrivateTargets: true,
+      telegram: new TelegramSender({ token: TOKEN, apiBase: bot.url, paceBot: false }),
+      channels: { ...DEFAULT_FANOUT.channels, telegram: { ...DEFAULT_FANOUT.channels.telegram, ratePerSecond: 4 } },
+      journal: new DynamoSendJournal(ddb, stack.names.table('locks')),
+    });
+    /** Every deliver call in the order made: its unit's shards, whether it is the paced part, and when it settled. */
+    const calls: { unit: string; paced: boolean; done: boolean; doneAtCall?: number }[] = [];
+    const parkedUnits: string[] = [];
+    const result = await runSegmentWorker(
+      {
+        events,
+        locks: { ddb, table: stack.names.table('locks') },
+        subscribers: store,
+        deliver: async (items, opts) => {
+          const unit = unitKeyOf.get(segmentOf.get(items[0].notification.subscriberId)!)!;
+          const call = { unit, paced: items[0].channel.type === 'telegram', done: false } as (typeof calls)[number];
+          calls.push(call);
+          try {
+            return await deliverer.deliver(items, opts);
+          } finally {
+            call.done = true;
+            call.doneAtCall = calls.length;
+          }
+        },
+        invokeSuccessor: async () => {},
+        remainingMs: () => 120_000,
+        owner: `w-${randomBytes(3).toString('hex')}`,
+        leaseMs: 5000,
+        pageSize: 100,
+        reserveMs: 1000,
+        log: {
+          info: (msg: string, f?: Record<string, unknown>) => {
+            if (msg.startsWith('unit parked')) parkedUnits.push(String(f?.unit));
+          },
+          warn: () => {},
+        },
+      },
+      { eventId: quake.id, chain: 0, hop: 0 },
+    );
+    expect(result.completedEvent).toBe(true);
+
+    // Everyone eligible exactly once, over both channels.
+    const want = expectedIds(quake, subs);
+    const chats = new Map(subs.map((s) => [s.channel.target, s.id]));
+    const hooks = sink.receipts().filter((r) => r.notification.eventId === quake.id);
+    const reached = [
+      ...hooks.map((r) => r.notification.subscriberId),
+      ...bot.messages().map((m) => chats.get(m.chatId)!),
+    ];
+    expect(reached.sort()).toEqual([...want].sort());
+
+    // A parked unit whose pass 1 had a Telegram part: while that part was still going, the chain was already sending
+    // another unit's webhooks (calls made before the paced call settled).
+    const parkedWithPaced = parkedUnits.filter((u) => calls.some((c) => c.unit === u && c.paced));
+    expect(parkedWithPaced.length).toBeGreaterThan(0);
+    let overlapped = 0;
+    for (const u of parkedWithPaced) {
+      const i = calls.findIndex((c) => c.unit === u && c.paced);
+      const settledAt = calls[i].doneAtCall ?? calls.length;
+      if (calls.slice(i + 1, settledAt).some((c) => c.unit !== u && !c.paced)) overlapped++;
+    }
+    expect(overlapped).toBe(parkedWithPaced.length);
+
+    const locks = await list({ ddb, table: stack.names.table('locks') }, { eventId: quake.id });
+    expect(locks.reduce((n, l) => n + (l.delivered ?? 0), 0)).toBe(want.size);
+    expect(locks.every((l) => l.attempts === 1)).toBe(true);
+    expect((await getEvent(events, quake.id))?.state).toBe('complete');
+  });
+});
