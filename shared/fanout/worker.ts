@@ -919,8 +919,12 @@ class Run {
                 segment: segments[0],
                 shard: 0,
               }));
-              const late = lateOf(first);
               const throughId = page.cursor ? lastReadId(page.cursor) : undefined;
+              // A cursor without a subscriber id cannot bound a prefix: the rest of the shard joins this window.
+              if (page.cursor && throughId === undefined) {
+                first.push(...(await readShards(0, 1, { shard: 0, cursor: page.cursor })));
+              }
+              const late = lateOf(first);
               if (page.cursor && throughId !== undefined) {
                 windows.push([0, 0, late, throughId]);
                 prefixRest = { shard: 0, cursor: page.cursor };
