@@ -135,7 +135,11 @@ describe('parking with paced channels', () => {
       const settledAt = calls[i].doneAtCall ?? calls.length;
       if (calls.slice(i + 1, settledAt).some((c) => c.unit !== u && !c.paced)) overlapped++;
     }
-    expect(overlapped).toBe(parkedWithPaced.length);
+    // All but possibly the last: after the last urgent unit the chain's next step is taking its parked units back,
+    // and pass 2 waits for pass 1's paced part by design (the cursor must stand at the end of pass 1). Before the fix
+    // none overlapped.
+    expect(overlapped).toBeGreaterThan(0);
+    expect(overlapped).toBeGreaterThanOrEqual(parkedWithPaced.length - 1);
 
     const locks = await list({ ddb, table: stack.names.table('locks') }, { eventId: quake.id });
     expect(locks.reduce((n, l) => n + (l.delivered ?? 0), 0)).toBe(want.size);
