@@ -33,6 +33,7 @@
 import { type EventPlan, type RunRecord, runId } from '../events/index.ts';
 import { getMany, type LockItem, type LockStore } from '../locks/index.ts';
 import type { Quake } from '../quake/types.ts';
+import { pageCursorSubscriberId } from '../segments/store.ts';
 import type { Subscriber } from '../segments/types.ts';
 import { type AlertLevel, type AlertPolicy, DEFAULT_ALERT_POLICY, levelRises } from '../seismo/alert.ts';
 import { type IntensityModel, intensityModelFor } from '../seismo/intensity.ts';
@@ -42,6 +43,7 @@ import {
   frontPieceKey,
   frontPieceOf,
   frontPieceSegments,
+  idAtOrBefore,
   parseScanSegmentKey,
   unitKey,
   unitSegments,
@@ -115,7 +117,7 @@ export class Coverage {
     for (const c of (segment && this.byShard.get(segment)) || []) {
       if (c.includes) {
         if (c.includes(s)) consider(c.model);
-      } else if (c.throughId === undefined || Buffer.compare(Buffer.from(s.id), Buffer.from(c.throughId)) <= 0) {
+      } else if (c.throughId === undefined || idAtOrBefore(s.id, c.throughId)) {
         consider(c.model);
       }
     }
@@ -285,18 +287,8 @@ function covered(lock: LockItem, shards: readonly string[]): [string, { throughI
   const out: [string, { throughId?: string }][] = [];
   for (let i = 0; i < shards.length && i < pos.shard; i++) out.push([shards[i], {}]);
   if (pos.key !== undefined && pos.shard < shards.length) {
-    const last = lastSubscriberId(pos.key);
+    const last = pageCursorSubscriberId(pos.key);
     if (last !== undefined) out.push([shards[pos.shard], { throughId: last }]);
   }
   return out;
-}
-
-/** The subscriberId of a subscribers-table page cursor (the JSON of DynamoDB's LastEvaluatedKey). */
-function lastSubscriberId(key: string): string | undefined {
-  try {
-    const k = JSON.parse(key) as { subscriberId?: unknown };
-    return typeof k.subscriberId === 'string' ? k.subscriberId : undefined;
-  } catch {
-    return undefined;
-  }
 }

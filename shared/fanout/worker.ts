@@ -56,6 +56,7 @@ import {
 import { buildCancellation, buildNotification } from '../notify/build.ts';
 import type { DeliveryItem, DeliveryResult } from '../notify/types.ts';
 import type { Quake } from '../quake/types.ts';
+import { pageCursorSubscriberId } from '../segments/store.ts';
 import type { SegmentPage, Subscriber } from '../segments/types.ts';
 import { levelRises } from '../seismo/alert.ts';
 import { type IntensityModel, intensityModelFor } from '../seismo/intensity.ts';
@@ -172,16 +173,6 @@ interface FrontEntry {
   segment: string;
   /** Index of the shard in the piece. */
   shard: number;
-}
-
-/** The subscriberId of a segment page cursor (the JSON of DynamoDB's LastEvaluatedKey), if it has one. */
-function lastReadId(cursor: string): string | undefined {
-  try {
-    const k = JSON.parse(cursor) as { subscriberId?: unknown };
-    return typeof k.subscriberId === 'string' ? k.subscriberId : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The front cursor of a piece's lock (undefined: nothing acknowledged yet). */
@@ -919,7 +910,7 @@ class Run {
                 segment: segments[0],
                 shard: 0,
               }));
-              const throughId = page.cursor ? lastReadId(page.cursor) : undefined;
+              const throughId = page.cursor ? pageCursorSubscriberId(page.cursor) : undefined;
               // A cursor without a subscriber id cannot bound a prefix: the rest of the shard joins this window.
               if (page.cursor && throughId === undefined) {
                 first.push(...(await readShards(0, 1, { shard: 0, cursor: page.cursor })));

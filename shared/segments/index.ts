@@ -13,6 +13,7 @@ export {
   belowPlanningThreshold,
   DEFAULT_MAX_SEGMENT_SIZE,
   type Locations,
+  pageCursorSubscriberId,
   privateTargetRefusal,
   SubscriberStore,
   type SubscriberStoreOptions,

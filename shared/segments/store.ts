@@ -187,6 +187,20 @@ function encodeCursor(key: Record<string, unknown> | undefined): string | undefi
   return key ? JSON.stringify(key) : undefined;
 }
 
+/**
+ * The subscriberId a segment page cursor stops at (`readSegmentPage`'s cursor: the JSON of DynamoDB's LastEvaluatedKey
+ * of a Query on one shard), or undefined when it names none or is not such a cursor. DynamoDB returns a shard's items
+ * in subscriberId byte order, so everyone at or before this id in that order was read.
+ */
+export function pageCursorSubscriberId(cursor: string): string | undefined {
+  try {
+    const k = JSON.parse(cursor) as { subscriberId?: unknown };
+    return typeof k?.subscriberId === 'string' ? k.subscriberId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
   if (cursor === undefined) return undefined;
   try {
