@@ -16,7 +16,7 @@
  *             wave; reported by epicentral band against the ideal bound at the same measured throughput.
  *
  *   node bench/fanout.ts [--sizes 10000,100000,1000000] [--skip-1m] [--layouts inside,country,city] [--parallelism 8]
- *     [--strategies geo,scan] [--repeat 1] [--max-segment-size 2000] [--no-warmup] [--count-calls]
+ *     [--strategies geo,scan] [--repeat 1] [--max-segment-size 2000] [--no-warmup] [--count-calls] [--dump PREFIX]
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -58,6 +58,37 @@ import {
   type Site,
 } from './city.ts';
 import { startDynalite, startSqs, stopAll } from './services.ts';
+
+/**
+ * Writes one city run's per-subscriber record (`--dump`): the plan's segments and unit starts, and for each subscriber
+ * within 30 km of the epicentre its index, epicentral km, shard, S arrival and notification time (ms after
+ * acceptance; null when not notified). Read by bench/city-units.ts.
+ */
+async function writeCityDump(
+  file: string,
+  r: {
+    plan: FanoutPlan;
+    quake: Quake;
+    acceptedAt: number;
+    at: Float64Array;
+    lat: Float64Array;
+    lon: Float64Array;
+    idOf: (k: number) => string;
+    locate: (ids: string[]) => Promise<Map<string, string>>;
+  },
+): Promise<void> {
+  const near: { k: number; km: number; sMs: number; at: number | null }[] = [];
+  for (let k = 0; k < r.at.length; k++) {
+    const site = { lat: r.lat[k], lon: r.lon[k] };
+    const km = epicentralKm(r.quake, site);
+    if (km > 30) continue;
+    near.push({ k, km, sMs: sArrivalAt(r.quake, site) - r.acceptedAt, at: Number.isNaN(r.at[k]) ? null : r.at[k] });
+  }
+  const where = await r.locate(near.map((n) => r.idOf(n.k)));
+  const subscribers = near.map((n) => ({ ...n, segment: where.get(r.idOf(n.k)) ?? null }));
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(file, JSON.stringify({ segments: r.plan.segments, units: r.plan.units, subscribers }));
+}
 
 function usage(message: string): never {
   process.stderr.write(`bench/fanout.ts: ${message}\n`);
@@ -104,6 +135,12 @@ function parseBenchArgs() {
       'max-segment-size': { type: 'string', default: '2000' },
       /** Count DynamoDB calls (and their time) per operation and table, printed per strategy run. */
       'count-calls': { type: 'boolean', default: false },
+      /**
+       * City layout: write, per measured run, `<prefix>-<strategy>-<run>.json` with the plan's units and, for every
+       * subscriber within 30 km of the epicentre, their shard, S arrival and notification time (ms after acceptance):
+       * the input of `node bench/city-units.ts FILE` (where each unit's subscribers were warned or missed).
+       */
+      dump: { type: 'string' },
       /**
        * One unreported geo run per layout before the measured ones (`--no-warmup` to skip): its first notification pays
        * for compiling the planner, worker, deliverer and SDK code in this process (~0.2 s more than a second run), which a
@@ -555,6 +592,18 @@ try {
         if (warmup) {
           log(`  warm-up (geo, not reported): first ${times[0] ?? '—'} ms, ${receipts.length} delivered`);
           continue;
+        }
+        if (args.dump && layoutName === 'city') {
+          await writeCityDump(`${args.dump}-${strategy}-${measured.length}.json`, {
+            plan,
+            quake,
+            acceptedAt,
+            at,
+            lat,
+            lon,
+            idOf: (k) => `${seedOpts.idPrefix}-${seedOpts.seed}-${k}`,
+            locate: (ids) => store.locate(ids),
+          });
         }
         measured.push({ strategy, quake, acceptedAt, at, units: plan.units.length });
         const firstMs = times[0] ?? 0;
