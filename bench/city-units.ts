@@ -4,9 +4,11 @@
  * the run's first notification (the blind zone), how many of the 0–20 km band outside it the unit held and missed, and
  * when the unit's first and last notification arrived; then the band's share as run, and as it would be with the same
  * notification times given out inside each unit earliest deadline first, those already late last (Moore 1968): what
- * the order inside the units costs, apart from the order of the units.
+ * the order inside the units costs, apart from the order of the units. `--timeline MS` adds, per unit and for all of
+ * them, how many notifications arrived in each 100 ms from the first notification up to MS after it: a stall (no
+ * notification anywhere while the chains read) shows as a run of empty columns.
  *
- *   node bench/city-units.ts FILE [--units 30]
+ *   node bench/city-units.ts FILE [--units 30] [--timeline 2000]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -18,13 +20,18 @@ interface Dump {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench/city-units.ts: ${message}\nusage: node bench/city-units.ts FILE [--units 30]\n`);
+  process.stderr.write(
+    `bench/city-units.ts: ${message}\nusage: node bench/city-units.ts FILE [--units 30] [--timeline 2000]\n`,
+  );
   process.exit(2);
 }
 
 let parsed: ReturnType<typeof parse>;
 function parse() {
-  return parseArgs({ options: { units: { type: 'string', default: '30' } }, allowPositionals: true });
+  return parseArgs({
+    options: { units: { type: 'string', default: '30' }, timeline: { type: 'string' } },
+    allowPositionals: true,
+  });
 }
 try {
   parsed = parse();
@@ -35,6 +42,10 @@ const [file] = parsed.positionals;
 if (!file || parsed.positionals.length > 1) usage('one dump file is needed');
 const shown = Number(parsed.values.units);
 if (!Number.isInteger(shown) || shown < 1) usage(`--units must be a positive integer, got "${parsed.values.units}"`);
+const timeline = parsed.values.timeline === undefined ? undefined : Number(parsed.values.timeline);
+if (timeline !== undefined && !(Number.isInteger(timeline) && timeline >= 100 && timeline <= 60_000)) {
+  usage(`--timeline must be a whole number of ms from 100 to 60000, got "${parsed.values.timeline}"`);
+}
 
 let dump: Dump;
 try {
@@ -114,4 +125,27 @@ lines.push(
   `0–20 km outside the blind zone: ${band.length}; warned as run ${share(band.filter((s) => warned(s, s.at)).length)}, ` +
     `with the same times inside each unit in deadline order ${share(band.filter((s) => warned(s, reordered.get(s.k) ?? null)).length)}.`,
 );
+if (timeline !== undefined) {
+  // Notifications per 100 ms from the first one: per unit shown, then all units (every notification within 30 km).
+  const buckets = Math.ceil(timeline / 100);
+  const row = (subs: Dump['subscribers']) => {
+    const n = new Array<number>(buckets).fill(0);
+    for (const s of subs) {
+      if (s.at === null) continue;
+      const b = Math.floor((s.at - first) / 100);
+      if (b >= 0 && b < buckets) n[b]++;
+    }
+    return n.map((x) => (x ? String(x) : '·')).join(' | ');
+  };
+  const heads = Array.from({ length: buckets }, (_, b) => `+${b * 100}`);
+  lines.push(
+    '',
+    `Notifications per 100 ms after the first (${fmt(first)}), within 30 km:`,
+    '',
+    `| unit | ${heads.join(' | ')} |`,
+    `| ---: | ${heads.map(() => '---:').join(' | ')} |`,
+  );
+  for (const u of units.slice(0, shown)) lines.push(`| ${u} | ${row(byUnit.get(u)!)} |`);
+  lines.push(`| all | ${row(dump.subscribers)} |`);
+}
 process.stdout.write(`${lines.join('\n')}\n`);
