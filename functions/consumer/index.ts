@@ -71,6 +71,7 @@ if (shouldPrime(env.QUAKECTL_PRIME)) {
       segmentsForCells: (cells) => store.segmentsForCells(cells),
       scanSegmentsPage: () =>
         clients.ddb.send(new ScanCommand({ TableName: config.names.table('segments'), Limit: 1 })),
+      allSegments: () => store.allSegments(),
       dryRunWorker: () =>
         clients.lambda.send(
           new InvokeCommand({

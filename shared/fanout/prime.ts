@@ -12,7 +12,7 @@ import { buildNotification } from '../notify/build.ts';
 import type { Notification } from '../notify/types.ts';
 import { encodeBatch, postBatch } from '../notify/webhook.ts';
 import type { Quake } from '../quake/types.ts';
-import { coveringCells } from '../segments/cells.ts';
+import { cellCircle, coveringCells } from '../segments/cells.ts';
 import { subscriberFromItem } from '../segments/store.ts';
 import type { SegmentPage, SegmentRef, Subscriber } from '../segments/types.ts';
 import { intensityModelFor } from '../seismo/intensity.ts';
@@ -150,16 +150,46 @@ export interface ConsumerPrimeDeps {
   segmentsForCells(cells: readonly string[]): Promise<SegmentRef[]>;
   /** One page (Limit 1) of the segments table's Scan: the planner's whole-table read for large footprints. */
   scanSegmentsPage(): Promise<unknown>;
+  /**
+   * Every row of the segments table (`SubscriberStore.allSegments`): the circles of their cells and areas are what the
+   * planner computes first for a real footprint (`segments.circles`).
+   */
+  allSegments?(): Promise<SegmentRef[]>;
   /** A `DryRun` invoke of the worker's alias (what `startChain` invokes). */
   dryRunWorker(): Promise<unknown>;
   dlqUrl(): Promise<string>;
   now?: () => number;
 }
 
+/** Cells whose circle is computed per slice of the `segments.circles` step (~5 µs each warm). */
+const CIRCLES_SLICE = 2000;
+
+/**
+ * The circle (cells.ts `cellCircle`, kept across invocations) of every shard's res-5 cell and area cell in the
+ * segments table: the planner needs them for any real footprint, ~12,000 of them for a drill's 800 shards, 50–80 ms
+ * of the first alert's planning when computed then (docs/fanout-benchmark.md, "The first alert's path: planning").
+ * Reads only; stops between slices when the priming's time is up.
+ */
+async function primeCircles(all: () => Promise<SegmentRef[]>, ctx: PrimeContext): Promise<number> {
+  const cells = new Set<string>();
+  for (const ref of await all()) {
+    cells.add(ref.cell);
+    for (const c of ref.area ?? []) cells.add(c);
+  }
+  let n = 0;
+  for (const c of cells) {
+    if (n++ % CIRCLES_SLICE === 0) await ctx.slice();
+    cellCircle(c);
+  }
+  return cells.size;
+}
+
 /** Consumer: event read, conditional write, segments read, the planner, the worker's invoke, the DLQ's URL. */
 export function consumerPrimeSteps(deps: ConsumerPrimeDeps): PrimeStep[] {
   const now = deps.now ?? Date.now;
+  const all = deps.allSegments;
   return [
+    ...(all ? [{ name: 'segments.circles', run: (ctx: PrimeContext) => primeCircles(all, ctx) }] : []),
     { name: 'events.get', run: () => getEvent(deps.events, PRIME_EVENT_ID) },
     // Fails its condition (no such event): the same UpdateItem and error path as a claim or a plan save.
     { name: 'events.conditional-update', run: () => claimNext(deps.events, PRIME_EVENT_ID, 1) },

@@ -78,12 +78,44 @@ export function areaDistanceKm(area: readonly string[], lat: number, lon: number
   return best;
 }
 
-/** Centre of a cell and the radius of the circle around it that holds the whole cell (its farthest vertex). */
-export function cellCircle(cell: string): { lat: number; lon: number; radiusKm: number } {
+/** A cell's circumscribed circle (`cellCircle`). */
+export interface CellCircle {
+  readonly lat: number;
+  readonly lon: number;
+  readonly radiusKm: number;
+}
+
+/**
+ * Circles already computed, kept across calls (and across a warm Lambda environment's invocations): an H3 index fixes
+ * its cell's geometry, so a kept circle is exact, never stale. Planning a footprint of ~800 shards takes the circles of
+ * ~12,000 res-7 area cells (an H3 centre and boundary each): 50–80 ms of a consumer's first alert before this cache,
+ * measured in docs/fanout-benchmark.md ("The first alert's path: planning"). Bounded: cleared when full.
+ */
+const circles = new Map<string, CellCircle>();
+/** At most this many circles kept (~100 B each: ~20 MB). */
+const MAX_CIRCLES = 200_000;
+
+/** Whether `cellCircle` keeps this cell's circle now (diagnostics and tests: what priming filled). */
+export function isCircleKept(cell: string): boolean {
+  return circles.has(cell);
+}
+
+/**
+ * Centre of a cell and the radius (km) of the circle around it that holds the whole cell (its farthest vertex, by
+ * great-circle distance): an H3 index string in, `{lat, lon, radiusKm}` out (degrees, km). h3-js does not check the
+ * string (another string gives a meaningless circle): callers pass cells from H3 functions or the segments table.
+ * Memoised (`circles`).
+ */
+export function cellCircle(cell: string): CellCircle {
+  const kept = circles.get(cell);
+  if (kept) return kept;
   const [lat, lon] = cellToLatLng(cell);
   let radiusKm = 0;
   for (const [vlat, vlon] of cellToBoundary(cell)) radiusKm = Math.max(radiusKm, haversineKm(lat, lon, vlat, vlon));
-  return { lat, lon, radiusKm };
+  const c: CellCircle = { lat, lon, radiusKm };
+  if (circles.size >= MAX_CIRCLES) circles.clear();
+  circles.set(cell, c);
+  return c;
 }
 
 /** Great-circle distance from a point to the nearest possible point of a cell (a lower bound; 0 inside). */

@@ -5,6 +5,7 @@ export {
   cellMinDistanceKm,
   coveringCells,
   H3_RESOLUTION,
+  isCircleKept,
   parseSegmentKey,
   segmentKey,
 } from './cells.ts';

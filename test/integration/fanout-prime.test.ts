@@ -67,6 +67,7 @@ describe('priming steps on the local stack', () => {
         segmentsForCells: (cells) => store.segmentsForCells(cells),
         scanSegmentsPage: () =>
           stack.clients.ddb.send(new ScanCommand({ TableName: stack.names.table('segments'), Limit: 1 })),
+        allSegments: () => store.allSegments(),
         dryRunWorker: async () => {},
         dlqUrl: dlqUrl('consumer'),
       }),
@@ -78,6 +79,8 @@ describe('priming steps on the local stack', () => {
       ['events.conditional-update', expect.objectContaining({ error: expect.stringMatching(/^StaleRevisionError: /) })],
     ]);
     expect(r.steps.plan).toBeDefined();
+    // The whole segments table read for its cells' circles (empty here: it answers, and writes nothing).
+    expect(r.steps['segments.circles']).toBeDefined();
     expect(await itemCounts()).toEqual([0, 0, 0, 0]);
   });
 });
