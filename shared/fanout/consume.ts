@@ -187,6 +187,12 @@ async function handleRecord(
     return 'poison';
   }
   if (d.kind === 'retraction') return handleRetraction(d, deps, result, cap);
+  const t0 = performance.now();
+  /** ms from the record's handling start to each step of planning, logged with `event planned`. */
+  const steps: Record<string, number> = {};
+  const step = (name: string) => {
+    steps[name] = Math.round(performance.now() - t0);
+  };
   const { quake, acceptedAt } = d;
   const now = (deps.now ?? Date.now)();
   const notAlerted = !isAlertable(quake, deps.minMagnitude)
@@ -200,6 +206,7 @@ async function handleRecord(
     return 'skipped';
   }
   const current = await getEvent(deps.events, quake.id);
+  step('event');
   if (current?.handledUpdatedAt !== undefined && current.handledUpdatedAt >= quake.updatedAt) {
     await restartIfNeverStarted(current, quake, deps);
     // The consumer may have died before its CAP publication ended: publish again (same bytes if it had).
@@ -233,6 +240,7 @@ async function handleRecord(
     segmentsForCells: deps.segmentsForCells,
     allSegments: deps.allSegments,
   });
+  step('plan');
   const chains = Math.min(deps.parallelism, plan.units.length);
   const saved = await savePlan(
     deps.events,
@@ -242,7 +250,9 @@ async function handleRecord(
   );
   if (!saved) return 'duplicate';
   const revision = saved.revision ?? 1;
+  step('saved');
   const superseded = await supersedePrevious(saved, deps);
+  step('superseded');
   deps.log?.info('event planned', {
     eventId: quake.id,
     revision,
@@ -255,6 +265,7 @@ async function handleRecord(
     subscribers: plan.subscribers,
     chains: saved.chains ?? chains,
     supersededUnits: superseded,
+    msFromStart: steps,
   });
   await startChains(quake.id, revision, saved.chains ?? chains, deps, saved.planKey);
   publishCapLater(saved, deps, result, cap);

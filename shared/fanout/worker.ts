@@ -467,6 +467,7 @@ class Run {
       if (err instanceof LockHeldError || err instanceof SegmentDoneError) return undefined;
       throw err;
     }
+    this.mark('lock');
     if (lease.takeover) {
       this.result.takeovers++;
       deps.onMetric?.('LockTakeovers', 1);
@@ -904,6 +905,7 @@ class Run {
               // so the first alert waits for one read of QUICK_START_BATCH, not for whole shards; the reader goes on
               // from that page's end.
               const page = await this.readPage(segments[0], undefined, QUICK_START_BATCH);
+              this.mark('read');
               const first = page.items.map((s) => ({
                 key: frontOrderKey(this.quake, floor, s),
                 s,
@@ -930,6 +932,7 @@ class Run {
               );
             } else {
               const first = await readShards(0, Math.min(firstWindow, segments.length));
+              this.mark('read');
               const late = lateOf(first);
               windows.push([0, Math.min(firstWindow, segments.length), late]);
               window = split(first, late);
@@ -1001,10 +1004,34 @@ class Run {
     return deliver();
   }
 
+  /**
+   * Milliseconds from the invocation's start (`runSegmentWorker`) to each step of its first delivery: event and plan
+   * read, ledger loaded, first claim, first lock, first subscribers read, first delivery acknowledged. Logged once, at
+   * the first delivery (`first delivery` in the function log): where a slow first alert spent its time.
+   */
+  readonly trace: Record<string, number> = {};
+  /** `performance.now()` at the invocation's start (`begin`). */
+  private startedAt = performance.now();
+
+  /** The invocation started at `t0` (`performance.now()`); steps before the run existed, in ms from it. */
+  begin(t0: number, steps: Record<string, number>): void {
+    this.startedAt = t0;
+    for (const [k, v] of Object.entries(steps)) this.trace[k] = Math.round(v);
+  }
+
+  /** Records step `name` of the first delivery's path, the first time only. */
+  mark(name: string): void {
+    if (!this.firstRecorded && this.trace[name] === undefined) {
+      this.trace[name] = Math.round(performance.now() - this.startedAt);
+    }
+  }
+
   /** The first delivery of this invocation marks the event running and records its time (off the alert's path). */
   private async recordFirst(): Promise<void> {
     if (this.firstRecorded) return;
+    this.mark('delivered');
     this.firstRecorded = true;
+    this.deps.log?.info('first delivery', { msFromStart: { ...this.trace } });
     const t = this.now();
     await Promise.all([
       this.running ? undefined : markRunning(this.deps.events, this.event.eventId, this.revision),
@@ -1090,6 +1117,7 @@ class Run {
           return await this.handOver(h);
         }
         const batch: Batch = await pending!;
+        this.mark('read');
         pending = batch.next ? this.readBatch(segments, shardCounts, batch.next, coverage) : undefined;
         await this.sendBatch(h, batch.items, batch.next ? encodeUnitCursor(batch.next) : undefined, urgent);
         if (batch.next) continue;
@@ -1202,6 +1230,7 @@ async function planByKey(deps: WorkerDeps, key: string): Promise<EventPlan | und
 export const DEFAULT_MAX_HOPS = 50;
 
 export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload): Promise<WorkerResult> {
+  const t0 = performance.now();
   const maxHops = deps.maxHops ?? DEFAULT_MAX_HOPS;
   if (payload.hop >= maxHops) {
     const reason = `chain ${payload.chain} reached the hop limit (${payload.hop} ≥ ${maxHops}): parked instead of invoking again`;
@@ -1211,9 +1240,19 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
     return { ...emptyResult(), outcome: 'hop-limit' };
   }
   // The plan named by the payload is read beside the event (one round trip on the first alert's path, not two).
+  let eventRead = 0;
+  let hintRead = 0;
   const [event, hinted] = await Promise.all([
-    getEvent(deps.events, payload.eventId),
-    payload.planKey ? planByKey(deps, payload.planKey).catch(() => undefined) : undefined,
+    getEvent(deps.events, payload.eventId).finally(() => {
+      eventRead = performance.now() - t0;
+    }),
+    payload.planKey
+      ? planByKey(deps, payload.planKey)
+          .catch(() => undefined)
+          .finally(() => {
+            hintRead = performance.now() - t0;
+          })
+      : undefined,
   ]);
   const revision = payload.revision ?? event?.revision;
   if (!event || revision === undefined || !event.plannedQuake) {
@@ -1222,6 +1261,7 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
   if (event.revision !== revision) return { ...emptyResult(), outcome: 'stale' };
   const plan = hinted && event.planKey === payload.planKey ? hinted : await planOf(deps, event);
   if (!plan) return { ...emptyResult(), outcome: 'no-plan' };
+  const planRead = performance.now() - t0;
   const ledger = await Ledger.load({
     eventId: event.eventId,
     revision,
@@ -1231,6 +1271,12 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
     policy: { thresholds: deps.thresholds, probability: deps.alertProbability },
   });
   const run = new Run(deps, payload, event, plan, revision, event.plannedQuake, ledger);
+  run.begin(t0, {
+    event: eventRead,
+    ...(hintRead ? { planHint: hintRead } : {}),
+    plan: planRead,
+    ledger: performance.now() - t0,
+  });
   try {
     if (payload.resume !== undefined) {
       const outcome = await run.processWork(payload.resume);
@@ -1248,6 +1294,7 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
       }
       // The claim counter numbers the units after the front: work item pieces + i.
       const i = run.pieces + (await claimNext(deps.events, event.eventId, revision));
+      run.mark('claim');
       if (i >= total) break;
       // The urgent units are claimed: the blind parts this chain parked go before the rest of the plan.
       if (!run.urgentWork(i) && (await run.resumeParked()) === 'handed-off') {

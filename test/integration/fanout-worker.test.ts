@@ -107,16 +107,25 @@ describe('segment worker loop', () => {
     const quake = { ...base, lon: base.lon + 1.5, magnitude: 6.2 };
     const plan = await planned(quake, 1);
     const batches: string[][] = [];
+    const infos: [string, Record<string, unknown> | undefined][] = [];
     await runSegmentWorker(
       deps({
         deliver: (items) => {
           batches.push(items.map((i) => segmentOf.get(i.notification.subscriberId)!));
           return deliverer.deliver(items);
         },
+        log: { info: (m, f) => void infos.push([m, f]), warn: () => {} },
       }),
       { eventId: quake.id, chain: 0, hop: 0 },
     );
     assertDeliveredExactly(quake);
+    // The first delivery's path, step by step, logged once: each step after the one before it.
+    const traces = infos.filter(([m]) => m === 'first delivery');
+    expect(traces).toHaveLength(1);
+    const steps = traces[0][1]?.msFromStart as Record<string, number>;
+    const order = ['event', 'plan', 'ledger', 'claim', 'lock', 'read', 'delivered'];
+    expect(Object.keys(steps).filter((k) => order.includes(k))).toEqual(order);
+    for (let i = 1; i < order.length; i++) expect(steps[order[i]]).toBeGreaterThanOrEqual(steps[order[i - 1]]);
     const first = [...new Set(batches[0])];
     expect(batches[0].length).toBeLessThanOrEqual(100);
     expect(first.length).toBeLessThanOrEqual(4);
