@@ -1,7 +1,8 @@
 /**
  * Where the benchmark process spent its CPU, 100 ms at a time, during one fan-out run: reads a V8 CPU profile written
- * by `node --cpu-prof --cpu-prof-dir DIR bench/fanout.ts …` and, from the first sample of the last run's workers
- * (`runSegmentWorker` on the stack; the last run of the profile, after any warm-up), prints per 100 ms the share of
+ * by `node --cpu-prof --cpu-prof-dir DIR bench/fanout.ts --strategies geo …` and, from the first sample of the last
+ * run's workers (the profile's last `planFanout`, then the first `runSegmentWorker` after it: the run after any
+ * warm-up; with several strategies, the last one's), prints per 100 ms the share of
  * samples in each part of the pipeline: waiting (idle: dynalite is a separate process), garbage collection, the
  * DynamoDB client (AWS SDK and Smithy: requests, response decoding, unmarshalling), webhook delivery (encoding,
  * signing, the HTTP client), the loopback sink, the worker and planner, and the rest. Then the same over the whole run.
@@ -90,7 +91,8 @@ const partOf = (id: number) => {
   return PARTS.find(([, test]) => test(frames))?.[0] ?? 'other';
 };
 
-// Sample times (µs) and the last run: a worker sample more than 3 s after the previous one starts a new run.
+// Sample times (µs) and the last run: from the first worker sample after the last planning sample, to the last worker
+// sample.
 const times: number[] = [];
 let t = profile.startTime;
 for (const d of profile.timeDeltas) {
@@ -100,9 +102,12 @@ for (const d of profile.timeDeltas) {
 let runStart = -1;
 let runEnd = -1;
 for (let i = 0; i < profile.samples.length; i++) {
-  if (!stack(profile.samples[i]).some((x) => x.endsWith(':runSegmentWorker'))) continue;
-  if (runStart < 0 || times[i] - times[runEnd] > 3e6) runStart = i;
-  runEnd = i;
+  const frames = stack(profile.samples[i]);
+  if (frames.some((x) => x.endsWith(':planFanout'))) runStart = -1;
+  else if (frames.some((x) => x.endsWith(':runSegmentWorker'))) {
+    if (runStart < 0) runStart = i;
+    runEnd = i;
+  }
 }
 if (runStart < 0) usage(`${file}: no sample has runSegmentWorker on its stack (not a bench/fanout.ts profile?)`);
 
@@ -129,5 +134,6 @@ const lines = [
   `| ---: | ${names.map(() => '---:').join(' | ')} |`,
   ...perBucket.map((m, b) => `| +${b * 100} ms | ${names.map((n) => pct(m, n)).join(' | ')} |`),
   `| whole run | ${names.map((n) => pct(whole, n)).join(' | ')} |`,
+  `| whole run, ms | ${names.map((n) => Math.round((whole.get(n) ?? 0) / 1000)).join(' | ')} |`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
