@@ -2,12 +2,14 @@
  * Where the benchmark process spent its CPU, 100 ms at a time, during one fan-out run: reads a V8 CPU profile written
  * by `node --cpu-prof --cpu-prof-dir DIR bench/fanout.ts --strategies geo …` and, from the first sample of the last
  * run's workers (the profile's last `planFanout`, then the first `runSegmentWorker` after it: the run after any
- * warm-up; with several strategies, the last one's), prints per 100 ms the share of
+ * warm-up; with several strategies, the last one's) to the run's last sample in the fan-out code (`shared/fanout/`:
+ * after an `await` a sample's stack starts at the continuation, so `runSegmentWorker` itself leaves the stack well
+ * before the run ends), prints per 100 ms the share of
  * samples in each part of the pipeline: waiting (idle: dynalite is a separate process), garbage collection, the
  * DynamoDB client (AWS SDK and Smithy: requests, response decoding, unmarshalling), webhook delivery (encoding,
  * signing, the HTTP client), the loopback sink, the worker and planner, and the rest. Then the same over the whole run.
  *
- *   node bench/cpu-timeline.ts PROFILE.cpuprofile [--window 2000]
+ *   node bench/cpu-timeline.ts PROFILE.cpuprofile [--window 2000]   (--window: ms from the run's start, 100–60000)
  *
  * The profile format is the Chrome DevTools Protocol's `Profiler.Profile` (nodes with call frames and children,
  * `samples` and `timeDeltas` in µs).
@@ -47,8 +49,8 @@ try {
 const [file] = positionals;
 if (!file || positionals.length > 1) usage('one .cpuprofile file is needed');
 const windowMs = Number(values.window);
-if (!Number.isInteger(windowMs) || windowMs < 100)
-  usage(`--window must be a whole number of ms ≥ 100, got "${values.window}"`);
+if (!Number.isInteger(windowMs) || windowMs < 100 || windowMs > 60_000)
+  usage(`--window must be a whole number of ms from 100 to 60000, got "${values.window}"`);
 
 let profile: Profile;
 try {
@@ -56,7 +58,7 @@ try {
 } catch (err) {
   usage(`cannot read ${file}: ${(err as Error).message}`);
 }
-if (!Array.isArray(profile.nodes) || !Array.isArray(profile.samples) || !Array.isArray(profile.timeDeltas)) {
+if (!Array.isArray(profile?.nodes) || !Array.isArray(profile.samples) || !Array.isArray(profile.timeDeltas)) {
   usage(`${file} is not a V8 CPU profile (nodes, samples, timeDeltas)`);
 }
 
@@ -91,8 +93,8 @@ const partOf = (id: number) => {
   return PARTS.find(([, test]) => test(frames))?.[0] ?? 'other';
 };
 
-// Sample times (µs) and the last run: from the first worker sample after the last planning sample, to the last worker
-// sample.
+// Sample times (µs) and the last run: from the first worker sample after the last planning sample, to the last sample
+// in the fan-out code (the last `runSegmentWorker` sample can be seconds before the run's last delivery).
 const times: number[] = [];
 let t = profile.startTime;
 for (const d of profile.timeDeltas) {
@@ -104,15 +106,14 @@ let runEnd = -1;
 for (let i = 0; i < profile.samples.length; i++) {
   const frames = stack(profile.samples[i]);
   if (frames.some((x) => x.endsWith(':planFanout'))) runStart = -1;
-  else if (frames.some((x) => x.endsWith(':runSegmentWorker'))) {
-    if (runStart < 0) runStart = i;
-    runEnd = i;
-  }
+  else if (runStart < 0 && frames.some((x) => x.endsWith(':runSegmentWorker'))) runStart = i;
+  if (runStart >= 0 && frames.some((x) => x.includes('/shared/fanout/'))) runEnd = i;
 }
 if (runStart < 0) usage(`${file}: no sample has runSegmentWorker on its stack (not a bench/fanout.ts profile?)`);
 
 const t0 = times[runStart];
-const buckets = Math.ceil(windowMs / 100);
+// No rows past the run's end.
+const buckets = Math.min(Math.ceil(windowMs / 100), Math.floor((times[runEnd] - t0) / 100_000) + 1);
 const perBucket = Array.from({ length: buckets }, () => new Map<string, number>());
 const whole = new Map<string, number>();
 for (let i = runStart; i <= runEnd; i++) {
