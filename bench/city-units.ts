@@ -53,7 +53,7 @@ try {
 } catch (err) {
   usage(`cannot read ${file}: ${(err as Error).message}`);
 }
-if (!Array.isArray(dump.units) || !Array.isArray(dump.segments) || !Array.isArray(dump.subscribers)) {
+if (!Array.isArray(dump?.units) || !Array.isArray(dump.segments) || !Array.isArray(dump.subscribers)) {
   usage(`${file} is not a --dump file of bench/fanout.ts (segments, units, subscribers)`);
 }
 

@@ -7,7 +7,7 @@
  *   node bench/plan-time.ts [--rounds 6] [--lat 45.77 --lon 26.76 --depth 94 --magnitude 7.4]
  *
  * Defaults: the Vrancea 1977 event of `npx quakectl drill`. Needs `npx quakectl local up` and subscribers (a drill
- * seeds them).
+ * deploys the tables and seeds them). Exit 2 on a bad option, 1 when the stack or its segments table cannot be read.
  */
 import { parseArgs } from 'node:util';
 import { planFanout } from '../shared/fanout/index.ts';
@@ -21,6 +21,11 @@ function usage(message: string): never {
     `bench/plan-time.ts: ${message}\nusage: node bench/plan-time.ts [--rounds 6] [--lat D --lon D --depth KM --magnitude M]\n`,
   );
   process.exit(2);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`bench/plan-time.ts: ${message}\n`);
+  process.exit(1);
 }
 
 let values: Record<string, string | undefined>;
@@ -38,20 +43,27 @@ try {
   usage((err as Error).message);
 }
 const num = (name: string, min: number, max: number) => {
-  const v = Number(values[name]);
+  // Number('') and Number(' ') are 0: an empty value is refused, not read as 0.
+  const v = values[name]?.trim() ? Number(values[name]) : Number.NaN;
   if (!Number.isFinite(v) || v < min || v > max)
     usage(`--${name} must be a number from ${min} to ${max}, got "${values[name]}"`);
   return v;
 };
 const rounds = num('rounds', 1, 100);
 if (!Number.isInteger(rounds)) usage(`--rounds must be a whole number, got "${values.rounds}"`);
-const lat = num('lat', -90, 90);
+// Not at a pole: the epicentre moves 1 km east per round (1 / cos(lat) degrees of longitude).
+const lat = num('lat', -89, 89);
 const lon = num('lon', -180, 180);
 const depthKm = num('depth', 0, 700);
 const magnitude = num('magnitude', 1, 10);
 
-const cfg = serviceConfigFromProfile(loadProfile({ profile: 'local' }));
-const store = new SubscriberStore(createClients(cfg).ddb, cfg.names);
+let store: SubscriberStore;
+try {
+  const cfg = serviceConfigFromProfile(loadProfile({ profile: 'local' }));
+  store = new SubscriberStore(createClients(cfg).ddb, cfg.names);
+} catch (err) {
+  fail((err as Error).message);
+}
 const now = Date.now();
 const base: Quake = {
   id: 'plan-time',
@@ -75,7 +87,7 @@ try {
     let t = performance.now();
     const all = await store.allSegments();
     const scanMs = performance.now() - t;
-    if (all.length === 0) usage('the segments table is empty: run a drill first (npx quakectl drill)');
+    if (all.length === 0) fail('the segments table is empty: run a drill first (npx quakectl drill)');
     const quake = { ...base, lon: lon + (r * 1) / (111.32 * Math.cos((lat * Math.PI) / 180)) };
     t = performance.now();
     const plan = await planFanout(quake, {
@@ -92,6 +104,11 @@ try {
     );
   }
 } catch (err) {
-  usage(`${(err as Error).name}: ${(err as Error).message} (is the local stack up? npx quakectl local up)`);
+  const e = err as Error;
+  fail(
+    e.name === 'ResourceNotFoundException'
+      ? `${e.name}: no segments table: deploy and seed it first (npx quakectl drill)`
+      : `${e.name}: ${e.message} (is the local stack up? npx quakectl local up)`,
+  );
 }
 process.exit(0);
