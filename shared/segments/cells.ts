@@ -92,8 +92,8 @@ export interface CellCircle {
  * measured in docs/fanout-benchmark.md ("The first alert's path: planning"). Bounded: cleared when full.
  */
 const circles = new Map<string, CellCircle>();
-/** At most this many circles kept (~100 B each: ~20 MB). */
-const MAX_CIRCLES = 200_000;
+/** At most this many circles kept (~110 B each, measured with the heap: ~22 MB). */
+export const MAX_CIRCLES = 200_000;
 
 /** Whether `cellCircle` keeps this cell's circle now (diagnostics and tests: what priming filled). */
 export function isCircleKept(cell: string): boolean {

@@ -1,13 +1,14 @@
 /**
- * The circumscribed circles of H3 cells (shared/segments/cells.ts `cellCircle`), kept across calls, and the consumer's
- * priming step that computes them for every shard of the segments table before the first alert
+ * The circumscribed circles of H3 cells (shared/segments/cells.ts `cellCircle`), kept across calls up to a bound, and
+ * the consumer's priming step that computes them for every shard of the segments table before the first alert
  * (shared/fanout/prime.ts `segments.circles`). Pure: no service.
  */
 import fc from 'fast-check';
-import { cellToBoundary, cellToLatLng, latLngToCell } from 'h3-js';
+import { cellToBoundary, cellToLatLng, gridDisk, latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
 import { consumerPrimeSteps } from '../../shared/fanout/prime.ts';
 import type { PrimeContext } from '../../shared/infra/prime.ts';
+import { MAX_CIRCLES } from '../../shared/segments/cells.ts';
 import { cellCircle, isCircleKept } from '../../shared/segments/index.ts';
 import type { SegmentRef } from '../../shared/segments/types.ts';
 import { haversineKm } from '../../shared/seismo/geodesy.ts';
@@ -71,5 +72,29 @@ describe('consumer priming: segments.circles', () => {
     await expect(step!.run({ slice: async () => Promise.reject(timeUp) }) as Promise<unknown>).rejects.toBe(timeUp);
     expect(isCircleKept(other[0])).toBe(false);
     expect(stepOf()).toBeUndefined();
+  });
+
+  it('checks the time between slices, not only before the first: a large table stops midway', async () => {
+    // ~2,600 res-7 cells (the Southern Ocean): more than one slice of the step.
+    const many = gridDisk(latLngToCell(-55, 60, 7), 29);
+    const step = stepOf(async () => [{ cell: latLngToCell(-55, 60, 5), shard: 0, count: 1, key: 'x#0', area: many }]);
+    let slices = 0;
+    const timeUp = new Error('time is up');
+    const ctx: PrimeContext = { slice: async () => (slices++ === 0 ? undefined : Promise.reject(timeUp)) };
+    await expect(step!.run(ctx) as Promise<unknown>).rejects.toBe(timeUp);
+    const kept = many.filter(isCircleKept).length;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(many.length);
+  });
+});
+
+describe('cellCircle memory bound', () => {
+  it(`keeps at most ${MAX_CIRCLES} circles: the cache is emptied once full, and keeps what comes after`, () => {
+    // MAX_CIRCLES + 1 cells no other test uses (res 10 in the South Pacific): the first is gone by the last.
+    const cells = gridDisk(latLngToCell(-30, -130, 10), 260).slice(0, MAX_CIRCLES + 1);
+    expect(cells).toHaveLength(MAX_CIRCLES + 1);
+    for (const c of cells) cellCircle(c);
+    expect(isCircleKept(cells[0])).toBe(false);
+    expect(isCircleKept(cells[MAX_CIRCLES])).toBe(true);
   });
 });
