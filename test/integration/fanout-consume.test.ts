@@ -120,10 +120,19 @@ const rank = { none: 0, 'be-aware': 1, 'take-action': 2 } as const;
 describe('consumeBatch', () => {
   it('plans once per version; an update re-alerts exactly the subscribers whose level rose', async () => {
     const chains: Promise<unknown>[] = [];
-    const deps = consumer(chains);
+    const infos: [string, Record<string, unknown> | undefined][] = [];
+    const deps = consumer(chains, { log: { info: (m, f) => void infos.push([m, f]), warn: () => {} } });
     const v1 = drillQuake(`con-${randomBytes(3).toString('hex')}`, { magnitude: 4.8 });
     const r1 = await consumeBatch(batch([eventMessage(v1, Date.now()), eventMessage(v1, Date.now())]), deps);
     expect(r1.outcomes).toMatchObject({ planned: 1, duplicate: 1 });
+    // The planning's steps in ms from the record's handling start, each after the one before it (the function log's
+    // `event planned`, docs/architecture.md): logged once, for the version planned, not for its duplicate.
+    const planned = infos.filter(([m]) => m === 'event planned');
+    expect(planned).toHaveLength(1);
+    const steps = planned[0][1]?.msFromStart as Record<string, number>;
+    expect(Object.keys(steps)).toEqual(['event', 'plan', 'saved', 'superseded']);
+    const ms = Object.values(steps);
+    expect(ms).toEqual([...ms].sort((a, b) => a - b));
     await Promise.all(chains.splice(0));
     const l1 = levels(v1);
     const first = sink.received();
