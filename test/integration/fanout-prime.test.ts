@@ -1,14 +1,16 @@
 /**
  * The consumer's and the segment worker's priming steps (shared/fanout/prime.ts) against the local stack's DynamoDB
  * and SQS, through the production clients: every step answers, the only error is the conditional write's expected
- * stale-revision refusal, and no table gains an item.
+ * stale-revision refusal, and no table gains an item; the consumer's `segments.circles` keeps the circle of every cell
+ * the segments table's rows name.
  */
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumerPrimeSteps, workerPrimeSteps } from '../../shared/fanout/prime.ts';
 import { primeEnvironment } from '../../shared/infra/prime.ts';
-import { SubscriberStore } from '../../shared/segments/index.ts';
+import { isCircleKept, SubscriberStore } from '../../shared/segments/index.ts';
+import { population } from './pipeline-fixtures.ts';
 import { type TestStack, testStack } from './pipeline-support.ts';
 
 const TABLES = ['subscribers', 'segments', 'events', 'locks'] as const;
@@ -82,5 +84,31 @@ describe('priming steps on the local stack', () => {
     // The whole segments table read for its cells' circles (empty here: it answers, and writes nothing).
     expect(r.steps['segments.circles']).toBeDefined();
     expect(await itemCounts()).toEqual([0, 0, 0, 0]);
+  });
+
+  it('consumer: segments.circles keeps the circle of every shard cell and area cell of the table, and writes nothing', async () => {
+    // Subscribers far from the synthetic quakes the `plan` step plans (Vrancea, 0°N 0°E), so no other step keeps them.
+    const subs = population({ count: 300, maxKm: 60, target: 'https://example.org/h', secret: 's', seed: 9 });
+    await store.upsert(subs.map((s) => ({ ...s, lat: s.lat - 60 })));
+    const rows = await store.allSegments();
+    const cells = new Set(rows.flatMap((r) => [r.cell, ...(r.area ?? [])]));
+    expect(cells.size).toBeGreaterThan(rows.length);
+    expect([...cells].filter(isCircleKept)).toEqual([]);
+    const before = await itemCounts();
+    const r = await primeEnvironment(
+      consumerPrimeSteps({
+        events: { ddb: stack.clients.ddb, table: stack.names.table('events') },
+        segmentsForCells: (c) => store.segmentsForCells(c),
+        scanSegmentsPage: () =>
+          stack.clients.ddb.send(new ScanCommand({ TableName: stack.names.table('segments'), Limit: 1 })),
+        allSegments: () => store.allSegments(),
+        dryRunWorker: async () => {},
+        dlqUrl: dlqUrl('consumer'),
+      }),
+      { timeoutMs: 20_000 },
+    );
+    expect(r.steps['segments.circles']).toEqual({ ms: expect.any(Number) });
+    expect([...cells].filter((c) => !isCircleKept(c))).toEqual([]);
+    expect(await itemCounts()).toEqual(before);
   });
 });
