@@ -88,8 +88,10 @@ export interface CellCircle {
 /**
  * Circles already computed, kept across calls (and across a warm Lambda environment's invocations): an H3 index fixes
  * its cell's geometry, so a kept circle is exact, never stale. Planning a footprint of ~800 shards takes the circles of
- * ~12,000 res-7 area cells (an H3 centre and boundary each): 50–80 ms of a consumer's first alert before this cache,
- * measured in docs/fanout-benchmark.md ("The first alert's path: planning"). Bounded: cleared when full.
+ * ~12,000 res-7 area cells (an H3 centre and boundary each): 50–98 ms of each alert's planning before this cache,
+ * measured in docs/fanout-benchmark.md ("Where the first second goes, and the first alert's planning"). Bounded: once
+ * full, what is kept stays and further circles are computed each time (clearing instead would throw away the segments
+ * table's circles that priming computed first, and a table of more cells would clear it at every plan).
  */
 const circles = new Map<string, CellCircle>();
 /** At most this many circles kept (~110 B each, measured with the heap: ~22 MB). */
@@ -113,8 +115,7 @@ export function cellCircle(cell: string): CellCircle {
   let radiusKm = 0;
   for (const [vlat, vlon] of cellToBoundary(cell)) radiusKm = Math.max(radiusKm, haversineKm(lat, lon, vlat, vlon));
   const c: CellCircle = { lat, lon, radiusKm };
-  if (circles.size >= MAX_CIRCLES) circles.clear();
-  circles.set(cell, c);
+  if (circles.size < MAX_CIRCLES) circles.set(cell, c);
   return c;
 }
 
