@@ -265,9 +265,12 @@ async function handleRecord(
     subscribers: plan.subscribers,
     chains: saved.chains ?? chains,
     supersededUnits: superseded,
-    msFromStart: steps,
+    msFromStart: { ...steps },
   });
   await startChains(quake.id, revision, saved.chains ?? chains, deps, saved.planKey);
+  // When the chains' invokes were accepted (logged apart: `event planned` goes out before them, not to delay them).
+  step('invoked');
+  deps.log?.info('chains started', { eventId: quake.id, revision, msFromStart: steps });
   publishCapLater(saved, deps, result, cap);
   result.planned.push({ eventId: quake.id, segments: plan.segments.length, chains: saved.chains ?? chains, revision });
   return 'planned';

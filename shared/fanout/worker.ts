@@ -1026,7 +1026,11 @@ class Run {
     }
   }
 
-  /** The first delivery of this invocation marks the event running and records its time (off the alert's path). */
+  /**
+   * The first delivery of this invocation marks the event running and records its time: after the first batch was
+   * acknowledged, so off the first alert's path, but its two writes (in parallel) come before the invocation's next
+   * batch is sent.
+   */
   private async recordFirst(): Promise<void> {
     if (this.firstRecorded) return;
     this.mark('delivered');

@@ -133,6 +133,12 @@ describe('consumeBatch', () => {
     expect(Object.keys(steps)).toEqual(['event', 'plan', 'saved', 'superseded']);
     const ms = Object.values(steps);
     expect(ms).toEqual([...ms].sort((a, b) => a - b));
+    // Then when the chains' invokes were accepted: `chains started`, the same steps and `invoked` last.
+    const started = infos.filter(([m]) => m === 'chains started');
+    expect(started).toHaveLength(1);
+    const all = started[0][1]?.msFromStart as Record<string, number>;
+    expect(Object.keys(all)).toEqual(['event', 'plan', 'saved', 'superseded', 'invoked']);
+    expect(all.invoked).toBeGreaterThanOrEqual(all.superseded);
     await Promise.all(chains.splice(0));
     const l1 = levels(v1);
     const first = sink.received();
