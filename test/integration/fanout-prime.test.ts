@@ -28,6 +28,18 @@ afterAll(async () => {
 const dlqUrl = (kind: 'worker' | 'consumer') => async () =>
   (await stack.clients.sqs.send(new GetQueueUrlCommand({ QueueName: stack.names.dlq(kind) }))).QueueUrl!;
 
+/** The consumer's priming steps on this stack's tables, through the production clients and store. */
+const consumerSteps = () =>
+  consumerPrimeSteps({
+    events: { ddb: stack.clients.ddb, table: stack.names.table('events') },
+    segmentsForCells: (cells) => store.segmentsForCells(cells),
+    scanSegmentsPage: () =>
+      stack.clients.ddb.send(new ScanCommand({ TableName: stack.names.table('segments'), Limit: 1 })),
+    allSegments: () => store.allSegments(),
+    dryRunWorker: async () => {},
+    dlqUrl: dlqUrl('consumer'),
+  });
+
 async function itemCounts(): Promise<number[]> {
   return Promise.all(
     TABLES.map(
@@ -63,18 +75,7 @@ describe('priming steps on the local stack', () => {
   });
 
   it('consumer: every step answers, the planner runs on synthetic shards, nothing is written', async () => {
-    const r = await primeEnvironment(
-      consumerPrimeSteps({
-        events: { ddb: stack.clients.ddb, table: stack.names.table('events') },
-        segmentsForCells: (cells) => store.segmentsForCells(cells),
-        scanSegmentsPage: () =>
-          stack.clients.ddb.send(new ScanCommand({ TableName: stack.names.table('segments'), Limit: 1 })),
-        allSegments: () => store.allSegments(),
-        dryRunWorker: async () => {},
-        dlqUrl: dlqUrl('consumer'),
-      }),
-      { timeoutMs: 20_000 },
-    );
+    const r = await primeEnvironment(consumerSteps(), { timeoutMs: 20_000 });
     expect(r.unfinished).toEqual([]);
     const errors = Object.entries(r.steps).filter(([, s]) => s.error);
     expect(errors).toEqual([
@@ -95,18 +96,7 @@ describe('priming steps on the local stack', () => {
     expect(cells.size).toBeGreaterThan(rows.length);
     expect([...cells].filter(isCircleKept)).toEqual([]);
     const before = await itemCounts();
-    const r = await primeEnvironment(
-      consumerPrimeSteps({
-        events: { ddb: stack.clients.ddb, table: stack.names.table('events') },
-        segmentsForCells: (c) => store.segmentsForCells(c),
-        scanSegmentsPage: () =>
-          stack.clients.ddb.send(new ScanCommand({ TableName: stack.names.table('segments'), Limit: 1 })),
-        allSegments: () => store.allSegments(),
-        dryRunWorker: async () => {},
-        dlqUrl: dlqUrl('consumer'),
-      }),
-      { timeoutMs: 20_000 },
-    );
+    const r = await primeEnvironment(consumerSteps(), { timeoutMs: 20_000 });
     expect(r.steps['segments.circles']).toEqual({ ms: expect.any(Number) });
     expect([...cells].filter((c) => !isCircleKept(c))).toEqual([]);
     expect(await itemCounts()).toEqual(before);
