@@ -17,8 +17,10 @@
  *                                 AND attribute_not_exists(retractedAt) AND revision = :prev (absent for the first),
  *                                 SET planKey, revision = :prev + 1, runs = list_append(runs, [this run])
  *                                 (cancellation: attribute_not_exists(#mode) OR #mode <> :cancel instead of the
- *                                 handledUpdatedAt and retractedAt terms)
- *   worker     claimNext       revision = :r                    ADD nextIndex 1 → the claimed unit index
+ *                                 handledUpdatedAt and retractedAt terms); directItems = min(chains, total):
+ *                                 chain c begins work item c without a claim
+ *   worker     claimNext       revision = :r                    ADD nextIndex 1 → the claimed index (work item
+ *                                                               directItems + index)
  *              recordFirst     attribute_not_exists(firstDeliveryAt) OR firstDeliveryAt > :v   (once per invocation)
  *              unitDone        revision = :r AND NOT contains(doneUnits, :u)
  *                                [AND (attribute_not_exists(lastDeliveryAt) OR lastDeliveryAt < :l)]
@@ -319,7 +321,7 @@ export async function savePlan(
           'revision = :revision, #mode = :mode, runs = list_append(if_not_exists(runs, :none), :run), ' +
           '#state = :state, strategy = :strategy, ' +
           'planKey = :planKey, radiusKm = :radius, minMmi = :minMmi, chains = :chains, ' +
-          '#total = :total, nextIndex = :zero, doneCount = :zero, eligible = :zero, delivered = :zero, ' +
+          '#total = :total, directItems = :direct, nextIndex = :zero, doneCount = :zero, eligible = :zero, delivered = :zero, ' +
           'failed = :zero, plannedAt = :now' +
           (empty ? ', completedAt = :now' : '') +
           ' REMOVE #plan, planDistancesKm, planCounts, units, doneSegments, doneUnits, firstDeliveryAt, ' +
@@ -342,6 +344,7 @@ export async function savePlan(
           ':minMmi': plan.minMmi,
           ':chains': chains,
           ':total': total,
+          ':direct': Math.min(chains, total),
           ':now': now,
           ...(mode === 'cancel' ? { ':cancel': 'cancel' } : {}),
           ...(opts.expectedRevision === undefined ? {} : { ':prevRevision': opts.expectedRevision }),

@@ -77,6 +77,11 @@ export interface EventRecord {
   total?: number;
   /** Next unit index to claim (atomic ADD); past `total` the chains sweep and stop. */
   nextIndex?: number;
+  /**
+   * Work items 0..directItems-1 are each begun by chain c at hop 0 without a claim (min(chains, total)); the claim
+   * counter numbers the items after them. Absent in events planned before it: the front's pieces.
+   */
+  directItems?: number;
   doneCount?: number;
   /** Units counted into doneCount: makes "unit done" idempotent when a worker dies after counting. */
   doneUnits?: Set<number>;

@@ -2,7 +2,9 @@
  * The segment worker's loop (system.md 7.2), over work units (shared/fanout `groupUnits`: consecutive nearest-first
  * shards of up to ~2,000 subscribers within a 10 km band):
  *
- *   repeat: claim i = nextIndex++ (atomic ADD on the event)
+ *   first:  chain c begins work item c without a claim (the event's directItems = min(chains, total)), its first
+ *           page read while its lock is acquired
+ *   repeat: claim i = directItems + nextIndex++ (atomic ADD on the event)
  *           i < total:  acquire lock(unit i) → read its shards in order, page by page, from its cursor (shard index,
  *                       LastEvaluatedKey), pages filling one batch of `pageSize` subscribers (several small shards share
  *                       a batch) → per subscriber: MMI, level, S arrival → deliver those at/above their own minMmi →
@@ -215,6 +217,8 @@ class Run {
   private sortedBusyMs = 0;
   /** The first batch of an event's first invocations is small: the nearest subscribers' alert leaves sooner. */
   private quickStart: boolean;
+  /** The chain's first page, read while its first lock was acquired (`acquireWork`); taken once by `readPage`. */
+  private prefetched?: { segment: string; limit: number; page: Promise<SegmentPage> };
   readonly plan: string[];
   readonly units: number[];
   readonly counts: number[];
@@ -280,9 +284,18 @@ class Run {
     return workCount(this);
   }
 
-  /** Pieces of the front: work items 0..pieces-1, taken by chain c first; the claim counter starts after them. */
+  /** Pieces of the front: work items 0..pieces-1 (`FanoutFront`). */
   get pieces(): number {
     return this.front?.pieces ?? 0;
+  }
+
+  /**
+   * Work items begun without a claim: chain c takes item c at hop 0, so a chain's first alert waits for no claim write;
+   * the claim counter numbers the items after them. The event's `directItems` (min(chains, total), savePlan); in
+   * events planned before it, the front's pieces.
+   */
+  get direct(): number {
+    return this.event.directItems ?? this.pieces;
   }
 
   /** The lock name of work item `k`. */
@@ -328,6 +341,13 @@ class Run {
   }
 
   readPage(segment: string, cursor: string | undefined, limit: number): Promise<SegmentPage> {
+    const ahead = this.prefetched;
+    if (ahead) {
+      // The chain's first read, begun while its lock was acquired: taken by the first read of the item if it is the
+      // same Query, else dropped (a page read before the lock was held is only ever the item's first page).
+      this.prefetched = undefined;
+      if (cursor === undefined && ahead.segment === segment && ahead.limit === limit) return ahead.page;
+    }
     const scan = parseScanSegmentKey(segment);
     if (scan) return this.deps.subscribers.scanPages({ ...scan, cursor, limit });
     return this.deps.subscribers.readSegmentPage(segment, { cursor, limit });
@@ -457,16 +477,34 @@ class Run {
     }
   }
 
-  /** Acquires the lock of work item `key` (undefined: another holder has it, or it is done). */
-  private async acquireWork(key: string, label: Held['label']): Promise<Lease | undefined> {
+  /**
+   * Acquires the lock of work item `key` (undefined: another holder has it, or it is done). `first`: the item's first
+   * read when it is a chain's very first (quick start: the first page of its nearest shard, `limit` subscribers), begun
+   * beside the lock's write so the first alert waits for the slower of the two, not for both. Reading before the lock
+   * is held is safe (a consistent Query, nothing written, nothing sent before the lease); the page is used only when
+   * the item starts from its beginning (no cursor) and is dropped otherwise.
+   */
+  private async acquireWork(
+    key: string,
+    label: Held['label'],
+    first?: { segment: string | undefined; limit: number },
+  ): Promise<Lease | undefined> {
     const { deps } = this;
+    if (first?.segment !== undefined && this.quickStart) {
+      const page = this.readPage(first.segment, undefined, first.limit);
+      // Not awaited here: a failed read fails where the item reads it (or nowhere, when the page is dropped).
+      page.catch(() => {});
+      this.prefetched = { segment: first.segment, limit: first.limit, page };
+    }
     let lease: Lease;
     try {
       lease = await acquire(deps.locks, { eventId: this.run, segment: key, owner: deps.owner, leaseMs: deps.leaseMs });
     } catch (err) {
+      this.prefetched = undefined;
       if (err instanceof LockHeldError || err instanceof SegmentDoneError) return undefined;
       throw err;
     }
+    if (lease.cursor !== undefined) this.prefetched = undefined;
     this.mark('lock');
     if (lease.takeover) {
       this.result.takeovers++;
@@ -716,9 +754,12 @@ class Run {
   /** Front piece `c` (work item c; shared/fanout `FanoutFront`): its shards, every P-th front unit, in S order. */
   async processPiece(c: number): Promise<SegmentOutcome> {
     const key = this.workKey(c);
-    const lease = await this.acquireWork(key, 'front piece');
-    if (!lease) return 'skipped';
     const idx = frontPieceSegments(this, this.plan.length, c);
+    const lease = await this.acquireWork(key, 'front piece', {
+      segment: idx.length > 0 ? this.plan[idx[0]] : undefined,
+      limit: QUICK_START_BATCH,
+    });
+    if (!lease) return 'skipped';
     const h: Held = { lease, key, work: c, label: 'front piece', outstanding: [], batches: 0 };
     return this.processSorted(
       h,
@@ -1087,10 +1128,16 @@ class Run {
   /** Unit `unit` of the plan, work item `work` (the index counted into the event and handed over). */
   async processUnit(unit: number, work: number): Promise<SegmentOutcome> {
     const key = unitKey(this.plan, this.units, unit);
-    const lease = await this.acquireWork(key, 'unit');
-    if (!lease) return 'skipped';
     const segments = unitSegments(this.plan, this.units, unit);
     const shardCounts = unitSegments(this.counts, this.units, unit);
+    // The quick start's first read: a sorted unit's prefix window, or the first page of a key-order batch.
+    const lease = await this.acquireWork(key, 'unit', {
+      segment: segments[0],
+      limit: this.sortsUnit(unit, segments, undefined)
+        ? QUICK_START_BATCH
+        : Math.min(this.deps.pageSize, QUICK_START_BATCH),
+    });
+    if (!lease) return 'skipped';
     const h: Held = { lease, key, work, label: 'unit', outstanding: [], batches: 0 };
     if (this.sortsUnit(unit, segments, lease.cursor)) {
       // The whole unit is one window (its shards read at once): one S order over all of it. A chain's very first unit
@@ -1134,6 +1181,28 @@ class Run {
       this.dropPaced(h);
       throw err;
     }
+  }
+
+  /**
+   * The direct items (`direct`) of other chains that nobody has begun (no lock), taken before claiming: a chain whose
+   * hop-0 invocation never ran, or starts late (a cold start), would otherwise leave one of the plan's nearest items to
+   * the sweep at the plan's end. One consistent BatchGetItem of their locks, at hop 0 after the chain's own item; the
+   * lock decides between this chain and a late owner (who then finds it held and claims).
+   */
+  async adoptUnbegun(own: number): Promise<SegmentOutcome | undefined> {
+    const others = Array.from({ length: this.direct }, (_, k) => k).filter((k) => k !== own);
+    if (others.length === 0) return undefined;
+    const locks = await getMany(
+      this.deps.locks,
+      this.run,
+      others.map((k) => this.workKey(k)),
+    );
+    for (const k of others) {
+      if (locks.has(this.workKey(k)) || this.lowOnTime()) continue;
+      this.deps.log?.info('direct item not begun by its chain: taken', { item: k, chain: this.payload.chain });
+      if ((await this.processWork(k)) === 'handed-off') return 'handed-off';
+    }
+    return undefined;
   }
 
   /** Past the end of the plan: finish what others left (expired leases, uncounted done segments), then stop. */
@@ -1285,10 +1354,12 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
     if (payload.resume !== undefined) {
       const outcome = await run.processWork(payload.resume);
       if (outcome === 'handed-off') return run.result;
-    } else if (payload.hop === 0 && payload.chain < run.pieces) {
-      // The chain's own piece of the near-field front first (a restarted chain finds it held or done: skipped).
+    } else if (payload.hop === 0 && payload.chain < run.direct) {
+      // The chain's own item first, unclaimed: its piece of the near-field front, or the unit a claim would most likely
+      // have given it (a restarted chain finds it held or done: skipped; one whose chain never ran, the sweep takes).
       const outcome = await run.processWork(payload.chain);
       if (outcome === 'handed-off') return run.result;
+      if ((await run.adoptUnbegun(payload.chain)) === 'handed-off') return run.result;
     }
     const total = run.total;
     for (;;) {
@@ -1296,8 +1367,8 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
         await run.successor();
         return run.result;
       }
-      // The claim counter numbers the units after the front: work item pieces + i.
-      const i = run.pieces + (await claimNext(deps.events, event.eventId, revision));
+      // The claim counter numbers the work items after the direct ones: work item direct + i.
+      const i = run.direct + (await claimNext(deps.events, event.eventId, revision));
       run.mark('claim');
       if (i >= total) break;
       // The urgent units are claimed: the blind parts this chain parked go before the rest of the plan.

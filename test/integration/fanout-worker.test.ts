@@ -14,9 +14,11 @@ import {
   planFanout,
   runSegmentWorker,
   unitKey,
+  unitSegments,
   type WorkerDeps,
   type WorkerPayload,
   workCount,
+  workUnit,
 } from '../../shared/fanout/index.ts';
 import { Ledger } from '../../shared/fanout/ledger.ts';
 import { type LockStore, list } from '../../shared/locks/index.ts';
@@ -123,9 +125,11 @@ describe('segment worker loop', () => {
     const traces = infos.filter(([m]) => m === 'first delivery');
     expect(traces).toHaveLength(1);
     const steps = traces[0][1]?.msFromStart as Record<string, number>;
-    const order = ['event', 'plan', 'ledger', 'claim', 'lock', 'read', 'delivered'];
+    const order = ['event', 'plan', 'ledger', 'lock', 'read', 'delivered'];
     expect(Object.keys(steps).filter((k) => order.includes(k))).toEqual(order);
     for (let i = 1; i < order.length; i++) expect(steps[order[i]]).toBeGreaterThanOrEqual(steps[order[i - 1]]);
+    // Chain 0 began work item 0 without claiming it (the event's directItems): no claim before its first alert.
+    expect(steps.claim).toBeUndefined();
     const first = [...new Set(batches[0])];
     expect(batches[0].length).toBeLessThanOrEqual(100);
     expect(first.length).toBeLessThanOrEqual(4);
@@ -374,6 +378,94 @@ describe('segment worker loop', () => {
     });
   });
 
+  it('a chain’s first page is read while its first lock is acquired, and read once', async () => {
+    const base = drillQuake(`fan-ahead-${randomBytes(3).toString('hex')}`);
+    const quake = { ...base, lon: base.lon + 1.5, magnitude: 6.2 };
+    await planned(quake, 1);
+    const order: string[] = [];
+    const reads: string[] = [];
+    const lockStore: LockStore = {
+      table: locks.table,
+      ddb: {
+        send: (cmd: { constructor: { name: string } }) => {
+          order.push(`lock ${cmd.constructor.name}`);
+          return locks.ddb.send(cmd as never);
+        },
+      } as unknown as LockStore['ddb'],
+    };
+    const reader = {
+      readSegmentPage: (key: string, opts: { cursor?: string; limit?: number } = {}) => {
+        order.push('read');
+        reads.push(`${key} ${opts.cursor ?? '-'} ${opts.limit}`);
+        return store.readSegmentPage(key, opts);
+      },
+      scanPages: store.scanPages.bind(store),
+    };
+    await runSegmentWorker(deps({ locks: lockStore, subscribers: reader }), { eventId: quake.id, chain: 0, hop: 0 });
+    assertDeliveredExactly(quake);
+    // The first subscriber Query is sent before the first lock write, not after it.
+    expect(order.indexOf('read')).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf('read')).toBeLessThan(order.findIndex((o) => o.startsWith('lock')));
+    // And that page is the one the item used: no read of the same first page again.
+    expect(reads.filter((r) => r === reads[0])).toHaveLength(1);
+    expect(reads[0]).toMatch(/ - 100$/);
+  });
+
+  it('a chain done with its own first item takes the direct items no chain has begun before it claims', async () => {
+    // Three chains planned, only chain 0 ever runs (the invocations of chains 1 and 2 were lost): their items, two of
+    // the nearest, are taken right after chain 0's own, not left to the sweep at the plan's end.
+    const base = drillQuake(`fan-adopt-${randomBytes(3).toString('hex')}`);
+    const quake = { ...base, lon: base.lon + 1.5, magnitude: 6.2 };
+    const plan = await planned(quake, 3);
+    const ev = await getEvent(events, quake.id);
+    expect(ev?.directItems).toBe(3);
+    const work = { front: plan.front, units: plan.units };
+    const itemOf = new Map<string, number>();
+    for (let k = 0; k < workCount(work); k++) {
+      const u = workUnit(work, k);
+      const segs =
+        u === undefined
+          ? frontPieceSegments(work, plan.segments.length, k).map((i) => plan.segments[i])
+          : unitSegments(plan.segments, plan.units, u);
+      for (const seg of segs) itemOf.set(seg, k);
+    }
+    expect(workCount(work)).toBeGreaterThan(3);
+    const items: number[] = [];
+    const taken: unknown[] = [];
+    await runSegmentWorker(
+      deps({
+        deliver: (batch) => {
+          for (const i of batch) items.push(itemOf.get(segmentOf.get(i.notification.subscriberId)!)!);
+          return deliverer.deliver(batch);
+        },
+        log: {
+          info: (m, f) => void (m === 'direct item not begun by its chain: taken' && taken.push(f?.item)),
+          warn: () => {},
+        },
+      }),
+      { eventId: quake.id, chain: 0, hop: 0 },
+    );
+    assertDeliveredExactly(quake);
+    expect(taken).toEqual([1, 2]);
+    // Items begun in order 0, 1, 2, then the claimed ones (3 onwards).
+    const firstSeen = [...new Set(items)];
+    expect(firstSeen.slice(0, 3)).toEqual([0, 1, 2].filter((k) => items.includes(k)));
+    expect(Math.min(...firstSeen.slice(3))).toBeGreaterThanOrEqual(3);
+    // And when the other chains have begun theirs, chain 0 takes none of them.
+    sink.reset();
+    const again = { ...quake, id: `${quake.id}-b`, sourceIds: [`${quake.id}-b`] };
+    await planned(again, 2);
+    const late: unknown[] = [];
+    const quiet = {
+      info: (m: string, f?: Record<string, unknown>) =>
+        void (m === 'direct item not begun by its chain: taken' && late.push(f?.item)),
+      warn: () => {},
+    };
+    await runSegmentWorker(deps({ log: quiet, remainingMs: () => 0 }), { eventId: again.id, chain: 1, hop: 0 });
+    await runSegmentWorker(deps({ log: quiet }), { eventId: again.id, chain: 0, hop: 0 });
+    expect(late).toEqual([]);
+  });
+
   it('an urgent batch sent in chunks keeps its lease renewed across the chunks, not only within each', async () => {
     // Chunks each shorter than the heartbeat period (lease/3) but together longer than the lease: the lease must be
     // renewed while the batch goes out, as it is for one batch sent at once (else the sweep of another chain may take
@@ -401,8 +493,9 @@ describe('segment worker loop', () => {
           return deliverer.deliver(items);
         },
       }),
-      // A successor invocation (hop 1): no quick start, so its first unit is read whole and sent in batches of 1,000.
-      { eventId: quake.id, chain: 0, hop: 1 },
+      // A successor invocation (hop 1) resuming unit 0: no quick start, so the unit is read whole and sent in batches
+      // of 1,000.
+      { eventId: quake.id, chain: 0, hop: 1, resume: 0 },
     );
     assertDeliveredExactly(quake);
     // A batch of more than 800 went out in chunks of 200: five calls of 300 ms, longer than the 1.2 s lease.
