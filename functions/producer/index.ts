@@ -5,10 +5,9 @@
  */
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { claimNext, getEvent } from '../../shared/events/store.ts';
 import type { LambdaContext as Context } from '../../shared/fanout/types.ts';
 import { functionRuntime } from '../../shared/infra/handler-support.ts';
-import { PRIME_EVENT_ID, primeEnvironment, shouldPrime } from '../../shared/infra/prime.ts';
+import { primeEnvironment, shouldPrime } from '../../shared/infra/prime.ts';
 import {
   createEventProducer,
   eventsTopic,
@@ -18,6 +17,7 @@ import {
   republishStranded,
 } from '../../shared/ingest/index.ts';
 import { refuseOversizedPayload } from '../../shared/ingest/payload-cap.ts';
+import { producerPrimeSteps } from '../../shared/ingest/prime.ts';
 import { scheduledPoller } from '../../shared/ingest/scheduled.ts';
 
 // Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
@@ -65,25 +65,20 @@ function connected() {
 // Init-phase priming (shared/infra/prime.ts): the Kafka connection and the events table's client, before any feed
 // arrives (with provisioned concurrency); a broker that is down leaves `producer` unset for the first call to retry.
 if (shouldPrime(env.QUAKECTL_PRIME)) {
-  const primed = await primeEnvironment([
-    { name: 'kafka.connect', run: () => connected() },
-    // Fails its condition (no such event): the conditional UpdateItem path of accepting a version.
-    {
-      name: 'events.conditional-update',
-      run: () => claimNext({ ddb: clients.ddb, table: config.names.table('events') }, PRIME_EVENT_ID, 1),
-    },
-    {
-      name: 'events.get',
-      run: () => getEvent({ ddb: clients.ddb, table: config.names.table('events') }, PRIME_EVENT_ID),
-    },
-  ]);
+  const primed = await primeEnvironment(
+    producerPrimeSteps({
+      events: { ddb: clients.ddb, table: config.names.table('events') },
+      connectKafka: () => connected(),
+    }),
+  );
   logger.info('environment primed', { ...primed });
 }
 
-async function produce(payload: ProducerPayload): Promise<ProducerResult> {
+async function produce(payload: ProducerPayload, steps?: Record<string, number>): Promise<ProducerResult> {
   const p = await connected();
   try {
     return await produceEvents(payload, {
+      steps,
       events: { ddb: clients.ddb, table: config.names.table('events') },
       producer: p,
       topic,
@@ -124,29 +119,39 @@ async function sweep(): Promise<string[]> {
   }
 }
 
-function count(r: ProducerResult) {
+function count(r: ProducerResult, steps?: Record<string, number>) {
   metrics.addMetric('EventsAccepted', MetricUnit.Count, r.accepted.length);
   metrics.addMetric('EventsRejected', MetricUnit.Count, r.rejected.length);
   metrics.addMetric('EventsSuperseded', MetricUnit.Count, r.superseded);
-  logger.info('produced', { ...r, rejected: r.rejected.length });
+  logger.info('produced', {
+    ...r,
+    rejected: r.rejected.length,
+    ...(steps && Object.keys(steps).length ? { msFromStart: steps } : {}),
+  });
 }
 
 export async function handler(event: ProducerPayload & { source?: string }, context: Context) {
   try {
-    const republished = await sweep();
+    // The sweep of stranded versions (a Scan of the events table, once a minute per environment) never goes before
+    // this invocation's own events: a new environment's first alert used to wait for that Scan. Polling: beside the
+    // polls (they run to the invocation's end); a payload: after its events are on Kafka.
     if (event?.poll || event?.source === 'aws.events') {
       const total: ProducerResult = { accepted: [], rejected: [], superseded: 0, associated: 0 };
       round = total;
+      const sweeping = sweep();
       const stats = poller ? await poller.pollUntil(context.getRemainingTimeInMillis()) : undefined;
       round = undefined;
       count(total);
+      const republished = await sweeping;
       return { ...total, polls: stats, ...(republished.length ? { republished } : {}) };
     }
     // Over the stated cap the producer answers at once with the reason, before its deadline (shared/ingest/payload-cap.ts).
     const refused = refuseOversizedPayload(event ?? {});
     if (refused) return refused;
-    const result = await produce(event ?? {});
-    count(result);
+    const steps: Record<string, number> = {};
+    const result = await produce(event ?? {}, steps);
+    count(result, steps);
+    const republished = await sweep();
     return republished.length ? { ...result, republished } : result;
   } finally {
     metrics.publishStoredMetrics();

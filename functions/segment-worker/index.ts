@@ -51,6 +51,7 @@ if (shouldPrime(env.QUAKECTL_PRIME)) {
     workerPrimeSteps({
       events: { ddb: clients.ddb, table: config.names.table('events') },
       readSegmentPage: (key, opts) => subscribers.readSegmentPage(key, opts),
+      sampleSegment: () => subscribers.sampleSegment(),
       dryRunSelf: () =>
         clients.lambda.send(
           new InvokeCommand({

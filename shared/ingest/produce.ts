@@ -57,6 +57,11 @@ export interface ProduceDeps {
   /** Versions this process already produced: skips a table round trip per unchanged event of a polled feed. */
   published?: Map<string, number>;
   log?: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
+  /**
+   * Filled with the milliseconds from acceptance to the end of each step that ran (`collected`, `identity`,
+   * `accepted`, `sent`, `published`): the producer's part of the first alert's path, as the function logs it.
+   */
+  steps?: Record<string, number>;
 }
 
 /** Parses and validates a payload's documents, quakes and retractions (pure, except `now` for future origins). */
@@ -184,7 +189,12 @@ async function canonicalOf(
 export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps): Promise<ProducerResult> {
   const now = deps.now ?? Date.now;
   const acceptedAt = now();
+  const t0 = performance.now();
+  const step = (name: string) => {
+    if (deps.steps) deps.steps[name] = Math.round(performance.now() - t0);
+  };
   const { quakes, rejected, retractions } = collectQuakes(payload, acceptedAt);
+  step('collected');
   const result: ProducerResult = { accepted: [], rejected, superseded: 0, associated: 0 };
   for (const r of rejected) deps.log?.warn('input rejected', r);
   // Newest version per feed id first (a polled feed repeats ids), then one identity lookup per id.
@@ -207,6 +217,7 @@ export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps)
       return out;
     })
   ).flat();
+  step('identity');
   const toSend = new Map<string, Quake>();
   // The report behind each event version: its publisher is recorded as a source of the event, and a known report's
   // new solution goes into the association buckets once its version is accepted (below).
@@ -235,6 +246,7 @@ export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps)
   );
   const fresh = [...toSend.values()].filter((_, i) => verdicts[i]);
   result.superseded += verdicts.filter((v) => !v).length;
+  step('accepted');
   await mapLimit(fresh, WRITE_CONCURRENCY, async (e) => {
     const report = reportOf.get(e);
     if (report && known.has(e))
@@ -259,7 +271,9 @@ export async function produceEvents(payload: ProducerPayload, deps: ProduceDeps)
         { cause: err },
       );
     }
+    step('sent');
     await mapLimit(fresh, WRITE_CONCURRENCY, (q) => markPublished(deps.events, q.id, q.updatedAt));
+    step('published');
     for (const q of fresh) {
       deps.published?.set(q.id, q.updatedAt);
       result.accepted.push(q.id);

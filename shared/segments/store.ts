@@ -697,6 +697,15 @@ export class SubscriberStore {
     return parts.flat();
   }
 
+  /**
+   * One shard of the segments table that holds subscribers (a Scan of at most `limit` rows; undefined when none of
+   * them does): what priming reads a real page of. Reads only.
+   */
+  async sampleSegment(limit = 10): Promise<SegmentRef | undefined> {
+    const res = await this.ddb.send(new ScanCommand({ TableName: this.segmentsTable, Limit: limit }));
+    return (res.Items ?? []).map(refFromItem).find((r) => r.count > 0);
+  }
+
   async stats(): Promise<SegmentStats> {
     const every = await this.allSegments();
     const layout = Map.groupBy(every, (s) => s.cell);

@@ -1,5 +1,5 @@
 /**
- * The consumer's and the segment worker's priming steps (shared/fanout/prime.ts) against the local stack's DynamoDB
+ * The producer's (shared/ingest/prime.ts), the consumer's and the segment worker's priming steps (shared/fanout/prime.ts) against the local stack's DynamoDB
  * and SQS, through the production clients: every step answers, the only error is the conditional write's expected
  * stale-revision refusal, and no table gains an item; the consumer's `segments.circles` keeps the circle of every cell
  * the segments table's rows name.
@@ -7,8 +7,9 @@
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consumerPrimeSteps, workerPrimeSteps } from '../../shared/fanout/prime.ts';
+import { consumerPrimeSteps, PRIME_REPEAT, workerPrimeSteps } from '../../shared/fanout/prime.ts';
 import { primeEnvironment } from '../../shared/infra/prime.ts';
+import { producerPrimeSteps } from '../../shared/ingest/prime.ts';
 import { isCircleKept, SubscriberStore } from '../../shared/segments/index.ts';
 import { population } from './pipeline-fixtures.ts';
 import { type TestStack, testStack } from './pipeline-support.ts';
@@ -99,6 +100,66 @@ describe('priming steps on the local stack', () => {
     const r = await primeEnvironment(consumerSteps(), { timeoutMs: 20_000 });
     expect(r.steps['segments.circles']).toEqual({ ms: expect.any(Number) });
     expect([...cells].filter((c) => !isCircleKept(c))).toEqual([]);
+    expect(await itemCounts()).toEqual(before);
+  });
+
+  it('producer: every step answers, only the conditional update is refused as a step, nothing is written', async () => {
+    const before = await itemCounts();
+    let connects = 0;
+    const r = await primeEnvironment(
+      producerPrimeSteps({
+        events: { ddb: stack.clients.ddb, table: stack.names.table('events') },
+        connectKafka: async () => void connects++,
+      }),
+      { timeoutMs: 20_000 },
+    );
+    expect(r.unfinished).toEqual([]);
+    expect(Object.keys(r.steps).sort()).toEqual(
+      [
+        'events.conditional-put',
+        'events.conditional-update',
+        'events.get',
+        'identity.lookup',
+        'kafka.connect',
+        'payload.collect',
+      ].sort(),
+    );
+    // The refused PutItem is what its step expects (not an error); the refused UpdateItem surfaces as the stale claim.
+    const errors = Object.entries(r.steps).filter(([, s]) => s.error);
+    expect(errors).toEqual([
+      ['events.conditional-update', expect.objectContaining({ error: expect.stringMatching(/^StaleRevisionError: /) })],
+    ]);
+    expect(connects).toBe(1);
+    expect(await itemCounts()).toEqual(before);
+  });
+
+  it('worker: subscribers.query reads the first page of a real shard, PRIME_REPEAT times, and writes nothing', async () => {
+    const subs = population({ count: 200, maxKm: 30, target: 'https://example.org/h', secret: 's', seed: 11 });
+    await store.upsert(subs.map((s) => ({ ...s, lat: s.lat - 50 })));
+    const before = await itemCounts();
+    const reads: { key: string; limit: number; items: number }[] = [];
+    const r = await primeEnvironment(
+      workerPrimeSteps({
+        events: { ddb: stack.clients.ddb, table: stack.names.table('events') },
+        readSegmentPage: async (key, opts) => {
+          const page = await store.readSegmentPage(key, opts);
+          reads.push({ key, limit: opts.limit, items: page.items.length });
+          return page;
+        },
+        sampleSegment: () => store.sampleSegment(),
+        dryRunSelf: async () => {},
+        dlqUrl: dlqUrl('worker'),
+      }),
+      { timeoutMs: 20_000 },
+    );
+    expect(r.steps['subscribers.query']).toEqual({ ms: expect.any(Number) });
+    expect(reads).toHaveLength(PRIME_REPEAT);
+    const shards = new Set((await store.allSegments()).filter((x) => x.count > 0).map((x) => x.key));
+    for (const read of reads) {
+      expect(shards.has(read.key)).toBe(true);
+      expect(read.limit).toBe(100);
+      expect(read.items).toBeGreaterThan(0);
+    }
     expect(await itemCounts()).toEqual(before);
   });
 });

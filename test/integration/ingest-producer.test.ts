@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateFunctionCommand, DeleteFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Admin, Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleFunction, HANDLER } from '../../shared/bundle/index.ts';
@@ -53,7 +54,8 @@ let admin: Admin;
 let consumer: Consumer;
 let topic: string;
 let fn: string;
-const onTopic: Array<{ key: string; id: string; updatedAt: number; headers: Record<string, string> }> = [];
+const onTopic: Array<{ key: string; id: string; updatedAt: number; headers: Record<string, string>; at: number }> = [];
+let bundleZip: Uint8Array;
 
 async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -92,11 +94,13 @@ beforeAll(async () => {
         id: value.quake.id,
         updatedAt: value.quake.updatedAt,
         headers,
+        at: Number(message.timestamp),
       });
     },
   });
 
   const bundle = await bundleFunction('producer');
+  bundleZip = bundle.zip;
   fn = stack.names.function('producer');
   await stack.clients.lambda.send(
     new CreateFunctionCommand({
@@ -341,6 +345,78 @@ describe('producer scheduled mode', () => {
     expect(second.polls?.rounds).toBeGreaterThanOrEqual(1);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(onTopic.length).toBe(topicBefore + first.accepted.length);
+  });
+});
+
+describe('the sweep of stranded versions', () => {
+  it('runs after a fresh environment’s own events are on the topic, not before them', async () => {
+    // A version accepted a minute ago whose produce never reached Kafka (published = false): the sweep's to send.
+    const [a, b] = parseFeed(usgsDoc).accepted.slice(3, 5);
+    const strandedId = uniqueName('stranded');
+    const strandedQuake = { ...a, id: strandedId, sourceIds: [strandedId] };
+    await stack.clients.ddb.send(
+      new PutCommand({
+        TableName: stack.names.table('events'),
+        Item: {
+          eventId: strandedQuake.id,
+          quake: strandedQuake,
+          updatedAt: strandedQuake.updatedAt,
+          published: false,
+          acceptedAt: Date.now() - 60_000,
+        },
+      }),
+    );
+    // A new function: its environment has never swept (the first invocation of an environment always does).
+    const fresh = `${fn}-fresh`;
+    await stack.clients.lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: fresh,
+        Runtime: 'nodejs24.x',
+        Role: ROLE,
+        Handler: HANDLER,
+        Timeout: 8,
+        MemorySize: 256,
+        Code: { ZipFile: bundleZip },
+        Environment: {
+          Variables: {
+            QUAKECTL_PREFIX: stack.names.prefix,
+            QUAKECTL_KAFKA_BROKERS: stack.clients.config.kafka.brokers.join(','),
+            QUAKECTL_LOCAL: 'true',
+            QUAKECTL_EVENTS_TOPIC: topic,
+            QUAKECTL_INGEST_MAX_AGE_S: '0',
+          },
+        },
+      }),
+    );
+    try {
+      // Days away from every event of the other tests: its own event, not associated with one of theirs.
+      const later = 5 * 86_400_000;
+      const ownId = uniqueName('own');
+      const own = {
+        ...b,
+        id: ownId,
+        sourceIds: [ownId],
+        originTime: b.originTime + later,
+        updatedAt: b.updatedAt + later,
+      };
+      const out = await stack.clients.lambda.send(
+        new InvokeCommand({ FunctionName: fresh, Payload: Buffer.from(JSON.stringify({ quakes: [own] })) }),
+      );
+      const body = JSON.parse(Buffer.from(out.Payload ?? []).toString('utf8')) as ProducerResult & {
+        republished?: string[];
+      };
+      expect(out.FunctionError, JSON.stringify(body)).toBeUndefined();
+      expect(body.accepted, JSON.stringify(body)).toHaveLength(1);
+      expect(body.republished).toEqual([strandedQuake.id]);
+      await until('both on the topic', () =>
+        [strandedQuake.id, body.accepted[0]].every((id) => onTopic.some((m) => m.key === id)),
+      );
+      const at = (id: string) => onTopic.find((m) => m.key === id)!.at;
+      // The producer's own version went to Kafka first (record create times, set by the producer as it sends).
+      expect(at(body.accepted[0])).toBeLessThan(at(strandedQuake.id));
+    } finally {
+      await stack.clients.lambda.send(new DeleteFunctionCommand({ FunctionName: fresh })).catch(() => {});
+    }
   });
 });
 

@@ -68,10 +68,21 @@ describe('produceEvents', () => {
   it('keys by canonical id with source/schema/drill headers; a newer version passes, an older one does not', async () => {
     const q = drillQuake(uniqueName('ing-v'));
     const before = await messagesInTopic();
-    const r1 = await produceEvents({ quakes: [q] }, deps());
+    const steps: Record<string, number> = {};
+    const r1 = await produceEvents({ quakes: [q] }, { ...deps(), steps });
     expect(r1.accepted).toEqual([q.id]);
-    const older = await produceEvents({ quakes: [{ ...q, updatedAt: q.updatedAt - 1000, magnitude: 7 }] }, deps());
+    // The producer's part of the first alert's path, step by step from acceptance (the function logs it).
+    const order = ['collected', 'identity', 'accepted', 'sent', 'published'];
+    expect(Object.keys(steps)).toEqual(order);
+    for (let i = 1; i < order.length; i++) expect(steps[order[i]]).toBeGreaterThanOrEqual(steps[order[i - 1]]);
+    const olderSteps: Record<string, number> = {};
+    const older = await produceEvents(
+      { quakes: [{ ...q, updatedAt: q.updatedAt - 1000, magnitude: 7 }] },
+      { ...deps(), steps: olderSteps },
+    );
     expect(older).toMatchObject({ accepted: [], superseded: 1 });
+    // Nothing sent: no `sent` step.
+    expect(Object.keys(olderSteps)).toEqual(['collected', 'identity', 'accepted']);
     const newer = await produceEvents({ quakes: [{ ...q, updatedAt: q.updatedAt + 1000, magnitude: 6 }] }, deps());
     expect(newer.accepted).toEqual([q.id]);
     expect(await messagesInTopic()).toBe(before + 2);
