@@ -1,14 +1,16 @@
 /**
  * The first alert's path after a deploy, with and without init-phase priming (shared/infra/prime.ts), in one run.
  *
- *   node bench/first-alert.ts [--rounds 2] [-- <drill options>]
+ *   node bench/first-alert.ts [--rounds 2] [--settle S] [-- <drill options>]
  *   node bench/first-alert.ts --rounds 2 -- --scenario marmara-istanbul --radius-km 80
  *
  * Each round, for priming off and then on: writes a profile (the local profile with `deploy.prime` set and
  * `fanout.minMagnitude` nudged, so the drill's deploy publishes a new version and new provisioned environments), runs
  * `quakectl drill -o json` right after that deploy ("fresh": provisioned environments never invoked) and once more
  * ("warm"), and prints the first notification from acceptance as the receiver measured it, and how many of the
- * invocations on the first notification's path were cold starts. Uses the local stack (the drill starts it when it is
+ * invocations on the first notification's path were cold starts. `--settle S`: the fresh drill comes S seconds after a
+ * deploy of its own (`quakectl deploy`, the stack must be up) instead of right after the drill's deploy, so the new
+ * environments' initialisation is over (as before a real quake, which rarely follows a release within seconds). Uses the local stack (the drill starts it when it is
  * not running) and the subscribers already there (the drill seeds when the table is empty). The profile is the
  * built-in local one with those two settings: other settings of a config file are not applied.
  */
@@ -19,7 +21,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 function usage(message: string): never {
-  console.error(`bench/first-alert.ts: ${message}\nusage: node bench/first-alert.ts [--rounds N] [-- <drill options>]`);
+  console.error(
+    `bench/first-alert.ts: ${message}\nusage: node bench/first-alert.ts [--rounds N] [--settle S] [-- <drill options>]`,
+  );
   process.exit(2);
 }
 
@@ -30,11 +34,21 @@ const drillArgs = sep === -1 ? ['--subscribers', '5000'] : process.argv.slice(se
 const refused = drillArgs.find((a) => /^(-o|--output|-h|--help)(=|$)/.test(a));
 if (refused) usage(`drill option ${refused} cannot be used here: the bench reads the drill's JSON report`);
 let rounds = 2;
+let settleS = 0;
 try {
-  const { values } = parseArgs({ args: own, strict: true, options: { rounds: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: own,
+    strict: true,
+    options: { rounds: { type: 'string' }, settle: { type: 'string' } },
+  });
   if (values.rounds !== undefined) {
     if (!/^[1-9][0-9]*$/.test(values.rounds)) usage(`--rounds must be a positive integer, got "${values.rounds}"`);
     rounds = Number(values.rounds);
+  }
+  if (values.settle !== undefined) {
+    if (!/^[0-9]+$/.test(values.settle) || Number(values.settle) > 600)
+      usage(`--settle must be whole seconds from 0 to 600, got "${values.settle}"`);
+    settleS = Number(values.settle);
   }
 } catch (err) {
   usage((err as Error).message);
@@ -67,8 +81,13 @@ for (const [signal, code] of [
 
 /** One drill as a child process (asynchronous, so a signal reaches this process's handlers while it runs). */
 function drill(config: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return quakectl(['drill', '-o', 'json', ...drillArgs], config);
+}
+
+/** `quakectl <args>` as a child process with the bench's profile. */
+function quakectl(args: string[], config: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['bin/quakectl', 'drill', '-o', 'json', ...drillArgs], {
+    const p = spawn(process.execPath, ['bin/quakectl', ...args], {
       env: { ...process.env, QUAKECTL_CONFIG: config },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -99,6 +118,17 @@ try {
         `profiles:\n  local:\n    type: local\n    fanout:\n      minMagnitude: ${minMagnitude}\n    deploy:\n      prime: ${prime}\n`,
       );
       for (const kind of ['fresh', 'warm']) {
+        if (kind === 'fresh' && settleS > 0) {
+          // Deploy on its own, then let the new environments settle: the drill's deploy finds nothing to change.
+          const d = await quakectl(['deploy'], config);
+          if (d.status !== 0) {
+            console.error(d.stderr.trim());
+            console.error(`bench/first-alert.ts: quakectl deploy failed (exit ${d.status}): is the local stack up?`);
+            process.exitCode = 1;
+            break all;
+          }
+          await new Promise((r) => setTimeout(r, settleS * 1000));
+        }
         const load = loadavg()[0].toFixed(1);
         const r = await drill(config);
         if (r.status !== 0) {
@@ -151,7 +181,9 @@ for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 for (const prime of ['off', 'on']) {
   for (const kind of ['fresh', 'warm']) {
     const firsts = rows.filter((r) => r[1] === prime && r[2] === kind).map((r) => Number.parseInt(r[4], 10));
-    console.log(`priming ${prime}, ${kind}: first ${firsts.join(', ')} ms (median ${median(firsts)} ms)`);
+    const when =
+      kind === 'fresh' ? (settleS > 0 ? ` (${settleS} s after its deploy)` : ' (right after its deploy)') : '';
+    console.log(`priming ${prime}, ${kind}${when}: first ${firsts.join(', ')} ms (median ${median(firsts)} ms)`);
   }
 }
 

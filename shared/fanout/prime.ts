@@ -6,7 +6,17 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { claimNext, type EventStore, getEvent } from '../events/store.ts';
-import { PRIME_CELL, PRIME_EVENT_ID, PRIME_SEGMENT, type PrimeContext, type PrimeStep } from '../infra/prime.ts';
+import {
+  PRIME_CELL,
+  PRIME_EVENT_ID,
+  PRIME_SEGMENT,
+  type PrimeContext,
+  type PrimeStep,
+  primeRepeated,
+} from '../infra/prime.ts';
+
+export { PRIME_REPEAT } from '../infra/prime.ts';
+
 import { TargetGuard } from '../notify/address.ts';
 import { buildNotification } from '../notify/build.ts';
 import type { Notification } from '../notify/types.ts';
@@ -192,10 +202,13 @@ export function consumerPrimeSteps(deps: ConsumerPrimeDeps): PrimeStep[] {
   const all = deps.allSegments;
   return [
     ...(all ? [{ name: 'segments.circles', run: (ctx: PrimeContext) => primeCircles(all, ctx) }] : []),
-    { name: 'events.get', run: () => getEvent(deps.events, PRIME_EVENT_ID) },
+    { name: 'events.get', run: (ctx) => primeRepeated(() => getEvent(deps.events, PRIME_EVENT_ID), ctx) },
     // Fails its condition (no such event): the same UpdateItem and error path as a claim or a plan save.
-    { name: 'events.conditional-update', run: () => claimNext(deps.events, PRIME_EVENT_ID, 1) },
-    { name: 'segments.query', run: () => deps.segmentsForCells([PRIME_CELL]) },
+    {
+      name: 'events.conditional-update',
+      run: (ctx) => primeRepeated(() => claimNext(deps.events, PRIME_EVENT_ID, 1), ctx),
+    },
+    { name: 'segments.query', run: (ctx) => primeRepeated(() => deps.segmentsForCells([PRIME_CELL]), ctx) },
     { name: 'segments.scan', run: () => deps.scanSegmentsPage() },
     {
       name: 'plan',
@@ -232,39 +245,23 @@ export interface WorkerPrimeDeps {
 }
 
 /**
- * Times each request step of the worker is made: a first alert's event read, conditional writes and Query run in code V8 has
- * seen a few times rather than once (a fresh worker's steps took 1.5–3x their warm time with one call each:
- * docs/fanout-benchmark.md, "Where the first second goes").
- */
-export const PRIME_REPEAT = 3;
-
-/** `call` made `times` times, one after the other (a failure of the last one is the step's). */
-async function repeated(times: number, call: () => Promise<unknown>, ctx: PrimeContext): Promise<void> {
-  for (let i = 0; i < times - 1; i++) {
-    await call().catch(() => {});
-    await ctx.slice();
-  }
-  await call();
-}
-
-/**
  * Segment worker: event read, conditional write, a real shard's first page (the quick start's Query, 100 items), the
  * alert code, fetch, its own invoke, the DLQ. Reads only, and conditional writes that fail.
  */
 export function workerPrimeSteps(deps: WorkerPrimeDeps): PrimeStep[] {
   const now = deps.now ?? Date.now;
   return [
-    { name: 'events.get', run: (ctx) => repeated(PRIME_REPEAT, () => getEvent(deps.events, PRIME_EVENT_ID), ctx) },
+    { name: 'events.get', run: (ctx) => primeRepeated(() => getEvent(deps.events, PRIME_EVENT_ID), ctx) },
     {
       name: 'events.conditional-update',
-      run: (ctx) => repeated(PRIME_REPEAT, () => claimNext(deps.events, PRIME_EVENT_ID, 1), ctx),
+      run: (ctx) => primeRepeated(() => claimNext(deps.events, PRIME_EVENT_ID, 1), ctx),
     },
     {
       name: 'subscribers.query',
       run: async (ctx) => {
         const real = await deps.sampleSegment?.();
         const key = real?.key ?? PRIME_SEGMENT;
-        await repeated(PRIME_REPEAT, () => deps.readSegmentPage(key, { limit: PRIME_QUERY_LIMIT }), ctx);
+        await primeRepeated(() => deps.readSegmentPage(key, { limit: PRIME_QUERY_LIMIT }), ctx);
       },
     },
     {

@@ -48,6 +48,29 @@ export interface PrimeReport {
   unfinished: string[];
 }
 
+/**
+ * Times a request step is made (`primeRepeated`): a first alert's reads and conditional writes then run in code V8 has
+ * seen a few times rather than once (with one call each, a fresh environment's steps took 1.5–3x their warm time:
+ * docs/fanout-benchmark.md, "The cold path, step by step").
+ */
+export const PRIME_REPEAT = 3;
+
+/**
+ * `call` made `times` times one after the other, `ctx.slice()` between them (the priming's time bound); the earlier
+ * calls' failures are ignored, the last one's is the step's.
+ */
+export async function primeRepeated(
+  call: () => Promise<unknown>,
+  ctx: PrimeContext,
+  times: number = PRIME_REPEAT,
+): Promise<void> {
+  for (let i = 0; i < times - 1; i++) {
+    await call().catch(() => {});
+    await ctx.slice();
+  }
+  await call();
+}
+
 /** Default bound on priming, ms: well inside Lambda's 10 s init limit. */
 export const DEFAULT_PRIME_TIMEOUT_MS = 3000;
 

@@ -8,22 +8,10 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { lookupCanonical } from '../events/identity.ts';
 import { claimNext, type EventStore, getEvent } from '../events/store.ts';
-import { PRIME_EVENT_ID, type PrimeContext, type PrimeStep } from '../infra/prime.ts';
+import { PRIME_EVENT_ID, PRIME_REPEAT, type PrimeStep, primeRepeated } from '../infra/prime.ts';
 import { isConditionFailed } from '../locks/errors.ts';
 import type { Quake } from '../quake/types.ts';
 import { collectQuakes } from './produce.ts';
-
-/** Times each request step is made, as the worker's (shared/fanout/prime.ts `PRIME_REPEAT`). */
-const REPEAT = 3;
-
-/** `call` made `times` times, one after the other (a failure of the last one is the step's). */
-async function repeated(times: number, call: () => Promise<unknown>, ctx: PrimeContext): Promise<void> {
-  for (let i = 0; i < times - 1; i++) {
-    await call().catch(() => {});
-    await ctx.slice();
-  }
-  await call();
-}
 
 /** A drill quake as a feed would carry it: validated by `collectQuakes`, never produced. */
 function primeQuake(now: number): Quake {
@@ -84,7 +72,7 @@ export function producerPrimeSteps(deps: ProducerPrimeDeps): PrimeStep[] {
     {
       name: 'payload.collect',
       run: async (ctx) => {
-        for (let i = 0; i < REPEAT; i++) {
+        for (let i = 0; i < PRIME_REPEAT; i++) {
           const t = now();
           const { quakes } = collectQuakes({ quakes: [primeQuake(t)] }, t);
           if (quakes.length !== 1) throw new Error('the priming quake did not validate');
@@ -94,14 +82,14 @@ export function producerPrimeSteps(deps: ProducerPrimeDeps): PrimeStep[] {
     },
     {
       name: 'identity.lookup',
-      run: (ctx) => repeated(REPEAT, () => lookupCanonical(deps.events, [PRIME_EVENT_ID], true), ctx),
+      run: (ctx) => primeRepeated(() => lookupCanonical(deps.events, [PRIME_EVENT_ID], true), ctx),
     },
-    { name: 'events.conditional-put', run: (ctx) => repeated(REPEAT, () => refusedPut(deps.events), ctx) },
+    { name: 'events.conditional-put', run: (ctx) => primeRepeated(() => refusedPut(deps.events), ctx) },
     // Fails its condition (no such event): the conditional UpdateItem path of accepting a version.
     {
       name: 'events.conditional-update',
-      run: (ctx) => repeated(REPEAT, () => claimNext(deps.events, PRIME_EVENT_ID, 1), ctx),
+      run: (ctx) => primeRepeated(() => claimNext(deps.events, PRIME_EVENT_ID, 1), ctx),
     },
-    { name: 'events.get', run: (ctx) => repeated(REPEAT, () => getEvent(deps.events, PRIME_EVENT_ID), ctx) },
+    { name: 'events.get', run: (ctx) => primeRepeated(() => getEvent(deps.events, PRIME_EVENT_ID), ctx) },
   ];
 }

@@ -4,7 +4,7 @@
  * environments initialised for provisioned concurrency prime.
  */
 import { describe, expect, it } from 'vitest';
-import { primeEnvironment, shouldPrime } from '../../shared/infra/prime.ts';
+import { PRIME_REPEAT, primeEnvironment, primeRepeated, shouldPrime } from '../../shared/infra/prime.ts';
 
 describe('primeEnvironment', () => {
   it('runs the steps concurrently: a step waiting for another one finishes', async () => {
@@ -103,5 +103,51 @@ describe('shouldPrime', () => {
     [false, 'provisioned-concurrency', false],
   ])('setting %s, AWS_LAMBDA_INITIALIZATION_TYPE=%s → %s', (setting, type, expected) => {
     expect(shouldPrime(setting, type === undefined ? {} : { AWS_LAMBDA_INITIALIZATION_TYPE: type })).toBe(expected);
+  });
+});
+
+describe('primeRepeated', () => {
+  it('makes the call PRIME_REPEAT times in sequence; only the last failure is the step’s', async () => {
+    let calls = 0;
+    let inFlight = 0;
+    let overlap = false;
+    const call = async () => {
+      calls++;
+      inFlight++;
+      if (inFlight > 1) overlap = true;
+      await new Promise((r) => setTimeout(r, 2));
+      inFlight--;
+      if (calls < PRIME_REPEAT) throw new Error(`refused ${calls}`);
+    };
+    await primeRepeated(call, { slice: async () => {} });
+    expect(calls).toBe(PRIME_REPEAT);
+    expect(overlap).toBe(false);
+    await expect(
+      primeRepeated(async () => Promise.reject(new Error('last')), { slice: async () => {} }, 2),
+    ).rejects.toThrow('last');
+  });
+
+  it('stops between calls when the priming time is up', async () => {
+    let calls = 0;
+    const r = await primeEnvironment(
+      [
+        {
+          name: 'repeated',
+          run: (ctx) =>
+            primeRepeated(
+              async () => {
+                calls++;
+                await new Promise((res) => setTimeout(res, 30));
+              },
+              ctx,
+              1000,
+            ),
+        },
+      ],
+      { timeoutMs: 100 },
+    );
+    expect(r.unfinished).toEqual(['repeated']);
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThan(10);
   });
 });
