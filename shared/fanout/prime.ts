@@ -5,10 +5,12 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { claimNext, type EventStore, getEvent } from '../events/store.ts';
 import {
   PRIME_CELL,
   PRIME_EVENT_ID,
+  PRIME_REPEAT,
   PRIME_SEGMENT,
   type PrimeContext,
   type PrimeStep,
@@ -17,6 +19,7 @@ import {
 
 export { PRIME_REPEAT } from '../infra/prime.ts';
 
+import { EVENT_SCHEMA } from '../ingest/types.ts';
 import { TargetGuard } from '../notify/address.ts';
 import { buildNotification } from '../notify/build.ts';
 import type { Notification } from '../notify/types.ts';
@@ -27,6 +30,7 @@ import { subscriberFromItem } from '../segments/store.ts';
 import type { SegmentPage, SegmentRef, Subscriber } from '../segments/types.ts';
 import { intensityModelFor } from '../seismo/intensity.ts';
 import { epicentralKm, secondsUntilShaking } from '../seismo/travel.ts';
+import { decodeRecord, type KafkaRecord } from './kafka-event.ts';
 import { subscriberLevel } from './ledger.ts';
 import { planFanout } from './plan.ts';
 
@@ -196,12 +200,52 @@ async function primeCircles(all: () => Promise<SegmentRef[]>, ctx: PrimeContext)
   return cells.size;
 }
 
+/**
+ * A Kafka record as the event source mapping delivers it (value base64 of the producer's message, headers as byte
+ * arrays), carrying a synthetic drill quake: what `decodeRecord` and the quake's validation run on first.
+ */
+function syntheticRecord(q: Quake, now: number): KafkaRecord {
+  const value = JSON.stringify({ schema: EVENT_SCHEMA, quake: q, acceptedAt: now });
+  const header = (k: string, v: string) => ({ [k]: [...Buffer.from(v)] });
+  return {
+    topic: 'quakectl-prime',
+    partition: 0,
+    offset: 0,
+    timestamp: now,
+    key: Buffer.from(q.id).toString('base64'),
+    value: Buffer.from(value).toString('base64'),
+    headers: [header('source', q.source), header('schema', String(EVENT_SCHEMA)), header('drill', String(q.drill))],
+  };
+}
+
+/** The record decoding of the consumer's first batch, on each synthetic quake (pure). */
+async function primeDecode(now: number, ctx: PrimeContext): Promise<void> {
+  for (let i = 0; i < PRIME_REPEAT; i++) {
+    for (const q of syntheticQuakes(now)) {
+      const d = decodeRecord(syntheticRecord(q, now));
+      if (!d.ok) throw new Error(`priming record refused: ${d.reason}`);
+    }
+    await ctx.slice();
+  }
+}
+
+/**
+ * A few real items of the events table (a Scan of `limit`): an event, its plan or an identity item, whichever the table
+ * holds first. The prime event does not exist, so its read parses no item; the first alert's event and plan reads
+ * (nested maps, lists of hundreds of keys) then find the document client's conversion of real items compiled. Reads only.
+ */
+async function primeRealEventItems(events: EventStore, ctx: PrimeContext): Promise<void> {
+  await primeRepeated(() => events.ddb.send(new ScanCommand({ TableName: events.table, Limit: 5 })), ctx);
+}
+
 /** Consumer: event read, conditional write, segments read, the planner, the worker's invoke, the DLQ's URL. */
 export function consumerPrimeSteps(deps: ConsumerPrimeDeps): PrimeStep[] {
   const now = deps.now ?? Date.now;
   const all = deps.allSegments;
   return [
     ...(all ? [{ name: 'segments.circles', run: (ctx: PrimeContext) => primeCircles(all, ctx) }] : []),
+    { name: 'record.decode', run: (ctx) => primeDecode(now(), ctx) },
+    { name: 'events.items', run: (ctx) => primeRealEventItems(deps.events, ctx) },
     { name: 'events.get', run: (ctx) => primeRepeated(() => getEvent(deps.events, PRIME_EVENT_ID), ctx) },
     // Fails its condition (no such event): the same UpdateItem and error path as a claim or a plan save.
     {
@@ -251,6 +295,7 @@ export interface WorkerPrimeDeps {
 export function workerPrimeSteps(deps: WorkerPrimeDeps): PrimeStep[] {
   const now = deps.now ?? Date.now;
   return [
+    { name: 'events.items', run: (ctx) => primeRealEventItems(deps.events, ctx) },
     { name: 'events.get', run: (ctx) => primeRepeated(() => getEvent(deps.events, PRIME_EVENT_ID), ctx) },
     {
       name: 'events.conditional-update',

@@ -85,6 +85,9 @@ describe('priming steps on the local stack', () => {
     expect(r.steps.plan).toBeDefined();
     // The whole segments table read for its cells' circles (empty here: it answers, and writes nothing).
     expect(r.steps['segments.circles']).toBeDefined();
+    // Each synthetic quake's Kafka record decoded as the consumer's first batch will be (a refusal is the step's error).
+    expect(r.steps['record.decode']).toEqual({ ms: expect.any(Number) });
+    expect(r.steps['events.items']).toEqual({ ms: expect.any(Number) });
     expect(await itemCounts()).toEqual([0, 0, 0, 0]);
   });
 
