@@ -54,6 +54,32 @@ export function freePort(host = LOCAL_HOST): Promise<number> {
   });
 }
 
+/**
+ * `n` distinct ports free on `host` at the time of the call: each is asked of the OS while the ones before it are
+ * still held, so two calls' worth cannot coincide (calling `freePort` n times can return one port twice once a
+ * released port is handed out again).
+ */
+export async function freePorts(n: number, host = LOCAL_HOST): Promise<number[]> {
+  const servers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const server = createServer();
+      server.unref();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ port: 0, host }, resolve);
+      });
+      servers.push(server);
+    }
+    return servers.map((s) => {
+      const addr = s.address();
+      return typeof addr === 'object' && addr ? addr.port : 0;
+    });
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
+}
+
 export function parsePort(value: string | number | undefined, what: string): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = typeof value === 'number' ? value : Number(value);

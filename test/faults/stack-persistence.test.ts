@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stackClients } from '../../local/stack/health.ts';
-import { freePort } from '../../local/stack/ports.ts';
+import { freePorts } from '../../local/stack/ports.ts';
 import { PROJECT_ROOT } from '../../shared/bundle/index.ts';
 import { readStackState } from '../../shared/infra/stack-state.ts';
 import { ROLE, zipHandler } from '../fixtures/lambda/harness.ts';
@@ -30,9 +30,12 @@ const ports: Record<string, string> = {};
 
 async function quakectl(...args: string[]) {
   if (Object.keys(ports).length === 0) {
-    for (const k of ['KAFKA', 'KAFKA_CONTROLLER', 'SQS', 'DYNAMODB', 'LAMBDA', 'CAP', 'MOTO']) {
-      ports[`QUAKECTL_${k}_PORT`] = String(await freePort());
-    }
+    const names = ['KAFKA', 'KAFKA_CONTROLLER', 'SQS', 'DYNAMODB', 'LAMBDA', 'CAP', 'MOTO'];
+    // Distinct ports: seven separate freePort calls once handed the same port to two services.
+    const free = await freePorts(names.length);
+    names.forEach((k, i) => {
+      ports[`QUAKECTL_${k}_PORT`] = String(free[i]);
+    });
   }
   const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'quakectl'), ...args], {
     encoding: 'utf8',

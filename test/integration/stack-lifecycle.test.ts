@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stackClients } from '../../local/stack/health.ts';
-import { freePort, isPortFree } from '../../local/stack/ports.ts';
+import { freePorts, isPortFree } from '../../local/stack/ports.ts';
 import { isAlive } from '../../local/stack/processes.ts';
 import type { LocalStackState } from '../../local/stack/stack.ts';
 
@@ -79,15 +79,8 @@ afterAll(() => {
 
 describe('quakectl local on a separate stack', () => {
   it('starts, reports itself running, and stops leaving no process and no port behind', async () => {
-    const ports = {
-      kafka: await freePort(),
-      kafkaController: await freePort(),
-      sqs: await freePort(),
-      dynamodb: await freePort(),
-      lambda: await freePort(),
-      moto: await freePort(),
-      cap: await freePort(),
-    };
+    const [kafka, kafkaController, sqs, dynamodb, lambda, moto, cap] = await freePorts(7);
+    const ports = { kafka, kafkaController, sqs, dynamodb, lambda, moto, cap };
     const portFlags = [
       ['--kafka-port', ports.kafka],
       ['--kafka-controller-port', ports.kafkaController],
@@ -164,7 +157,8 @@ describe('quakectl local on a separate stack', () => {
         '--cap-port',
       ];
       const flags = ['--sqs-port', String(port)];
-      for (const flag of others) flags.push(flag, String(await freePort()));
+      const free = (await freePorts(others.length + 1)).filter((p) => p !== port);
+      for (const [i, flag] of others.entries()) flags.push(flag, String(free[i]));
       const r = quakectl(['local', 'up', ...flags], dir);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`port ${port} \\(sqs\\) already in use`));
