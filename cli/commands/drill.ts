@@ -1,8 +1,9 @@
 /**
  * `quakectl drill [--scenario NAME] [--subscribers N]`: the one-command drill on the local profile. Brings the local
- * stack up if needed, deploys, starts the loopback receiver on the drill port, seeds subscribers if there are none
- * (pointing at the receiver), runs the scenario and prints the report measured at the receiver. Exit 0 only when every
- * eligible subscriber was notified.
+ * stack up if needed, seeds subscribers if there are none (pointing at the receiver; on a new stack after deploying
+ * the tables, queues and topics), deploys (the functions then prime on the seeded tables), starts the loopback
+ * receiver on the drill port, runs the scenario and prints the report measured at the receiver. Exit 0 only when
+ * every eligible subscriber was notified.
  */
 import type { Command } from 'commander';
 import { scenarioNames } from '../../shared/drill/scenarios.ts';
@@ -90,7 +91,64 @@ export function register(program: Command): void {
       const { readDeploySettings } = await import('../../shared/deploy/settings.ts');
       const g = globalOptions(cmd);
       const settings = readDeploySettings(profile.name, { profile: g.profile, configFile: g.config });
+      const { SubscriberStore } = await import('../../shared/segments/index.ts');
+      const store = new SubscriberStore(clients.ddb, serviceConfig.names, {
+        maxSegmentSize: serviceConfig.fanout.maxSegmentSize,
+        minMmiFloor: serviceConfig.fanout.minSubscriberMmi,
+      });
+      // Subscribers are seeded before the functions are published, as in production, where they exist before a
+      // release: provisioned environments prime on the real tables (the consumer's cell circles, a real shard's first
+      // page), so the drill's first notification measures the cold path a real deployment has. On a new stack the
+      // tables, queues and topics come first; an unreadable segments table is a missing one.
+      let existing = await store
+        .stats()
+        .then((st) => st.subscribers)
+        .catch(() => undefined);
+      if (existing === undefined) {
+        const later = 'after seeding';
+        const data = await deploy(
+          { profile, clients },
+          { settings, skip: { function: later, mapping: later, schedule: later } },
+        );
+        say(`deploy: tables, queues and topics first (${data.applied.length} created or updated)`);
+        existing = (await store.stats()).subscribers;
+      }
+      const { sinkPort, sinkUrl } = await import('../../shared/drill/receiver.ts');
+      const port = flags.sinkPort ?? sinkPort();
+      const { DEFAULT_DRILL_SECRET } = await import('../../shared/drill/seed.ts');
+      if (existing === 0) {
+        const { seedStore } = await import('../../shared/drill/subscribers.ts');
+        say(`seeding ${flags.subscribers} subscribers within ${flags.radiusKm} km of ${scenario.title}…`);
+        const t0 = Date.now();
+        await seedStore(store, {
+          count: flags.subscribers,
+          center: { lat: scenario.lat, lon: scenario.lon },
+          radiusKm: flags.radiusKm,
+          seed: flags.seed,
+          webhook: sinkUrl(port),
+          secret: DEFAULT_DRILL_SECRET,
+          assumeNew: true,
+        });
+        say(`seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      } else {
+        say(`${existing} subscribers already there: not seeding`);
+      }
       const deployed = await deploy({ profile, clients }, { settings });
+      // A mapping this deploy created is still joining its Kafka consumer group: the drill measures the alert path,
+      // not that join (a deployed system's mapping joined long before its first quake).
+      if (deployed.applied.some((a) => a.kind === 'mapping')) {
+        const { defaultConsumerGroup, waitForGroupMembers } = await import('../../shared/ops/kafka/group.ts');
+        const group = await defaultConsumerGroup(
+          clients.lambda,
+          serviceConfig.names.function('consumer'),
+          serviceConfig.names.eventsTopic,
+        );
+        if (!(await waitForGroupMembers(clients.kafka, group, { timeoutMs: 20_000 }))) {
+          process.stderr.write(
+            `${color().yellow('warning:')} the consumer's Kafka group ${group} has no member after 20 s: the first notification includes its join\n`,
+          );
+        }
+      }
       say(
         deployed.applied.length === 0
           ? 'deploy: every resource unchanged'
@@ -98,10 +156,7 @@ export function register(program: Command): void {
       );
 
       // 3. the receiver, on a fixed port: seeded subscribers keep its URL as their target
-      const { sinkPort, sinkUrl } = await import('../../shared/drill/receiver.ts');
-      const port = flags.sinkPort ?? sinkPort();
       const { startWebhookSink } = await import('../../local/webhook-sink.ts');
-      const { DEFAULT_DRILL_SECRET } = await import('../../shared/drill/seed.ts');
       const sink = await startWebhookSink({ port, secrets: { '*': DEFAULT_DRILL_SECRET } }).catch((err: Error) => {
         throw new PrerequisiteError(
           `cannot start the drill receiver on 127.0.0.1:${port} (${err.message}): is another drill running? ` +
@@ -110,32 +165,7 @@ export function register(program: Command): void {
         );
       });
       try {
-        // 4. subscribers
-        const { SubscriberStore } = await import('../../shared/segments/index.ts');
-        const store = new SubscriberStore(clients.ddb, serviceConfig.names, {
-          maxSegmentSize: serviceConfig.fanout.maxSegmentSize,
-          minMmiFloor: serviceConfig.fanout.minSubscriberMmi,
-        });
-        const existing = (await store.stats()).subscribers;
-        if (existing === 0) {
-          const { seedStore } = await import('../../shared/drill/subscribers.ts');
-          say(`seeding ${flags.subscribers} subscribers within ${flags.radiusKm} km of ${scenario.title}…`);
-          const t0 = Date.now();
-          await seedStore(store, {
-            count: flags.subscribers,
-            center: { lat: scenario.lat, lon: scenario.lon },
-            radiusKm: flags.radiusKm,
-            seed: flags.seed,
-            webhook: sinkUrl(port),
-            secret: DEFAULT_DRILL_SECRET,
-            assumeNew: true,
-          });
-          say(`seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        } else {
-          say(`${existing} subscribers already there: not seeding`);
-        }
-
-        // 5. the scenario
+        // 4. the scenario
         if (stream) {
           say(
             `running ${stream.name}: ${stream.steps.length} solutions from ${new Set(stream.steps.map((x) => x.source)).size} agencies over ${stream.steps.at(-1)!.atS} s`,

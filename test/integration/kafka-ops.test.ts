@@ -1,5 +1,6 @@
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForGroupMembers } from '../../shared/ops/kafka/group.ts';
 import type { GroupLag } from '../../shared/ops/kafka/lag.ts';
 import type { TopicDescription } from '../../shared/ops/kafka/topics.ts';
 import { localClients, uniqueName } from '../helpers/stack.ts';
@@ -132,5 +133,25 @@ describe('quakectl kafka', () => {
     const r = await runCli(['kafka', 'lag', '--group', uniqueName('nogroup'), '--topic', topic]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/note: group .* has no committed offset on .* \(unknown group, or not started\)/);
+  });
+});
+
+describe('waitForGroupMembers', () => {
+  it('is true once a consumer has joined the group, false for a group nobody joins', async () => {
+    const joining = uniqueName('ops-join');
+    const consumer = clients.kafka.consumer({ groupId: joining });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: false });
+      // Not awaited by the consumer's join: run() returns before the group is Stable.
+      await consumer.run({ eachMessage: async () => {} });
+      expect(await waitForGroupMembers(clients.kafka, joining, { timeoutMs: 30_000 })).toBe(true);
+    } finally {
+      await consumer.disconnect();
+    }
+    // The offsets-only group of this file has no member: never Stable.
+    const started = Date.now();
+    expect(await waitForGroupMembers(clients.kafka, group, { timeoutMs: 600, everyMs: 100 })).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
   });
 });

@@ -8,6 +8,7 @@ import {
   type LambdaClient,
   ListEventSourceMappingsCommand,
 } from '@aws-sdk/client-lambda';
+import type { Kafka } from 'kafkajs';
 import { ConfigError } from '../../infra/errors.ts';
 
 export function consumerGroupOf(m: EventSourceMappingConfiguration): string | undefined {
@@ -59,4 +60,33 @@ export async function defaultConsumerGroup(lambda: LambdaClient, functionName: s
     );
   }
   return group;
+}
+
+/**
+ * Waits until consumer group `group` is `Stable` with at least one member (Kafka DescribeGroups), polling every
+ * `everyMs`: an event source mapping created moments ago has a Kafka consumer that is still joining its group, and a
+ * record produced meanwhile waits for the join (the mapping starts from TRIM_HORIZON, so it is delayed, not lost).
+ * Resolves true when stable, false when `timeoutMs` passed first; a describe that fails counts as not yet stable.
+ */
+export async function waitForGroupMembers(
+  kafka: Kafka,
+  group: string,
+  opts: { timeoutMs: number; everyMs?: number },
+): Promise<boolean> {
+  const admin = kafka.admin();
+  const end = Date.now() + opts.timeoutMs;
+  try {
+    await admin.connect();
+    for (;;) {
+      const described = await admin.describeGroups([group]).catch(() => undefined);
+      const g = described?.groups.find((x) => x.groupId === group);
+      if (g?.state === 'Stable' && g.members.length > 0) return true;
+      if (Date.now() >= end) return false;
+      await new Promise((r) => setTimeout(r, opts.everyMs ?? 100));
+    }
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
 }
