@@ -157,7 +157,16 @@ export function shouldPrime(primeSetting: boolean, env: NodeJS.ProcessEnv = proc
   return primeSetting && env.AWS_LAMBDA_INITIALIZATION_TYPE === 'provisioned-concurrency';
 }
 
-/** The event id, segment key and cell priming reads: no feed id has this form, and no H3 cell is `quakectl-prime`. */
+/**
+ * The event id, segment key and cell priming reads: no feed we poll uses this form, and no H3 cell is `quakectl-prime`.
+ * A pushed payload may still carry any id, so priming's conditional writes never rely on the id being absent: they use
+ * `PRIME_REVISION` or a condition that holds for no item.
+ */
 export const PRIME_EVENT_ID = 'quakectl-prime-0000';
+/**
+ * The plan revision priming's refused claims name: plan revisions start at 1 (shared/events/store.ts `savePlan`), so a
+ * claim at revision 0 is refused by its condition even where an event with the prime id exists, and adds nothing.
+ */
+export const PRIME_REVISION = 0;
 export const PRIME_SEGMENT = 'quakectl-prime#0';
 export const PRIME_CELL = 'quakectl-prime';
