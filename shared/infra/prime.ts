@@ -9,9 +9,9 @@
  * this project's local stack that made the first notification after a deploy 0.4–1.0 s from acceptance against
  * 0.14 s warm (docs/fanout-benchmark.md, "The cold path").
  *
- * A priming step makes the requests the first alert will make, on keys that cannot exist, so that nothing is written
- * and nothing is read that matters: a GetItem of a missing event, a conditional UpdateItem that fails its condition
- * (the error path the claims take), a Query of a missing segment, a Lambda `DryRun` invoke, an SQS GetQueueUrl; and
+ * A priming step makes the requests the first alert will make, so that nothing is written: reads (a GetItem of a
+ * missing event, a few real items of the events table, a real shard's first page), conditional writes whose condition
+ * no item meets (the error path the claims take: `PRIME_REVISION`), a Lambda `DryRun` invoke, an SQS GetQueueUrl; and
  * runs the pure code of the alert path (intensity, travel time, notification, signature) on a synthetic quake.
  *
  * Priming never fails init: every step's error is recorded, not thrown (a service that is down at init is reported
