@@ -11,6 +11,7 @@ import {
   PRIME_CELL,
   PRIME_EVENT_ID,
   PRIME_REPEAT,
+  PRIME_REVISION,
   PRIME_SEGMENT,
   type PrimeContext,
   type PrimeStep,
@@ -247,10 +248,10 @@ export function consumerPrimeSteps(deps: ConsumerPrimeDeps): PrimeStep[] {
     { name: 'record.decode', run: (ctx) => primeDecode(now(), ctx) },
     { name: 'events.items', run: (ctx) => primeRealEventItems(deps.events, ctx) },
     { name: 'events.get', run: (ctx) => primeRepeated(() => getEvent(deps.events, PRIME_EVENT_ID), ctx) },
-    // Fails its condition (no such event): the same UpdateItem and error path as a claim or a plan save.
+    // Fails its condition (no event has revision 0): the same UpdateItem and error path as a claim or a plan save.
     {
       name: 'events.conditional-update',
-      run: (ctx) => primeRepeated(() => claimNext(deps.events, PRIME_EVENT_ID, 1), ctx),
+      run: (ctx) => primeRepeated(() => claimNext(deps.events, PRIME_EVENT_ID, PRIME_REVISION), ctx),
     },
     { name: 'segments.query', run: (ctx) => primeRepeated(() => deps.segmentsForCells([PRIME_CELL]), ctx) },
     { name: 'segments.scan', run: () => deps.scanSegmentsPage() },
@@ -299,7 +300,7 @@ export function workerPrimeSteps(deps: WorkerPrimeDeps): PrimeStep[] {
     { name: 'events.get', run: (ctx) => primeRepeated(() => getEvent(deps.events, PRIME_EVENT_ID), ctx) },
     {
       name: 'events.conditional-update',
-      run: (ctx) => primeRepeated(() => claimNext(deps.events, PRIME_EVENT_ID, 1), ctx),
+      run: (ctx) => primeRepeated(() => claimNext(deps.events, PRIME_EVENT_ID, PRIME_REVISION), ctx),
     },
     {
       name: 'subscribers.query',

@@ -9,9 +9,9 @@
  * this project's local stack that made the first notification after a deploy 0.4–1.0 s from acceptance against
  * 0.14 s warm (docs/fanout-benchmark.md, "The cold path").
  *
- * A priming step makes the requests the first alert will make, on keys that cannot exist, so that nothing is written
- * and nothing is read that matters: a GetItem of a missing event, a conditional UpdateItem that fails its condition
- * (the error path the claims take), a Query of a missing segment, a Lambda `DryRun` invoke, an SQS GetQueueUrl; and
+ * A priming step makes the requests the first alert will make, so that nothing is written: reads (a GetItem of a
+ * missing event, a few real items of the events table, a real shard's first page), conditional writes whose condition
+ * no item meets (the error path the claims take: `PRIME_REVISION`), a Lambda `DryRun` invoke, an SQS GetQueueUrl; and
  * runs the pure code of the alert path (intensity, travel time, notification, signature) on a synthetic quake.
  *
  * Priming never fails init: every step's error is recorded, not thrown (a service that is down at init is reported
@@ -157,7 +157,16 @@ export function shouldPrime(primeSetting: boolean, env: NodeJS.ProcessEnv = proc
   return primeSetting && env.AWS_LAMBDA_INITIALIZATION_TYPE === 'provisioned-concurrency';
 }
 
-/** The event id, segment key and cell priming reads: no feed id has this form, and no H3 cell is `quakectl-prime`. */
+/**
+ * The event id, segment key and cell priming reads: no feed we poll uses this form, and no H3 cell is `quakectl-prime`.
+ * A pushed payload may still carry any id, so priming's conditional writes never rely on the id being absent: they use
+ * `PRIME_REVISION` or a condition that holds for no item.
+ */
 export const PRIME_EVENT_ID = 'quakectl-prime-0000';
+/**
+ * The plan revision priming's refused claims name: plan revisions start at 1 (shared/events/store.ts `savePlan`), so a
+ * claim at revision 0 is refused by its condition even where an event with the prime id exists, and adds nothing.
+ */
+export const PRIME_REVISION = 0;
 export const PRIME_SEGMENT = 'quakectl-prime#0';
 export const PRIME_CELL = 'quakectl-prime';

@@ -8,7 +8,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { lookupCanonical } from '../events/identity.ts';
 import { claimNext, type EventStore, getEvent } from '../events/store.ts';
-import { PRIME_EVENT_ID, PRIME_REPEAT, type PrimeStep, primeRepeated } from '../infra/prime.ts';
+import { PRIME_EVENT_ID, PRIME_REPEAT, PRIME_REVISION, type PrimeStep, primeRepeated } from '../infra/prime.ts';
 import { isConditionFailed } from '../locks/errors.ts';
 import type { Quake } from '../quake/types.ts';
 import { collectQuakes } from './produce.ts';
@@ -34,9 +34,10 @@ function primeQuake(now: number): Quake {
 }
 
 /**
- * A PutItem that its condition refuses (the key does not exist, the condition asks that it does): the request, response
- * and ConditionalCheckFailed path of the identity protocol's bucket and alias writes, writing nothing. Resolves when
- * refused as expected; anything else is the step's error.
+ * A PutItem that its condition refuses whatever the table holds (the condition asks that the key both exists and does
+ * not): the request, response and ConditionalCheckFailed path of the identity protocol's bucket and alias writes,
+ * writing nothing even where an item with the prime id exists. Resolves when refused as expected; anything else is the
+ * step's error.
  */
 async function refusedPut(events: EventStore): Promise<void> {
   try {
@@ -44,14 +45,14 @@ async function refusedPut(events: EventStore): Promise<void> {
       new PutCommand({
         TableName: events.table,
         Item: { eventId: PRIME_EVENT_ID, kind: 'prime' },
-        ConditionExpression: 'attribute_exists(eventId)',
+        ConditionExpression: 'attribute_exists(eventId) AND attribute_not_exists(eventId)',
       }),
     );
   } catch (err) {
     if (isConditionFailed(err)) return;
     throw err;
   }
-  throw new Error(`priming wrote ${PRIME_EVENT_ID}: it must not exist`);
+  throw new Error(`priming's refused PutItem of ${PRIME_EVENT_ID} was accepted`);
 }
 
 export interface ProducerPrimeDeps {
@@ -85,10 +86,10 @@ export function producerPrimeSteps(deps: ProducerPrimeDeps): PrimeStep[] {
       run: (ctx) => primeRepeated(() => lookupCanonical(deps.events, [PRIME_EVENT_ID], true), ctx),
     },
     { name: 'events.conditional-put', run: (ctx) => primeRepeated(() => refusedPut(deps.events), ctx) },
-    // Fails its condition (no such event): the conditional UpdateItem path of accepting a version.
+    // Fails its condition (no event has revision 0): the conditional UpdateItem path of accepting a version.
     {
       name: 'events.conditional-update',
-      run: (ctx) => primeRepeated(() => claimNext(deps.events, PRIME_EVENT_ID, 1), ctx),
+      run: (ctx) => primeRepeated(() => claimNext(deps.events, PRIME_EVENT_ID, PRIME_REVISION), ctx),
     },
     { name: 'events.get', run: (ctx) => primeRepeated(() => getEvent(deps.events, PRIME_EVENT_ID), ctx) },
   ];

@@ -5,10 +5,10 @@
  * the segments table's rows name.
  */
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumerPrimeSteps, PRIME_REPEAT, workerPrimeSteps } from '../../shared/fanout/prime.ts';
-import { primeEnvironment } from '../../shared/infra/prime.ts';
+import { PRIME_EVENT_ID, primeEnvironment } from '../../shared/infra/prime.ts';
 import { producerPrimeSteps } from '../../shared/ingest/prime.ts';
 import { isCircleKept, SubscriberStore } from '../../shared/segments/index.ts';
 import { population } from './pipeline-fixtures.ts';
@@ -164,5 +164,41 @@ describe('priming steps on the local stack', () => {
       expect(read.items).toBeGreaterThan(0);
     }
     expect(await itemCounts()).toEqual(before);
+  });
+
+  it('no step changes an existing item: an event with the prime event’s id and revision 1 is left as it was', async () => {
+    // The priming's conditional writes are refused by their condition, not by the key's absence: an item under the
+    // prime id (a feed may carry any id) must be neither overwritten nor counted into.
+    const events = { ddb: stack.clients.ddb, table: stack.names.table('events') };
+    const item = { eventId: PRIME_EVENT_ID, revision: 1, nextIndex: 0, state: 'planned', total: 3, chains: 2 };
+    await stack.clients.ddb.send(new PutCommand({ TableName: events.table, Item: item }));
+    try {
+      const steps = [
+        ...producerPrimeSteps({ events, connectKafka: async () => {} }),
+        ...consumerSteps(),
+        ...workerPrimeSteps({
+          events,
+          readSegmentPage: (key, opts) => store.readSegmentPage(key, opts),
+          sampleSegment: () => store.sampleSegment(),
+          dryRunSelf: async () => {},
+          dlqUrl: dlqUrl('worker'),
+        }),
+      ].map((s, i) => ({ ...s, name: `${i}:${s.name}` }));
+      const r = await primeEnvironment(steps, { timeoutMs: 20_000 });
+      expect(r.unfinished).toEqual([]);
+      const stored = await stack.clients.ddb.send(
+        new GetCommand({ TableName: events.table, Key: { eventId: PRIME_EVENT_ID }, ConsistentRead: true }),
+      );
+      expect(stored.Item).toEqual(item);
+      // Every refused write is still a step that ran to its refusal (the same error path as without the item).
+      const errors = Object.entries(r.steps).filter(([, s]) => s.error);
+      expect(errors.map(([n]) => n.replace(/^\d+:/, ''))).toEqual([
+        'events.conditional-update',
+        'events.conditional-update',
+        'events.conditional-update',
+      ]);
+    } finally {
+      await stack.clients.ddb.send(new DeleteCommand({ TableName: events.table, Key: { eventId: PRIME_EVENT_ID } }));
+    }
   });
 });

@@ -540,6 +540,38 @@ describe('segment worker loop', () => {
     expect(first?.state).toBe('done');
   });
 
+  it('a hop-0 invocation retried after a crash resumes its own item from the cursor, not from the page read beside the lock', async () => {
+    // Lambda retries a failed asynchronous invocation with the same payload: chain 0 at hop 0 again, its own item held
+    // under an expired lease with a cursor. The first page it reads while acquiring is the item's start, not the cursor.
+    const quake = drillQuake(`fan-retry-${randomBytes(3).toString('hex')}`);
+    await planned(quake, 1);
+    const crash = new Error('simulated environment death');
+    const a = runSegmentWorker(
+      deps({
+        owner: 'A',
+        leaseMs: 1000,
+        pageSize: 50,
+        sortUrgentUnits: false,
+        afterDeliver: ({ batches }) => {
+          if (batches === 3) throw crash;
+        },
+      }),
+      { eventId: quake.id, chain: 0, hop: 0 },
+    );
+    await expect(a).rejects.toBe(crash);
+    await new Promise((r) => setTimeout(r, 1100));
+    const retry = await runSegmentWorker(deps({ owner: 'A2', pageSize: 50, sortUrgentUnits: false }), {
+      eventId: quake.id,
+      chain: 0,
+      hop: 0,
+    });
+    expect(retry.takeovers).toBe(1);
+    assertDeliveredExactly(quake);
+    // Only the batch in flight (≤ one page of 50) arrived twice.
+    expect(sink.duplicates()).toBeGreaterThan(0);
+    expect(sink.duplicates()).toBeLessThanOrEqual(50);
+  });
+
   it('the domino: a chain low on time hands its segment to a successor, which resumes exactly there', async () => {
     const quake = drillQuake(`fan-domino-${randomBytes(3).toString('hex')}`);
     const plan = await planned(quake, 1);
