@@ -112,8 +112,13 @@ async function sweep(): Promise<string[]> {
     if (r.republished.length) metrics.addMetric('StrandedRepublished', MetricUnit.Count, r.republished.length);
     return r.republished;
   } catch (err) {
-    // Kafka still down: the invocation's own produce reports it; the next sweep tries again.
-    producer = undefined;
+    // Kafka still down: the invocation's own produce reports it; the next sweep tries again. A broken connection is
+    // dropped and closed (as `produce` does); a failed Scan leaves the connection that concurrent polls are using.
+    if ((err as Error).name?.startsWith('KafkaJS')) {
+      const broken = producer;
+      producer = undefined;
+      await broken?.then((b) => b.disconnect()).catch(() => {});
+    }
     logger.warn('sweep of stranded events failed', { error: (err as Error).message });
     return [];
   }

@@ -5,7 +5,9 @@
  *   poison record (undecodable, invalid)   → consumer DLQ with topic/partition/offset/reason; the rest proceed
  *   not alertable (kind, magnitude), origin older than fanout.maxEventAgeS or in the future, event retracted
  *                                           → recorded as handled (skipped, with the reason)
- *   already handled (ESM redelivery)        → nothing (plans once); chains restarted only if none ever claimed
+ *   already handled (ESM redelivery)        → nothing (plans once); chains restarted while none has claimed yet
+ *                                             (chains still on their own first items count as not started: a
+ *                                             restarted one finds its item's lock held and goes on to claim)
  *   update of a completed run under which no level can rise → recorded as handled, not re-planned
  *   otherwise (first version, or an update: during the fan-out always, after it when a level may rise)
  *                                           → plan (nearest first) → savePlan (conditional on the revision read)
