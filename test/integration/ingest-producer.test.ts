@@ -65,6 +65,34 @@ async function until(what: string, check: () => boolean, timeoutMs = 60_000): Pr
   }
 }
 
+/**
+ * The producer bundle as a function of the emulator, on this run's events table and topic; `extra` adds environment
+ * variables. The samples are from 2023 and 2025: no age limit here (unit tests cover it).
+ */
+async function createProducer(name: string, extra: Record<string, string> = {}): Promise<void> {
+  await stack.clients.lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: 'nodejs24.x',
+      Role: ROLE,
+      Handler: HANDLER,
+      Timeout: 8,
+      MemorySize: 256,
+      Code: { ZipFile: bundleZip },
+      Environment: {
+        Variables: {
+          QUAKECTL_PREFIX: stack.names.prefix,
+          QUAKECTL_KAFKA_BROKERS: stack.clients.config.kafka.brokers.join(','),
+          QUAKECTL_LOCAL: 'true',
+          QUAKECTL_EVENTS_TOPIC: topic,
+          QUAKECTL_INGEST_MAX_AGE_S: '0',
+          ...extra,
+        },
+      },
+    }),
+  );
+}
+
 beforeAll(async () => {
   stack = await testStack('ing', ['events']);
   feeds = await startFeedServer();
@@ -99,32 +127,12 @@ beforeAll(async () => {
     },
   });
 
-  const bundle = await bundleFunction('producer');
-  bundleZip = bundle.zip;
+  bundleZip = (await bundleFunction('producer')).zip;
   fn = stack.names.function('producer');
-  await stack.clients.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: fn,
-      Runtime: 'nodejs24.x',
-      Role: ROLE,
-      Handler: HANDLER,
-      Timeout: 8,
-      MemorySize: 256,
-      Code: { ZipFile: bundle.zip },
-      Environment: {
-        Variables: {
-          QUAKECTL_PREFIX: stack.names.prefix,
-          QUAKECTL_KAFKA_BROKERS: stack.clients.config.kafka.brokers.join(','),
-          QUAKECTL_LOCAL: 'true',
-          QUAKECTL_EVENTS_TOPIC: topic,
-          QUAKECTL_FDSN_QUERY_URL: `${feeds.url(FDSN_PATH)}?format=text&minmagnitude=2`,
-          QUAKECTL_POLL_INTERVAL_MS: '400',
-          // The samples are from 2023 and 2025: no age limit here (unit tests cover it).
-          QUAKECTL_INGEST_MAX_AGE_S: '0',
-        },
-      },
-    }),
-  );
+  await createProducer(fn, {
+    QUAKECTL_FDSN_QUERY_URL: `${feeds.url(FDSN_PATH)}?format=text&minmagnitude=2`,
+    QUAKECTL_POLL_INTERVAL_MS: '400',
+  });
 });
 
 afterAll(async () => {
@@ -368,26 +376,7 @@ describe('the sweep of stranded versions', () => {
     );
     // A new function: its environment has never swept (the first invocation of an environment always does).
     const fresh = `${fn}-fresh`;
-    await stack.clients.lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: fresh,
-        Runtime: 'nodejs24.x',
-        Role: ROLE,
-        Handler: HANDLER,
-        Timeout: 8,
-        MemorySize: 256,
-        Code: { ZipFile: bundleZip },
-        Environment: {
-          Variables: {
-            QUAKECTL_PREFIX: stack.names.prefix,
-            QUAKECTL_KAFKA_BROKERS: stack.clients.config.kafka.brokers.join(','),
-            QUAKECTL_LOCAL: 'true',
-            QUAKECTL_EVENTS_TOPIC: topic,
-            QUAKECTL_INGEST_MAX_AGE_S: '0',
-          },
-        },
-      }),
-    );
+    await createProducer(fresh);
     try {
       // Days away from every event of the other tests: its own event, not associated with one of theirs.
       const later = 5 * 86_400_000;
