@@ -19,6 +19,7 @@ import {
 import { refuseOversizedPayload } from '../../shared/ingest/payload-cap.ts';
 import { producerPrimeSteps } from '../../shared/ingest/prime.ts';
 import { scheduledPoller } from '../../shared/ingest/scheduled.ts';
+import { StrandedSweeper } from '../../shared/ingest/sweep.ts';
 
 // Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
 const { config, clients, logger, metrics, log, env } = await functionRuntime('producer');
@@ -94,34 +95,25 @@ async function produce(payload: ProducerPayload, steps?: Record<string, number>)
   }
 }
 
-/** Once a minute per environment at most: stranded versions and retractions go to Kafka as soon as it answers. */
-const SWEEP_EVERY_MS = 60_000;
-let lastSweep = 0;
+// Once a minute per environment at most: stranded versions and retractions go to Kafka as soon as it answers. A
+// failed sweep drops the shared connection only when Kafka failed (shared/ingest/sweep.ts).
+const sweeper = new StrandedSweeper({
+  connect: connected,
+  dropConnection: async (broken) => {
+    // Only the connection the sweep used: a poll may have opened a new one meanwhile.
+    const current = producer;
+    if (current && (await current.catch(() => undefined)) === broken && producer === current) producer = undefined;
+    await broken.disconnect();
+  },
+  sweep: (p) =>
+    republishStranded({ events: { ddb: clients.ddb, table: config.names.table('events') }, producer: p, topic, log }),
+  log,
+});
 
 async function sweep(): Promise<string[]> {
-  if (Date.now() - lastSweep < SWEEP_EVERY_MS) return [];
-  lastSweep = Date.now();
-  try {
-    const p = await connected();
-    const r = await republishStranded({
-      events: { ddb: clients.ddb, table: config.names.table('events') },
-      producer: p,
-      topic,
-      log,
-    });
-    if (r.republished.length) metrics.addMetric('StrandedRepublished', MetricUnit.Count, r.republished.length);
-    return r.republished;
-  } catch (err) {
-    // Kafka still down: the invocation's own produce reports it; the next sweep tries again. A broken connection is
-    // dropped and closed (as `produce` does); a failed Scan leaves the connection that concurrent polls are using.
-    if ((err as Error).name?.startsWith('KafkaJS')) {
-      const broken = producer;
-      producer = undefined;
-      await broken?.then((b) => b.disconnect()).catch(() => {});
-    }
-    logger.warn('sweep of stranded events failed', { error: (err as Error).message });
-    return [];
-  }
+  const republished = await sweeper.run();
+  if (republished.length) metrics.addMetric('StrandedRepublished', MetricUnit.Count, republished.length);
+  return republished;
 }
 
 function count(r: ProducerResult, steps?: Record<string, number>) {
