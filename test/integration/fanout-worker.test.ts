@@ -125,7 +125,7 @@ describe('segment worker loop', () => {
     const traces = infos.filter(([m]) => m === 'first delivery');
     expect(traces).toHaveLength(1);
     const steps = traces[0][1]?.msFromStart as Record<string, number>;
-    const order = ['event', 'plan', 'ledger', 'lock', 'read', 'delivered'];
+    const order = ['event', 'plan', 'ledger', 'lock', 'read', 'built', 'delivered'];
     expect(Object.keys(steps).filter((k) => order.includes(k))).toEqual(order);
     for (let i = 1; i < order.length; i++) expect(steps[order[i]]).toBeGreaterThanOrEqual(steps[order[i - 1]]);
     // Chain 0 began work item 0 without claiming it (the event's directItems): no claim before its first alert.
