@@ -19,7 +19,7 @@ import {
 import { refuseOversizedPayload } from '../../shared/ingest/payload-cap.ts';
 import { producerPrimeSteps } from '../../shared/ingest/prime.ts';
 import { scheduledPoller } from '../../shared/ingest/scheduled.ts';
-import { StrandedSweeper } from '../../shared/ingest/sweep.ts';
+import { dropIfCurrent, StrandedSweeper } from '../../shared/ingest/sweep.ts';
 
 // Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
 const { config, clients, logger, metrics, log, env } = await functionRuntime('producer');
@@ -99,12 +99,17 @@ async function produce(payload: ProducerPayload, steps?: Record<string, number>)
 // failed sweep drops the shared connection only when Kafka failed (shared/ingest/sweep.ts).
 const sweeper = new StrandedSweeper({
   connect: connected,
-  dropConnection: async (broken) => {
-    // Only the connection the sweep used: a poll may have opened a new one meanwhile.
-    const current = producer;
-    if (current && (await current.catch(() => undefined)) === broken && producer === current) producer = undefined;
-    await broken.disconnect();
-  },
+  // Only the connection the sweep used: a poll may have opened a new one meanwhile.
+  dropConnection: (broken) =>
+    dropIfCurrent(
+      {
+        current: () => producer,
+        clear: () => {
+          producer = undefined;
+        },
+      },
+      broken,
+    ),
   sweep: (p) =>
     republishStranded({ events: { ddb: clients.ddb, table: config.names.table('events') }, producer: p, topic, log }),
   log,

@@ -5,7 +5,7 @@
 import { ProvisionedThroughputExceededException, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSRequestTimeoutError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { isKafkaFailure, StrandedSweeper, SWEEP_EVERY_MS } from '../../shared/ingest/sweep.ts';
+import { dropIfCurrent, isKafkaFailure, StrandedSweeper, SWEEP_EVERY_MS } from '../../shared/ingest/sweep.ts';
 
 interface FakeConnection {
   id: number;
@@ -13,11 +13,12 @@ interface FakeConnection {
 
 function harness(
   sweep: (p: FakeConnection) => Promise<{ republished: string[] }>,
-  opts: { connectFails?: Error } = {},
+  opts: { connectFails?: Error; dropFails?: Error } = {},
 ) {
   let clock = 1_000_000;
   let opened = 0;
-  const dropped: number[] = [];
+  // What dropConnection was given, without dereferencing it (a call with `undefined` must show, not throw).
+  const dropped: (number | undefined)[] = [];
   const warnings: Record<string, unknown>[] = [];
   let sweeps = 0;
   const sweeper = new StrandedSweeper<FakeConnection>({
@@ -26,7 +27,8 @@ function harness(
       return { id: ++opened };
     },
     dropConnection: async (p) => {
-      dropped.push(p.id);
+      dropped.push(p?.id);
+      if (opts.dropFails) throw opts.dropFails;
     },
     sweep: async (p) => {
       sweeps++;
@@ -108,5 +110,93 @@ describe('StrandedSweeper', () => {
     expect(h.warnings[0]).toMatchObject({ kafka: true });
     expect(await h.sweeper.run()).toEqual([]);
     expect(h.warnings).toHaveLength(1);
+    h.advance(SWEEP_EVERY_MS);
+    expect(await h.sweeper.run()).toEqual([]);
+    expect(h.warnings).toHaveLength(2);
+    expect(h.dropped).toEqual([]);
+  });
+
+  it('never throws, even when closing the broken connection fails or the error is not an Error', async () => {
+    const h = harness(
+      async () => {
+        throw new KafkaJSRequestTimeoutError('Request Produce(key: 0, version: 7) timed out');
+      },
+      { dropFails: new KafkaJSConnectionError('Connection error: already closed') },
+    );
+    expect(await h.sweeper.run()).toEqual([]);
+    expect(h.dropped).toEqual([1]);
+    expect(h.warnings).toEqual([{ error: 'Request Produce(key: 0, version: 7) timed out', kafka: true }]);
+    const odd = harness(async () => {
+      throw null;
+    });
+    expect(await odd.sweeper.run()).toEqual([]);
+    expect(odd.warnings).toEqual([{ error: 'null', kafka: false }]);
+  });
+});
+
+describe('dropIfCurrent', () => {
+  function conn(id: number) {
+    const c = {
+      id,
+      closed: false,
+      disconnect: async () => {
+        c.closed = true;
+      },
+    };
+    return c;
+  }
+  type Conn = ReturnType<typeof conn>;
+  function slot(initial: Promise<Conn> | undefined) {
+    let p = initial;
+    return {
+      current: () => p,
+      clear: () => {
+        p = undefined;
+      },
+      set: (next: Promise<Conn> | undefined) => {
+        p = next;
+      },
+    };
+  }
+
+  it('forgets and closes the connection when it is still the shared one', async () => {
+    const a = conn(1);
+    const s = slot(Promise.resolve(a));
+    await dropIfCurrent(s, a);
+    expect(s.current()).toBeUndefined();
+    expect(a.closed).toBe(true);
+  });
+
+  it('keeps a connection a poll opened meanwhile, and still closes the broken one', async () => {
+    const a = conn(1);
+    const b = conn(2);
+    const s = slot(Promise.resolve(b));
+    await dropIfCurrent(s, a);
+    expect(await s.current()).toBe(b);
+    expect(a.closed).toBe(true);
+    expect(b.closed).toBe(false);
+  });
+
+  it('keeps a connection that replaces the broken one while the comparison waits', async () => {
+    const a = conn(1);
+    const b = conn(2);
+    const s = slot(Promise.resolve(a));
+    const dropping = dropIfCurrent(s, a);
+    s.set(Promise.resolve(b)); // a poll dropped `a` and reconnected before the comparison settled
+    await dropping;
+    expect(await s.current()).toBe(b);
+    expect(a.closed).toBe(true);
+  });
+
+  it('leaves an empty or failing slot alone', async () => {
+    const a = conn(1);
+    const empty = slot(undefined);
+    await dropIfCurrent(empty, a);
+    expect(a.closed).toBe(true);
+    const failing = Promise.reject(new KafkaJSConnectionError('connect ECONNREFUSED'));
+    failing.catch(() => {});
+    const s = slot(failing);
+    await dropIfCurrent(s, conn(3));
+    expect(s.current()).toBe(failing);
   });
 });
