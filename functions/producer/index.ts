@@ -19,7 +19,7 @@ import {
 import { refuseOversizedPayload } from '../../shared/ingest/payload-cap.ts';
 import { producerPrimeSteps } from '../../shared/ingest/prime.ts';
 import { scheduledPoller } from '../../shared/ingest/scheduled.ts';
-import { dropIfCurrent, StrandedSweeper } from '../../shared/ingest/sweep.ts';
+import { dropIfCurrent, isKafkaFailure, StrandedSweeper } from '../../shared/ingest/sweep.ts';
 
 // Parsed environment, Kafka credentials (Secrets Manager), clients, telemetry: once per execution environment.
 const { config, clients, logger, metrics, log, env } = await functionRuntime('producer');
@@ -50,6 +50,13 @@ const poller = scheduledPoller(
   },
 );
 let producer: Promise<ReturnType<typeof createEventProducer>> | undefined;
+/** The shared connection as `dropIfCurrent` sees it (shared/ingest/sweep.ts). */
+const kafkaSlot = {
+  current: () => producer,
+  clear: () => {
+    producer = undefined;
+  },
+};
 
 function connected() {
   producer ??= (async () => {
@@ -88,9 +95,9 @@ async function produce(payload: ProducerPayload, steps?: Record<string, number>)
       log,
     });
   } catch (err) {
-    // A broken connection must not be reused by the next invocation.
-    producer = undefined;
-    await p.disconnect().catch(() => {});
+    // A connection Kafka failed on must not be reused by the next invocation (only it: a poll may have opened a new
+    // one meanwhile); a DynamoDB failure (identity, acceptance) leaves the connection concurrent polls are using.
+    if (isKafkaFailure(err)) await dropIfCurrent(kafkaSlot, p).catch(() => {});
     throw err;
   }
 }
@@ -100,16 +107,7 @@ async function produce(payload: ProducerPayload, steps?: Record<string, number>)
 const sweeper = new StrandedSweeper({
   connect: connected,
   // Only the connection the sweep used: a poll may have opened a new one meanwhile.
-  dropConnection: (broken) =>
-    dropIfCurrent(
-      {
-        current: () => producer,
-        clear: () => {
-          producer = undefined;
-        },
-      },
-      broken,
-    ),
+  dropConnection: (broken) => dropIfCurrent(kafkaSlot, broken),
   sweep: (p) =>
     republishStranded({ events: { ddb: clients.ddb, table: config.names.table('events') }, producer: p, topic, log }),
   log,

@@ -19,10 +19,15 @@ export const SWEEP_EVERY_MS = 60_000;
  * `KafkaJSError` subclass (connection, request timeout, protocol errors; the retrier wraps the last one in
  * `KafkaJSNumberOfRetriesExceeded`, anything non-retriable in `KafkaJSNonRetriableError`); the name test also covers
  * `KafkaJSAggregateError` (admin calls only, a plain `Error`). The connection may then be broken and must not be
- * reused. A DynamoDB error (the Scan, the `published` marks) says nothing about the connection.
+ * reused. Errors that wrap one as their `cause` count too (`UnpublishedError`: the producer's send failed). A DynamoDB
+ * error (the Scan, the `published` marks, identity) says nothing about the connection.
  */
 export function isKafkaFailure(err: unknown): boolean {
-  return err instanceof KafkaJSError || (err instanceof Error && err.name.startsWith('KafkaJS'));
+  // The cause chain, a few links deep (a cycle of causes must not loop).
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof KafkaJSError || e.name.startsWith('KafkaJS')) return true;
+  }
+  return false;
 }
 
 export interface StrandedSweeperDeps<P> {

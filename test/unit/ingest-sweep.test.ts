@@ -5,6 +5,7 @@
 import { ProvisionedThroughputExceededException, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSRequestTimeoutError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { UnpublishedError } from '../../shared/ingest/errors.ts';
 import { dropIfCurrent, isKafkaFailure, StrandedSweeper, SWEEP_EVERY_MS } from '../../shared/ingest/sweep.ts';
 
 interface FakeConnection {
@@ -59,6 +60,14 @@ describe('isKafkaFailure', () => {
     const throttled = new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} });
     expect(isKafkaFailure(throttled)).toBe(false);
     expect(isKafkaFailure(new Error('boom'))).toBe(false);
+    // The producer's own send failure wraps kafkajs's error (the cause); a DynamoDB cause is not Kafka's.
+    expect(isKafkaFailure(new UnpublishedError(['us7000abcd'], { cause: new KafkaJSConnectionError('down') }))).toBe(
+      true,
+    );
+    expect(isKafkaFailure(new UnpublishedError(['us7000abcd'], { cause: throttled }))).toBe(false);
+    const loop = new Error('a') as Error & { cause?: unknown };
+    loop.cause = loop;
+    expect(isKafkaFailure(loop)).toBe(false);
     expect(isKafkaFailure('KafkaJSConnectionError')).toBe(false);
   });
 });
