@@ -320,7 +320,9 @@ export interface SweepResult {
  * (`published = false`, accepted more than `minAgeMs` ago so an in-flight produce is not raced) and retractions
  * likewise (`retractionPublished = false`) are produced again, oldest first, then marked published. Conditional marks
  * keep a newer version's flag. Called by the producer at most once a minute per environment (scheduled polls and
- * ordinary invocations alike). A full scan with a filter: the events table is small; throws what Kafka throws.
+ * ordinary invocations alike). A full scan with a filter: the events table is small. Sent in parts of
+ * `SWEEP_SEND_PART` messages, each marked published once Kafka took it; throws what Kafka throws (the parts sent before
+ * stay published).
  */
 export async function republishStranded(
   deps: Pick<ProduceDeps, 'events' | 'producer' | 'topic' | 'log' | 'now'>,
@@ -348,19 +350,40 @@ export async function republishStranded(
   const result: SweepResult = { republished: [] };
   if (versions.length === 0 && retractions.length === 0) return result;
   versions.sort((a, b) => a.acceptedAt - b.acceptedAt);
-  await deps.producer.send({
-    topic: deps.topic,
-    acks: -1,
-    messages: [
-      ...versions.map((v) => eventMessage(v.quake, v.acceptedAt)),
-      ...retractions.map((r) =>
-        retractionMessage(r.eventId, { id: r.eventId, drill: r.drill, ...r.retraction }, r.retraction.acceptedAt),
+  // Oldest version first, retractions after; each part marked published as soon as Kafka took it, so a failure part-way
+  // keeps what went out and the next sweep sends only the rest.
+  const outgoing = [
+    ...versions.map((v) => ({
+      id: v.quake.id,
+      message: eventMessage(v.quake, v.acceptedAt),
+      mark: () => markPublished(deps.events, v.quake.id, v.quake.updatedAt),
+    })),
+    ...retractions.map((r) => ({
+      id: r.eventId,
+      message: retractionMessage(
+        r.eventId,
+        { id: r.eventId, drill: r.drill, ...r.retraction },
+        r.retraction.acceptedAt,
       ),
-    ],
-  });
-  await mapLimit(versions, WRITE_CONCURRENCY, (v) => markPublished(deps.events, v.quake.id, v.quake.updatedAt));
-  await mapLimit(retractions, WRITE_CONCURRENCY, (r) => markRetractionPublished(deps.events, r.eventId));
-  result.republished = [...versions.map((v) => v.quake.id), ...retractions.map((r) => r.eventId)];
-  deps.log?.info('stranded events published', { eventIds: result.republished });
+      mark: () => markRetractionPublished(deps.events, r.eventId),
+    })),
+  ];
+  try {
+    for (let i = 0; i < outgoing.length; i += SWEEP_SEND_PART) {
+      const part = outgoing.slice(i, i + SWEEP_SEND_PART);
+      await deps.producer.send({ topic: deps.topic, acks: -1, messages: part.map((o) => o.message) });
+      await mapLimit(part, WRITE_CONCURRENCY, (o) => o.mark());
+      result.republished.push(...part.map((o) => o.id));
+    }
+  } finally {
+    if (result.republished.length) deps.log?.info('stranded events published', { eventIds: result.republished });
+  }
   return result;
 }
+
+/**
+ * Messages per produce request of the sweep: after a long outage the stranded versions can be thousands, and one
+ * request's record batch may not exceed the broker's `message.max.bytes` (1 MB by default; the broker answers
+ * MESSAGE_TOO_LARGE, and a sweep sending them as one would never publish them). 500 event messages are ~250–400 KB.
+ */
+export const SWEEP_SEND_PART = 500;

@@ -14,6 +14,7 @@ import { type TestStack, testStack } from '../integration/pipeline-support.ts';
 
 let stack: TestStack;
 const topic = uniqueName('quakes.events.stranded');
+const bigTopic = uniqueName('quakes.events.stranded-many');
 const admin = () => stack.clients.kafka.admin();
 
 beforeAll(async () => {
@@ -22,7 +23,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const a = admin();
   await a.connect();
-  await a.deleteTopics({ topics: [topic] }).catch(() => {});
+  await a.deleteTopics({ topics: [topic, bigTopic] }).catch(() => {});
   await a.disconnect();
   await stack?.cleanup();
 });
@@ -59,4 +60,45 @@ describe('events stranded by a refused produce', () => {
       await producer.disconnect();
     }
   });
+
+  it('a long outage strands more than one produce request can carry: the sweep publishes them all, in parts', async () => {
+    // 2,500 versions of ~0.5 KB: together past the broker's message.max.bytes (1 MB by default), which one record batch
+    // may not exceed (the broker answers MESSAGE_TOO_LARGE). Sent as one, they would stay stranded for good.
+    const events = { ddb: stack.clients.ddb, table: stack.names.table('events') };
+    const producer = createEventProducer(stack.clients.kafka, { retries: 1 });
+    await producer.connect();
+    try {
+      const now = Date.now();
+      const quakes = Array.from({ length: 2500 }, (_, i) =>
+        drillQuake(uniqueName(`str-many-${i}`), {
+          originTime: now - i * 30_000,
+          updatedAt: now - i * 30_000,
+          lat: 40 + (i % 60) * 0.25,
+          lon: 20 + Math.floor(i / 60) * 0.25,
+        }),
+      );
+      const err = await produceEvents({ quakes }, { events, producer, topic: bigTopic }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnpublishedError);
+      const stranded = (err as UnpublishedError).eventIds;
+      expect(stranded).toHaveLength(quakes.length);
+
+      const ad = admin();
+      await ad.connect();
+      await ad.createTopics({
+        topics: [{ topic: bigTopic, numPartitions: 1, replicationFactor: 1 }],
+        waitForLeaders: true,
+      });
+      const swept = await republishStranded({ events, producer, topic: bigTopic }, { minAgeMs: 0 });
+      const mine = new Set(stranded);
+      expect(swept.republished.filter((id) => mine.has(id)).sort()).toEqual([...stranded].sort());
+      const offsets = await ad.fetchTopicOffsets(bigTopic);
+      await ad.disconnect();
+      expect(offsets.reduce((n, o) => n + Number(o.high), 0)).toBe(quakes.length);
+      expect(await republishStranded({ events, producer, topic: bigTopic }, { minAgeMs: 0 })).toEqual({
+        republished: [],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+  }, 120_000);
 });
