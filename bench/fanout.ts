@@ -123,7 +123,8 @@ function parseBenchArgs() {
        * the same run: geo:distance (units by distance band and adaptive size only: the plan's order before issue 16; the
        * worker still sends urgent units' batches in S order, which it decides from the plan's distances),
        * geo:small (urgent units kept small, no blind-zone deferral), geo:front (the near-field front of shared/fanout,
-       * `frontS` 10 s: pieces in S order per subscriber), geo = the planner's defaults (no front).
+       * `frontS` 10 s: pieces in S order per subscriber), geo:no-rate (no deferral of the segments the expected rate
+       * cannot reach: fanout.expectedRate 0), geo = the planner's defaults (no front; expected rate 20,000/s).
        */
       strategies: { type: 'string', default: 'geo,scan' },
       /** Run the strategies this many times, interleaved, on the same table (variance on a shared machine). */
@@ -183,6 +184,8 @@ interface Variant {
 const VARIANTS: Record<string, Variant> = {
   geo: { strategy: 'geo', plan: {} },
   'geo:front': { strategy: 'geo', plan: { frontS: 10 } },
+  // Nearest first whatever the rate: no deferral of what the expected rate cannot reach (main before this pass).
+  'geo:no-rate': { strategy: 'geo', plan: { expectedRate: 0 } },
   scan: { strategy: 'scan', plan: {} },
   'geo:distance': { strategy: 'geo', plan: { urgentS: 0 } },
   'geo:small': { strategy: 'geo', plan: { blindMarginS: -1 } },

@@ -104,6 +104,7 @@ export async function handler(event: SelfManagedKafkaEvent) {
       maxUnitSize: fanout.maxSegmentSize,
       maxEventAgeS: fanout.maxEventAgeS,
       alertProbability: fanout.alertProbability,
+      expectedRate: fanout.expectedRate,
       log,
     });
     metrics.addMetric('EventsPlanned', MetricUnit.Count, result.outcomes.planned);

@@ -101,6 +101,8 @@ export interface ConsumeDeps {
   alertProbability?: number;
   /** The near-field front (shared/fanout `PlanInput.frontS`; default off). */
   frontS?: number;
+  /** fanout.expectedRate (shared/fanout `PlanInput.expectedRate`; 0: off). */
+  expectedRate?: number;
   now?: () => number;
   log?: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
 }
@@ -238,6 +240,7 @@ async function handleRecord(
     chains: deps.parallelism,
     alertProbability: deps.alertProbability,
     frontS: deps.frontS,
+    expectedRate: deps.expectedRate,
     coveringCells,
     segmentsForCells: deps.segmentsForCells,
     allSegments: deps.allSegments,

@@ -72,6 +72,13 @@ export interface PlanInput {
    * 100 (docs/fanout-benchmark.md).
    */
   frontS?: number;
+  /**
+   * The fan-out's expected throughput, notifications per second across all chains (default `DEFAULT_EXPECTED_RATE`;
+   * 0 turns it off). When set, a
+   * segment the S wave will have wholly passed before the expected rate can reach it goes after everyone it can still
+   * warn, instead of where its nearest point puts it (`deferUnreachable`): a front that outruns the rate is not chased.
+   */
+  expectedRate?: number;
   /** Planning time, epoch ms (default now): where the S front is when the plan is made. */
   now?: number;
 }
@@ -128,6 +135,8 @@ export const DEFAULT_UNIT_BAND_KM = 10;
 export const DEFAULT_URGENT_S = 10;
 export const DEFAULT_BLIND_MARGIN_S = 0.5;
 export const DEFAULT_FRONT_S = 0;
+/** `PlanInput.expectedRate`'s default, notifications/s: the profiles' fanout.expectedRate (shared/infra/config.ts). */
+export const DEFAULT_EXPECTED_RATE = 20_000;
 
 /**
  * Groups segments (already nearest first) into units of consecutive segments: a unit closes before it would exceed
@@ -367,8 +376,11 @@ export interface ArrivalSegment extends OrderedSegment {
   /** Seconds after origin at which the S wave reaches the nearest and the farthest point of the segment's area. */
   sNearS: number;
   sFarS: number;
-  /** 0: urgent and still warnable; 1: urgent, wholly in the blind zone; 2: the rest. */
-  tier: 0 | 1 | 2;
+  /**
+   * 0: urgent and still warnable; 1: urgent, wholly in the blind zone; 2: the rest; 3: wholly passed by the S wave
+   * before the expected rate reaches it (`deferUnreachable`).
+   */
+  tier: 0 | 1 | 2 | 3;
 }
 
 /**
@@ -411,9 +423,65 @@ export function orderByArrival(
 }
 
 /**
+ * Places the segments no order can warn at the expected rate after those it can (pure; a new array). `ordered` is
+ * `orderByArrival`'s order; `rate` the expected notifications per second across all chains, `startS` when the first
+ * notification is expected (seconds after origin). Walking the order with a clock that advances `count / rate` per
+ * kept segment, a segment whose farthest point the S wave passes before the clock reaches it becomes tier 3 and is
+ * not counted; tier 1 (wholly in the blind zone) joins them. Those unreachable segments, tier 1 first, each in their
+ * order, are then put back as early as the kept segments' slack allows, never before an urgent one (tier 0): before
+ * kept segment p only while no kept segment from p on would be pushed past its nearest point's S arrival (slack = S at
+ * its nearest point minus its projected end; a segment partly late already has none), the rest at the end. With equal service times this is
+ * Moore's rule at the level of segments: earliest deadline first, dropping what would be late (Moore 1968,
+ * Management Science 15(1)), and what was dropped served in the idle slack rather than last. Throws RangeError on a
+ * rate that is not positive.
+ */
+export function deferUnreachable(
+  ordered: readonly ArrivalSegment[],
+  opts: { rate: number; startS: number },
+): ArrivalSegment[] {
+  const { rate, startS } = opts;
+  if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`expected rate must be positive, got ${rate}`);
+  const kept: ArrivalSegment[] = [];
+  const slack: number[] = [];
+  const blind: ArrivalSegment[] = [];
+  const late: ArrivalSegment[] = [];
+  let clock = startS;
+  for (const s of ordered) {
+    if (s.tier === 1) blind.push(s);
+    else if (s.sFarS < clock) late.push({ ...s, tier: 3 });
+    else {
+      kept.push(s);
+      clock += s.count / rate;
+      slack.push(s.sNearS - clock);
+    }
+  }
+  const unreachable = [...blind, ...late];
+  // Least slack from kept segment p on: what a block inserted before p may take.
+  const room = new Array<number>(kept.length + 1);
+  room[kept.length] = Number.POSITIVE_INFINITY;
+  for (let p = kept.length - 1; p >= 0; p--) room[p] = Math.min(room[p + 1], slack[p]);
+  // Never before an urgent warnable segment: the chains serve a unit at 1/P of the rate, which the slack does not see,
+  // and the urgent ones have the least of it.
+  const lastUrgent = kept.findLastIndex((s) => s.tier === 0);
+  for (let p = 0; p <= lastUrgent; p++) room[p] = Number.NEGATIVE_INFINITY;
+  const out: ArrivalSegment[] = [];
+  let used = 0;
+  let next = 0;
+  for (let p = 0; p <= kept.length; p++) {
+    while (next < unreachable.length && used + unreachable[next].count / rate <= room[p]) {
+      used += unreachable[next].count / rate;
+      out.push(unreachable[next++]);
+    }
+    if (p < kept.length) out.push(kept[p]);
+  }
+  while (next < unreachable.length) out.push(unreachable[next++]);
+  return out;
+}
+
+/**
  * Groups arrival-ordered segments into units (pure): like `groupUnits`, and a unit never mixes tiers, spans at most
  * `bandS` seconds of S arrival, and holds at most `urgentSize` subscribers in tiers 0 and 1 (a single larger shard
- * is a unit of its own). Returns the start index of each unit.
+ * is a unit of its own; tier 3 takes `maxSize` as tier 2 does). Returns the start index of each unit.
  */
 export function groupByArrival(
   ordered: readonly Pick<ArrivalSegment, 'count' | 'sNearS' | 'tier'>[],
@@ -426,7 +494,7 @@ export function groupByArrival(
   let bandStart = 0;
   for (let i = 0; i < ordered.length; i++) {
     const s = ordered[i];
-    const cap = s.tier === 2 ? maxSize : urgentSize;
+    const cap = s.tier === 0 || s.tier === 1 ? urgentSize : maxSize;
     if (starts.length === 0 || s.tier !== ordered[i - 1].tier || size + s.count > cap || s.sNearS - bandStart > bandS) {
       starts.push(i);
       size = 0;
@@ -508,11 +576,14 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
   const sinceOriginS = ((input.now ?? Date.now()) - quake.originTime) / 1000;
   const urgentS = input.urgentS ?? DEFAULT_URGENT_S;
   const margin = input.blindMarginS ?? DEFAULT_BLIND_MARGIN_S;
-  const ordered = orderByArrival(quake, refs, {
+  const byArrival = orderByArrival(quake, refs, {
     urgentUntilS: urgentS > 0 ? sinceOriginS + urgentS : Number.NEGATIVE_INFINITY,
     blindUntilS: margin >= 0 && urgentS > 0 ? sinceOriginS + margin : Number.NEGATIVE_INFINITY,
     warnableFromS: sinceOriginS,
   });
+  const rate = input.expectedRate ?? DEFAULT_EXPECTED_RATE;
+  const ordered =
+    rate > 0 ? deferUnreachable(byArrival, { rate, startS: sinceOriginS + Math.max(0, margin) }) : byArrival;
   const base = unitSize(ordered, input);
   const urgentSize = input.urgentUnitSize ?? Math.ceil((input.maxUnitSize ?? DEFAULT_MAX_UNIT_SIZE) / 4);
   // The km band as S seconds at crustal shear velocity (ak135's upper crust, 3.46 km/s: 10 km ≈ 2.9 s).

@@ -22,6 +22,7 @@ const fanout = {
   minSubscriberMmi: 3,
   maxEventAgeS: 3600,
   alertProbability: 0.3,
+  expectedRate: 20_000,
   scanSegments: 32,
   webhookTimeoutMs: 5000,
   targetBudgetMs: 12_000,

@@ -12,7 +12,7 @@ import {
   unitSegments,
   unitSize,
 } from '../../shared/fanout/index.ts';
-import { groupByArrival, orderByArrival } from '../../shared/fanout/plan.ts';
+import { type ArrivalSegment, deferUnreachable, groupByArrival, orderByArrival } from '../../shared/fanout/plan.ts';
 import { areaCellFor } from '../../shared/segments/cells.ts';
 import { cellFor, cellMinDistanceKm, coveringCells, type SegmentRef, segmentKey } from '../../shared/segments/index.ts';
 import { needsLayout } from '../../shared/segments/store.ts';
@@ -240,7 +240,7 @@ describe('arrival order and urgent units (issue 16)', () => {
     const seg = fc.record({
       count: fc.integer({ min: 1, max: 2500 }),
       step: fc.float({ min: 0, max: 2, noNaN: true }),
-      tier: fc.constantFrom(0, 1, 2),
+      tier: fc.constantFrom(0, 1, 2, 3),
     });
     fc.assert(
       fc.property(fc.array(seg, { maxLength: 150 }), (raw) => {
@@ -250,7 +250,7 @@ describe('arrival order and urgent units (issue 16)', () => {
           .sort((a, b) => a.tier - b.tier)
           .map((r) => {
             t += r.step;
-            return { count: r.count, sNearS: t, tier: r.tier as 0 | 1 | 2 };
+            return { count: r.count, sNearS: t, tier: r.tier as 0 | 1 | 2 | 3 };
           });
         const starts = groupByArrival(ordered, 4000, 500, 3);
         const keys = ordered.map((_, i) => `s${i}`);
@@ -258,7 +258,7 @@ describe('arrival order and urgent units (issue 16)', () => {
         for (let u = 0; u < starts.length; u++) {
           const m = ordered.slice(starts[u], u + 1 < starts.length ? starts[u + 1] : ordered.length);
           expect(new Set(m.map((x) => x.tier)).size).toBe(1);
-          const cap = m[0].tier === 2 ? 4000 : 500;
+          const cap = m[0].tier >= 2 ? 4000 : 500;
           if (m.length > 1) expect(m.reduce((n, x) => n + x.count, 0)).toBeLessThanOrEqual(cap);
           expect(m.at(-1)!.sNearS - m[0].sNearS).toBeLessThanOrEqual(3);
         }
@@ -288,6 +288,131 @@ describe('arrival order and urgent units (issue 16)', () => {
       urgentS: 0,
     });
     expect(off.units.length).toBeLessThan(plan.units.length);
+  });
+});
+
+describe('deferUnreachable: a front that outruns the expected rate (issue 16)', () => {
+  const seg = (key: string, tier: 0 | 1 | 2, sNearS: number, sFarS: number, count: number): ArrivalSegment => ({
+    key,
+    tier,
+    sNearS,
+    sFarS,
+    count,
+    nearestKm: 0,
+    centreKm: 0,
+  });
+  const keys = (xs: readonly ArrivalSegment[]) => xs.map((x) => x.key);
+
+  it('puts a segment the S wave passes before the rate reaches it after the warnable ones, as slack allows', () => {
+    // 10,000/s from 5 s: A takes until 6 s; B's farthest point is shaking at 5.8 s: no order reaches it.
+    const a = seg('A', 0, 5.5, 7, 10_000);
+    const b = seg('B', 0, 5.2, 5.8, 10_000);
+    const roomy = seg('C', 2, 20, 21, 1000);
+    const out = deferUnreachable([a, b, roomy], { rate: 10_000, startS: 5 });
+    // B (1 s of sending) fits in C's slack (20 s − 6.1 s): before C, after the urgent A.
+    expect(keys(out)).toEqual(['A', 'B', 'C']);
+    expect(out[1].tier).toBe(3);
+    const tight = seg('C', 2, 6.5, 8, 1000);
+    // C must start by 6.5 s: B's second would make it late, so B goes last.
+    expect(keys(deferUnreachable([a, b, tight], { rate: 10_000, startS: 5 }))).toEqual(['A', 'C', 'B']);
+    // A faster rate reaches B in time: nothing moves.
+    expect(keys(deferUnreachable([a, b, tight], { rate: 100_000, startS: 5 }))).toEqual(['A', 'B', 'C']);
+  });
+
+  it('is a permutation that keeps the order of the warnable, defers exactly the unreachable, and makes nobody late', () => {
+    const raw = fc.record({
+      count: fc.integer({ min: 1, max: 3000 }),
+      near: fc.float({ min: 0, max: 30, noNaN: true }),
+      width: fc.float({ min: 0, max: 5, noNaN: true }),
+      tier: fc.constantFrom(0, 1, 2),
+    });
+    fc.assert(
+      fc.property(fc.array(raw, { maxLength: 80 }), fc.integer({ min: 500, max: 50_000 }), (rs, rate) => {
+        const ordered = rs
+          .map((r, i) => seg(`s${i}`, r.tier as 0 | 1 | 2, r.near, r.near + r.width, r.count))
+          .sort((x, y) => x.tier - y.tier || x.sNearS - y.sNearS);
+        const startS = 5;
+        const out = deferUnreachable(ordered, { rate, startS });
+        expect([...keys(out)].sort()).toEqual([...keys(ordered)].sort());
+        // The walk the rule describes, replayed: who is kept and each kept one's projected end.
+        let clock = startS;
+        const kept: ArrivalSegment[] = [];
+        for (const s of ordered) {
+          if (s.tier === 1 || s.sFarS < clock) continue;
+          kept.push(s);
+          clock += s.count / rate;
+        }
+        const keptKeys = new Set(keys(kept));
+        expect(keys(out.filter((s) => keptKeys.has(s.key)))).toEqual(keys(kept));
+        for (const s of out) {
+          if (keptKeys.has(s.key)) expect(s.tier).not.toBe(3);
+          else expect(s.tier === 1 || s.tier === 3).toBe(true);
+        }
+        // Unreachable ones never before an urgent warnable one, and never make a kept one late that was on time.
+        const lastUrgent = out.findLastIndex((s) => keptKeys.has(s.key) && s.tier === 0);
+        out.forEach((s, i) => {
+          if (!keptKeys.has(s.key)) expect(i).toBeGreaterThan(lastUrgent);
+        });
+        let alone = startS;
+        const onTime = new Map<string, boolean>();
+        for (const s of kept) {
+          alone += s.count / rate;
+          onTime.set(s.key, alone <= s.sNearS);
+        }
+        let t = startS;
+        for (const s of out) {
+          t += s.count / rate;
+          if (onTime.get(s.key)) expect(t).toBeLessThanOrEqual(s.sNearS + 1e-9);
+        }
+      }),
+    );
+  });
+
+  it('refuses a rate that is not positive', () => {
+    expect(() => deferUnreachable([], { rate: 0, startS: 0 })).toThrow(RangeError);
+    expect(() => deferUnreachable([], { rate: Number.NaN, startS: 0 })).toThrow(RangeError);
+  });
+
+  it('plans a city whose S front outruns the rate with the unreachable shards last, and nearest first when off', async () => {
+    const now = Date.now();
+    const quake = { ...drillQuake('plan-rate'), depthKm: 12, magnitude: 7.2, originTime: now - 5000, updatedAt: now };
+    // Compact shards (one res-7 cell each) of 2,000: 20 at 20–22 km, whose S arrives at ~6.7–7.5 s (40,000: 8 s of
+    // sending at 5,000/s), and 10 at 30–39 km (S from ~9.4 s).
+    const at = (i: number, km: number): SegmentRef => {
+      const [lat, lon] = destination(quake.lat, quake.lon, (i * 97) % 360, km);
+      const cell = cellFor(lat, lon);
+      return { cell, shard: i, count: 2000, key: segmentKey(cell, i), area: [areaCellFor(lat, lon)] };
+    };
+    const refs = [
+      ...Array.from({ length: 20 }, (_, i) => at(i, 20 + i / 10)),
+      ...Array.from({ length: 10 }, (_, i) => at(20 + i, 30 + i)),
+    ];
+    const input = {
+      coveringCells,
+      segmentsForCells: async (cells: readonly string[]) => refs.filter((r) => cells.includes(r.cell)),
+      chains: 1,
+      now,
+    };
+    const off = await planFanout(quake, { ...input, expectedRate: 0 });
+    const slow = await planFanout(quake, { ...input, expectedRate: 5000 });
+    const fast = await planFanout(quake, { ...input, expectedRate: 10_000_000 });
+    expect(fast.segments).toEqual(off.segments);
+    expect([...slow.segments].sort()).toEqual([...off.segments].sort());
+    expect(slow.segments).not.toEqual(off.segments);
+    // Sent in each plan's order at 5,000/s from 0.5 s after planning: a shard counts when it is begun before the S
+    // wave reaches its nearest point. Deferring the unreachable ones begins more shards in time than chasing them.
+    const curve = travelTimeCurve('S', quake.depthKm);
+    const distance = new Map(off.segments.map((k, i) => [k, off.distancesKm[i]]));
+    const onTime = (order: readonly string[]) => {
+      let t = 5.5;
+      return order.filter((k) => {
+        const begun = t;
+        t += 2000 / 5000;
+        return begun <= curve.timeAtKm(distance.get(k)!);
+      }).length;
+    };
+    expect(onTime(off.segments)).toBeGreaterThan(0);
+    expect(onTime(slow.segments)).toBeGreaterThanOrEqual(onTime(off.segments) + 5);
   });
 });
 
