@@ -45,7 +45,8 @@ function usage(message: string): never {
 }
 
 function wholeNumber(name: string, raw: string, min: number, max: number): number {
-  const n = Number(raw);
+  // Digits only: Number() would take "" as 0 and "0x3a98" or "1e3" as numbers.
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max)
     usage(`--${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
   return n;

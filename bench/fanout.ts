@@ -187,8 +187,8 @@ const VARIANTS: Record<string, Variant> = {
   // Nearest first whatever the rate: no deferral of what the expected rate cannot reach (main before this pass).
   'geo:no-rate': { strategy: 'geo', plan: { expectedRate: 0 } },
   scan: { strategy: 'scan', plan: {} },
-  'geo:distance': { strategy: 'geo', plan: { urgentS: 0 } },
-  'geo:small': { strategy: 'geo', plan: { blindMarginS: -1 } },
+  'geo:distance': { strategy: 'geo', plan: { urgentS: 0, expectedRate: 0 } },
+  'geo:small': { strategy: 'geo', plan: { blindMarginS: -1, expectedRate: 0 } },
   'geo:sorted': { strategy: 'geo', plan: {}, sortedChunk: 200, pageSize: 2000 },
   'geo:front-proto': { strategy: 'geo', plan: {}, frontS: 2, frontMax: 4000 },
   'geo:front-wide': { strategy: 'geo', plan: {}, frontS: 2 },

@@ -62,7 +62,8 @@ export interface PlanInput {
   urgentUnitSize?: number;
   /**
    * Cells the S wave has wholly passed this many seconds after planning (the first alert's expected latency) are
-   * delivered after the other urgent units (default 0.5 s; a negative value turns the deferral off).
+   * delivered after the other urgent units (default 0.5 s; a negative value turns the deferral off, and with it
+   * `expectedRate`'s).
    */
   blindMarginS?: number;
   /**
@@ -73,10 +74,11 @@ export interface PlanInput {
    */
   frontS?: number;
   /**
-   * The fan-out's expected throughput, notifications per second across all chains (default `DEFAULT_EXPECTED_RATE`;
-   * 0 turns it off). When set, a
+   * The fan-out's expected throughput across all chains, in the plan's subscribers (segment counts) per second
+   * (default `DEFAULT_EXPECTED_RATE`; 0 turns it off, as do `urgentS` 0 and a negative `blindMarginS`). When set, a
    * segment the S wave will have wholly passed before the expected rate can reach it goes after everyone it can still
    * warn, instead of where its nearest point puts it (`deferUnreachable`): a front that outruns the rate is not chased.
+   * Throws RangeError (from `planFanout`) when negative or not finite.
    */
   expectedRate?: number;
   /** Planning time, epoch ms (default now): where the S front is when the plan is made. */
@@ -118,7 +120,7 @@ export interface FanoutPlan {
   /** Subscribers per segment (segments-table counts, same order; 0 = unknown): lets a worker read small shards together. */
   counts: number[];
   /**
-   * Work units, nearest first: unit i is `segments[units[i] .. units[i+1])`. A unit is what a worker claims, locks and
+   * Work units, in delivery order (by S arrival, see `orderByArrival` and `deferUnreachable`): unit i is `segments[units[i] .. units[i+1])`. A unit is what a worker claims, locks and
    * checkpoints: consecutive small shards grouped so each claim/lock/count costs a few writes per ~2,000 subscribers
    * instead of per shard of tens (the profile in docs/fanout-benchmark.md). Scan: one unit per Scan segment.
    */
@@ -432,8 +434,9 @@ export function orderByArrival(
  * kept segment p only while no kept segment from p on would be pushed past its nearest point's S arrival (slack = S at
  * its nearest point minus its projected end; a segment partly late already has none), the rest at the end. With equal service times this is
  * Moore's rule at the level of segments: earliest deadline first, dropping what would be late (Moore 1968,
- * Management Science 15(1)), and what was dropped served in the idle slack rather than last. Throws RangeError on a
- * rate that is not positive.
+ * Management Science 15(1)), and what was dropped served in the idle slack rather than last. The unreachable are put
+ * back greedily in their order: one that does not fit holds back the ones after it. Throws RangeError on a rate that
+ * is not a finite positive number.
  */
 export function deferUnreachable(
   ordered: readonly ArrivalSegment[],
@@ -582,8 +585,13 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
     warnableFromS: sinceOriginS,
   });
   const rate = input.expectedRate ?? DEFAULT_EXPECTED_RATE;
+  if (!(Number.isFinite(rate) && rate >= 0)) throw new RangeError(`expectedRate must be 0 or more, got ${rate}`);
+  // The deferral builds on the urgent and blind tiers: with either turned off (urgentS 0: no urgent segment to keep
+  // first; blindMarginS < 0: nobody deferred), so is it.
   const ordered =
-    rate > 0 ? deferUnreachable(byArrival, { rate, startS: sinceOriginS + Math.max(0, margin) }) : byArrival;
+    rate > 0 && urgentS > 0 && margin >= 0
+      ? deferUnreachable(byArrival, { rate, startS: sinceOriginS + margin })
+      : byArrival;
   const base = unitSize(ordered, input);
   const urgentSize = input.urgentUnitSize ?? Math.ceil((input.maxUnitSize ?? DEFAULT_MAX_UNIT_SIZE) / 4);
   // The km band as S seconds at crustal shear velocity (ak135's upper crust, 3.46 km/s: 10 km ≈ 2.9 s).

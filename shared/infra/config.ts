@@ -105,13 +105,14 @@ export const fanoutSchema = z.strictObject({
    */
   alertProbability: z.number().gt(0).lt(1).default(0.3),
   /**
-   * The fan-out's expected throughput, notifications per second across all chains (0: off). The planner places
+   * The fan-out's expected throughput, subscribers per second across all chains (0: off). The planner places
    * segments the S wave will have wholly passed before this rate reaches them after everyone it can still warn
-   * (shared/fanout/plan.ts `deferUnreachable`). Set it from a drill's measured notifications/s: too high and it defers
+   * (shared/fanout/plan.ts `deferUnreachable`). Set it from a drill's measured notifications/s (where most of the
+   * footprint is eligible, as under a strong quake, the two are close): too high and it defers
    * nothing (the nearest-first order), too low and it defers segments that could have been warned
    * (docs/fanout-benchmark.md, "A front that outruns the rate").
    */
-  expectedRate: z.number().min(0).max(100_000_000).default(20_000),
+  expectedRate: z.number().int().min(0).max(100_000_000).default(20_000),
   /** `scan` strategy: parallel Scan segments (DynamoDB TotalSegments) per event. */
   scanSegments: z.number().int().min(1).max(1_000_000).default(32),
   /**

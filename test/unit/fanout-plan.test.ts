@@ -12,7 +12,14 @@ import {
   unitSegments,
   unitSize,
 } from '../../shared/fanout/index.ts';
-import { type ArrivalSegment, deferUnreachable, groupByArrival, orderByArrival } from '../../shared/fanout/plan.ts';
+import {
+  type ArrivalSegment,
+  DEFAULT_EXPECTED_RATE,
+  deferUnreachable,
+  groupByArrival,
+  orderByArrival,
+} from '../../shared/fanout/plan.ts';
+import { fanoutSchema } from '../../shared/infra/config.ts';
 import { areaCellFor } from '../../shared/segments/cells.ts';
 import { cellFor, cellMinDistanceKm, coveringCells, type SegmentRef, segmentKey } from '../../shared/segments/index.ts';
 import { needsLayout } from '../../shared/segments/store.ts';
@@ -364,6 +371,29 @@ describe('deferUnreachable: a front that outruns the expected rate (issue 16)', 
           t += s.count / rate;
           if (onTime.get(s.key)) expect(t).toBeLessThanOrEqual(s.sNearS + 1e-9);
         }
+        // Among the unreachable, the blind zone first, each group in its order.
+        const moved = out.filter((s) => !keptKeys.has(s.key));
+        expect(moved.map((s) => s.tier)).toEqual([...moved.map((s) => s.tier)].sort());
+        expect(keys(moved)).toEqual([
+          ...keys(ordered.filter((s) => s.tier === 1)),
+          ...keys(ordered.filter((s) => s.tier !== 1 && !keptKeys.has(s.key))),
+        ]);
+        // As early as the slack allows: when every kept segment after the urgent ones has room for all of them, they
+        // follow the last urgent one directly.
+        const urgentKept = kept.filter((s) => s.tier === 0).length;
+        let end = startS;
+        const room = kept.reduce((min, s) => {
+          end += s.count / rate;
+          return s.tier === 0 ? min : Math.min(min, s.sNearS - end);
+        }, Number.POSITIVE_INFINITY);
+        const need = moved.reduce((n, s) => n + s.count / rate, 0);
+        if (need <= room) {
+          expect(keys(out)).toEqual([
+            ...keys(kept.slice(0, urgentKept)),
+            ...keys(moved),
+            ...keys(kept.slice(urgentKept)),
+          ]);
+        }
       }),
     );
   });
@@ -371,6 +401,12 @@ describe('deferUnreachable: a front that outruns the expected rate (issue 16)', 
   it('refuses a rate that is not positive', () => {
     expect(() => deferUnreachable([], { rate: 0, startS: 0 })).toThrow(RangeError);
     expect(() => deferUnreachable([], { rate: Number.NaN, startS: 0 })).toThrow(RangeError);
+  });
+
+  it("defaults to the profiles' fanout.expectedRate", () => {
+    expect(fanoutSchema.parse({}).expectedRate).toBe(DEFAULT_EXPECTED_RATE);
+    expect(() => fanoutSchema.parse({ expectedRate: 20_000.5 })).toThrow();
+    expect(() => fanoutSchema.parse({ expectedRate: -1 })).toThrow();
   });
 
   it('plans a city whose S front outruns the rate with the unreachable shards last, and nearest first when off', async () => {
@@ -397,6 +433,16 @@ describe('deferUnreachable: a front that outruns the expected rate (issue 16)', 
     const slow = await planFanout(quake, { ...input, expectedRate: 5000 });
     const fast = await planFanout(quake, { ...input, expectedRate: 10_000_000 });
     expect(fast.segments).toEqual(off.segments);
+    // The deferral builds on the urgent and blind tiers: with either off, so is it.
+    for (const tiersOff of [{ urgentS: 0 }, { blindMarginS: -1 }]) {
+      const without = await planFanout(quake, { ...input, ...tiersOff, expectedRate: 0 });
+      expect((await planFanout(quake, { ...input, ...tiersOff, expectedRate: 5000 })).segments).toEqual(
+        without.segments,
+      );
+    }
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(planFanout(quake, { ...input, expectedRate: bad })).rejects.toThrow(RangeError);
+    }
     expect([...slow.segments].sort()).toEqual([...off.segments].sort());
     expect(slow.segments).not.toEqual(off.segments);
     // Sent in each plan's order at 5,000/s from 0.5 s after planning: a shard counts when it is begun before the S
