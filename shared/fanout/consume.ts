@@ -268,6 +268,8 @@ async function handleRecord(
     segments: plan.segments.length,
     units: plan.units.length,
     subscribers: plan.subscribers,
+    // Shards the expected rate cannot reach before their S, put after the warnable (fanout.expectedRate).
+    ...(plan.deferred ? { deferredByRate: plan.deferred } : {}),
     chains: saved.chains ?? chains,
     supersededUnits: superseded,
     msFromStart: { ...steps },

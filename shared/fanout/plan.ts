@@ -127,6 +127,11 @@ export interface FanoutPlan {
   units: number[];
   /** The near-field front: its units are delivered by pieces in S order (absent: none). */
   front?: FanoutFront;
+  /**
+   * What the expected rate could not reach before its S wave and the plan put after the warnable
+   * (`deferUnreachable`'s tier 3; absent: nothing): segments and their subscribers (segment counts), and the rate.
+   */
+  deferred?: { segments: number; subscribers: number; expectedRate: number };
 }
 
 export const DEFAULT_MAX_UNIT_SIZE = 2000;
@@ -614,7 +619,20 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
     counts: ordered.map((s) => s.count),
     units,
     ...(front ? { front } : {}),
+    ...deferredOf(ordered, rate),
   };
+}
+
+/** `FanoutPlan.deferred` of an order (pure): its tier-3 segments, when there are any. */
+function deferredOf(ordered: readonly ArrivalSegment[], expectedRate: number): Pick<FanoutPlan, 'deferred'> {
+  let segments = 0;
+  let subscribers = 0;
+  for (const s of ordered) {
+    if (s.tier !== 3) continue;
+    segments++;
+    subscribers += s.count;
+  }
+  return segments ? { deferred: { segments, subscribers, expectedRate } } : {};
 }
 
 /**

@@ -131,6 +131,8 @@ describe('consumeBatch', () => {
     expect(planned).toHaveLength(1);
     const steps = planned[0][1]?.msFromStart as Record<string, number>;
     expect(Object.keys(steps)).toEqual(['event', 'plan', 'saved', 'superseded']);
+    // A drill the default expected rate keeps up with: nothing deferred, nothing said of it.
+    expect(planned[0][1]).not.toHaveProperty('deferredByRate');
     const ms = Object.values(steps);
     expect(ms).toEqual([...ms].sort((a, b) => a - b));
     // Then when the chains' invokes were accepted: `chains started`, the same steps and `invoked` last.
@@ -170,6 +172,30 @@ describe('consumeBatch', () => {
       [1, 'alert', 4.8],
       [2, 'alert', v3.magnitude],
     ]);
+  });
+
+  it('a plan that defers what its expected rate cannot reach still alerts everyone once, and says what it deferred', async () => {
+    const chains: Promise<unknown>[] = [];
+    const infos: [string, Record<string, unknown> | undefined][] = [];
+    // 2 subscribers a second: the S wave passes nearly every shard before such a rate could reach it.
+    const deps = consumer(chains, {
+      expectedRate: 2,
+      log: { info: (m, f) => void infos.push([m, f]), warn: () => {} },
+    });
+    sink.reset();
+    const q = drillQuake(`con-rate-${randomBytes(3).toString('hex')}`, { magnitude: 5.2 });
+    expect((await consumeBatch(batch([eventMessage(q, Date.now())]), deps)).outcomes.planned).toBe(1);
+    const planned = infos.find(([m]) => m === 'event planned')?.[1];
+    const deferred = planned?.deferredByRate as { segments: number; subscribers: number; expectedRate: number };
+    expect(deferred.expectedRate).toBe(2);
+    expect(deferred.segments).toBeGreaterThan(0);
+    expect(deferred.subscribers).toBeGreaterThan(0);
+    await Promise.all(chains.splice(0));
+    const alerted = [...levels(q)].filter(([, l]) => l !== 'none');
+    const got = sink.received().map((n) => `${n.subscriberId}:${n.level}`);
+    expect(got).toHaveLength(alerted.length);
+    expect(new Set(got)).toEqual(new Set(alerted.map(([id, l]) => `${id}:${l}`)));
+    expect(await getEvent(deps.events, q.id)).toMatchObject({ state: 'complete', delivered: alerted.length });
   });
 
   it('chains start with the plan key; a chain whose key is not the event’s current plan works from the current one', async () => {

@@ -433,6 +433,12 @@ describe('deferUnreachable: a front that outruns the expected rate (issue 16)', 
     const slow = await planFanout(quake, { ...input, expectedRate: 5000 });
     const fast = await planFanout(quake, { ...input, expectedRate: 10_000_000 });
     expect(fast.segments).toEqual(off.segments);
+    expect(off.deferred).toBeUndefined();
+    expect(fast.deferred).toBeUndefined();
+    // The plan says what it deferred, and at what rate.
+    expect(slow.deferred?.expectedRate).toBe(5000);
+    expect(slow.deferred?.segments).toBeGreaterThan(0);
+    expect(slow.deferred?.subscribers).toBe(2000 * slow.deferred!.segments);
     // The deferral builds on the urgent and blind tiers: with either off, so is it.
     for (const tiersOff of [{ urgentS: 0 }, { blindMarginS: -1 }]) {
       const without = await planFanout(quake, { ...input, ...tiersOff, expectedRate: 0 });
