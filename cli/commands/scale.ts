@@ -37,7 +37,8 @@ export function register(program: Command): void {
           { header: 'PC STATUS', value: (r) => r.provisionedStatus ?? '' },
         ]),
         `account: ${d.account ? `${d.account.limit} concurrent executions, ${d.account.unreserved} unreserved` : 'unknown'}`,
-        `fan-out: parallelism P = ${d.fanout.parallelism}, maxSegmentSize = ${d.fanout.maxSegmentSize}`,
+        `fan-out: parallelism P = ${d.fanout.parallelism}, maxSegmentSize = ${d.fanout.maxSegmentSize}, ` +
+          `expectedRate = ${d.fanout.expectedRate ? `${d.fanout.expectedRate}/s` : 'off'}`,
         `kafka: ${d.topic} ${d.partitions} partitions, lag ${d.lag ?? 'unknown'}${d.group ? ` (group ${d.group})` : ''}`,
         ...d.notes.map((n) => color().yellow(`note: ${n}`)),
       ].join('\n'),
@@ -47,7 +48,7 @@ export function register(program: Command): void {
   withOutput(
     scale
       .command('set')
-      .description('change one knob: reserved/provisioned concurrency, parallelism, max segment size'),
+      .description('change one knob: reserved/provisioned concurrency, parallelism, max segment size, expected rate'),
   )
     .option('--function <name>', 'function role (producer, consumer, segment-worker, autoscaler) or deployed name')
     .option('--reserved <n|none>', 'reserved concurrency (none removes the reservation)')
@@ -56,6 +57,11 @@ export function register(program: Command): void {
     .option(
       '--max-segment-size <n>',
       'subscribers per segment shard: re-segments (refused while an event is in progress)',
+      count,
+    )
+    .option(
+      '--expected-rate <n>',
+      'notifications/s the planner expects from all chains (fanout.expectedRate; 0 turns the deferral off): set it from a drill',
       count,
     )
     .option('--dry-run', 'show what would change, change nothing')
@@ -76,6 +82,7 @@ export function register(program: Command): void {
         provisioned: opts.provisioned,
         parallelism: opts.parallelism,
         maxSegmentSize: opts.maxSegmentSize,
+        expectedRate: opts.expectedRate,
       });
       for (const c of plan.changes) process.stderr.write(`${opts.dryRun ? 'would ' : ''}${c.description}\n`);
       if (opts.dryRun || plan.changes.length === 0) {
@@ -156,6 +163,7 @@ interface SetOptions {
   provisioned?: number;
   parallelism?: number;
   maxSegmentSize?: number;
+  expectedRate?: number;
   dryRun?: boolean;
   yes?: boolean;
 }

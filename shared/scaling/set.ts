@@ -26,10 +26,12 @@ export interface SetRequest {
   provisioned?: number;
   parallelism?: number;
   maxSegmentSize?: number;
+  /** fanout.expectedRate (notifications/s across all chains; 0: off). */
+  expectedRate?: number;
 }
 
 export interface SetChange {
-  knob: 'reserved' | 'provisioned' | 'parallelism' | 'maxSegmentSize';
+  knob: 'reserved' | 'provisioned' | 'parallelism' | 'maxSegmentSize' | 'expectedRate';
   function?: string;
   from: number | null;
   to: number | null;
@@ -50,9 +52,12 @@ export async function planSet(
   const changes: SetChange[] = [];
   const wantsFn = req.reserved !== undefined || req.provisioned !== undefined;
   if (wantsFn && !req.function) throw new UsageError('--reserved and --provisioned need --function NAME');
-  if (!wantsFn && req.parallelism === undefined && req.maxSegmentSize === undefined) {
+  const fanoutKnob =
+    req.parallelism !== undefined || req.maxSegmentSize !== undefined || req.expectedRate !== undefined;
+  if (!wantsFn && !fanoutKnob) {
     throw new UsageError(
-      'nothing to set: give --function with --reserved/--provisioned, --parallelism or --max-segment-size',
+      'nothing to set: give --function with --reserved/--provisioned, --parallelism, --max-segment-size or ' +
+        '--expected-rate',
     );
   }
   if (typeof req.reserved === 'number') checkCount('--reserved', req.reserved);
@@ -68,6 +73,12 @@ export async function planSet(
     (!Number.isInteger(req.maxSegmentSize) || req.maxSegmentSize < 10 || req.maxSegmentSize > 100_000)
   ) {
     throw new UsageError(`--max-segment-size must be an integer from 10 to 100000 (got ${req.maxSegmentSize})`);
+  }
+  if (
+    req.expectedRate !== undefined &&
+    (!Number.isInteger(req.expectedRate) || req.expectedRate < 0 || req.expectedRate > 100_000_000)
+  ) {
+    throw new UsageError(`--expected-rate must be an integer from 0 (off) to 100000000 (got ${req.expectedRate})`);
   }
 
   if (wantsFn && req.function) {
@@ -103,7 +114,7 @@ export async function planSet(
     }
   }
 
-  if (req.parallelism !== undefined || req.maxSegmentSize !== undefined) {
+  if (fanoutKnob) {
     const fns = await readFanout(clients.lambda, names);
     const eff = effectiveFanout(fns, names, profileFanout);
     const where = fns.length ? fns.map((f) => f.function).join(', ') : 'no deployed function (nothing to change)';
@@ -112,7 +123,20 @@ export async function planSet(
         knob: 'parallelism',
         from: eff.parallelism,
         to: req.parallelism,
-        description: `fan-out parallelism P: ${eff.parallelism} → ${req.parallelism} (QUAKECTL_FANOUT of ${where})`,
+        description:
+          `fan-out parallelism P: ${eff.parallelism} → ${req.parallelism} (QUAKECTL_FANOUT of ${where})` +
+          // The expected rate is the chains' total: measured with the old P, it no longer says what they can do.
+          (req.expectedRate === undefined && eff.expectedRate > 0 && req.parallelism !== eff.parallelism
+            ? `; fanout.expectedRate stays ${eff.expectedRate}/s: measure the new rate with a drill and set it with --expected-rate`
+            : ''),
+      });
+    }
+    if (req.expectedRate !== undefined) {
+      changes.push({
+        knob: 'expectedRate',
+        from: eff.expectedRate,
+        to: req.expectedRate,
+        description: `fan-out expected rate: ${eff.expectedRate || 'off'} → ${req.expectedRate || 'off'}${req.expectedRate ? '/s' : ''} (QUAKECTL_FANOUT of ${where})`,
       });
     }
     if (req.maxSegmentSize !== undefined) {
@@ -163,6 +187,8 @@ export async function runSet(
       await setProvisioned(clients.lambda, c.function, c.to ?? 0, names.alias);
     else if (c.knob === 'parallelism')
       await updateFanout(clients.lambda, names, profileFanout, { parallelism: c.to ?? 1 });
+    else if (c.knob === 'expectedRate')
+      await updateFanout(clients.lambda, names, profileFanout, { expectedRate: c.to ?? 0 });
     else if (c.knob === 'maxSegmentSize' && c.to !== null) {
       // Checked again right before moving subscribers: an event may have started since the plan was shown.
       await refuseWhileBusy(clients, names);

@@ -18,7 +18,7 @@ import { effectiveFanout, readFanout } from './fanout-settings.ts';
 export interface ScaleShow {
   functions: Array<FunctionConcurrency & { role: string }>;
   account?: AccountConcurrency;
-  fanout: { parallelism: number; maxSegmentSize: number };
+  fanout: { parallelism: number; maxSegmentSize: number; expectedRate: number };
   topic: string;
   partitions: number;
   group?: string;
@@ -59,7 +59,11 @@ export async function scaleShow(
   return {
     functions,
     account,
-    fanout: { parallelism: fanout.parallelism, maxSegmentSize: fanout.maxSegmentSize },
+    fanout: {
+      parallelism: fanout.parallelism,
+      maxSegmentSize: fanout.maxSegmentSize,
+      expectedRate: fanout.expectedRate,
+    },
     topic,
     partitions,
     group,

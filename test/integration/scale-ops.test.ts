@@ -122,6 +122,30 @@ describe('quakectl scale set', () => {
     }
     const show = await runJson<{ fanout: { parallelism: number } }>([...P, 'scale', 'show']);
     expect(show.fanout.parallelism).toBe(9);
+    // The expected rate is the chains' total: a new P leaves it measured for the old one, and the change says so.
+    expect(r.stderr).toMatch(/fanout\.expectedRate stays 20000\/s: measure the new rate with a drill/);
+  });
+
+  it('the expected rate goes into QUAKECTL_FANOUT the same way; a bad one is refused', async () => {
+    const r = await runCli([...P, 'scale', 'set', '--expected-rate', '35000']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/fan-out expected rate: 20000 → 35000\/s/);
+    for (const fn of fns) {
+      const c = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
+      expect(JSON.parse(c.Environment?.Variables?.QUAKECTL_FANOUT ?? '{}')).toMatchObject({
+        parallelism: 9,
+        expectedRate: 35_000,
+      });
+      expect(c.Environment?.Variables?.KEEP).toBe('me');
+    }
+    const show = await runJson<{ fanout: { expectedRate: number } }>([...P, 'scale', 'show']);
+    expect(show.fanout.expectedRate).toBe(35_000);
+    const negative = await runCli([...P, 'scale', 'set', '--expected-rate=-5']);
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toMatch(/--expected-rate must be an integer from 0 \(off\) to 100000000 \(got -5\)/);
+    const text = await runCli([...P, 'scale', 'set', '--expected-rate', 'fast']);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toMatch(/not an integer: fast/);
   });
 
   it('re-segmenting is refused while an event is in progress', async () => {
