@@ -6,6 +6,9 @@
  *   node bench/city-model.ts [--size 1000000] [--rate 15000] [--first-ms 150] [--expected-rates 0,10000,20000]
  *                            [--chains 8] [--max-segment-size 2000]
  *
+ * `--rate`: the throughput the chains really have (notifications/s, all chains); `--expected-rates`: the planner's
+ * `fanout.expectedRate` values to compare (0: off); `--chains`: P (the benchmark runs 8, the profiles deploy 4).
+ *
  * The layout: `cityPositions` (bench/city.ts: the same density as the benchmark, other draws), each res-5 cell's
  * subscribers sorted by `layoutKey` and cut into equal runs of at most `--max-segment-size`, as `subscribers resegment`
  * lays a cell out (the benchmark's bulk load lays out chunk by chunk: close, not identical). The plan is made at the
@@ -37,7 +40,9 @@ import {
 
 const USAGE =
   'usage: node bench/city-model.ts [--size 1000000] [--rate 15000] [--first-ms 150] ' +
-  '[--expected-rates 0,10000,20000] [--chains 8] [--max-segment-size 2000]';
+  '[--expected-rates 0,10000,20000] [--chains 8] [--max-segment-size 2000]\n' +
+  "  --rate: the chains' real throughput (notifications/s, all chains); --expected-rates: fanout.expectedRate " +
+  'values to compare (0: off); --chains: P (the profiles deploy 4); --first-ms: first notification after acceptance';
 
 function usage(message: string): never {
   process.stderr.write(`bench/city-model.ts: ${message}\n${USAGE}\n`);
@@ -52,6 +57,10 @@ function wholeNumber(name: string, raw: string, min: number, max: number): numbe
   return n;
 }
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 let values: Record<string, string | undefined>;
 try {
   values = parseArgs({

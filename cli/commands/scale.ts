@@ -16,12 +16,12 @@ const count = (v: string) => {
 export function register(program: Command): void {
   const scale = program
     .command('scale')
-    .description('Concurrency, fan-out parallelism and segment size: show, set, plan, apply');
+    .description('Concurrency, fan-out parallelism, segment size and expected rate: show, set, plan, apply');
 
   withOutput(
     scale
       .command('show')
-      .description('per function reserved/provisioned concurrency, P, maxSegmentSize, partitions, lag'),
+      .description('per function reserved/provisioned concurrency, P, maxSegmentSize, expectedRate, partitions, lag'),
   ).action(async (_opts: unknown, cmd: Command) => {
     const format = outputFormat(cmd);
     const ctx = await commandContext(cmd);

@@ -1,13 +1,19 @@
 /**
- * Fan-out parallelism P and maxSegmentSize at run time. The functions read them from `QUAKECTL_FANOUT` (JSON of
- * FanoutSettings, parsed by shared/infra/function-env.ts), which `deploy` sets from the profile; `scale
- * set` changes that variable in place on every deployed function that has it (read-modify-write of the whole
- * environment: UpdateFunctionConfiguration replaces it). The profile stays the deployed baseline: a later deploy
- * writes the profile's values back.
+ * Fan-out parallelism P, maxSegmentSize and the expected rate at run time. The functions read them from
+ * `QUAKECTL_FANOUT` (JSON of FanoutSettings, parsed by shared/infra/function-env.ts), which `deploy` sets from the
+ * profile. `scale set` changes that variable on every deployed function that has it (read-modify-write of the whole
+ * environment: UpdateFunctionConfiguration replaces it) and then makes it the one that runs: a version is published
+ * and the alias (`live`, what every caller invokes) moved to it, as deploy does; provisioned concurrency follows the
+ * alias to the new version (Lambda developer guide, "Configuring provisioned concurrency"), and the change waits until
+ * it is READY again. The profile stays the deployed baseline: a later deploy writes the profile's values back.
  */
 import {
+  GetAliasCommand,
   GetFunctionConfigurationCommand,
+  GetProvisionedConcurrencyConfigCommand,
   type LambdaClient,
+  PublishVersionCommand,
+  UpdateAliasCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import type { FanoutSettings } from '../infra/config.ts';
@@ -18,13 +24,21 @@ export interface FunctionFanout {
   fanout: Partial<FanoutSettings>;
 }
 
-/** Deployed functions and the QUAKECTL_FANOUT each one runs with (missing functions are left out). */
+/**
+ * Deployed functions and the QUAKECTL_FANOUT each one runs with: its alias's version (`names.alias`), or `$LATEST`
+ * for a function without the alias. Missing functions are left out.
+ */
 export async function readFanout(lambda: LambdaClient, names: ResourceNames): Promise<FunctionFanout[]> {
   const out: FunctionFanout[] = [];
   for (const role of FUNCTION_ROLES) {
     const fn = names.function(role);
     try {
-      const c = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
+      const c = await lambda
+        .send(new GetFunctionConfigurationCommand({ FunctionName: fn, Qualifier: names.alias }))
+        .catch((err: Error) => {
+          if (err.name !== 'ResourceNotFoundException') throw err;
+          return lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
+        });
       const raw = c.Environment?.Variables?.QUAKECTL_FANOUT;
       out.push({ function: fn, fanout: raw ? (JSON.parse(raw) as Partial<FanoutSettings>) : {} });
     } catch (err) {
@@ -57,9 +71,50 @@ export async function updateFanout(
       new UpdateFunctionConfigurationCommand({ FunctionName: f.function, Environment: { Variables: vars } }),
     );
     await waitUpdated(lambda, f.function);
+    await publishToAlias(lambda, f.function, names.alias);
     changed.push(f.function);
   }
   return changed;
+}
+
+/**
+ * Publishes `$LATEST` as a version and moves `alias` to it (no alias: `$LATEST` is what runs, nothing to move); with
+ * provisioned concurrency on the alias, waits until it is READY on the new version (throws on FAILED or after
+ * `timeoutMs`). CodeSha256 guards against publishing code that changed meanwhile (PublishVersion, Lambda API reference).
+ */
+async function publishToAlias(lambda: LambdaClient, fn: string, alias: string, timeoutMs = 10 * 60_000) {
+  try {
+    await lambda.send(new GetAliasCommand({ FunctionName: fn, Name: alias }));
+  } catch (err) {
+    if ((err as Error).name === 'ResourceNotFoundException') return;
+    throw err;
+  }
+  const latest = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
+  const v = await lambda.send(new PublishVersionCommand({ FunctionName: fn, CodeSha256: latest.CodeSha256 }));
+  await lambda.send(new UpdateAliasCommand({ FunctionName: fn, Name: alias, FunctionVersion: v.Version }));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let status: string | undefined;
+    let reason: string | undefined;
+    try {
+      const c = await lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: fn, Qualifier: alias }));
+      status = c.Status;
+      reason = c.StatusReason;
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name === 'ProvisionedConcurrencyConfigNotFoundException' || name === 'ResourceNotFoundException') return;
+      // An endpoint without this API answers 404 too (moto has no provisioned concurrency: an HTML page the SDK
+      // cannot parse): no configuration there either.
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return;
+      throw err;
+    }
+    if (status === 'READY') return;
+    if (status === 'FAILED')
+      throw new Error(`${fn}:${alias}: provisioned concurrency failed: ${reason ?? 'no reason'}`);
+    if (Date.now() > deadline)
+      throw new Error(`${fn}:${alias}: provisioned concurrency not READY after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** AWS refuses a configuration update while the previous one is in progress (ResourceConflictException). */

@@ -118,25 +118,32 @@ export async function planSet(
     const fns = await readFanout(clients.lambda, names);
     const eff = effectiveFanout(fns, names, profileFanout);
     const where = fns.length ? fns.map((f) => f.function).join(', ') : 'no deployed function (nothing to change)';
-    if (req.parallelism !== undefined) {
+    const live = `QUAKECTL_FANOUT of ${where}, published to ${names.alias} until the next deploy, which writes the profile's value back`;
+    if ((req.parallelism !== undefined || req.expectedRate !== undefined) && fns.length === 0) {
+      throw new ScaleRefusedError(
+        'no deployed function carries the fan-out settings: run quakectl deploy first (it sets them from the profile)',
+      );
+    }
+    if (req.parallelism !== undefined && req.parallelism !== eff.parallelism) {
       changes.push({
         knob: 'parallelism',
         from: eff.parallelism,
         to: req.parallelism,
         description:
-          `fan-out parallelism P: ${eff.parallelism} → ${req.parallelism} (QUAKECTL_FANOUT of ${where})` +
+          `fan-out parallelism P: ${eff.parallelism} → ${req.parallelism} (${live})` +
           // The expected rate is the chains' total: measured with the old P, it no longer says what they can do.
-          (req.expectedRate === undefined && eff.expectedRate > 0 && req.parallelism !== eff.parallelism
-            ? `; fanout.expectedRate stays ${eff.expectedRate}/s: measure the new rate with a drill and set it with --expected-rate`
+          (req.expectedRate === undefined && eff.expectedRate > 0
+            ? `; fanout.expectedRate stays ${eff.expectedRate}/s: measure the new rate (quakectl simulate --wait; a ` +
+              'drill deploys the profile back) and set it with --expected-rate'
             : ''),
       });
     }
-    if (req.expectedRate !== undefined) {
+    if (req.expectedRate !== undefined && req.expectedRate !== eff.expectedRate) {
       changes.push({
         knob: 'expectedRate',
         from: eff.expectedRate,
         to: req.expectedRate,
-        description: `fan-out expected rate: ${eff.expectedRate || 'off'} → ${req.expectedRate || 'off'}${req.expectedRate ? '/s' : ''} (QUAKECTL_FANOUT of ${where})`,
+        description: `fan-out expected rate: ${eff.expectedRate || 'off'} → ${req.expectedRate || 'off'}${req.expectedRate ? '/s' : ''} (${live})`,
       });
     }
     if (req.maxSegmentSize !== undefined) {

@@ -241,15 +241,19 @@ describe('deploy on moto, Kafka on the local broker', () => {
     }
   });
 
-  it('scale set (the CLI, aws profile) changes the fan-out parallelism in the functions environment', async () => {
+  it('scale set (the CLI, aws profile) changes the fan-out parallelism and expected rate on the live alias', async () => {
     // `scale set --reserved` first reads GetAccountSettings, which moto does not implement (gap list): reserved
     // concurrency is exercised here through deploy's PutFunctionConcurrency, and `scale set --reserved` on the emulator.
-    const set = await cli(['scale', 'set', '--parallelism', '8', '--yes']);
-    expect(set.code).toBe(0);
+    const set = await cli(['scale', 'set', '--parallelism', '8', '--expected-rate', '30000', '--yes']);
+    expect(set.code, set.stderr).toBe(0);
     for (const role of ['consumer', 'segment-worker'] as const) {
-      const fn = await clients.lambda.send(new GetFunctionCommand({ FunctionName: names.function(role) }));
+      // On the alias every caller invokes: scale set publishes a version and moves `live` to it.
+      const fn = await clients.lambda.send(
+        new GetFunctionCommand({ FunctionName: names.function(role), Qualifier: 'live' }),
+      );
       const env = parseFunctionEnv(fn.Configuration?.Environment?.Variables ?? {});
       expect(env.QUAKECTL_FANOUT.parallelism).toBe(8);
+      expect(env.QUAKECTL_FANOUT.expectedRate).toBe(30_000);
     }
   });
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DeleteTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import {
+  GetAliasCommand,
   GetFunctionConcurrencyCommand,
   GetFunctionConfigurationCommand,
   GetProvisionedConcurrencyConfigCommand,
@@ -109,21 +110,33 @@ describe('quakectl scale set', () => {
     expect(await reserved(names.function('segment-worker'))).toBeUndefined();
   });
 
-  it('parallelism goes into QUAKECTL_FANOUT of every function, keeping the rest of the environment', async () => {
+  it('parallelism goes into QUAKECTL_FANOUT of every function, keeping the rest of the environment, and runs on live', async () => {
+    const before = await clients.lambda.send(new GetAliasCommand({ FunctionName: fns[0], Name: 'live' }));
     const r = await runCli([...P, 'scale', 'set', '--parallelism', '9']);
     expect(r.code, r.stderr).toBe(0);
     for (const fn of fns) {
-      const c = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
+      // What callers invoke (`<fn>:live`): a new version with the new environment, not only $LATEST.
+      const c = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn, Qualifier: 'live' }));
       expect(JSON.parse(c.Environment?.Variables?.QUAKECTL_FANOUT ?? '{}')).toMatchObject({
         parallelism: 9,
         maxSegmentSize: 2000,
       });
       expect(c.Environment?.Variables?.KEEP).toBe('me');
     }
+    const after = await clients.lambda.send(new GetAliasCommand({ FunctionName: fns[0], Name: 'live' }));
+    expect(Number(after.FunctionVersion)).toBeGreaterThan(Number(before.FunctionVersion));
+    // The same value again changes nothing (no new version).
+    const same = await runCli([...P, 'scale', 'set', '--parallelism', '9']);
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout).toMatch(/nothing to change/);
+    expect(
+      (await clients.lambda.send(new GetAliasCommand({ FunctionName: fns[0], Name: 'live' }))).FunctionVersion,
+    ).toBe(after.FunctionVersion);
     const show = await runJson<{ fanout: { parallelism: number } }>([...P, 'scale', 'show']);
     expect(show.fanout.parallelism).toBe(9);
     // The expected rate is the chains' total: a new P leaves it measured for the old one, and the change says so.
-    expect(r.stderr).toMatch(/fanout\.expectedRate stays 20000\/s: measure the new rate with a drill/);
+    expect(r.stderr).toMatch(/fanout\.expectedRate stays 20000\/s: measure the new rate \(quakectl simulate --wait/);
+    expect(r.stderr).toMatch(/until the next deploy, which writes the profile's value back/);
   });
 
   it('the expected rate goes into QUAKECTL_FANOUT the same way; a bad one is refused', async () => {
@@ -131,7 +144,7 @@ describe('quakectl scale set', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/fan-out expected rate: 20000 → 35000\/s/);
     for (const fn of fns) {
-      const c = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
+      const c = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn, Qualifier: 'live' }));
       expect(JSON.parse(c.Environment?.Variables?.QUAKECTL_FANOUT ?? '{}')).toMatchObject({
         parallelism: 9,
         expectedRate: 35_000,
@@ -146,6 +159,10 @@ describe('quakectl scale set', () => {
     const text = await runCli([...P, 'scale', 'set', '--expected-rate', 'fast']);
     expect(text.code).toBe(2);
     expect(text.stderr).toMatch(/not an integer: fast/);
+    // Nothing deployed under another prefix: refused, not reported done.
+    const none = await runCli([...profileArgs(uniqueName('ops-none')), 'scale', 'set', '--expected-rate', '1000']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no deployed function carries the fan-out settings: run quakectl deploy first/);
   });
 
   it('re-segmenting is refused while an event is in progress', async () => {
