@@ -27,7 +27,6 @@ import {
   GetAliasCommand,
   GetEventSourceMappingCommand,
   GetFunctionConfigurationCommand,
-  GetProvisionedConcurrencyConfigCommand,
   PublishVersionCommand,
   PutFunctionConcurrencyCommand,
   PutFunctionEventInvokeConfigCommand,
@@ -46,6 +45,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Clients } from '../infra/clients.ts';
 import { RETRY_POLICIES, withRetry } from '../infra/retry.ts';
+import { waitProvisionedReady } from '../scaling/concurrency.ts';
 import { findMappings, queueArn } from './actual.ts';
 import { ConvergeError } from './errors.ts';
 import { resourceKey } from './plan.ts';
@@ -325,21 +325,11 @@ async function applyProvisioned(
       ProvisionedConcurrentExecutions: want,
     }),
   );
-  const deadline = Date.now() + 10 * 60_000;
-  while (Date.now() < deadline) {
-    const c = await clients.lambda.send(
-      new GetProvisionedConcurrencyConfigCommand({ FunctionName: spec.name, Qualifier: spec.alias }),
-    );
-    if (c.Status === 'READY') return;
-    if (c.Status === 'FAILED') {
-      throw new ConvergeError(
-        `function/${spec.name}`,
-        `provisioned concurrency failed: ${c.StatusReason ?? 'no reason given'}`,
-      );
-    }
-    await sleep(opts.pollMs ?? 500);
+  try {
+    await waitProvisionedReady(clients.lambda, spec.name, spec.alias, { pollMs: opts.pollMs });
+  } catch (err) {
+    throw new ConvergeError(`function/${spec.name}`, (err as Error).message);
   }
-  throw new ConvergeError(`function/${spec.name}`, 'provisioned concurrency not READY within 10 minutes');
 }
 
 async function waitFunctionReady(clients: Clients, name: string, opts: ConvergeOptions): Promise<void> {

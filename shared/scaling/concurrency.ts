@@ -176,3 +176,38 @@ export async function setProvisioned(lambda: LambdaClient, fn: string, n: number
     throw err;
   }
 }
+
+/**
+ * Waits until provisioned concurrency on `fn:alias` is READY (allocation runs in the background after
+ * PutProvisionedConcurrencyConfig or after the alias moves to a new version: Status IN_PROGRESS → READY, or FAILED
+ * with a reason; Lambda developer guide, "Configuring provisioned concurrency"). Returns 'none' when the alias has no
+ * configuration: AWS's 404 (ProvisionedConcurrencyConfigNotFoundException, ResourceNotFoundException), or a 404 from
+ * an endpoint without this API (moto answers with an HTML page the SDK cannot parse). Throws Error on FAILED (with
+ * AWS's reason) or when not READY within `timeoutMs` (default 10 minutes).
+ */
+export async function waitProvisionedReady(
+  lambda: LambdaClient,
+  fn: string,
+  alias: string,
+  opts: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<'none' | 'ready'> {
+  const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let status: string | undefined;
+    let reason: string | undefined;
+    try {
+      const c = await lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: fn, Qualifier: alias }));
+      status = c.Status;
+      reason = c.StatusReason;
+    } catch (err) {
+      if (isNotFound(err)) return 'none';
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return 'none';
+      throw err;
+    }
+    if (status === 'READY') return 'ready';
+    if (status === 'FAILED') throw new Error(`provisioned concurrency failed: ${reason ?? 'no reason given'}`);
+    if (Date.now() > deadline) throw new Error(`provisioned concurrency not READY within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+  }
+}

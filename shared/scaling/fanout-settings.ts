@@ -10,7 +10,6 @@
 import {
   GetAliasCommand,
   GetFunctionConfigurationCommand,
-  GetProvisionedConcurrencyConfigCommand,
   type LambdaClient,
   PublishVersionCommand,
   UpdateAliasCommand,
@@ -18,6 +17,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import type { FanoutSettings } from '../infra/config.ts';
 import { FUNCTION_ROLES, type ResourceNames } from '../infra/names.ts';
+import { waitProvisionedReady } from './concurrency.ts';
 
 export interface FunctionFanout {
   function: string;
@@ -92,28 +92,10 @@ async function publishToAlias(lambda: LambdaClient, fn: string, alias: string, t
   const latest = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
   const v = await lambda.send(new PublishVersionCommand({ FunctionName: fn, CodeSha256: latest.CodeSha256 }));
   await lambda.send(new UpdateAliasCommand({ FunctionName: fn, Name: alias, FunctionVersion: v.Version }));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let status: string | undefined;
-    let reason: string | undefined;
-    try {
-      const c = await lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: fn, Qualifier: alias }));
-      status = c.Status;
-      reason = c.StatusReason;
-    } catch (err) {
-      const name = (err as Error).name;
-      if (name === 'ProvisionedConcurrencyConfigNotFoundException' || name === 'ResourceNotFoundException') return;
-      // An endpoint without this API answers 404 too (moto has no provisioned concurrency: an HTML page the SDK
-      // cannot parse): no configuration there either.
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return;
-      throw err;
-    }
-    if (status === 'READY') return;
-    if (status === 'FAILED')
-      throw new Error(`${fn}:${alias}: provisioned concurrency failed: ${reason ?? 'no reason'}`);
-    if (Date.now() > deadline)
-      throw new Error(`${fn}:${alias}: provisioned concurrency not READY after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 500));
+  try {
+    await waitProvisionedReady(lambda, fn, alias, { timeoutMs });
+  } catch (err) {
+    throw new Error(`${fn}:${alias}: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -29,6 +29,16 @@ let admin: Admin;
 const reserved = async (fn: string) =>
   (await clients.lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: fn }))).ReservedConcurrentExecutions;
 
+/** Every test function's environment as callers invoke it (`<fn>:live`): QUAKECTL_FANOUT parsed, and KEEP. */
+const liveEnvs = async () =>
+  Promise.all(
+    fns.map(async (fn) => {
+      const c = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn, Qualifier: 'live' }));
+      const vars = c.Environment?.Variables ?? {};
+      return { fanout: JSON.parse(vars.QUAKECTL_FANOUT ?? '{}') as Record<string, unknown>, keep: vars.KEEP };
+    }),
+  );
+
 beforeAll(async () => {
   const source = 'export const handler = async (e) => ({ ok: true, e });';
   const fanout = JSON.stringify({
@@ -114,14 +124,10 @@ describe('quakectl scale set', () => {
     const before = await clients.lambda.send(new GetAliasCommand({ FunctionName: fns[0], Name: 'live' }));
     const r = await runCli([...P, 'scale', 'set', '--parallelism', '9']);
     expect(r.code, r.stderr).toBe(0);
-    for (const fn of fns) {
-      // What callers invoke (`<fn>:live`): a new version with the new environment, not only $LATEST.
-      const c = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn, Qualifier: 'live' }));
-      expect(JSON.parse(c.Environment?.Variables?.QUAKECTL_FANOUT ?? '{}')).toMatchObject({
-        parallelism: 9,
-        maxSegmentSize: 2000,
-      });
-      expect(c.Environment?.Variables?.KEEP).toBe('me');
+    // What callers invoke (`<fn>:live`): a new version with the new environment, not only $LATEST.
+    for (const env of await liveEnvs()) {
+      expect(env.fanout).toMatchObject({ parallelism: 9, maxSegmentSize: 2000 });
+      expect(env.keep).toBe('me');
     }
     const after = await clients.lambda.send(new GetAliasCommand({ FunctionName: fns[0], Name: 'live' }));
     expect(Number(after.FunctionVersion)).toBeGreaterThan(Number(before.FunctionVersion));
@@ -143,13 +149,9 @@ describe('quakectl scale set', () => {
     const r = await runCli([...P, 'scale', 'set', '--expected-rate', '35000']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/fan-out expected rate: 20000 → 35000\/s/);
-    for (const fn of fns) {
-      const c = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn, Qualifier: 'live' }));
-      expect(JSON.parse(c.Environment?.Variables?.QUAKECTL_FANOUT ?? '{}')).toMatchObject({
-        parallelism: 9,
-        expectedRate: 35_000,
-      });
-      expect(c.Environment?.Variables?.KEEP).toBe('me');
+    for (const env of await liveEnvs()) {
+      expect(env.fanout).toMatchObject({ parallelism: 9, expectedRate: 35_000 });
+      expect(env.keep).toBe('me');
     }
     const show = await runJson<{ fanout: { expectedRate: number } }>([...P, 'scale', 'show']);
     expect(show.fanout.expectedRate).toBe(35_000);
