@@ -5,8 +5,15 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { AppliedDecision } from '../../shared/scaling/apply.ts';
 import type { Decision } from '../../shared/scaling/engine.ts';
+import type { ScaleShow } from '../../shared/scaling/show.ts';
 import { type CommandContext, commandContext, outputFormat, withOutput } from '../context.ts';
 import { color, output, renderTable } from '../output.ts';
+
+const onOff = (v: string) => {
+  if (v === 'on') return true;
+  if (v === 'off') return false;
+  throw new InvalidArgumentError(`on or off, not ${v}`);
+};
 
 const count = (v: string) => {
   if (!/^-?\d+$/.test(v.trim())) throw new InvalidArgumentError(`not an integer: ${v}`);
@@ -38,7 +45,10 @@ export function register(program: Command): void {
         ]),
         `account: ${d.account ? `${d.account.limit} concurrent executions, ${d.account.unreserved} unreserved` : 'unknown'}`,
         `fan-out: parallelism P = ${d.fanout.parallelism}, maxSegmentSize = ${d.fanout.maxSegmentSize}, ` +
-          `expectedRate = ${d.fanout.expectedRate ? `${d.fanout.expectedRate}/s` : 'off'}`,
+          `expectedRate = ${d.fanout.expectedRate ? `${d.fanout.expectedRate}/s` : 'off'}, ` +
+          `measureRate = ${d.fanout.measureRate ? 'on' : 'off'}`,
+        `planned with: ${d.rate.rate ? `${d.rate.rate}/s (${d.rate.source})` : 'no rate (deferral off)'}`,
+        ...measuredLines(d.measured),
         `kafka: ${d.topic} ${d.partitions} partitions, lag ${d.lag ?? 'unknown'}${d.group ? ` (group ${d.group})` : ''}`,
         ...d.notes.map((n) => color().yellow(`note: ${n}`)),
       ].join('\n'),
@@ -61,9 +71,15 @@ export function register(program: Command): void {
     )
     .option(
       '--expected-rate <n>',
-      'notifications/s the planner expects from all chains (fanout.expectedRate; 0 turns the deferral off): set it from a drill',
+      'notifications/s the planner expects from all chains until one is measured (fanout.expectedRate; 0 turns the deferral off)',
       count,
     )
+    .option(
+      '--measure-rate <on|off>',
+      'plan with the rate measured on completed fan-outs of 10,000+ subscribers at the same P (fanout.measureRate)',
+      onOff,
+    )
+    .option('--forget-rate', 'remove the measured rates: plan with --expected-rate until fan-outs are measured again')
     .option('--dry-run', 'show what would change, change nothing')
     .option('--yes', 'do not ask')
     .action(async (opts: SetOptions, cmd: Command) => {
@@ -83,6 +99,8 @@ export function register(program: Command): void {
         parallelism: opts.parallelism,
         maxSegmentSize: opts.maxSegmentSize,
         expectedRate: opts.expectedRate,
+        measureRate: opts.measureRate,
+        forgetRate: opts.forgetRate,
       });
       for (const c of plan.changes) process.stderr.write(`${opts.dryRun ? 'would ' : ''}${c.description}\n`);
       if (opts.dryRun || plan.changes.length === 0) {
@@ -164,6 +182,8 @@ interface SetOptions {
   parallelism?: number;
   maxSegmentSize?: number;
   expectedRate?: number;
+  measureRate?: boolean;
+  forgetRate?: boolean;
   dryRun?: boolean;
   yes?: boolean;
 }
@@ -205,4 +225,21 @@ function planText(decisions: Decision[], notes: string[]): string {
     ]),
     ...notes.map((n) => color().yellow(`note: ${n}`)),
   ].join('\n');
+}
+
+/** `scale show`'s measured rates: one line per parallelism, newest first. */
+function measuredLines(measured: ScaleShow['measured']): string[] {
+  const entries = Object.entries(measured)
+    .filter(([, list]) => list.length > 0)
+    .sort(([a], [b]) => Number(a.slice(1)) - Number(b.slice(1)));
+  if (entries.length === 0) return ['measured: none yet (a fan-out of 10,000 or more subscribers records one)'];
+  return entries.map(
+    ([p, list]) =>
+      `measured at ${p}: ${list
+        .map(
+          (o) =>
+            `${o.rate}/s (${o.subscribers} in ${o.seconds} s, ${o.drill ? 'drill ' : ''}${o.eventId}, ${new Date(o.at).toISOString()})`,
+        )
+        .join('; ')}`,
+  );
 }

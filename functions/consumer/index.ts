@@ -105,6 +105,7 @@ export async function handler(event: SelfManagedKafkaEvent) {
       maxEventAgeS: fanout.maxEventAgeS,
       alertProbability: fanout.alertProbability,
       expectedRate: fanout.expectedRate,
+      measureRate: fanout.measureRate,
       log,
     });
     metrics.addMetric('EventsPlanned', MetricUnit.Count, result.outcomes.planned);

@@ -50,7 +50,16 @@ import {
   recordsByPartition,
   type SelfManagedKafkaEvent,
 } from './kafka-event.ts';
-import { type FanoutStrategy, groupUnits, levelMayRise, planFanout, unitSize, workKeys } from './plan.ts';
+import {
+  DEFAULT_EXPECTED_RATE,
+  type FanoutStrategy,
+  groupUnits,
+  levelMayRise,
+  planFanout,
+  unitSize,
+  workKeys,
+} from './plan.ts';
+import { type ExpectedRate, expectedRateFor, readRateHistory } from './rate.ts';
 import type { WorkerPayload } from './types.ts';
 
 export interface ConsumerDlqMessage {
@@ -101,8 +110,13 @@ export interface ConsumeDeps {
   alertProbability?: number;
   /** The near-field front (shared/fanout `PlanInput.frontS`; default off). */
   frontS?: number;
-  /** fanout.expectedRate (shared/fanout `PlanInput.expectedRate`; 0: off). */
+  /** fanout.expectedRate (shared/fanout `PlanInput.expectedRate`; 0: off): the rate until one is measured. */
   expectedRate?: number;
+  /**
+   * fanout.measureRate: plan with the largest rate measured on this deployment's completed fan-outs at the same
+   * parallelism (shared/fanout/rate.ts), read beside the event record; the setting until there is one.
+   */
+  measureRate?: boolean;
   now?: () => number;
   log?: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
 }
@@ -209,7 +223,7 @@ async function handleRecord(
     deps.log?.info('event not alerted', { eventId: quake.id, reason: notAlerted });
     return 'skipped';
   }
-  const current = await getEvent(deps.events, quake.id);
+  const [current, expected] = await Promise.all([getEvent(deps.events, quake.id), rateToPlanWith(deps)]);
   step('event');
   if (current?.handledUpdatedAt !== undefined && current.handledUpdatedAt >= quake.updatedAt) {
     await restartIfNeverStarted(current, quake, deps);
@@ -240,7 +254,7 @@ async function handleRecord(
     chains: deps.parallelism,
     alertProbability: deps.alertProbability,
     frontS: deps.frontS,
-    expectedRate: deps.expectedRate,
+    expectedRate: expected.rate,
     coveringCells,
     segmentsForCells: deps.segmentsForCells,
     allSegments: deps.allSegments,
@@ -269,6 +283,7 @@ async function handleRecord(
     units: plan.units.length,
     subscribers: plan.subscribers,
     // Shards the expected rate cannot reach before their S, put after the warnable (fanout.expectedRate).
+    expectedRate: { rate: expected.rate, source: expected.source },
     ...(plan.deferred ? { deferredByRate: plan.deferred } : {}),
     chains: saved.chains ?? chains,
     supersededUnits: superseded,
@@ -281,6 +296,21 @@ async function handleRecord(
   publishCapLater(saved, deps, result, cap);
   result.planned.push({ eventId: quake.id, segments: plan.segments.length, chains: saved.chains ?? chains, revision });
   return 'planned';
+}
+
+/**
+ * The expected rate for this plan (shared/fanout/rate.ts `expectedRateFor`): a failed read of the measured rates
+ * plans with the setting and says so; it never holds up the alert.
+ */
+async function rateToPlanWith(deps: ConsumeDeps): Promise<ExpectedRate> {
+  const setting = deps.expectedRate ?? DEFAULT_EXPECTED_RATE;
+  if (!deps.measureRate || setting === 0) return expectedRateFor(undefined, deps.parallelism, setting, false);
+  try {
+    return expectedRateFor(await readRateHistory(deps.events), deps.parallelism, setting, true);
+  } catch (err) {
+    deps.log?.warn('measured fan-out rate not read: planning with the setting', { error: String(err) });
+    return expectedRateFor(undefined, deps.parallelism, setting, false);
+  }
 }
 
 /** Default of fanout.maxEventAgeS: an hour after the origin the alert is news, not a warning. */

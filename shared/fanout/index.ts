@@ -44,6 +44,22 @@ export {
   workKeys,
   workUnit,
 } from './plan.ts';
+export {
+  DEFAULT_RATE_RULE,
+  type ExpectedRate,
+  expectedRateFor,
+  forgetRates,
+  MIN_RATE_SECONDS,
+  MIN_RATE_SUBSCRIBERS,
+  measureRate,
+  RATE_HISTORY,
+  RATE_KEY,
+  type RateHistory,
+  type RateObservation,
+  type RateRule,
+  readRateHistory,
+  recordRate,
+} from './rate.ts';
 export type {
   LambdaContext,
   SubscriberReader,

@@ -78,6 +78,11 @@ export interface WorkerDeps {
   /** Hand over to a successor when fewer than this many ms remain. */
   reserveMs: number;
   thresholds?: AlertThresholds;
+  /**
+   * Which completed fan-outs' rates the completing invocation records (shared/fanout/rate.ts; default
+   * `DEFAULT_RATE_RULE`: 10,000 planned subscribers over at least 1 s).
+   */
+  rateRule?: import('./rate.ts').RateRule;
   /** fanout.alertProbability: alert when P(MMI ≥ the subscriber's threshold) ≥ this (default 0.3). */
   alertProbability?: number;
   log?: WorkerLog;

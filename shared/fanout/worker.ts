@@ -83,6 +83,7 @@ import {
   workKey,
   workUnit,
 } from './plan.ts';
+import { measureRate, recordRate } from './rate.ts';
 import type { WorkerDeps, WorkerPayload, WorkerResult } from './types.ts';
 
 /** `parked`: an urgent unit whose warnable part was delivered, its blind part left for later (`Run.parked`). */
@@ -1305,7 +1306,40 @@ async function planByKey(deps: WorkerDeps, key: string): Promise<EventPlan | und
 /** Default of `WorkerDeps.maxHops`: 50 invocations of ~5 minutes each is hours of one chain, far past any alert. */
 export const DEFAULT_MAX_HOPS = 50;
 
+/**
+ * One invocation of a chain (the domino's step): claims and delivers work units until the plan runs out or its time
+ * does, then hands over to a successor. The invocation that completes the event also records the fan-out's rate
+ * (shared/fanout/rate.ts), after every delivery: a failure there is logged, never the invocation's.
+ */
 export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload): Promise<WorkerResult> {
+  const result = await runChainStep(deps, payload);
+  if (result.completedEvent) {
+    try {
+      await observeRate(deps, payload.eventId);
+    } catch (err) {
+      deps.log?.warn('fan-out rate not recorded', { eventId: payload.eventId, error: String(err) });
+    }
+  }
+  return result;
+}
+
+/** Measures a completed event's rate and records it by its number of chains (shared/fanout/rate.ts). */
+async function observeRate(deps: WorkerDeps, eventId: string): Promise<void> {
+  const event = await getEvent(deps.events, eventId);
+  if (!event) return;
+  const plan = await planOf(deps, event);
+  const subscribers = (plan?.planCounts ?? []).reduce((n, c) => n + (c ?? 0), 0);
+  const obs = measureRate(event, subscribers, deps.rateRule);
+  if ('skipped' in obs) {
+    deps.log?.info('fan-out rate not measured', { eventId, reason: obs.skipped });
+    return;
+  }
+  const chains = event.chains ?? 1;
+  const recorded = await recordRate(deps.events, chains, obs);
+  deps.log?.info('fan-out rate measured', { ...obs, chains, recorded });
+}
+
+async function runChainStep(deps: WorkerDeps, payload: WorkerPayload): Promise<WorkerResult> {
   const t0 = performance.now();
   const maxHops = deps.maxHops ?? DEFAULT_MAX_HOPS;
   if (payload.hop >= maxHops) {

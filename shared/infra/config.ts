@@ -113,6 +113,12 @@ export const fanoutSchema = z.strictObject({
    * (docs/fanout-benchmark.md, "A front that outruns the rate").
    */
   expectedRate: z.number().int().min(0).max(100_000_000).default(20_000),
+  /**
+   * Plan with the rate this deployment measured (shared/fanout/rate.ts): the largest of the last fan-outs of at least
+   * 10,000 subscribers at the same parallelism, recorded by the worker that completes each; `expectedRate` until one
+   * is measured, and 0 there still turns the deferral off.
+   */
+  measureRate: z.boolean().default(true),
   /** `scan` strategy: parallel Scan segments (DynamoDB TotalSegments) per event. */
   scanSegments: z.number().int().min(1).max(1_000_000).default(32),
   /**

@@ -2,6 +2,14 @@
  * `scale set`: plan first (validated, refusals raised with their numbers), then run. Planning never changes
  * anything, so `--dry-run` and the confirmation prompt show exactly what running will do.
  */
+
+import {
+  expectedRateFor,
+  forgetRates,
+  MIN_RATE_SUBSCRIBERS,
+  type RateHistory,
+  readRateHistory,
+} from '../fanout/rate.ts';
 import type { Clients } from '../infra/clients.ts';
 import type { FanoutSettings } from '../infra/config.ts';
 import { UsageError } from '../infra/errors.ts';
@@ -28,10 +36,15 @@ export interface SetRequest {
   maxSegmentSize?: number;
   /** fanout.expectedRate (notifications/s across all chains; 0: off). */
   expectedRate?: number;
+  /** fanout.measureRate: plan with the measured rate (shared/fanout/rate.ts) when there is one. */
+  measureRate?: boolean;
+  /** Remove the measured rates (the planner uses the setting until new fan-outs are measured). */
+  forgetRate?: boolean;
 }
 
 export interface SetChange {
-  knob: 'reserved' | 'provisioned' | 'parallelism' | 'maxSegmentSize' | 'expectedRate';
+  /** measureRate: 1 on, 0 off; forgetRate: from = observations held, to = 0. */
+  knob: 'reserved' | 'provisioned' | 'parallelism' | 'maxSegmentSize' | 'expectedRate' | 'measureRate' | 'forgetRate';
   function?: string;
   from: number | null;
   to: number | null;
@@ -53,11 +66,15 @@ export async function planSet(
   const wantsFn = req.reserved !== undefined || req.provisioned !== undefined;
   if (wantsFn && !req.function) throw new UsageError('--reserved and --provisioned need --function NAME');
   const fanoutKnob =
-    req.parallelism !== undefined || req.maxSegmentSize !== undefined || req.expectedRate !== undefined;
+    req.parallelism !== undefined ||
+    req.maxSegmentSize !== undefined ||
+    req.expectedRate !== undefined ||
+    req.measureRate !== undefined ||
+    req.forgetRate === true;
   if (!wantsFn && !fanoutKnob) {
     throw new UsageError(
-      'nothing to set: give --function with --reserved/--provisioned, --parallelism, --max-segment-size or ' +
-        '--expected-rate',
+      'nothing to set: give --function with --reserved/--provisioned, --parallelism, --max-segment-size, ' +
+        '--expected-rate, --measure-rate or --forget-rate',
     );
   }
   if (typeof req.reserved === 'number') checkCount('--reserved', req.reserved);
@@ -119,32 +136,81 @@ export async function planSet(
     const eff = effectiveFanout(fns, names, profileFanout);
     const where = fns.length ? fns.map((f) => f.function).join(', ') : 'no deployed function (nothing to change)';
     const live = `QUAKECTL_FANOUT of ${where}, published to ${names.alias} until the next deploy, which writes the profile's value back`;
-    if ((req.parallelism !== undefined || req.expectedRate !== undefined) && fns.length === 0) {
+    const envKnob = req.parallelism !== undefined || req.expectedRate !== undefined || req.measureRate !== undefined;
+    if (envKnob && fns.length === 0) {
       throw new ScaleRefusedError(
         'no deployed function carries the fan-out settings: run quakectl deploy first (it sets them from the profile)',
       );
     }
+    const measure = req.measureRate ?? eff.measureRate;
+    // Read for the notes below; only --forget-rate needs it (a failed read leaves the notes without the measured rate).
+    const history = await readRateHistory({ ddb: clients.ddb, table: names.table('events') }).catch((err) => {
+      if (req.forgetRate) throw err;
+      return {} as RateHistory;
+    });
+    const setting = req.expectedRate ?? eff.expectedRate;
+    const newP = req.parallelism ?? eff.parallelism;
     if (req.parallelism !== undefined && req.parallelism !== eff.parallelism) {
+      // The rate is the chains' total: measured with the old P, it no longer says what they can do.
+      const next = expectedRateFor(history, newP, setting, measure);
+      const rateNote =
+        next.source === 'off'
+          ? ''
+          : next.source === 'measured'
+            ? `; the planner uses the rate measured at P = ${newP}: ${next.rate}/s`
+            : measure
+              ? `; the planner uses fanout.expectedRate ${setting}/s until a fan-out of ${MIN_RATE_SUBSCRIBERS} or more ` +
+                `subscribers at P = ${newP} is measured (a large drill: quakectl drill --subscribers 50000)`
+              : `; fanout.expectedRate stays ${setting}/s: measure the new rate (quakectl simulate --wait; a ` +
+                'drill deploys the profile back) and set it with --expected-rate';
       changes.push({
         knob: 'parallelism',
         from: eff.parallelism,
         to: req.parallelism,
-        description:
-          `fan-out parallelism P: ${eff.parallelism} → ${req.parallelism} (${live})` +
-          // The expected rate is the chains' total: measured with the old P, it no longer says what they can do.
-          (req.expectedRate === undefined && eff.expectedRate > 0
-            ? `; fanout.expectedRate stays ${eff.expectedRate}/s: measure the new rate (quakectl simulate --wait; a ` +
-              'drill deploys the profile back) and set it with --expected-rate'
-            : ''),
+        description: `fan-out parallelism P: ${eff.parallelism} → ${req.parallelism} (${live})${rateNote}`,
       });
     }
     if (req.expectedRate !== undefined && req.expectedRate !== eff.expectedRate) {
+      const next = expectedRateFor(history, newP, setting, measure);
       changes.push({
         knob: 'expectedRate',
         from: eff.expectedRate,
         to: req.expectedRate,
-        description: `fan-out expected rate: ${eff.expectedRate || 'off'} → ${req.expectedRate || 'off'}${req.expectedRate ? '/s' : ''} (${live})`,
+        description:
+          `fan-out expected rate: ${eff.expectedRate || 'off'} → ${req.expectedRate || 'off'}${req.expectedRate ? '/s' : ''} (${live})` +
+          (next.source === 'measured'
+            ? `; the planner keeps using the rate measured at P = ${newP}, ${next.rate}/s, while fanout.measureRate is ` +
+              'on (--measure-rate off, or --forget-rate, to plan with this setting)'
+            : ''),
       });
+    }
+    if (req.measureRate !== undefined && req.measureRate !== eff.measureRate) {
+      const next = expectedRateFor(history, newP, setting, req.measureRate);
+      changes.push({
+        knob: 'measureRate',
+        from: eff.measureRate ? 1 : 0,
+        to: req.measureRate ? 1 : 0,
+        description:
+          `fan-out measured rate: ${eff.measureRate ? 'on' : 'off'} → ${req.measureRate ? 'on' : 'off'} (${live}); ` +
+          `the planner will use ${next.rate ? `${next.rate}/s (${next.source})` : 'no rate (deferral off)'}`,
+      });
+    }
+    if (req.forgetRate) {
+      const held = Object.values(history).reduce((n, list) => n + list.length, 0);
+      if (held > 0) {
+        changes.push({
+          knob: 'forgetRate',
+          from: held,
+          to: 0,
+          description:
+            `forget ${held} measured fan-out rate(s) (${Object.entries(history)
+              .filter(([, list]) => list.length > 0)
+              .sort(([a], [b]) => Number(a.slice(1)) - Number(b.slice(1)))
+              .map(([p, list]) => `${p}: up to ${Math.max(...list.map((o) => o.rate))}/s`)
+              .join(', ')}): the planner uses fanout.expectedRate ` +
+            `${setting ? `${setting}/s` : '(off)'} until fan-outs are measured again`,
+        });
+      }
     }
     if (req.maxSegmentSize !== undefined) {
       await refuseWhileBusy(clients, names);
@@ -196,6 +262,9 @@ export async function runSet(
       await updateFanout(clients.lambda, names, profileFanout, { parallelism: c.to ?? 1 });
     else if (c.knob === 'expectedRate')
       await updateFanout(clients.lambda, names, profileFanout, { expectedRate: c.to ?? 0 });
+    else if (c.knob === 'measureRate')
+      await updateFanout(clients.lambda, names, profileFanout, { measureRate: c.to === 1 });
+    else if (c.knob === 'forgetRate') await forgetRates({ ddb: clients.ddb, table: names.table('events') });
     else if (c.knob === 'maxSegmentSize' && c.to !== null) {
       // Checked again right before moving subscribers: an event may have started since the plan was shown.
       await refuseWhileBusy(clients, names);

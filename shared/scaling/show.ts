@@ -1,4 +1,6 @@
 /** `scale show`: the knobs as they are now, with the metrics they answer to. */
+
+import { type ExpectedRate, expectedRateFor, type RateHistory, readRateHistory } from '../fanout/rate.ts';
 import type { Clients } from '../infra/clients.ts';
 import type { FanoutSettings } from '../infra/config.ts';
 import { errorMessage } from '../infra/errors.ts';
@@ -18,7 +20,11 @@ import { effectiveFanout, readFanout } from './fanout-settings.ts';
 export interface ScaleShow {
   functions: Array<FunctionConcurrency & { role: string }>;
   account?: AccountConcurrency;
-  fanout: { parallelism: number; maxSegmentSize: number; expectedRate: number };
+  fanout: { parallelism: number; maxSegmentSize: number; expectedRate: number; measureRate: boolean };
+  /** The rate the consumer plans with now (shared/fanout/rate.ts `expectedRateFor`). */
+  rate: { rate: number; source: ExpectedRate['source'] };
+  /** The measured rates, by parallelism (`P4`), newest first. */
+  measured: RateHistory;
   topic: string;
   partitions: number;
   group?: string;
@@ -27,7 +33,7 @@ export interface ScaleShow {
 }
 
 export async function scaleShow(
-  clients: Pick<Clients, 'lambda' | 'kafka'>,
+  clients: Pick<Clients, 'lambda' | 'kafka' | 'ddb'>,
   names: ResourceNames,
   profileFanout: FanoutSettings,
 ): Promise<ScaleShow> {
@@ -43,6 +49,11 @@ export async function scaleShow(
     return undefined;
   });
   const fanout = effectiveFanout(await readFanout(clients.lambda, names), names, profileFanout);
+  const measured = await readRateHistory({ ddb: clients.ddb, table: names.table('events') }).catch((err) => {
+    notes.push(`measured rates unavailable: ${errorMessage(err)}`);
+    return {} as RateHistory;
+  });
+  const rate = expectedRateFor(measured, fanout.parallelism, fanout.expectedRate, fanout.measureRate);
   const topic = names.eventsTopic;
   let group: string | undefined;
   let lag: number | undefined;
@@ -63,7 +74,10 @@ export async function scaleShow(
       parallelism: fanout.parallelism,
       maxSegmentSize: fanout.maxSegmentSize,
       expectedRate: fanout.expectedRate,
+      measureRate: fanout.measureRate,
     },
+    rate: { rate: rate.rate, source: rate.source },
+    measured,
     topic,
     partitions,
     group,

@@ -6,11 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startWebhookSink, type WebhookSink } from '../../local/webhook-sink.ts';
-import { getEvent } from '../../shared/events/index.ts';
+import { getEvent, getPlan } from '../../shared/events/index.ts';
 import {
   type ConsumeDeps,
   consumeBatch,
+  forgetRates,
   type KafkaRecord,
+  readRateHistory,
+  recordRate,
   runSegmentWorker,
   type SelfManagedKafkaEvent,
   type WorkerDeps,
@@ -196,6 +199,111 @@ describe('consumeBatch', () => {
     expect(got).toHaveLength(alerted.length);
     expect(new Set(got)).toEqual(new Set(alerted.map(([id, l]) => `${id}:${l}`)));
     expect(await getEvent(deps.events, q.id)).toMatchObject({ state: 'complete', delivered: alerted.length });
+  });
+
+  it('a completed fan-out records its rate; the next plan uses the largest measured at its parallelism', async () => {
+    const events = { ddb: stack.clients.ddb, table: stack.names.table('events') };
+    await forgetRates(events);
+    const chains: Promise<unknown>[] = [];
+    const infos: [string, Record<string, unknown> | undefined][] = [];
+    const log = { info: (m: string, f?: Record<string, unknown>) => void infos.push([m, f]), warn: () => {} };
+    // The fixture's footprint is a few hundred subscribers delivered in well under a second: the rule is lowered to
+    // count it (the default, 10,000 over 1 s, is measureRate's unit test).
+    const deps = consumer(
+      chains,
+      { measureRate: true, expectedRate: 20_000, log },
+      { rateRule: { minSubscribers: 1, minSeconds: 0 }, log },
+    );
+    const q1 = drillQuake(`con-meas-${randomBytes(3).toString('hex')}`, { magnitude: 5.2 });
+    await consumeBatch(batch([eventMessage(q1, Date.now())]), deps);
+    const first = infos.find(([m]) => m === 'event planned')?.[1];
+    expect(first?.expectedRate).toEqual({ rate: 20_000, source: 'setting' });
+    await Promise.all(chains.splice(0));
+    const ev = await getEvent(deps.events, q1.id);
+    expect(ev).toMatchObject({ state: 'complete', chains: 2 });
+    const history = await readRateHistory(events);
+    expect(Object.keys(history)).toEqual(['P2']);
+    const [obs] = history.P2;
+    const plan = await getPlan(events, ev!);
+    const planned = plan!.planCounts.reduce((n, c) => n + c, 0);
+    const seconds = (ev!.lastDeliveryAt! - ev!.firstDeliveryAt!) / 1000;
+    expect(obs).toMatchObject({
+      eventId: q1.id,
+      drill: true,
+      subscribers: planned,
+      rate: Math.round(planned / seconds),
+    });
+    expect(infos.some(([m, f]) => m === 'fan-out rate measured' && f?.eventId === q1.id)).toBe(true);
+
+    // The next event at P = 2 plans with the measured rate; one at P = 3 has none measured and uses the setting.
+    infos.length = 0;
+    const q2 = drillQuake(`con-meas2-${randomBytes(3).toString('hex')}`, { magnitude: 5.2 });
+    await consumeBatch(batch([eventMessage(q2, Date.now())]), { ...deps, startChain: async () => {} });
+    expect(infos.find(([m]) => m === 'event planned')?.[1]?.expectedRate).toEqual({
+      rate: obs.rate,
+      source: 'measured',
+    });
+    infos.length = 0;
+    const q3 = drillQuake(`con-meas3-${randomBytes(3).toString('hex')}`, { magnitude: 5.2 });
+    await consumeBatch(batch([eventMessage(q3, Date.now())]), { ...deps, parallelism: 3, startChain: async () => {} });
+    expect(infos.find(([m]) => m === 'event planned')?.[1]?.expectedRate).toEqual({ rate: 20_000, source: 'setting' });
+  });
+
+  it('a low measured rate defers as a low setting does, and alerts everyone once; measureRate off ignores it', async () => {
+    const events = { ddb: stack.clients.ddb, table: stack.names.table('events') };
+    await forgetRates(events);
+    const at = Date.now();
+    // Two observations at P = 2: the planner takes the larger (2/s, still far too slow for the S front).
+    await recordRate(events, 2, { rate: 1, subscribers: 20_000, seconds: 20_000, eventId: 'past-a', drill: false, at });
+    await recordRate(events, 2, { rate: 2, subscribers: 20_000, seconds: 10_000, eventId: 'past-b', drill: false, at });
+    const chains: Promise<unknown>[] = [];
+    const infos: [string, Record<string, unknown> | undefined][] = [];
+    const log = { info: (m: string, f?: Record<string, unknown>) => void infos.push([m, f]), warn: () => {} };
+    const deps = consumer(chains, { measureRate: true, expectedRate: 20_000, log });
+    sink.reset();
+    const q = drillQuake(`con-low-${randomBytes(3).toString('hex')}`, { magnitude: 5.2 });
+    await consumeBatch(batch([eventMessage(q, Date.now())]), deps);
+    const planned = infos.find(([m]) => m === 'event planned')?.[1];
+    expect(planned?.expectedRate).toEqual({ rate: 2, source: 'measured' });
+    expect(planned?.deferredByRate).toMatchObject({ segments: expect.any(Number), expectedRate: 2 });
+    expect((planned?.deferredByRate as { segments: number } | undefined)?.segments).toBeGreaterThan(0);
+    await Promise.all(chains.splice(0));
+    const alerted = [...levels(q)].filter(([, l]) => l !== 'none');
+    const got = sink.received().map((n) => `${n.subscriberId}:${n.level}`);
+    expect(got).toHaveLength(alerted.length);
+    expect(new Set(got)).toEqual(new Set(alerted.map(([id, l]) => `${id}:${l}`)));
+
+    infos.length = 0;
+    const q2 = drillQuake(`con-off-${randomBytes(3).toString('hex')}`, { magnitude: 5.2 });
+    await consumeBatch(batch([eventMessage(q2, Date.now())]), {
+      ...deps,
+      measureRate: false,
+      startChain: async () => {},
+    });
+    const off = infos.find(([m]) => m === 'event planned')?.[1];
+    expect(off?.expectedRate).toEqual({ rate: 20_000, source: 'setting' });
+    expect(off?.deferredByRate).toBeUndefined();
+  });
+
+  it('measured rates: newest five per parallelism, an event once, racing recorders both kept, forget removes all', async () => {
+    const events = { ddb: stack.clients.ddb, table: stack.names.table('events') };
+    await forgetRates(events);
+    const obs = (i: number) => ({
+      rate: 1000 + i,
+      subscribers: 10_000,
+      seconds: 10,
+      eventId: `e${i}`,
+      drill: false,
+      at: i,
+    });
+    for (let i = 0; i < 7; i++) expect(await recordRate(events, 4, obs(i))).toBe(true);
+    expect(await recordRate(events, 4, obs(6))).toBe(true);
+    expect((await readRateHistory(events)).P4.map((o) => o.eventId)).toEqual(['e6', 'e5', 'e4', 'e3', 'e2']);
+    // Two completers at once (the conditional write makes the loser read again): both observations are kept.
+    await Promise.all([recordRate(events, 8, obs(10)), recordRate(events, 8, obs(11))]);
+    expect(new Set((await readRateHistory(events)).P8.map((o) => o.eventId))).toEqual(new Set(['e10', 'e11']));
+    await forgetRates(events);
+    expect(await readRateHistory(events)).toEqual({});
   });
 
   it('chains start with the plan key; a chain whose key is not the event’s current plan works from the current one', async () => {

@@ -11,6 +11,7 @@ import {
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRateHistory, recordRate } from '../../shared/fanout/rate.ts';
 import { resourceNames } from '../../shared/infra/names.ts';
 import { tableDefinition } from '../../shared/infra/tables.ts';
 import type { Decision } from '../../shared/scaling/engine.ts';
@@ -141,7 +142,9 @@ describe('quakectl scale set', () => {
     const show = await runJson<{ fanout: { parallelism: number } }>([...P, 'scale', 'show']);
     expect(show.fanout.parallelism).toBe(9);
     // The expected rate is the chains' total: a new P leaves it measured for the old one, and the change says so.
-    expect(r.stderr).toMatch(/fanout\.expectedRate stays 20000\/s: measure the new rate \(quakectl simulate --wait/);
+    expect(r.stderr).toMatch(
+      /the planner uses fanout\.expectedRate 20000\/s until a fan-out of 10000 or more subscribers at P = 9 is measured/,
+    );
     expect(r.stderr).toMatch(/until the next deploy, which writes the profile's value back/);
   });
 
@@ -165,6 +168,72 @@ describe('quakectl scale set', () => {
     const none = await runCli([...profileArgs(uniqueName('ops-none')), 'scale', 'set', '--expected-rate', '1000']);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no deployed function carries the fan-out settings: run quakectl deploy first/);
+  });
+
+  it('measured rates: show says which rate plans, --measure-rate turns them off and on, --forget-rate removes them', async () => {
+    const events = { ddb: clients.ddb, table: names.table('events') };
+    const at = Date.parse('2026-12-01T08:00:00Z');
+    await recordRate(events, 9, {
+      rate: 14_210,
+      subscribers: 50_000,
+      seconds: 3.519,
+      eventId: 'drill-a',
+      drill: true,
+      at,
+    });
+    await recordRate(events, 4, {
+      rate: 9_000,
+      subscribers: 50_000,
+      seconds: 5.556,
+      eventId: 'drill-b',
+      drill: true,
+      at,
+    });
+    const show = await runJson<{ rate: { rate: number; source: string }; measured: Record<string, unknown[]> }>([
+      ...P,
+      'scale',
+      'show',
+    ]);
+    // P is 9 (set above): the rate measured at P = 9 plans, not the one at P = 4 nor the setting (35,000).
+    expect(show.rate).toEqual({ rate: 14_210, source: 'measured' });
+    expect(Object.keys(show.measured).sort()).toEqual(['P4', 'P9']);
+    const text = await runCli([...P, 'scale', 'show']);
+    expect(text.stdout).toMatch(/planned with: 14210\/s \(measured\)/);
+    expect(text.stdout).toMatch(
+      /measured at P9: 14210\/s \(50000 in 3\.519 s, drill drill-a, 2026-12-01T08:00:00\.000Z\)/,
+    );
+
+    // A new setting while a measured rate plans: done, and it says the setting is not what plans.
+    const setting = await runCli([...P, 'scale', 'set', '--expected-rate', '36000']);
+    expect(setting.code, setting.stderr).toBe(0);
+    expect(setting.stderr).toMatch(/the planner keeps using the rate measured at P = 9, 14210\/s/);
+
+    const off = await runCli([...P, 'scale', 'set', '--measure-rate', 'off']);
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stderr).toMatch(/fan-out measured rate: on → off .*the planner will use 36000\/s \(setting\)/);
+    for (const env of await liveEnvs()) expect(env.fanout).toMatchObject({ measureRate: false, expectedRate: 36_000 });
+    expect((await runJson<{ rate: unknown }>([...P, 'scale', 'show'])).rate).toEqual({
+      rate: 36_000,
+      source: 'setting',
+    });
+    const on = await runCli([...P, 'scale', 'set', '--measure-rate', 'on']);
+    expect(on.code, on.stderr).toBe(0);
+    for (const env of await liveEnvs()) expect(env.fanout).toMatchObject({ measureRate: true });
+
+    const bad = await runCli([...P, 'scale', 'set', '--measure-rate', 'maybe']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/on or off, not maybe/);
+
+    const forget = await runCli([...P, 'scale', 'set', '--forget-rate', '--yes']);
+    expect(forget.code, forget.stderr).toBe(0);
+    expect(forget.stderr).toMatch(/forget 2 measured fan-out rate\(s\) \(P4: up to 9000\/s, P9: up to 14210\/s\)/);
+    expect(await readRateHistory(events)).toEqual({});
+    const after = await runJson<{ rate: unknown }>([...P, 'scale', 'show']);
+    expect(after.rate).toEqual({ rate: 36_000, source: 'setting' });
+    // Nothing left to forget: nothing to change.
+    const again = await runCli([...P, 'scale', 'set', '--forget-rate', '--yes']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/nothing to change/);
   });
 
   it('re-segmenting is refused while an event is in progress', async () => {

@@ -23,6 +23,7 @@ const fanout = {
   maxEventAgeS: 3600,
   alertProbability: 0.3,
   expectedRate: 20_000,
+  measureRate: true,
   scanSegments: 32,
   webhookTimeoutMs: 5000,
   targetBudgetMs: 12_000,
