@@ -23,12 +23,14 @@ const count = (v: string) => {
 export function register(program: Command): void {
   const scale = program
     .command('scale')
-    .description('Concurrency, fan-out parallelism, segment size and expected rate: show, set, plan, apply');
+    .description('Concurrency, fan-out parallelism, segment size, expected and measured rate: show, set, plan, apply');
 
   withOutput(
     scale
       .command('show')
-      .description('per function reserved/provisioned concurrency, P, maxSegmentSize, expectedRate, partitions, lag'),
+      .description(
+        'per function reserved/provisioned concurrency, P, maxSegmentSize, expected and measured rate, partitions, lag',
+      ),
   ).action(async (_opts: unknown, cmd: Command) => {
     const format = outputFormat(cmd);
     const ctx = await commandContext(cmd);
@@ -47,7 +49,15 @@ export function register(program: Command): void {
         `fan-out: parallelism P = ${d.fanout.parallelism}, maxSegmentSize = ${d.fanout.maxSegmentSize}, ` +
           `expectedRate = ${d.fanout.expectedRate ? `${d.fanout.expectedRate}/s` : 'off'}, ` +
           `measureRate = ${d.fanout.measureRate ? 'on' : 'off'}`,
-        `planned with: ${d.rate.rate ? `${d.rate.rate}/s (${d.rate.source})` : 'no rate (deferral off)'}`,
+        `planned with: ${
+          d.rate === null
+            ? d.functions.some((f) => f.exists)
+              ? 'unknown (the measured rates could not be read)'
+              : 'nothing deployed'
+            : d.rate.rate
+              ? `${d.rate.rate}/s (${d.rate.source})`
+              : 'no rate (deferral off)'
+        }`,
         ...measuredLines(d.measured),
         `kafka: ${d.topic} ${d.partitions} partitions, lag ${d.lag ?? 'unknown'}${d.group ? ` (group ${d.group})` : ''}`,
         ...d.notes.map((n) => color().yellow(`note: ${n}`)),
@@ -58,7 +68,9 @@ export function register(program: Command): void {
   withOutput(
     scale
       .command('set')
-      .description('change one knob: reserved/provisioned concurrency, parallelism, max segment size, expected rate'),
+      .description(
+        'change knobs: reserved/provisioned concurrency, parallelism, max segment size, expected rate, measured rate',
+      ),
   )
     .option('--function <name>', 'function role (producer, consumer, segment-worker, autoscaler) or deployed name')
     .option('--reserved <n|none>', 'reserved concurrency (none removes the reservation)')
@@ -229,17 +241,22 @@ function planText(decisions: Decision[], notes: string[]): string {
 
 /** `scale show`'s measured rates: one line per parallelism, newest first. */
 function measuredLines(measured: ScaleShow['measured']): string[] {
+  if (measured === null) return ['measured: unavailable (see the note below)'];
   const entries = Object.entries(measured)
     .filter(([, list]) => list.length > 0)
     .sort(([a], [b]) => Number(a.slice(1)) - Number(b.slice(1)));
-  if (entries.length === 0) return ['measured: none yet (a fan-out of 10,000 or more subscribers records one)'];
-  return entries.map(
-    ([p, list]) =>
-      `measured at ${p}: ${list
-        .map(
-          (o) =>
-            `${o.rate}/s (${o.subscribers} in ${o.seconds} s, ${o.drill ? 'drill ' : ''}${o.eventId}, ${new Date(o.at).toISOString()})`,
-        )
-        .join('; ')}`,
-  );
+  if (entries.length === 0)
+    return ['measured: none yet (a fan-out of 10,000 or more eligible subscribers records one)'];
+  return [
+    'measured (eligible subscribers sent per second until 90% were; newest first):',
+    ...entries.map(
+      ([p, list]) =>
+        `  ${p}: ${list
+          .map(
+            (o) =>
+              `${o.rate}/s (${o.subscribers} in ${o.seconds} s, ${o.drill ? 'drill ' : ''}${o.eventId}, ${new Date(o.at).toISOString()})`,
+          )
+          .join('; ')}`,
+    ),
+  ];
 }

@@ -300,9 +300,11 @@ async function handleRecord(
 
 /**
  * The expected rate for this plan (shared/fanout/rate.ts `expectedRateFor`): a failed read of the measured rates
- * plans with the setting and says so; it never holds up the alert.
+ * plans with the setting and says so; it never holds up the alert. `off` for the scan strategy, which does not use it.
  */
 async function rateToPlanWith(deps: ConsumeDeps): Promise<ExpectedRate> {
+  // A scan plan has no S order to defer within (shared/fanout/plan.ts): no rate to read.
+  if (deps.strategy === 'scan') return expectedRateFor(undefined, deps.parallelism, 0, false);
   const setting = deps.expectedRate ?? DEFAULT_EXPECTED_RATE;
   if (!deps.measureRate || setting === 0) return expectedRateFor(undefined, deps.parallelism, setting, false);
   try {

@@ -54,11 +54,13 @@ export {
   measureRate,
   RATE_HISTORY,
   RATE_KEY,
+  RATE_SHARE,
   type RateHistory,
   type RateObservation,
   type RateRule,
   readRateHistory,
   recordRate,
+  type UnitProgress,
 } from './rate.ts';
 export type {
   LambdaContext,

@@ -3,15 +3,17 @@
  * (`PlanInput.expectedRate`, shared/fanout/plan.ts `deferUnreachable`).
  *
  * A rate set by hand drifts from what the chains really do (load, receivers, parallelism), and the planner's deferral
- * gains only within about 1–2x of the true rate: too low, it defers segments that could have been warned (costly);
- * too high, it defers nothing (the nearest-first order, no worse than the deferral off). Measured values therefore
- * combine by their maximum, and only fan-outs large enough that their rate is throughput, not first-alert latency,
- * count (docs/fanout-benchmark.md, "A front that outruns the rate"; docs/scaling.md).
+ * gains only within about 1–2x of the true rate: too low, it defers segments that could have been warned, worse than
+ * no deferral; too high, it defers less, and far too high nothing (the nearest-first order). Measured values therefore
+ * combine by their maximum, and count only from fan-outs large enough that their rate is throughput, not first-alert
+ * latency, measured over the bulk of the run, not its stragglers nor paced channels' tails (docs/scaling.md;
+ * docs/fanout-benchmark.md, "A front that outruns the rate").
  *
  * Kept in the events table as one item, `eventId = "_quakectl#fanout-rate"`, `kind = "fanout-rate"`, without `state`
  * (as `_quakectl#scaling`, shared/scaling/history.ts): scans for events in progress, drills and unpublished
- * versions never see it. The segment worker that completes an event records it (one read and one conditional write,
- * after the fan-out, never on a delivery's path); the consumer reads it beside the event record before planning.
+ * versions never see it. The segment worker that completes an event records it (the event, its plan and its unit locks
+ * read, one conditional write; after the fan-out, never on a delivery's path); the consumer reads it beside the event
+ * record before planning.
  */
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventStore } from '../events/store.ts';
@@ -21,38 +23,53 @@ import { isConditionFailed } from '../locks/errors.ts';
 export const RATE_KEY = '_quakectl#fanout-rate';
 
 /**
- * Planned subscribers a fan-out must hold for its rate to count. Below it the rate measures first-alert latency and
+ * Eligible subscribers a fan-out must hold for its rate to count. Below it the rate measures first-alert latency and
  * the chains' start more than throughput: a 2,000-subscriber drill here gave 2,178–2,423/s where 50,000 gave
  * 11,107–15,647/s (docs/scaling.md), several times too low, the costly direction.
  */
 export const MIN_RATE_SUBSCRIBERS = 10_000;
-/** Seconds between first and last delivery a fan-out must span for its rate to count (shorter: timer noise). */
+/** Seconds from the first delivery to `RATE_SHARE` sent a fan-out must span for its rate to count (shorter: noise). */
 export const MIN_RATE_SECONDS = 1;
 /** Observations kept per parallelism (newest first). */
 export const RATE_HISTORY = 5;
 
 /** Which completed fan-outs count (`measureRate`). */
 export interface RateRule {
-  /** Planned subscribers at least. */
+  /** Eligible subscribers (those the run was to notify) at least. */
   minSubscribers: number;
-  /** Seconds from first to last delivery at least (and always more than 0). */
+  /** Seconds from the first delivery to the measured share at least (and always more than 0). */
   minSeconds: number;
 }
 
 export const DEFAULT_RATE_RULE: RateRule = { minSubscribers: MIN_RATE_SUBSCRIBERS, minSeconds: MIN_RATE_SECONDS };
 
+/**
+ * The share of a run's eligible subscribers the rate is measured over: the chains' pace through the bulk of the plan,
+ * not the last units, where a crashed worker's unit waits for its lease to run out and the sweep's stragglers are.
+ */
+export const RATE_SHARE = 0.9;
+
 /** One completed fan-out's rate. */
 export interface RateObservation {
-  /** Planned subscribers per second, first to last delivery: the planner's unit (`PlanInput.expectedRate`). */
+  /** Eligible subscribers handed to their channels per second across all chains: `subscribers / seconds`. */
   rate: number;
-  /** Subscribers the plan held (the sum of its segments' counts). */
+  /** Eligible subscribers in the units finished when `RATE_SHARE` of the run's were (at least that share). */
   subscribers: number;
-  /** Seconds from the first to the last delivery. */
+  /** Seconds from the first delivery to the last of those units' last batch. */
   seconds: number;
   eventId: string;
   drill: boolean;
   /** When it completed (ms since the epoch). */
   at: number;
+}
+
+/** One work unit's lock as the run left it (shared/locks `LockItem`). */
+export interface UnitProgress {
+  eligible?: number;
+  /** When its last batch was handed to its channels (`finish`'s LockCounts.sentAt). */
+  sentAt?: number;
+  /** When the lock was last written (`finish`: after its paced sends settled): used when `sentAt` is absent. */
+  updatedAt?: number;
 }
 
 /** The stored observations, newest first, by the number of chains that ran (`P4`: four chains). */
@@ -63,53 +80,76 @@ export interface ExpectedRate {
   /** Subscribers/s across all chains; 0: the deferral is off. */
   rate: number;
   source: 'measured' | 'setting' | 'off';
-  /** The observations behind a measured rate (same parallelism), newest first. */
+  /** The observations behind a measured rate (same parallelism; real events' when there are any), newest first. */
   observations: RateObservation[];
 }
 
 const chainsKey = (chains: number) => `P${chains}`;
 
 /**
- * A completed event's rate (pure), or why it does not count. Counts only a first revision's alert run that completed,
- * with both delivery times recorded, at least `rule.minSubscribers` planned subscribers and `rule.minSeconds`
- * between its first and last delivery (default `MIN_RATE_SUBSCRIBERS`, `MIN_RATE_SECONDS`): a re-plan's run delivers only to those whose level rose, a cancellation to
- * those already alerted, and neither is the chains' throughput.
+ * A completed event's rate (pure), or why it does not count: the chains' pace, eligible subscribers handed to their
+ * channels per second, from the first delivery until the units holding `RATE_SHARE` of the eligible were sent (each
+ * unit counted at its `sentAt`: webhooks acknowledged and paced channels dispatched, so an SMS or e-mail provider's
+ * paced tail, which the planner's order does not wait for, is not the chains' rate).
+ *
+ * Counts only a first revision's geo alert run that completed with nothing failed: a re-plan's run delivers only to
+ * those whose level rose, a cancellation to those already alerted, a scan reads the whole table in another order, and
+ * a failing receiver holds a chain for its target budget (fanout.targetBudgetMs), which measures the receiver. And at
+ * least `rule.minSubscribers` eligible over `rule.minSeconds` (default `MIN_RATE_SUBSCRIBERS`, `MIN_RATE_SECONDS`).
  *
  * @param event the event record after completion (shared/events/store.ts `tryComplete`)
- * @param plannedSubscribers the sum of the plan's segment counts (`EventPlan.planCounts`; 0 when unknown, as for scan)
+ * @param units every work unit's lock (any order; units without a lock or without eligible subscribers add nothing)
  */
 export function measureRate(
   event: Pick<
     EventRecord,
-    'eventId' | 'state' | 'revision' | 'mode' | 'firstDeliveryAt' | 'lastDeliveryAt' | 'completedAt'
+    'eventId' | 'state' | 'revision' | 'mode' | 'strategy' | 'failed' | 'firstDeliveryAt' | 'completedAt'
   > & { quake?: { drill?: boolean } },
-  plannedSubscribers: number,
+  units: readonly UnitProgress[],
   rule: RateRule = DEFAULT_RATE_RULE,
 ): RateObservation | { skipped: string } {
   if (event.state !== 'complete') return { skipped: `state ${event.state ?? 'none'}` };
   if (event.revision !== 1) return { skipped: `revision ${event.revision ?? 'none'} (a re-plan)` };
   if (event.mode === 'cancel') return { skipped: 'a cancellation' };
-  if (event.firstDeliveryAt === undefined || event.lastDeliveryAt === undefined)
-    return { skipped: 'no delivery times' };
-  if (plannedSubscribers < rule.minSubscribers)
-    return { skipped: `${plannedSubscribers} planned subscribers (< ${rule.minSubscribers})` };
-  const seconds = (event.lastDeliveryAt - event.firstDeliveryAt) / 1000;
+  if (event.strategy === 'scan') return { skipped: 'the scan strategy' };
+  if ((event.failed ?? 0) > 0) return { skipped: `${event.failed} failed notifications (a failing receiver's pace)` };
+  if (event.firstDeliveryAt === undefined) return { skipped: 'no first delivery time' };
+  const sent: { eligible: number; at: number }[] = [];
+  for (const u of units) {
+    const eligible = u.eligible ?? 0;
+    if (eligible <= 0) continue;
+    const at = u.sentAt ?? u.updatedAt;
+    if (at === undefined) return { skipped: 'a unit without a time' };
+    sent.push({ eligible, at });
+  }
+  const total = sent.reduce((n, u) => n + u.eligible, 0);
+  if (total < rule.minSubscribers) return { skipped: `${total} eligible subscribers (< ${rule.minSubscribers})` };
+  sent.sort((a, b) => a.at - b.at);
+  let subscribers = 0;
+  let until = event.firstDeliveryAt;
+  for (const u of sent) {
+    subscribers += u.eligible;
+    until = u.at;
+    if (subscribers >= RATE_SHARE * total) break;
+  }
+  const seconds = (until - event.firstDeliveryAt) / 1000;
   if (!(seconds > 0 && seconds >= rule.minSeconds))
-    return { skipped: `${seconds} s from first to last delivery (< ${rule.minSeconds} s)` };
+    return { skipped: `${seconds} s from the first delivery to ${RATE_SHARE * 100}% sent (< ${rule.minSeconds} s)` };
   return {
-    rate: Math.round(plannedSubscribers / seconds),
-    subscribers: plannedSubscribers,
+    rate: Math.round(subscribers / seconds),
+    subscribers,
     seconds: Math.round(seconds * 1000) / 1000,
     eventId: event.eventId,
     drill: event.quake?.drill === true,
-    at: event.completedAt ?? event.lastDeliveryAt,
+    at: event.completedAt ?? until,
   };
 }
 
 /**
  * The rate to plan with (pure): `setting` 0 turns the deferral off whatever was measured; with `measure` on, the
- * largest of the observations made with the same number of chains (too high defers nothing, too low defers the
- * warnable: the max errs on the harmless side); else, or when none was made at this parallelism, the setting.
+ * largest of the observations made with the same number of chains, real events' when there are any (a drill's
+ * receivers are not the real ones); else, or when none was made at this parallelism, the setting. The largest:
+ * too low defers shards that could have been warned, worse than no deferral; too high defers less, down to nothing.
  */
 export function expectedRateFor(
   history: RateHistory | undefined,
@@ -118,7 +158,9 @@ export function expectedRateFor(
   measure: boolean,
 ): ExpectedRate {
   if (setting === 0) return { rate: 0, source: 'off', observations: [] };
-  const observations = (measure && history?.[chainsKey(chains)]) || [];
+  const all = (measure && history?.[chainsKey(chains)]) || [];
+  const real = all.filter((o) => !o.drill);
+  const observations = real.length > 0 ? real : all;
   const best = observations.reduce((m, o) => Math.max(m, o.rate), 0);
   if (best > 0) return { rate: best, source: 'measured', observations };
   return { rate: setting, source: 'setting', observations: [] };

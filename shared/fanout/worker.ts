@@ -81,6 +81,7 @@ import {
   unitSegments,
   workCount,
   workKey,
+  workKeys,
   workUnit,
 } from './plan.ts';
 import { measureRate, recordRate } from './rate.ts';
@@ -125,6 +126,8 @@ interface Held {
   batches: number;
   /** Epoch ms of the latest acknowledged delivery. */
   last?: number;
+  /** Epoch ms the latest batch was handed to its channels (fast part acknowledged, paced part dispatched). */
+  lastSent?: number;
   /** The counts of a unit's last batch in key order, which `finish` adds (the others are added by checkpoints). */
   finalCounts?: { delivered: number; failed: number; eligible: number };
 }
@@ -569,6 +572,7 @@ class Run {
       h.last = this.now();
       if (fastDelivered > 0) await this.recordFirst();
     }
+    h.lastSent = this.now();
     const entry: Outstanding = {
       cursor,
       eligible: items.length,
@@ -629,7 +633,8 @@ class Run {
     const { deps } = this;
     const close = async () => {
       while (h.outstanding.length > 0) await this.settle(h, h.outstanding.shift()!);
-      await finish(deps.locks, h.lease, h.finalCounts ?? { delivered: 0, failed: 0, eligible: 0 });
+      const counts = h.finalCounts ?? { delivered: 0, failed: 0, eligible: 0 };
+      await finish(deps.locks, h.lease, { ...counts, ...(h.lastSent !== undefined ? { sentAt: h.lastSent } : {}) });
       const completed = await unitDone(
         deps.events,
         this.event.eventId,
@@ -1323,13 +1328,24 @@ export async function runSegmentWorker(deps: WorkerDeps, payload: WorkerPayload)
   return result;
 }
 
-/** Measures a completed event's rate and records it by its number of chains (shared/fanout/rate.ts). */
+/** Time an invocation needs left to measure and record the rate (reads and a write), else it leaves it. */
+const RATE_RESERVE_MS = 5000;
+
+/**
+ * Measures a completed event's rate from its units' locks and records it by its number of chains
+ * (shared/fanout/rate.ts).
+ */
 async function observeRate(deps: WorkerDeps, eventId: string): Promise<void> {
+  if (deps.remainingMs() < RATE_RESERVE_MS) {
+    deps.log?.info('fan-out rate not measured', { eventId, reason: 'too little time left in the invocation' });
+    return;
+  }
   const event = await getEvent(deps.events, eventId);
-  if (!event) return;
+  if (!event || event.revision === undefined) return;
   const plan = await planOf(deps, event);
-  const subscribers = (plan?.planCounts ?? []).reduce((n, c) => n + (c ?? 0), 0);
-  const obs = measureRate(event, subscribers, deps.rateRule);
+  if (!plan) return;
+  const locks = await getMany(deps.locks, runId(eventId, event.revision), workKeys(plan.plan, plan));
+  const obs = measureRate(event, [...locks.values()], deps.rateRule);
   if ('skipped' in obs) {
     deps.log?.info('fan-out rate not measured', { eventId, reason: obs.skipped });
     return;

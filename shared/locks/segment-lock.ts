@@ -224,11 +224,19 @@ export async function complete(store: LockStore, lease: Lease): Promise<void> {
  */
 export async function finish(store: LockStore, lease: Lease, counts: LockCounts): Promise<void> {
   const now = clock(store);
+  const sent = counts.sentAt !== undefined;
   await underLease(
     store,
     lease,
-    'SET #state = :done, updatedAt = :now ADD delivered :d, failed :f, eligible :e',
-    { ':done': 'done', ':now': now, ':d': counts.delivered, ':f': counts.failed ?? 0, ':e': counts.eligible ?? 0 },
+    `SET #state = :done, updatedAt = :now${sent ? ', sentAt = :sent' : ''} ADD delivered :d, failed :f, eligible :e`,
+    {
+      ':done': 'done',
+      ':now': now,
+      ':d': counts.delivered,
+      ':f': counts.failed ?? 0,
+      ':e': counts.eligible ?? 0,
+      ...(sent ? { ':sent': counts.sentAt } : {}),
+    },
     { '#state': 'state' },
   );
   lease.delivered += counts.delivered;

@@ -16,6 +16,11 @@ export interface LockCounts {
   failed?: number;
   /** Subscribers at or above their threshold (delivered + failed, plus any skipped). */
   eligible?: number;
+  /**
+   * `finish` only: epoch ms the unit's last batch was handed to its channels (webhooks acknowledged, paced channels
+   * dispatched), the chain's own progress, before paced tails settle (shared/fanout/rate.ts measures with it).
+   */
+  sentAt?: number;
 }
 
 export interface LockItem {
@@ -36,6 +41,8 @@ export interface LockItem {
   failed?: number;
   eligible?: number;
   updatedAt: number;
+  /** Set by `finish` (LockCounts.sentAt): when the unit's last batch was handed to its channels. */
+  sentAt?: number;
   error?: string;
 }
 

@@ -144,10 +144,12 @@ export async function planSet(
     }
     const measure = req.measureRate ?? eff.measureRate;
     // Read for the notes below; only --forget-rate needs it (a failed read leaves the notes without the measured rate).
-    const history = await readRateHistory({ ddb: clients.ddb, table: names.table('events') }).catch((err) => {
+    const stored = await readRateHistory({ ddb: clients.ddb, table: names.table('events') }).catch((err) => {
       if (req.forgetRate) throw err;
       return {} as RateHistory;
     });
+    // The notes describe the state after every change of this request: --forget-rate leaves nothing measured.
+    const history = req.forgetRate ? {} : stored;
     const setting = req.expectedRate ?? eff.expectedRate;
     const newP = req.parallelism ?? eff.parallelism;
     if (req.parallelism !== undefined && req.parallelism !== eff.parallelism) {
@@ -160,7 +162,8 @@ export async function planSet(
             ? `; the planner uses the rate measured at P = ${newP}: ${next.rate}/s`
             : measure
               ? `; the planner uses fanout.expectedRate ${setting}/s until a fan-out of ${MIN_RATE_SUBSCRIBERS} or more ` +
-                `subscribers at P = ${newP} is measured (a large drill: quakectl drill --subscribers 50000)`
+                `eligible subscribers at P = ${newP} is measured (quakectl simulate --wait over that many; a drill ` +
+                "deploys the profile's P back)"
               : `; fanout.expectedRate stays ${setting}/s: measure the new rate (quakectl simulate --wait; a ` +
                 'drill deploys the profile back) and set it with --expected-rate';
       changes.push({
@@ -180,7 +183,7 @@ export async function planSet(
           `fan-out expected rate: ${eff.expectedRate || 'off'} → ${req.expectedRate || 'off'}${req.expectedRate ? '/s' : ''} (${live})` +
           (next.source === 'measured'
             ? `; the planner keeps using the rate measured at P = ${newP}, ${next.rate}/s, while fanout.measureRate is ` +
-              'on (--measure-rate off, or --forget-rate, to plan with this setting)'
+              'on (--measure-rate off, or --forget-rate, to plan with this setting until one is measured again)'
             : ''),
       });
     }
@@ -196,19 +199,22 @@ export async function planSet(
       });
     }
     if (req.forgetRate) {
-      const held = Object.values(history).reduce((n, list) => n + list.length, 0);
+      const held = Object.values(stored).reduce((n, list) => n + list.length, 0);
       if (held > 0) {
         changes.push({
           knob: 'forgetRate',
           from: held,
           to: 0,
           description:
-            `forget ${held} measured fan-out rate(s) (${Object.entries(history)
+            `forget ${held} measured fan-out rate(s) (${Object.entries(stored)
               .filter(([, list]) => list.length > 0)
               .sort(([a], [b]) => Number(a.slice(1)) - Number(b.slice(1)))
               .map(([p, list]) => `${p}: up to ${Math.max(...list.map((o) => o.rate))}/s`)
               .join(', ')}): the planner uses fanout.expectedRate ` +
-            `${setting ? `${setting}/s` : '(off)'} until fan-outs are measured again`,
+            `${setting ? `${setting}/s` : '(off)'}` +
+            (measure
+              ? ' until fan-outs are measured again'
+              : ' (fanout.measureRate is off; the workers keep measuring)'),
         });
       }
     }

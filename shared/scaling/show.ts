@@ -21,10 +21,13 @@ export interface ScaleShow {
   functions: Array<FunctionConcurrency & { role: string }>;
   account?: AccountConcurrency;
   fanout: { parallelism: number; maxSegmentSize: number; expectedRate: number; measureRate: boolean };
-  /** The rate the consumer plans with now (shared/fanout/rate.ts `expectedRateFor`). */
-  rate: { rate: number; source: ExpectedRate['source'] };
-  /** The measured rates, by parallelism (`P4`), newest first. */
-  measured: RateHistory;
+  /**
+   * The rate the consumer plans with now (shared/fanout/rate.ts `expectedRateFor`); null when nothing is deployed or
+   * the measured rates could not be read (a note says why).
+   */
+  rate: { rate: number; source: ExpectedRate['source'] } | null;
+  /** The measured rates, by parallelism (`P4`), newest first; null when they could not be read. */
+  measured: RateHistory | null;
   topic: string;
   partitions: number;
   group?: string;
@@ -48,12 +51,16 @@ export async function scaleShow(
     notes.push(`account settings unavailable: ${errorMessage(err)}`);
     return undefined;
   });
-  const fanout = effectiveFanout(await readFanout(clients.lambda, names), names, profileFanout);
+  const deployed = await readFanout(clients.lambda, names);
+  const fanout = effectiveFanout(deployed, names, profileFanout);
   const measured = await readRateHistory({ ddb: clients.ddb, table: names.table('events') }).catch((err) => {
     notes.push(`measured rates unavailable: ${errorMessage(err)}`);
-    return {} as RateHistory;
+    return null;
   });
-  const rate = expectedRateFor(measured, fanout.parallelism, fanout.expectedRate, fanout.measureRate);
+  const planned =
+    deployed.length > 0 && measured !== null
+      ? expectedRateFor(measured, fanout.parallelism, fanout.expectedRate, fanout.measureRate)
+      : null;
   const topic = names.eventsTopic;
   let group: string | undefined;
   let lag: number | undefined;
@@ -76,7 +83,7 @@ export async function scaleShow(
       expectedRate: fanout.expectedRate,
       measureRate: fanout.measureRate,
     },
-    rate: { rate: rate.rate, source: rate.source },
+    rate: planned ? { rate: planned.rate, source: planned.source } : null,
     measured,
     topic,
     partitions,

@@ -18,10 +18,11 @@ import {
   type SelfManagedKafkaEvent,
   type WorkerDeps,
   type WorkerPayload,
+  workKeys,
 } from '../../shared/fanout/index.ts';
 import { subscriberLevel } from '../../shared/fanout/ledger.ts';
 import { eventMessage, retractionMessage } from '../../shared/ingest/index.ts';
-import { list } from '../../shared/locks/index.ts';
+import { getMany, list } from '../../shared/locks/index.ts';
 import { Deliverer } from '../../shared/notify/index.ts';
 import type { Quake } from '../../shared/quake/types.ts';
 import { SubscriberStore } from '../../shared/segments/index.ts';
@@ -224,15 +225,22 @@ describe('consumeBatch', () => {
     const history = await readRateHistory(events);
     expect(Object.keys(history)).toEqual(['P2']);
     const [obs] = history.P2;
+    // Measured over the units' locks: each carries when its last batch was sent (before its paced tail settles), and
+    // the rate is the eligible subscribers of the units sent when 90% were, over the seconds since the first delivery.
     const plan = await getPlan(events, ev!);
-    const planned = plan!.planCounts.reduce((n, c) => n + c, 0);
-    const seconds = (ev!.lastDeliveryAt! - ev!.firstDeliveryAt!) / 1000;
-    expect(obs).toMatchObject({
-      eventId: q1.id,
-      drill: true,
-      subscribers: planned,
-      rate: Math.round(planned / seconds),
-    });
+    const locks = [...(await getMany(deps.locks, ev!.eventId, workKeys(plan!.plan, plan!))).values()];
+    expect(locks.length).toBe(plan!.units.length);
+    for (const l of locks) {
+      expect(l.sentAt).toBeGreaterThanOrEqual(ev!.firstDeliveryAt!);
+      expect(l.sentAt).toBeLessThanOrEqual(l.updatedAt);
+    }
+    const eligible = ev!.eligible!;
+    expect(eligible).toBeGreaterThan(0);
+    expect(obs.subscribers).toBeGreaterThanOrEqual(0.9 * eligible);
+    expect(obs.subscribers).toBeLessThanOrEqual(eligible);
+    // The measurement ends at a unit's own send time.
+    expect(locks.some((l) => Math.abs(l.sentAt! - ev!.firstDeliveryAt! - obs.seconds * 1000) <= 1)).toBe(true);
+    expect(obs).toMatchObject({ eventId: q1.id, drill: true, rate: Math.round(obs.subscribers / obs.seconds) });
     expect(infos.some(([m, f]) => m === 'fan-out rate measured' && f?.eventId === q1.id)).toBe(true);
 
     // The next event at P = 2 plans with the measured rate; one at P = 3 has none measured and uses the setting.
@@ -256,6 +264,8 @@ describe('consumeBatch', () => {
     // Two observations at P = 2: the planner takes the larger (2/s, still far too slow for the S front).
     await recordRate(events, 2, { rate: 1, subscribers: 20_000, seconds: 20_000, eventId: 'past-a', drill: false, at });
     await recordRate(events, 2, { rate: 2, subscribers: 20_000, seconds: 10_000, eventId: 'past-b', drill: false, at });
+    // A drill's fast receiver measured more; a real event's rate exists, so the drill's is not the one planned with.
+    await recordRate(events, 2, { rate: 90_000, subscribers: 90_000, seconds: 1, eventId: 'drill-c', drill: true, at });
     const chains: Promise<unknown>[] = [];
     const infos: [string, Record<string, unknown> | undefined][] = [];
     const log = { info: (m: string, f?: Record<string, unknown>) => void infos.push([m, f]), warn: () => {} };
