@@ -88,7 +88,7 @@ export function register(program: Command): void {
     )
     .option(
       '--measure-rate <on|off>',
-      'plan with the rate measured on completed fan-outs of 10,000+ subscribers at the same P (fanout.measureRate)',
+      'plan with the rate measured on completed fan-outs of 10,000+ eligible subscribers at the same P (fanout.measureRate)',
       onOff,
     )
     .option('--forget-rate', 'remove the measured rates: plan with --expected-rate until fan-outs are measured again')
