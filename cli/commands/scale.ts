@@ -55,7 +55,11 @@ export function register(program: Command): void {
               ? 'unknown (the measured rates could not be read)'
               : 'nothing deployed'
             : d.rate.rate
-              ? `${d.rate.rate}/s (${d.rate.source})`
+              ? `${d.rate.rate}/s (${d.rate.source})${
+                  d.rate.source === 'measured'
+                    ? '; a fan-out over 4x the size of a measured run plans with the runs of its size, if any'
+                    : ''
+                }`
               : 'no rate (deferral off)'
         }`,
         ...measuredLines(d.measured),

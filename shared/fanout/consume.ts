@@ -223,7 +223,7 @@ async function handleRecord(
     deps.log?.info('event not alerted', { eventId: quake.id, reason: notAlerted });
     return 'skipped';
   }
-  const [current, expected] = await Promise.all([getEvent(deps.events, quake.id), rateToPlanWith(deps)]);
+  const [current, rateFor] = await Promise.all([getEvent(deps.events, quake.id), rateToPlanWith(deps)]);
   step('event');
   if (current?.handledUpdatedAt !== undefined && current.handledUpdatedAt >= quake.updatedAt) {
     await restartIfNeverStarted(current, quake, deps);
@@ -246,6 +246,7 @@ async function handleRecord(
     deps.log?.info('update raises no level: not re-planned', { eventId: quake.id, updatedAt: quake.updatedAt });
     return 'not-rising';
   }
+  let expected: ExpectedRate | undefined;
   const plan = await planFanout(quake, {
     minSubscriberMmi: deps.minSubscriberMmi,
     strategy: deps.strategy,
@@ -254,7 +255,11 @@ async function handleRecord(
     chains: deps.parallelism,
     alertProbability: deps.alertProbability,
     frontS: deps.frontS,
-    expectedRate: expected.rate,
+    // Asked with the footprint's size (shared/fanout/plan.ts): a measured rate of a fan-out of that size when there is one.
+    expectedRate: (subscribers) => {
+      expected = rateFor(subscribers);
+      return expected.rate;
+    },
     coveringCells,
     segmentsForCells: deps.segmentsForCells,
     allSegments: deps.allSegments,
@@ -283,7 +288,7 @@ async function handleRecord(
     units: plan.units.length,
     subscribers: plan.subscribers,
     // Shards the expected rate cannot reach before their S, put after the warnable (fanout.expectedRate).
-    expectedRate: { rate: expected.rate, source: expected.source },
+    ...(expected ? { expectedRate: { rate: expected.rate, source: expected.source } } : {}),
     ...(plan.deferred ? { deferredByRate: plan.deferred } : {}),
     chains: saved.chains ?? chains,
     supersededUnits: superseded,
@@ -299,19 +304,21 @@ async function handleRecord(
 }
 
 /**
- * The expected rate for this plan (shared/fanout/rate.ts `expectedRateFor`): a failed read of the measured rates
- * plans with the setting and says so; it never holds up the alert. `off` for the scan strategy, which does not use it.
+ * The expected rate for a plan of a given size (shared/fanout/rate.ts `expectedRateFor`): a failed read of the
+ * measured rates plans with the setting and says so; it never holds up the alert. `off` for the scan strategy, which
+ * does not use it.
  */
-async function rateToPlanWith(deps: ConsumeDeps): Promise<ExpectedRate> {
+async function rateToPlanWith(deps: ConsumeDeps): Promise<(subscribers: number) => ExpectedRate> {
   // A scan plan has no S order to defer within (shared/fanout/plan.ts): no rate to read.
-  if (deps.strategy === 'scan') return expectedRateFor(undefined, deps.parallelism, 0, false);
+  if (deps.strategy === 'scan') return () => expectedRateFor(undefined, deps.parallelism, 0, false);
   const setting = deps.expectedRate ?? DEFAULT_EXPECTED_RATE;
-  if (!deps.measureRate || setting === 0) return expectedRateFor(undefined, deps.parallelism, setting, false);
+  if (!deps.measureRate || setting === 0) return () => expectedRateFor(undefined, deps.parallelism, setting, false);
   try {
-    return expectedRateFor(await readRateHistory(deps.events), deps.parallelism, setting, true);
+    const history = await readRateHistory(deps.events);
+    return (subscribers) => expectedRateFor(history, deps.parallelism, setting, true, subscribers);
   } catch (err) {
     deps.log?.warn('measured fan-out rate not read: planning with the setting', { error: String(err) });
-    return expectedRateFor(undefined, deps.parallelism, setting, false);
+    return () => expectedRateFor(undefined, deps.parallelism, setting, false);
   }
 }
 

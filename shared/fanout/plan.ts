@@ -78,9 +78,11 @@ export interface PlanInput {
    * (default `DEFAULT_EXPECTED_RATE`; 0 turns it off, as do `urgentS` 0 and a negative `blindMarginS`). When set, a
    * segment the S wave will have wholly passed before the expected rate can reach it goes after everyone it can still
    * warn, instead of where its nearest point puts it (`deferUnreachable`): a front that outruns the rate is not chased.
-   * Throws RangeError (from `planFanout`) when negative or not finite.
+   * A function is asked once with the footprint's subscribers (segment counts) before the order is made: the rate
+   * for a fan-out of that size (shared/fanout/rate.ts `expectedRateFor`). Throws RangeError (from `planFanout`) when
+   * negative or not finite.
    */
-  expectedRate?: number;
+  expectedRate?: number | ((subscribers: number) => number);
   /** Planning time, epoch ms (default now): where the S front is when the plan is made. */
   now?: number;
 }
@@ -589,7 +591,10 @@ export async function planFanout(quake: Quake, input: PlanInput): Promise<Fanout
     blindUntilS: margin >= 0 && urgentS > 0 ? sinceOriginS + margin : Number.NEGATIVE_INFINITY,
     warnableFromS: sinceOriginS,
   });
-  const rate = input.expectedRate ?? DEFAULT_EXPECTED_RATE;
+  const rate =
+    typeof input.expectedRate === 'function'
+      ? input.expectedRate(refs.reduce((n, r) => n + r.count, 0))
+      : (input.expectedRate ?? DEFAULT_EXPECTED_RATE);
   if (!(Number.isFinite(rate) && rate >= 0)) throw new RangeError(`expectedRate must be 0 or more, got ${rate}`);
   // The deferral builds on the urgent and blind tiers: with either turned off (urgentS 0: no urgent segment to keep
   // first; blindMarginS < 0: nobody deferred), so is it.

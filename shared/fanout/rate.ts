@@ -146,21 +146,34 @@ export function measureRate(
 }
 
 /**
+ * A measured rate stands for a fan-out up to this many times its own size: a larger one, when one of its size was
+ * measured, plans with that one's (a warm drill of 50,000 ran 22,777–30,998/s here, the city's 1,000,000 ~15,000/s,
+ * and planning the million with the drill's rate gave most of the deferral's gain back: docs/scaling.md).
+ */
+export const RATE_SIZE_RATIO = 4;
+
+/**
  * The rate to plan with (pure): `setting` 0 turns the deferral off whatever was measured; with `measure` on, the
  * largest of the observations made with the same number of chains, real events' when there are any (a drill's
- * receivers are not the real ones); else, or when none was made at this parallelism, the setting. The largest:
- * too low defers shards that could have been warned, worse than no deferral; too high defers less, down to nothing.
+ * receivers are not the real ones), and of those, when the plan's `subscribers` is given, the ones measured on a
+ * fan-out at least 1/`RATE_SIZE_RATIO` of its size if there are any; else, or when none was made at this
+ * parallelism, the setting. The largest: too low defers shards that could have been warned, worse than no deferral;
+ * too high defers less, down to nothing.
  */
 export function expectedRateFor(
   history: RateHistory | undefined,
   chains: number,
   setting: number,
   measure: boolean,
+  subscribers?: number,
 ): ExpectedRate {
   if (setting === 0) return { rate: 0, source: 'off', observations: [] };
   const all = (measure && history?.[chainsKey(chains)]) || [];
   const real = all.filter((o) => !o.drill);
-  const observations = real.length > 0 ? real : all;
+  const pool = real.length > 0 ? real : all;
+  const comparable =
+    subscribers === undefined ? [] : pool.filter((o) => o.subscribers * RATE_SIZE_RATIO >= subscribers);
+  const observations = comparable.length > 0 ? comparable : pool;
   const best = observations.reduce((m, o) => Math.max(m, o.rate), 0);
   if (best > 0) return { rate: best, source: 'measured', observations };
   return { rate: setting, source: 'setting', observations: [] };

@@ -210,11 +210,13 @@ export async function planSet(
               .filter(([, list]) => list.length > 0)
               .sort(([a], [b]) => Number(a.slice(1)) - Number(b.slice(1)))
               .map(([p, list]) => `${p}: up to ${Math.max(...list.map((o) => o.rate))}/s`)
-              .join(', ')}): the planner uses fanout.expectedRate ` +
-            `${setting ? `${setting}/s` : '(off)'}` +
-            (measure
-              ? ' until fan-outs are measured again'
-              : ' (fanout.measureRate is off; the workers keep measuring)'),
+              .join(', ')}): ` +
+            (setting === 0
+              ? 'the deferral stays off (fanout.expectedRate 0), whatever is measured'
+              : `the planner uses fanout.expectedRate ${setting}/s` +
+                (measure
+                  ? ' until fan-outs are measured again'
+                  : ' (fanout.measureRate is off; the workers keep measuring)')),
         });
       }
     }

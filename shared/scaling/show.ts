@@ -22,7 +22,8 @@ export interface ScaleShow {
   account?: AccountConcurrency;
   fanout: { parallelism: number; maxSegmentSize: number; expectedRate: number; measureRate: boolean };
   /**
-   * The rate the consumer plans with now (shared/fanout/rate.ts `expectedRateFor`); null when nothing is deployed or
+   * The rate the consumer plans with now (shared/fanout/rate.ts `expectedRateFor`, for a fan-out no larger than 4x a
+   * measured run: a larger one plans with the runs of its size when there are any); null when nothing is deployed or
    * the measured rates could not be read (a note says why).
    */
   rate: { rate: number; source: ExpectedRate['source'] } | null;
@@ -54,7 +55,11 @@ export async function scaleShow(
   const deployed = await readFanout(clients.lambda, names);
   const fanout = effectiveFanout(deployed, names, profileFanout);
   const measured = await readRateHistory({ ddb: clients.ddb, table: names.table('events') }).catch((err) => {
-    notes.push(`measured rates unavailable: ${errorMessage(err)}`);
+    const missing = (err as { name?: string }).name === 'ResourceNotFoundException';
+    notes.push(
+      `measured rates unavailable (events table ${names.table('events')}): ${errorMessage(err)}` +
+        (missing ? ': nothing deployed here? run quakectl deploy' : ''),
+    );
     return null;
   });
   const planned =

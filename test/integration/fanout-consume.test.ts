@@ -264,6 +264,16 @@ describe('consumeBatch', () => {
     // Two observations at P = 2: the planner takes the larger (2/s, still far too slow for the S front).
     await recordRate(events, 2, { rate: 1, subscribers: 20_000, seconds: 20_000, eventId: 'past-a', drill: false, at });
     await recordRate(events, 2, { rate: 2, subscribers: 20_000, seconds: 10_000, eventId: 'past-b', drill: false, at });
+    // A real run of 100 measured 50,000/s: this footprint (hundreds of subscribers) is over 4x its size, so the rates
+    // of runs its size plan it, not that one.
+    await recordRate(events, 2, {
+      rate: 50_000,
+      subscribers: 100,
+      seconds: 0.002,
+      eventId: 'past-s',
+      drill: false,
+      at,
+    });
     // A drill's fast receiver measured more; a real event's rate exists, so the drill's is not the one planned with.
     await recordRate(events, 2, { rate: 90_000, subscribers: 90_000, seconds: 1, eventId: 'drill-c', drill: true, at });
     const chains: Promise<unknown>[] = [];

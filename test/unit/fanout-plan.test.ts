@@ -448,7 +448,20 @@ describe('deferUnreachable: a front that outruns the expected rate (issue 16)', 
     }
     for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
       await expect(planFanout(quake, { ...input, expectedRate: bad })).rejects.toThrow(RangeError);
+      await expect(planFanout(quake, { ...input, expectedRate: () => bad })).rejects.toThrow(RangeError);
     }
+    // A rate by size is asked once, with the footprint's subscribers, and plans as that number does.
+    const asked: number[] = [];
+    const bySize = await planFanout(quake, {
+      ...input,
+      expectedRate: (n) => {
+        asked.push(n);
+        return 5000;
+      },
+    });
+    expect(asked).toEqual([60_000]);
+    expect(bySize.segments).toEqual(slow.segments);
+    expect(bySize.deferred).toEqual(slow.deferred);
     expect([...slow.segments].sort()).toEqual([...off.segments].sort());
     expect(slow.segments).not.toEqual(off.segments);
     // Sent in each plan's order at 5,000/s from 0.5 s after planning: a shard counts when it is begun before the S

@@ -5,6 +5,7 @@ import {
   MIN_RATE_SECONDS,
   MIN_RATE_SUBSCRIBERS,
   measureRate,
+  RATE_SIZE_RATIO,
   type RateObservation,
   type UnitProgress,
 } from '../../shared/fanout/rate.ts';
@@ -119,6 +120,24 @@ describe('expectedRateFor', () => {
       observations: [obs(12_000)],
     });
     expect(expectedRateFor({ P4: [drill] }, 4, 20_000, true).rate).toBe(40_000);
+  });
+
+  it('for a fan-out of a given size, the rates measured on runs at least a quarter of its size, when there are any', () => {
+    const small = { ...obs(30_000), subscribers: 50_000 };
+    const large = { ...obs(15_000), subscribers: 900_000 };
+    const h = { P4: [small, large] };
+    // A million: only the 900,000 run is of its size; 200,000: both are (50,000 × 4), the largest wins.
+    expect(expectedRateFor(h, 4, 20_000, true, 1_000_000)).toEqual({
+      rate: 15_000,
+      source: 'measured',
+      observations: [large],
+    });
+    expect(expectedRateFor(h, 4, 20_000, true, RATE_SIZE_RATIO * 50_000).rate).toBe(30_000);
+    expect(expectedRateFor(h, 4, 20_000, true, RATE_SIZE_RATIO * 50_000 + 1).rate).toBe(15_000);
+    // Nothing of its size: the largest of all (nothing better known; too low is the costly side).
+    expect(expectedRateFor({ P4: [small] }, 4, 20_000, true, 5_000_000).rate).toBe(30_000);
+    // Without a size: the largest.
+    expect(expectedRateFor(h, 4, 20_000, true).rate).toBe(30_000);
   });
 
   it('the setting when none was measured at this parallelism, when measuring is off, or nothing is stored', () => {
