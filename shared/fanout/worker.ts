@@ -111,6 +111,11 @@ interface Outstanding {
   size: number;
   paced: Promise<DeliveryResult> | undefined;
   settled: boolean;
+  /**
+   * A parked unit's pass 1 settling (`resumeParked`): no batch of its own; the batches behind it are checkpointed only
+   * after it, so the cursor passes the end of pass 1 first while pass 2 is already being sent.
+   */
+  barrier?: Promise<void>;
 }
 /** A work item (a unit or a front piece) held under a lease, and its batches sent but not yet checkpointed. */
 interface Held {
@@ -525,6 +530,10 @@ class Run {
   /** A batch wholly handled (its paced part awaited): counted, and the cursor moved past it under the lease. */
   private async settle(h: Held, head: Outstanding): Promise<void> {
     const { deps } = this;
+    if (head.barrier) {
+      await head.barrier;
+      return;
+    }
     if (head.paced) {
       const r = await head.paced;
       this.pacedInFlight -= head.size;
@@ -597,7 +606,10 @@ class Run {
 
   /** Leaves a held item's paced sends to finish or fail unobserved (its lease is lost, or an error is on its way up). */
   private dropPaced(h: Held): void {
-    for (const o of h.outstanding) o.paced?.catch(() => {});
+    for (const o of h.outstanding) {
+      o.barrier?.catch(() => {});
+      o.paced?.catch(() => {});
+    }
   }
 
   /**
@@ -733,7 +745,10 @@ class Run {
 
   /**
    * Takes back the units this invocation parked, in the order parked, and delivers their pass 2; parks nothing more.
-   * A unit whose lease was lost meanwhile is left to its new holder.
+   * Pass 2 does not wait for pass 1's paced part (an SMS provider's 20/s held every chain's remaining units behind
+   * it): that part stays first in the unit's outstanding batches as a barrier, so the cursor still passes the end of
+   * pass 1 before any pass-2 checkpoint, and a lease lost while it settles stops the unit where a batch would. A unit
+   * whose lease was lost meanwhile is left to its new holder.
    */
   async resumeParked(): Promise<SegmentOutcome | undefined> {
     this.parking = false;
@@ -741,12 +756,21 @@ class Run {
       const p = this.parked.shift()!;
       if (this.parked.length === 0) await this.stopParkedBeat();
       if (!p.lost) {
-        try {
-          await p.settling;
-        } catch (err) {
-          if (!(err instanceof LeaseLostError)) throw err;
-          p.lost = true;
-        }
+        const barrier: Outstanding = {
+          cursor: undefined,
+          eligible: 0,
+          delivered: 0,
+          failed: 0,
+          size: 0,
+          paced: undefined,
+          settled: false,
+          barrier: p.settling,
+        };
+        const settled = () => {
+          barrier.settled = true;
+        };
+        p.settling.then(settled, settled);
+        p.h.outstanding.unshift(barrier);
       }
       if (p.lost) {
         this.lost(p.h);
