@@ -22,9 +22,12 @@
  * covering runs is the highest level sent. Scan-strategy runs (parallel Scan segments, whose cursors cannot place a
  * subscriber) count as covering only when all their units are done.
  *
- * Limits, stated: the batch a worker was delivering when its run was superseded is not covered (its cursor had not
- * moved) and is sent again by the next run — at the same level under the same notification id, so receivers
- * de-duplicate it, as after a worker crash. A subscriber who moved or changed `minMmi` between versions is judged with
+ * Limits, stated: the batches a worker had sent but not checkpointed when its run was superseded are not covered (the
+ * batch in flight, and those sent while an earlier batch's paced part — SMS, e-mail, Telegram at the providers' rates
+ * — or a parked unit's pass 1 was still settling: the cursor moves only past batches wholly handled, in order). They
+ * are sent again by the next run — at the same level under the same notification id, so receivers de-duplicate them,
+ * as after a worker crash; a retraction's cancellation does not reach them, nor does an update that lowers a level
+ * know they were alerted. A subscriber who moved or changed `minMmi` between versions is judged with
  * their current record.
  *
  * Reads per work unit of a re-planned event: one BatchGet of the older runs' locks for the unit's shards (plans are

@@ -214,9 +214,16 @@ class Run {
     h: Held;
     resume: () => Promise<SegmentOutcome>;
     lost: boolean;
-    /** Pass 1's batches still settling (their paced part), in order; awaited before pass 2 or a hand-over. */
+    /**
+     * Pass 1's batches still settling (their paced part), in order: pass 2's checkpoints and a hand-over wait for it
+     * (`resumeParked`'s barrier), pass 2's sends do not.
+     */
     settling: Promise<void>;
+    /** How `settling` ended, once it has: pass 2 does not begin on a unit whose pass 1 failed. */
+    ended?: { error?: unknown };
   }[] = [];
+  /** Ms this invocation's batches waited on a parked unit's pass 1 (a barrier): not counted as time per batch. */
+  private barrierWaitMs = 0;
   private parkedBeat: ReturnType<typeof setInterval> | undefined;
   private parkedBeating: Promise<void> = Promise.resolve();
   /** False once the invocation stopped parking (`resumeParked`, `releaseParked`). */
@@ -531,7 +538,12 @@ class Run {
   private async settle(h: Held, head: Outstanding): Promise<void> {
     const { deps } = this;
     if (head.barrier) {
-      await head.barrier;
+      const t = this.now();
+      try {
+        await head.barrier;
+      } finally {
+        this.barrierWaitMs += this.now() - t;
+      }
       return;
     }
     if (head.paced) {
@@ -684,14 +696,22 @@ class Run {
    */
   private async park(h: Held, resume: () => Promise<SegmentOutcome>): Promise<'parked'> {
     // Pass 1's paced part (telegram, push…) settles in the background, in order, as a closing unit's does: the chain
-    // claims its next urgent unit at once instead of waiting at the providers' pace. Pass 2 and a hand-over wait for it
-    // (the cursor then stands at the end of pass 1).
+    // claims its next urgent unit at once instead of waiting at the providers' pace. Pass 2's checkpoints and a
+    // hand-over wait for it (the cursor then stands at the end of pass 1); pass 2's sends do not (`resumeParked`).
     const batches = h.outstanding.splice(0);
     const settling = (async () => {
       for (const o of batches) await this.settle(h, o);
     })();
-    settling.catch(() => {});
-    this.parked.push({ h, resume, lost: false, settling });
+    const entry: (typeof this.parked)[number] = { h, resume, lost: false, settling };
+    settling.then(
+      () => {
+        entry.ended = {};
+      },
+      (error) => {
+        entry.ended = { error };
+      },
+    );
+    this.parked.push(entry);
     this.parkedBeat ??= setInterval(
       () => {
         this.parkedBeating = this.parkedBeating.then(() => this.beatParked());
@@ -755,7 +775,13 @@ class Run {
     while (this.parked.length > 0) {
       const p = this.parked.shift()!;
       if (this.parked.length === 0) await this.stopParkedBeat();
-      if (!p.lost) {
+      // Pass 1 already failed: as a batch's failure would, a lost lease leaves the unit to its new holder and any
+      // other error goes up; pass 2 is not begun.
+      if (!p.lost && p.ended?.error !== undefined) {
+        if (!(p.ended.error instanceof LeaseLostError)) throw p.ended.error;
+        p.lost = true;
+      }
+      if (!p.lost && p.ended === undefined) {
         const barrier: Outstanding = {
           cursor: undefined,
           eligible: 0,
@@ -1051,6 +1077,7 @@ class Run {
           head += taken.length;
           size = deps.pageSize;
           const t = this.now();
+          const waitedBefore = this.barrierWaitMs;
           const items: DeliveryItem[] = [];
           for (const e of taken) this.build([e.s], items, coverage, e.segment);
           const cursor: FrontCursor = {
@@ -1061,7 +1088,7 @@ class Run {
           await this.sendBatch(h, items, JSON.stringify({ front: cursor }), true);
           if (pass === 1) pass1Batches++;
           this.sortedBatches++;
-          this.sortedBusyMs += this.now() - t;
+          this.sortedBusyMs += this.now() - t - (this.barrierWaitMs - waitedBefore);
         }
         reader.stopped = true;
         this.closeInBackground(h);
