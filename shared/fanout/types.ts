@@ -80,7 +80,7 @@ export interface WorkerDeps {
   thresholds?: AlertThresholds;
   /**
    * Which completed fan-outs' rates the completing invocation records (shared/fanout/rate.ts; default
-   * `DEFAULT_RATE_RULE`: 10,000 planned subscribers over at least 1 s).
+   * `DEFAULT_RATE_RULE`: 10,000 eligible subscribers over at least 1 s).
    */
   rateRule?: import('./rate.ts').RateRule;
   /** fanout.alertProbability: alert when P(MMI ≥ the subscriber's threshold) ≥ this (default 0.3). */

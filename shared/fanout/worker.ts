@@ -84,7 +84,7 @@ import {
   workKeys,
   workUnit,
 } from './plan.ts';
-import { measureRate, recordRate } from './rate.ts';
+import { measureRate, recordRate, unmeasurable } from './rate.ts';
 import type { WorkerDeps, WorkerPayload, WorkerResult } from './types.ts';
 
 /** `parked`: an urgent unit whose warnable part was delivered, its blind part left for later (`Run.parked`). */
@@ -1393,6 +1393,11 @@ async function observeRate(deps: WorkerDeps, eventId: string): Promise<void> {
   }
   const event = await getEvent(deps.events, eventId);
   if (!event || event.revision === undefined) return;
+  const early = unmeasurable(event);
+  if (early !== undefined) {
+    deps.log?.info('fan-out rate not measured', { eventId, reason: early });
+    return;
+  }
   const plan = await planOf(deps, event);
   if (!plan) return;
   const locks = await getMany(deps.locks, runId(eventId, event.revision), workKeys(plan.plan, plan));
