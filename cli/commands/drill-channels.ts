@@ -21,9 +21,10 @@ import { color, renderTable } from '../output.ts';
 export interface ChannelDrillFlags {
   channels: string;
   scenario: string;
-  subscribers: number;
-  radiusKm: number;
+  subscribers?: number;
+  radiusKm?: number;
   seed: number;
+  reseed?: boolean;
   detectionDelay: number;
   timeout: number;
   sinkPort?: number;
@@ -68,6 +69,37 @@ export async function channelDrill(cmd: Command, flags: ChannelDrillFlags, profi
   const { createClients, serviceConfigFromProfile } = await import('../../shared/infra/clients.ts');
   const serviceConfig = serviceConfigFromProfile(profile);
   const clients = createClients(serviceConfig);
+  // The population first: a table holding another population is refused before any receiver starts or anything is
+  // deployed (this drill gives its own subscribers channels, and would move another population's). On a new stack the
+  // tables do not exist yet: the deploy below creates them; with --reseed it re-creates the ones dropped here.
+  const { SubscriberStore } = await import('../../shared/segments/index.ts');
+  const store = new SubscriberStore(clients.ddb, serviceConfig.names, {
+    maxSegmentSize: serviceConfig.fanout.maxSegmentSize,
+    minMmiFloor: serviceConfig.fanout.minSubscriberMmi,
+  });
+  const { drillLayoutState, drillPopulation, dropSubscriberTables, populationAction } = await import(
+    '../../shared/drill/layout.ts'
+  );
+  const population = drillPopulation(flags, (key) => cmd.getOptionValueSource(key) === 'cli', scenario);
+  const found = await drillLayoutState(store, population.layout).catch((err: Error) => {
+    if (err.name === 'ResourceNotFoundException') return { kind: 'empty' as const };
+    clients.destroy();
+    throw err;
+  });
+  const action = populationAction(found, {
+    reseed: flags.reseed === true,
+    explicit: population.explicit,
+    channels: true,
+    describe: population.describe,
+  });
+  if (action.kind === 'refuse') {
+    clients.destroy();
+    throw new UsageError(action.message);
+  }
+  if (action.kind === 'reseed') {
+    say('--reseed: deleting the subscribers and segments tables (the deploy re-creates them)…');
+    await dropSubscriberTables(clients.dynamodb, serviceConfig.names);
+  }
   const receivers: DrillReceiver[] = [];
   /** The population as seeded with the mix: put back on the drill's webhook afterwards (see `finally`). */
   let seededMix: SubscriberInput[] = [];
@@ -112,18 +144,11 @@ export async function channelDrill(cmd: Command, flags: ChannelDrillFlags, profi
     say(`deploy: ${deployed.applied.length} resource(s) created or updated`);
 
     // 3. the population, each subscriber on its channel of the mix
-    const { SubscriberStore } = await import('../../shared/segments/index.ts');
-    const store = new SubscriberStore(clients.ddb, serviceConfig.names, {
-      maxSegmentSize: serviceConfig.fanout.maxSegmentSize,
-      minMmiFloor: serviceConfig.fanout.minSubscriberMmi,
-    });
     const { seedSubscribers } = await import('../../shared/drill/seed.ts');
-    const subs = seedSubscribers({
-      count: flags.subscribers,
-      center: { lat: scenario.lat, lon: scenario.lon },
-      radiusKm: flags.radiusKm,
-      seed: flags.seed,
-    }).map((s) => ({ ...s, channel: byType.get(channelFor(s.id, mix))!.channel(s.id) }));
+    const subs = seedSubscribers({ ...population.layout }).map((s) => ({
+      ...s,
+      channel: byType.get(channelFor(s.id, mix))!.channel(s.id),
+    }));
     say(`seeding ${subs.length} subscribers (${mix.map((c) => `${c.type} ${c.share}%`).join(', ')})…`);
     seededMix = subs;
     const { DEFAULT_DRILL_SECRET } = await import('../../shared/drill/seed.ts');

@@ -1,21 +1,24 @@
 /**
- * `quakectl drill [--scenario NAME] [--subscribers N]`: the one-command drill on the local profile. Brings the local
- * stack up if needed, seeds subscribers if there are none (pointing at the receiver; on a new stack after deploying
- * the tables, queues and topics), deploys (the functions then prime on the seeded tables), starts the loopback
+ * `quakectl drill [--scenario NAME] [--subscribers N] [--reseed]`: the one-command drill on the local profile. Brings
+ * the local stack up if needed, seeds the scenario's population if the table is empty (pointing at the receiver; on a
+ * new stack after deploying the tables, queues and topics), or finds what the table holds (shared/drill/layout.ts):
+ * the population asked for is used, another one is replaced with --reseed, refused when the operator named the
+ * population, used with a warning otherwise. Then it deploys (the functions then prime on the seeded tables), starts the loopback
  * receiver on the drill port, runs the scenario and prints the report measured at the receiver. Exit 0 only when
  * every eligible subscriber was notified.
  */
 import type { Command } from 'commander';
-import { scenarioNames } from '../../shared/drill/scenarios.ts';
+import { DEFAULT_DRILL_POPULATION, SCENARIOS, scenarioNames } from '../../shared/drill/scenarios.ts';
 import { globalOptions, loadCommandProfile, outputFormat, withOutput } from '../context.ts';
 import { port, positiveInt, positiveNumber, ranged } from '../options.ts';
 import { color } from '../output.ts';
 
 interface DrillFlags {
   scenario: string;
-  subscribers: number;
-  radiusKm: number;
+  subscribers?: number;
+  radiusKm?: number;
   seed: number;
+  reseed?: boolean;
   detectionDelay: number;
   timeout: number;
   sinkPort?: number;
@@ -24,17 +27,36 @@ interface DrillFlags {
   channels?: string;
 }
 
+/** The scenarios whose drill population is not the default, for the help text. */
+function populationDefaults(): string {
+  return SCENARIOS.filter((s) => s.drillPopulation)
+    .map((s) => `${s.name} ${s.drillPopulation!.subscribers} within ${s.drillPopulation!.radiusKm} km`)
+    .join('; ');
+}
+
 export function register(program: Command): void {
   withOutput(
     program
       .command('drill')
       .description(
-        'one command: local stack up, deploy, seed subscribers if none, run a scenario, report (local profile)',
+        "one command: local stack up, deploy, seed the scenario's subscribers if none (--reseed replaces them), run it, report (local profile)",
       )
       .option('--scenario <name>', `a scenario: ${scenarioNames().join(', ')}`, 'vrancea-1977')
-      .option('--subscribers <n>', 'how many to seed when the table is empty', positiveInt, 50_000)
-      .option('--radius-km <km>', 'seed them within this distance of the epicentre', positiveNumber, 250)
+      .option(
+        '--subscribers <n>',
+        `how many to seed when the table is empty (default ${DEFAULT_DRILL_POPULATION.subscribers}; ${populationDefaults()})`,
+        positiveInt,
+      )
+      .option(
+        '--radius-km <km>',
+        `seed them within this distance of the epicentre (default ${DEFAULT_DRILL_POPULATION.radiusKm})`,
+        positiveNumber,
+      )
       .option('--seed <n>', 'PRNG seed of the synthetic subscribers', positiveInt, 1)
+      .option(
+        '--reseed',
+        'replace the subscribers in the local table with the drill population (deletes every one of them first)',
+      )
       .option('--detection-delay <s>', 'origin time = acceptance minus this', ranged(0, 86_400, 'seconds'), 5)
       .option('--timeout <s>', 'give up following the event after this many seconds', ranged(1, 86_400, 'seconds'), 600)
       .option('--sink-port <port>', 'port of the loopback receiver (default 19080, env QUAKECTL_DRILL_SINK_PORT)', port)
@@ -100,38 +122,55 @@ export function register(program: Command): void {
       // release: provisioned environments prime on the real tables (the consumer's cell circles, a real shard's first
       // page), so the drill's first notification measures the cold path a real deployment has. On a new stack the
       // tables, queues and topics come first; an unreadable segments table is a missing one.
-      let existing = await store
-        .stats()
-        .then((st) => st.subscribers)
-        .catch(() => undefined);
-      if (existing === undefined) {
+      const tablesFirst = async () => {
         const later = 'after seeding';
         const data = await deploy(
           { profile, clients },
           { settings, skip: { function: later, mapping: later, schedule: later } },
         );
         say(`deploy: tables, queues and topics first (${data.applied.length} created or updated)`);
-        existing = (await store.stats()).subscribers;
-      }
+      };
+      const readable = await store.stats().then(
+        () => true,
+        () => false,
+      );
+      if (!readable) await tablesFirst();
       const { sinkPort, sinkUrl } = await import('../../shared/drill/receiver.ts');
       const port = flags.sinkPort ?? sinkPort();
       const { DEFAULT_DRILL_SECRET } = await import('../../shared/drill/seed.ts');
-      if (existing === 0) {
+      const { drillLayoutState, drillPopulation, dropSubscriberTables, populationAction } = await import(
+        '../../shared/drill/layout.ts'
+      );
+      const population = drillPopulation(flags, (key) => cmd.getOptionValueSource(key) === 'cli', scenario);
+      // The plain drill's population is on its receiver: subscribers left on other channels (a channel drill that could
+      // not put them back) or on another port's receiver are another population.
+      const action = populationAction(await drillLayoutState(store, { ...population.layout, webhook: sinkUrl(port) }), {
+        reseed: flags.reseed === true,
+        explicit: population.explicit,
+        channels: false,
+        describe: population.describe,
+      });
+      if (action.kind === 'refuse') throw new UsageError(action.message);
+      if (action.kind === 'reseed') {
+        say('--reseed: deleting the subscribers and segments tables…');
+        await dropSubscriberTables(clients.dynamodb, serviceConfig.names);
+        await tablesFirst();
+      }
+      if (action.kind === 'seed' || action.kind === 'reseed') {
         const { seedStore } = await import('../../shared/drill/subscribers.ts');
-        say(`seeding ${flags.subscribers} subscribers within ${flags.radiusKm} km of ${scenario.title}…`);
+        say(`seeding ${population.describe}…`);
         const t0 = Date.now();
         await seedStore(store, {
-          count: flags.subscribers,
-          center: { lat: scenario.lat, lon: scenario.lon },
-          radiusKm: flags.radiusKm,
-          seed: flags.seed,
+          ...population.layout,
           webhook: sinkUrl(port),
           secret: DEFAULT_DRILL_SECRET,
           assumeNew: true,
         });
         say(`seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      } else if (action.warning) {
+        process.stderr.write(`${color().yellow('warning:')} ${action.warning}\n`);
       } else {
-        say(`${existing} subscribers already there: not seeding`);
+        say(`${population.describe}: already there, not seeding`);
       }
       const deployed = await deploy({ profile, clients }, { settings });
       // A mapping this deploy created is still joining its Kafka consumer group: the drill measures the alert path,

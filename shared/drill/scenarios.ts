@@ -20,7 +20,20 @@ export interface Scenario {
   historicalOrigin?: string;
   /** Where the parameters come from. */
   source: string;
+  /**
+   * The population `quakectl drill` seeds for it when not told otherwise (default `DEFAULT_DRILL_POPULATION`): a city
+   * scenario's people live within tens of km, a regional one's within hundreds.
+   */
+  drillPopulation?: DrillPopulation;
 }
+
+/** How many synthetic subscribers a drill seeds, and within how many km of the epicentre. */
+export interface DrillPopulation {
+  subscribers: number;
+  radiusKm: number;
+}
+
+export const DEFAULT_DRILL_POPULATION: DrillPopulation = { subscribers: 50_000, radiusKm: 250 };
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -76,6 +89,8 @@ export const SCENARIOS: readonly Scenario[] = [
     source:
       'Planning scenario: Central Marmara segment of the North Anatolian Fault (Parsons 2004, JGR 109 B05304: ' +
       'M≥7 probability for İstanbul); hypocentre chosen 29 km from the city centre at 12 km, not a published solution',
+    // Issue 16's city: about 1% of İstanbul and its neighbours, within 80 km (bench/city.ts's default size and extent).
+    drillPopulation: { subscribers: 100_000, radiusKm: 80 },
   },
 ];
 
