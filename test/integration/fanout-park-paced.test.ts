@@ -6,6 +6,11 @@
  * parked after their pass 1. A parked unit's Telegram part of pass 1 must not hold the chain: the next urgent unit's
  * webhooks go out while it is still sending, as they do after a unit read in key order (`closeInBackground`).
  * Fails when `park` waits for the unit's paced sends before returning to the chain.
+ *
+ * The second test fails a parked unit's pass-1 Telegram part (not a lost lease): the invocation must end in that error
+ * and Lambda's retry of it reach everyone. Nothing is lost even when pass 2 is begun after the failure (checked by
+ * hand, 2026-12-01, with `resumeParked`'s guard removed: pass 1's failure still stops the unit before its checkpoint);
+ * the guard only saves sending pass 2 twice.
  */
 import { randomBytes } from 'node:crypto';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
@@ -159,6 +164,95 @@ describe('parking with paced channels', () => {
     const locks = await list({ ddb, table: stack.names.table('locks') }, { eventId: quake.id });
     expect(locks.reduce((n, l) => n + (l.delivered ?? 0), 0)).toBe(want.size);
     expect(locks.every((l) => l.attempts === 1)).toBe(true);
+    expect((await getEvent(events, quake.id))?.state).toBe('complete');
+  });
+
+  it('a parked unit whose pass 1 fails ends the invocation with that error; the retry reaches everyone, nobody lost', async () => {
+    const quake = drillQuake(`parkf-${randomBytes(3).toString('hex')}`, { originTime: Date.now() - 4000 });
+    const { ddb } = stack.clients;
+    const events: EventStore = { ddb, table: stack.names.table('events') };
+    const plan = await planFanout(quake, {
+      minSubscriberMmi: 3,
+      coveringCells,
+      segmentsForCells: (cells) => store.segmentsForCells(cells),
+    });
+    await savePlan(events, quake, { ...plan, chains: 1 });
+    const unitKeyOf = new Map<string, string>();
+    plan.units.forEach((start, u) => {
+      const shards = plan.segments.slice(start, plan.units[u + 1] ?? plan.segments.length);
+      for (const seg of shards) unitKeyOf.set(seg, unitKey(plan.segments, plan.units, u));
+    });
+    const deliverer = new Deliverer({
+      sqs: stack.clients.sqs,
+      names: stack.names,
+      allowPrivateTargets: true,
+      telegram: new TelegramSender({ token: TOKEN, apiBase: bot.url, paceBot: false }),
+      channels: { ...DEFAULT_FANOUT.channels, telegram: { ...DEFAULT_FANOUT.channels.telegram, ratePerSecond: 50 } },
+      journal: new DynamoSendJournal(ddb, stack.names.table('locks')),
+    });
+    const botBefore = bot.messages().length;
+    const leaseMs = 1500;
+    const parkedUnits = new Set<string>();
+    let failedPaced = 0;
+    const deps = (deliver: Parameters<typeof runSegmentWorker>[0]['deliver']) => ({
+      events,
+      locks: { ddb, table: stack.names.table('locks') },
+      subscribers: store,
+      deliver,
+      invokeSuccessor: async () => {},
+      remainingMs: () => 120_000,
+      owner: `w-${randomBytes(3).toString('hex')}`,
+      leaseMs,
+      pageSize: 100,
+      reserveMs: 1000,
+      log: {
+        info: (msg: string, f?: Record<string, unknown>) => {
+          if (msg.startsWith('unit parked')) parkedUnits.add(String(f?.unit));
+        },
+        warn: () => {},
+      },
+    });
+    // The first invocation: the Telegram part of a parked unit's pass 1 fails (a provider or journal error, not a
+    // lost lease), shortly after the unit was parked; every other send goes through.
+    const first = runSegmentWorker(
+      deps(async (items, opts) => {
+        if (items[0].channel.type !== 'telegram') return deliverer.deliver(items, opts);
+        await new Promise((r) => setTimeout(r, 30));
+        const unit = unitKeyOf.get(segmentOf.get(items[0].notification.subscriberId)!)!;
+        if (!parkedUnits.has(unit)) return deliverer.deliver(items, opts);
+        failedPaced++;
+        throw new Error('telegram part of pass 1 failed');
+      }),
+      { eventId: quake.id, chain: 0, hop: 0 },
+    );
+    await expect(first).rejects.toThrow('telegram part of pass 1 failed');
+    expect(failedPaced).toBeGreaterThan(0);
+    expect((await getEvent(events, quake.id))?.state).not.toBe('complete');
+
+    // Lambda retries the failed async invocation with the same payload; the failed unit's lease has run out by then.
+    await new Promise((r) => setTimeout(r, leaseMs + 200));
+    const retry = await runSegmentWorker(
+      deps((items, opts) => deliverer.deliver(items, opts)),
+      { eventId: quake.id, chain: 0, hop: 0 },
+    );
+    expect(retry.completedEvent).toBe(true);
+
+    // Everyone eligible reached (the failed unit's pass 1 webhooks may come twice: the receiver de-duplicates by
+    // idempotency key), nobody else; the Telegram messages that failed were sent by the retry, each once.
+    const want = expectedIds(quake, subs);
+    const chats = new Map(subs.map((s) => [s.channel.target, s.id]));
+    const hooks = new Set(
+      sink
+        .receipts()
+        .filter((r) => r.notification.eventId === quake.id)
+        .map((r) => r.notification.subscriberId),
+    );
+    const telegram = bot
+      .messages()
+      .slice(botBefore)
+      .map((m) => chats.get(m.chatId)!);
+    expect(new Set(telegram).size).toBe(telegram.length);
+    expect([...new Set([...hooks, ...telegram])].sort()).toEqual([...want].sort());
     expect((await getEvent(events, quake.id))?.state).toBe('complete');
   });
 });
