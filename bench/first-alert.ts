@@ -2,7 +2,7 @@
  * The first alert's path after a deploy, with and without init-phase priming (shared/infra/prime.ts), in one run.
  *
  *   node bench/first-alert.ts [--rounds 2] [--settle S] [-- <drill options>]
- *   node bench/first-alert.ts --rounds 2 -- --scenario marmara-istanbul --radius-km 80
+ *   node bench/first-alert.ts --rounds 2 -- --scenario marmara-istanbul --reseed
  *
  * Each round, for priming off and then on: writes a profile (the local profile with `deploy.prime` set and
  * `fanout.minMagnitude` nudged, so the drill's deploy publishes a new version and new provisioned environments), runs
@@ -11,7 +11,9 @@
  * invocations on the first notification's path were cold starts. `--settle S`: the fresh drill comes S seconds after a
  * deploy of its own (`quakectl deploy`, the stack must be up) instead of right after the drill's deploy, so the new
  * environments' initialisation is over (as before a real quake, which rarely follows a release within seconds). Uses the local stack (the drill starts it when it is
- * not running) and the subscribers already there (the drill seeds when the table is empty). The profile is the
+ * not running) and the drill's population: by default `--subscribers 5000 --reseed` (the first drill replaces another
+ * population, the next ones find it); drill options given after `--` replace those (shared/drill/layout.ts says when
+ * a drill refuses another population). The profile is the
  * built-in local one with those two settings: other settings of a config file are not applied.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -29,7 +31,7 @@ function usage(message: string): never {
 
 const sep = process.argv.indexOf('--');
 const own = sep === -1 ? process.argv.slice(2) : process.argv.slice(2, sep);
-const drillArgs = sep === -1 ? ['--subscribers', '5000'] : process.argv.slice(sep + 1);
+const drillArgs = sep === -1 ? ['--subscribers', '5000', '--reseed'] : process.argv.slice(sep + 1);
 // The bench reads the drill's JSON report: options that change or replace it are refused.
 const refused = drillArgs.find((a) => /^(-o|--output|-h|--help)(=|$)/.test(a));
 if (refused) usage(`drill option ${refused} cannot be used here: the bench reads the drill's JSON report`);
