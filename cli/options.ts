@@ -24,6 +24,15 @@ export const port = (v: string): number => {
   return n;
 };
 
+/** A fixed port, 1–65535 (no 0: a drill's receiver port goes into seeded subscribers' target URLs). */
+export const fixedPort = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new InvalidArgumentError('expected a port from 1 to 65535');
+  }
+  return n;
+};
+
 export const positiveInt = (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');

@@ -24,7 +24,7 @@
 import { createHash } from 'node:crypto';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { ChannelDelivery, MixChannel } from '../shared/drill/channels.ts';
-import { sinkUrl } from '../shared/drill/receiver.ts';
+import { portFromEnv, sinkUrl } from '../shared/drill/receiver.ts';
 import { DEFAULT_DRILL_SECRET } from '../shared/drill/seed.ts';
 import type { PushPayload } from '../shared/notify/push.ts';
 import type { Channel } from '../shared/segments/types.ts';
@@ -46,6 +46,11 @@ export interface DrillReceiver {
   channel(subscriberId: string): Channel;
   /** Environment the segment worker needs to send on this channel (merged into deploy's channel settings). */
   env: Record<string, string>;
+  /**
+   * Reads the receiver's record once more (a polled one: moto's), so what arrived since the last poll is counted.
+   * Called after the event completes, before `deliveries`.
+   */
+  flush(): Promise<void>;
   /** Deliveries of `eventId` (subscriber id, arrival time), counting from `since` (epoch ms). */
   deliveries(eventId: string, since: number): ChannelDelivery[];
   /** Throttling answers given so far; null for a receiver that never throttles. */
@@ -71,11 +76,6 @@ export interface ReceiverPlugin {
   start(ctx: ReceiverContext): Promise<DrillReceiver>;
 }
 
-function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const n = Number(env[name]);
-  return Number.isInteger(n) && n > 0 && n < 65536 ? n : fallback;
-}
-
 const webhook: ReceiverPlugin = {
   async start(ctx) {
     const sink: WebhookSink = await startWebhookSink({ port: ctx.sinkPort, secrets: { '*': DEFAULT_DRILL_SECRET } });
@@ -90,6 +90,7 @@ const webhook: ReceiverPlugin = {
           .filter((r) => r.notification.eventId === eventId)
           .map((r) => ({ subscriberId: r.notification.subscriberId, receivedAt: r.receivedAt })),
       throttled: () => null,
+      flush: async () => {}, // records as it receives
       close: () => sink.close(),
     };
   },
@@ -98,11 +99,11 @@ const webhook: ReceiverPlugin = {
 const push: ReceiverPlugin = {
   async start(ctx) {
     const service = await startPushService({
-      port: intFrom(ctx.env, 'QUAKECTL_DRILL_PUSH_PORT', DEFAULT_PUSH_PORT),
+      port: portFromEnv(ctx.env, 'QUAKECTL_DRILL_PUSH_PORT', DEFAULT_PUSH_PORT),
       keySeed: DRILL_PUSH_KEY_SEED,
       applicationServerKey: ctx.vapidPublicKey,
       // A push service's per-sender limit, to see throttling in a drill (none by default: push services publish none).
-      perSecond: intFrom(ctx.env, 'QUAKECTL_DRILL_PUSH_PER_SECOND', 0) || undefined,
+      perSecond: portFromEnv(ctx.env, 'QUAKECTL_DRILL_PUSH_PER_SECOND', 0) || undefined,
     });
     return {
       type: 'push',
@@ -117,6 +118,7 @@ const push: ReceiverPlugin = {
           return p.eventId === eventId ? [{ subscriberId: m.subscriptionId, receivedAt: m.receivedAt }] : [];
         }),
       throttled: () => service.throttled(),
+      flush: async () => {}, // records as it receives
       close: () => service.close(),
     };
   },
@@ -126,7 +128,7 @@ const telegram: ReceiverPlugin = {
   async start(ctx) {
     const bot = await startBotApi({
       token: DRILL_BOT_TOKEN,
-      port: intFrom(ctx.env, 'QUAKECTL_DRILL_TELEGRAM_PORT', DEFAULT_TELEGRAM_PORT),
+      port: portFromEnv(ctx.env, 'QUAKECTL_DRILL_TELEGRAM_PORT', DEFAULT_TELEGRAM_PORT),
     });
     const subscriberOf = new Map<string, string>();
     return {
@@ -144,6 +146,7 @@ const telegram: ReceiverPlugin = {
           return subscriberId && m.receivedAt >= since ? [{ subscriberId, receivedAt: m.receivedAt }] : [];
         }),
       throttled: () => bot.throttled(),
+      flush: async () => {}, // records as it receives
       close: () => bot.close(),
     };
   },
@@ -173,6 +176,11 @@ function stamper<T>(read: () => Promise<T[]>, key: (r: T) => string) {
   };
   const running = tick();
   return {
+    /** One more read now, stamped with its time: the last sends before the event completed are not left to the next poll. */
+    async flush() {
+      const at = Date.now();
+      for (const r of await read()) if (!seen.has(key(r))) seen.set(key(r), { record: r, at });
+    },
     entries: () => {
       if (failure && seen.size === 0) throw failure;
       return [...seen.values()];
@@ -221,6 +229,7 @@ const sms: ReceiverPlugin = {
           return subscriberId && at >= since ? [{ subscriberId, receivedAt: at }] : [];
         }),
       throttled: () => null,
+      flush: () => poll.flush(),
       close: () => poll.stop(),
     };
   },
@@ -247,6 +256,7 @@ const email: ReceiverPlugin = {
           return parts.join(':') === eventId ? [{ subscriberId, receivedAt: at }] : [];
         }),
       throttled: () => null,
+      flush: () => poll.flush(),
       close: () => poll.stop(),
     };
   },

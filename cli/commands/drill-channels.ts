@@ -52,9 +52,11 @@ export async function channelDrill(cmd: Command, flags: ChannelDrillFlags, profi
   const { RECEIVER_PLUGINS } = await import('../../local/drill-receivers.ts');
   const missing = mix.flatMap((c) => (RECEIVER_PLUGINS[c.type].missing ? [RECEIVER_PLUGINS[c.type].missing] : []));
   if (missing.length) throw new PrerequisiteError(`--channels: ${missing.join('; ')}`);
-  const { findScenario, findStreamScenario, scenarioQuake } = await import('../../shared/drill/scenarios.ts');
+  const { findScenario, findStreamScenario, scenarioQuake, SCENARIOS } = await import(
+    '../../shared/drill/scenarios.ts'
+  );
   if (findStreamScenario(flags.scenario)) {
-    throw new UsageError('--channels runs single-event scenarios (vrancea-1977, vrancea-1990, kahramanmaras-2023)');
+    throw new UsageError(`--channels runs single-event scenarios (${SCENARIOS.map((x) => x.name).join(', ')})`);
   }
   const scenario = findScenario(flags.scenario);
 
@@ -81,7 +83,15 @@ export async function channelDrill(cmd: Command, flags: ChannelDrillFlags, profi
     '../../shared/drill/layout.ts'
   );
   const population = drillPopulation(flags, (key) => cmd.getOptionValueSource(key) === 'cli', scenario);
-  const found = await drillLayoutState(store, population.layout).catch((err: Error) => {
+  // Its own population is on the drill's webhook between channel drills (put back after each): subscribers on any
+  // other target are not its to give channels to.
+  const { sinkPort: defaultSinkPort, sinkUrl } = await import('../../shared/drill/receiver.ts');
+  const { DEFAULT_DRILL_SECRET: drillSecret } = await import('../../shared/drill/seed.ts');
+  const found = await drillLayoutState(store, {
+    ...population.layout,
+    webhook: sinkUrl(flags.sinkPort ?? defaultSinkPort()),
+    secret: drillSecret,
+  }).catch((err: Error) => {
     if (err.name === 'ResourceNotFoundException') return { kind: 'empty' as const };
     clients.destroy();
     throw err;
@@ -192,6 +202,9 @@ export async function channelDrill(cmd: Command, flags: ChannelDrillFlags, profi
     const eligible: ChannelSite[] = (await subscribersNear(store, planned, censusRadiusKm(planned)))
       .filter((s) => subscriberLevel(model, s, { probability: serviceConfig.fanout.alertProbability }).level !== 'none')
       .map((s) => ({ id: s.id, lat: s.lat, lon: s.lon, type: s.channel.type }));
+    // The polled receivers (moto's SMS and e-mail record) read once more: the last sends before the event completed
+    // may not have been polled yet.
+    await Promise.all(receivers.map((r) => r.flush()));
     const channels = channelReport({
       quake: planned,
       acceptedAt: record?.acceptedAt ?? planned.updatedAt,

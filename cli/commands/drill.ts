@@ -10,7 +10,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_DRILL_POPULATION, SCENARIOS, scenarioNames } from '../../shared/drill/scenarios.ts';
 import { globalOptions, loadCommandProfile, outputFormat, withOutput } from '../context.ts';
-import { port, positiveInt, positiveNumber, ranged } from '../options.ts';
+import { fixedPort, positiveInt, positiveNumber, ranged } from '../options.ts';
 import { color } from '../output.ts';
 
 interface DrillFlags {
@@ -25,6 +25,13 @@ interface DrillFlags {
   direct?: boolean;
   report?: string;
   channels?: string;
+}
+
+/** The scenarios whose drill radius is not the default, for the help text. */
+function radiusDefaults(): string {
+  return SCENARIOS.filter((s) => s.drillPopulation)
+    .map((s) => `${s.name} ${s.drillPopulation!.radiusKm}`)
+    .join('; ');
 }
 
 /** The scenarios whose drill population is not the default, for the help text. */
@@ -44,12 +51,12 @@ export function register(program: Command): void {
       .option('--scenario <name>', `a scenario: ${scenarioNames().join(', ')}`, 'vrancea-1977')
       .option(
         '--subscribers <n>',
-        `how many to seed when the table is empty (default ${DEFAULT_DRILL_POPULATION.subscribers}; ${populationDefaults()})`,
+        `how many subscribers the drill's population has (default ${DEFAULT_DRILL_POPULATION.subscribers}; ${populationDefaults()}); seeded into an empty table`,
         positiveInt,
       )
       .option(
         '--radius-km <km>',
-        `seed them within this distance of the epicentre (default ${DEFAULT_DRILL_POPULATION.radiusKm})`,
+        `within this distance of the epicentre (default ${DEFAULT_DRILL_POPULATION.radiusKm}; ${radiusDefaults()})`,
         positiveNumber,
       )
       .option('--seed <n>', 'PRNG seed of the synthetic subscribers', positiveInt, 1)
@@ -59,7 +66,11 @@ export function register(program: Command): void {
       )
       .option('--detection-delay <s>', 'origin time = acceptance minus this', ranged(0, 86_400, 'seconds'), 5)
       .option('--timeout <s>', 'give up following the event after this many seconds', ranged(1, 86_400, 'seconds'), 600)
-      .option('--sink-port <port>', 'port of the loopback receiver (default 19080, env QUAKECTL_DRILL_SINK_PORT)', port)
+      .option(
+        '--sink-port <port>',
+        'port of the loopback receiver (default 19080, env QUAKECTL_DRILL_SINK_PORT)',
+        fixedPort,
+      )
       .option('--direct', 'produce straight to Kafka instead of invoking the producer Lambda')
       .option('--report <file>', 'also write the HTML report (map, plot, tables; times measured at the receiver)')
       .option(
@@ -142,15 +153,35 @@ export function register(program: Command): void {
         '../../shared/drill/layout.ts'
       );
       const population = drillPopulation(flags, (key) => cmd.getOptionValueSource(key) === 'cli', scenario);
+      // A receiver on another port names the population too: its subscribers' targets carry the port.
+      if (cmd.getOptionValueSource('sinkPort') === 'cli') population.explicit.push('--sink-port');
       // The plain drill's population is on its receiver: subscribers left on other channels (a channel drill that could
       // not put them back) or on another port's receiver are another population.
-      const action = populationAction(await drillLayoutState(store, { ...population.layout, webhook: sinkUrl(port) }), {
+      const found = await drillLayoutState(store, {
+        ...population.layout,
+        webhook: sinkUrl(port),
+        secret: DEFAULT_DRILL_SECRET,
+      });
+      const action = populationAction(found, {
         reseed: flags.reseed === true,
         explicit: population.explicit,
         channels: false,
         describe: population.describe,
       });
       if (action.kind === 'refuse') throw new UsageError(action.message);
+      const drilledOn = {
+        asked: population.describe,
+        found:
+          action.kind === 'seed'
+            ? ('seeded' as const)
+            : action.kind === 'reseed'
+              ? ('reseeded' as const)
+              : found.kind === 'other'
+                ? ('other' as const)
+                : ('same' as const),
+        subscribers: action.kind === 'use' && found.kind !== 'empty' ? found.subscribers : population.layout.count,
+        ...(action.kind === 'use' && found.kind === 'other' ? { reason: found.reason } : {}),
+      };
       if (action.kind === 'reseed') {
         say('--reseed: deleting the subscribers and segments tables…');
         await dropSubscriberTables(clients.dynamodb, serviceConfig.names);
@@ -199,7 +230,7 @@ export function register(program: Command): void {
       const sink = await startWebhookSink({ port, secrets: { '*': DEFAULT_DRILL_SECRET } }).catch((err: Error) => {
         throw new PrerequisiteError(
           `cannot start the drill receiver on 127.0.0.1:${port} (${err.message}): is another drill running? ` +
-            'Pick another port with --sink-port (seeded subscribers then need re-seeding to that URL)',
+            'Pick another port with --sink-port and add --reseed (seeded subscribers carry the port in their URL)',
           { cause: err },
         );
       });
@@ -256,6 +287,7 @@ export function register(program: Command): void {
           format,
           sink,
           environments,
+          drilledOn,
         );
         if (flags.report) {
           const { writeReports } = await import('./report.ts');

@@ -134,6 +134,8 @@ export async function simulateAndReport(
   receiver?: Awaited<ReturnType<typeof startReceiver>>,
   /** The drill: which function environments were cold during the event (read from the functions' logs). */
   environments?: (eventId: string) => Promise<DrillReport['environments']>,
+  /** The drill: the population it ran on (`DrillReport.population`). */
+  population?: DrillReport['population'],
 ): Promise<RunResult> {
   const { SubscriberStore } = await import('../../shared/segments/index.ts');
   const { runSimulation } = await import('../../shared/drill/run.ts');
@@ -180,6 +182,7 @@ export async function simulateAndReport(
       });
     }
   }
+  if (population) for (const r of result.reports) r.population = population;
   if (format === 'json')
     printJson(flags.wait ? (result.reports.length === 1 ? result.reports[0] : result.reports) : result.sent);
   else if (flags.wait) process.stdout.write(`${result.reports.map(renderReport).join('\n\n')}\n`);

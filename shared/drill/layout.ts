@@ -22,14 +22,17 @@ export interface DrillLayout {
    * channel drill, which gives them channels itself.
    */
   webhook?: string;
+  /** With `webhook`: the HMAC secret they sign with (the drill's receiver verifies every signature). */
+  secret?: string;
 }
 
 /**
  * - `empty`: no subscriber in the table.
  * - `same`: the table holds exactly `count` subscribers and every sampled id of the layout is there, where the layout
- *   puts it, with its threshold, and on `layout.webhook` when given.
+ *   puts it, with its threshold, and on `layout.webhook` with `layout.secret` when given. A sample, not every subscriber:
+ *   one changed by hand between the sampled ids goes unseen (`--reseed` always replaces the table).
  * - `other`: anything else (another scenario's or size's drill population, or subscribers imported by hand);
- *   `subscribers` is how many the table holds, `reason` says which check failed.
+ *   `subscribers` is how many the table holds, `reason` says which checks failed (the first of each kind).
  */
 export type LayoutState =
   | { kind: 'empty' }
@@ -47,9 +50,9 @@ export const LAYOUT_SAMPLES = 8;
 export async function drillLayoutState(store: SubscriberStore, layout: DrillLayout): Promise<LayoutState> {
   const subscribers = (await store.stats()).subscribers;
   if (subscribers === 0) return { kind: 'empty' };
-  if (subscribers !== layout.count) {
-    return { kind: 'other', subscribers, reason: `${subscribers} subscribers, not ${layout.count}` };
-  }
+  // Every kind of difference found, the first of each: the message then names the port as well as the size.
+  const reasons = new Map<string, string>();
+  if (subscribers !== layout.count) reasons.set('count', `${subscribers} subscribers, not ${layout.count}`);
   const wanted = new Set<number>();
   for (let k = 0; k < LAYOUT_SAMPLES; k++) {
     wanted.add(Math.round((k * (layout.count - 1)) / Math.max(1, LAYOUT_SAMPLES - 1)));
@@ -68,23 +71,29 @@ export async function drillLayoutState(store: SubscriberStore, layout: DrillLayo
   }
   for (const want of samples) {
     const got = await store.get(want.id);
-    if (!got) return { kind: 'other', subscribers, reason: `no subscriber ${want.id}` };
-    if (got.lat !== want.lat || got.lon !== want.lon || got.minMmi !== want.minMmi) {
-      return {
-        kind: 'other',
-        subscribers,
-        reason: `subscriber ${want.id} is at ${got.lat},${got.lon} (MMI ≥ ${got.minMmi}), not ${want.lat},${want.lon} (MMI ≥ ${want.minMmi})`,
-      };
+    if (!got) {
+      if (!reasons.has('id')) reasons.set('id', `no subscriber ${want.id}`);
+      continue;
     }
-    if (layout.webhook !== undefined && (got.channel.type !== 'webhook' || got.channel.target !== layout.webhook)) {
-      return {
-        kind: 'other',
-        subscribers,
-        reason: `subscriber ${want.id} is on ${got.channel.type} ${got.channel.target}, not the drill's webhook ${layout.webhook}`,
-      };
+    if ((got.lat !== want.lat || got.lon !== want.lon || got.minMmi !== want.minMmi) && !reasons.has('place')) {
+      reasons.set(
+        'place',
+        `subscriber ${want.id} is at ${got.lat},${got.lon} (MMI ≥ ${got.minMmi}), not ${want.lat},${want.lon} (MMI ≥ ${want.minMmi})`,
+      );
+    }
+    if (layout.webhook === undefined || reasons.has('channel')) continue;
+    if (got.channel.type !== 'webhook' || got.channel.target !== layout.webhook) {
+      reasons.set(
+        'channel',
+        `subscriber ${want.id} is on ${got.channel.type} ${got.channel.target}, not the drill's webhook ${layout.webhook}`,
+      );
+    } else if (layout.secret !== undefined && got.channel.secret !== layout.secret) {
+      reasons.set('channel', `subscriber ${want.id}'s webhook secret is not the drill's`);
     }
   }
-  return { kind: 'same', subscribers };
+  return reasons.size === 0
+    ? { kind: 'same', subscribers }
+    : { kind: 'other', subscribers, reason: [...reasons.values()].join('; ') };
 }
 
 /**
@@ -122,8 +131,9 @@ export type PopulationAction =
 /**
  * The drill's decision on its population, given what the table holds (`drillLayoutState`):
  * - an empty table is seeded;
- * - the population asked for is used as it is (`reseed` has nothing to replace: the command stays cheap to repeat);
- * - another population is replaced when `reseed` (the operator's `--reseed`);
+ * - `reseed` (the operator's `--reseed`) replaces whatever is there, the population asked for included (the check is a
+ *   sample: a table changed by hand between the sampled ids can only be mended this way);
+ * - the population asked for is used as it is;
  * - another population is refused when the operator named the population (`explicit`: the flags given, e.g.
  *   `--subscribers`) or the drill would change it (`channels`: a channel drill gives its own subscribers channels, and
  *   would move another population's); otherwise the drill runs with it and says so (an operator's own imported
@@ -135,13 +145,13 @@ export function populationAction(
   opts: { reseed: boolean; explicit: readonly string[]; channels: boolean; describe: string },
 ): PopulationAction {
   if (state.kind === 'empty') return { kind: 'seed' };
-  if (state.kind === 'same') return { kind: 'use' };
   if (opts.reseed) return { kind: 'reseed' };
+  if (state.kind === 'same') return { kind: 'use' };
   const what = `the table holds ${state.subscribers} subscribers that are not the population asked for (${opts.describe}): ${state.reason}`;
   if (opts.channels) {
     return {
       kind: 'refuse',
-      message: `${what}. --channels gives the drill's own population its channels and would move these: add --reseed to replace them (every subscriber in the local table is deleted)`,
+      message: `${what}. --channels gives channels only to the drill's own population, never to other subscribers: add --reseed to replace them (every subscriber in the local table is deleted)`,
     };
   }
   if (opts.explicit.length) {

@@ -2,13 +2,28 @@
  * Where drills send their notifications on the local profile: the loopback webhook sink on a fixed port, so the
  * targets of seeded subscribers stay valid from one drill to the next. Override with QUAKECTL_DRILL_SINK_PORT.
  */
+import { UsageError } from '../infra/errors.ts';
+
 export const DEFAULT_SINK_PORT = 19080;
 export const SINK_PATH = '/drill';
 
+/**
+ * A drill receiver's port from environment variable `name` (1–65535), else `fallback`. A set but invalid value is a
+ * UsageError naming the variable, not silently replaced: seeded subscribers keep the port in their target URL.
+ */
+export function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = env[name];
+  if (v === undefined || v.trim() === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new UsageError(`${name}="${v}": expected a port from 1 to 65535`);
+  }
+  return n;
+}
+
+/** The webhook sink's port: QUAKECTL_DRILL_SINK_PORT, default 19080 (`portFromEnv`'s errors). */
 export function sinkPort(env: NodeJS.ProcessEnv = process.env): number {
-  const v = env.QUAKECTL_DRILL_SINK_PORT;
-  const n = v ? Number(v) : DEFAULT_SINK_PORT;
-  return Number.isInteger(n) && n > 0 && n < 65536 ? n : DEFAULT_SINK_PORT;
+  return portFromEnv(env, 'QUAKECTL_DRILL_SINK_PORT', DEFAULT_SINK_PORT);
 }
 
 export function sinkUrl(port: number): string {

@@ -51,6 +51,11 @@ export interface DrillReport {
    * and how many of those started before the first notification (its path was cold). null: logs not read.
    */
   environments: ColdRow[] | null;
+  /**
+   * `quakectl drill` only: the population it asked for and what it found (shared/drill/layout.ts): `seeded` into an
+   * empty table, `reseeded` (--reseed), `same` (already there), `other` (drilled with another population, `reason`).
+   */
+  population?: { asked: string; found: 'seeded' | 'reseeded' | 'same' | 'other'; subscribers: number; reason?: string };
   notifiedBeforeShakingPct: number | null;
   strategy: string | null;
   /** Beyond the issue's fields: */

@@ -68,6 +68,11 @@ describe('the drill population on the table', () => {
     expect(await drillLayoutState(store, layout)).toEqual({ kind: 'same', subscribers: 1500 });
     const hook = 'http://127.0.0.1:19080/hook';
     expect(await drillLayoutState(store, { ...layout, webhook: hook })).toEqual({ kind: 'same', subscribers: 1500 });
+    // Signed with another secret: the drill's receiver would refuse every request.
+    expect(await drillLayoutState(store, { ...layout, webhook: hook, secret: 'another-secret' })).toMatchObject({
+      kind: 'other',
+      reason: "subscriber seed-1-0's webhook secret is not the drill's",
+    });
     // On another receiver (another --sink-port): the plain drill would notify nobody it listens for.
     expect(await drillLayoutState(store, { ...layout, webhook: 'http://127.0.0.1:19099/hook' })).toMatchObject({
       kind: 'other',
@@ -98,6 +103,13 @@ describe('the drill population on the table', () => {
       /holds 1500 subscribers that are not the population asked for \(1500 subscribers within 80 km of Sea of Marmara/,
     );
     expect(r.stderr).toMatch(/Add --reseed to replace them .* or leave out --subscribers to drill with them/);
+    // Another port for the receiver on the population asked for: named in the message, with the flag to leave out.
+    const port = drill('--subscribers', '1500', '--radius-km', '120', '--sink-port', '19099', '-o', 'json');
+    expect(port.code, port.stderr).toBe(2);
+    expect(port.stderr).toMatch(
+      /is on webhook http:\/\/127\.0\.0\.1:\d+\/hook, not the drill's webhook http:\/\/127\.0\.0\.1:19099\/drill/,
+    );
+    expect(port.stderr).toMatch(/leave out --subscribers, --radius-km, --sink-port/);
     const channels = drill('--channels', 'webhook=100', '--radius-km', '120', '-o', 'json');
     expect(channels.code, channels.stderr).toBe(2);
     expect(channels.stderr).toMatch(/50000 subscribers within 120 km of Vrancea.*--channels .* add --reseed/s);

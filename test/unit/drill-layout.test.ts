@@ -1,6 +1,7 @@
 /** The drill's choice of population (shared/drill/layout.ts): pure decisions, no services. */
 import { describe, expect, it } from 'vitest';
 import { drillPopulation, type LayoutState, populationAction } from '../../shared/drill/layout.ts';
+import { portFromEnv, sinkPort } from '../../shared/drill/receiver.ts';
 import { DEFAULT_DRILL_POPULATION, findScenario } from '../../shared/drill/scenarios.ts';
 
 const other: LayoutState = { kind: 'other', subscribers: 50_000, reason: '50000 subscribers, not 100000' };
@@ -12,13 +13,14 @@ describe('populationAction', () => {
     expect(populationAction({ kind: 'empty' }, { ...base, reseed: true, channels: true })).toEqual({ kind: 'seed' });
   });
 
-  it('uses the population asked for as it is, even with --reseed', () => {
+  it('uses the population asked for as it is, and replaces it when told to', () => {
     expect(populationAction({ kind: 'same', subscribers: 100_000 }, base)).toEqual({ kind: 'use' });
     expect(populationAction({ kind: 'same', subscribers: 100_000 }, { ...base, channels: true })).toEqual({
       kind: 'use',
     });
-    // --reseed has nothing to replace: repeating the command costs no second seeding.
-    expect(populationAction({ kind: 'same', subscribers: 1 }, { ...base, reseed: true })).toEqual({ kind: 'use' });
+    // --reseed replaces even what looks the same: the check is a sample, and this is how a table changed by hand
+    // between the sampled ids is mended.
+    expect(populationAction({ kind: 'same', subscribers: 1 }, { ...base, reseed: true })).toEqual({ kind: 'reseed' });
   });
 
   it('replaces another population with --reseed', () => {
@@ -42,7 +44,9 @@ describe('populationAction', () => {
   it('refuses another population for a channel drill, which would move it', () => {
     const a = populationAction(other, { ...base, channels: true });
     expect(a).toMatchObject({ kind: 'refuse' });
-    expect((a as { message: string }).message).toMatch(/--channels .* would move these: add --reseed/);
+    expect((a as { message: string }).message).toMatch(
+      /--channels gives channels only to the drill's own population, never to other subscribers: add --reseed/,
+    );
   });
 
   it("drills with another population (an operator's own) when none was named, and warns", () => {
@@ -75,5 +79,20 @@ describe('drillPopulation', () => {
     );
     expect(p.layout).toMatchObject({ count: 5000, radiusKm: 30, seed: 7 });
     expect(p.explicit).toEqual(['--subscribers', '--seed']);
+  });
+});
+
+describe("the drill receivers' ports from the environment", () => {
+  it('takes a valid port, the default when unset, and refuses anything else by name', () => {
+    expect(sinkPort({})).toBe(19080);
+    expect(sinkPort({ QUAKECTL_DRILL_SINK_PORT: '19099' })).toBe(19099);
+    for (const bad of ['abc', '0', '70000', '19080.5', '-1']) {
+      expect(() => sinkPort({ QUAKECTL_DRILL_SINK_PORT: bad })).toThrow(
+        `QUAKECTL_DRILL_SINK_PORT="${bad}": expected a port from 1 to 65535`,
+      );
+    }
+    expect(() => portFromEnv({ QUAKECTL_DRILL_PUSH_PORT: 'x' }, 'QUAKECTL_DRILL_PUSH_PORT', 19081)).toThrow(
+      /QUAKECTL_DRILL_PUSH_PORT="x"/,
+    );
   });
 });
