@@ -11,8 +11,8 @@
  * invocations on the first notification's path were cold starts. `--settle S`: the fresh drill comes S seconds after a
  * deploy of its own (`quakectl deploy`, the stack must be up) instead of right after the drill's deploy, so the new
  * environments' initialisation is over (as before a real quake, which rarely follows a release within seconds). Uses the local stack (the drill starts it when it is
- * not running) and the drill's population: by default `--subscribers 5000 --reseed` (the first drill replaces another
- * population, the next ones find it); drill options given after `--` replace those (shared/drill/layout.ts says when
+ * not running) and the drill's population: by default `--subscribers 5000 --reseed` (`--reseed` only on the first drill: it
+ * replaces what the table holds, the next ones find it); drill options given after `--` replace those (shared/drill/layout.ts says when
  * a drill refuses another population). The profile is the
  * built-in local one with those two settings: other settings of a config file are not applied.
  */
@@ -31,7 +31,7 @@ function usage(message: string): never {
 
 const sep = process.argv.indexOf('--');
 const own = sep === -1 ? process.argv.slice(2) : process.argv.slice(2, sep);
-const drillArgs = sep === -1 ? ['--subscribers', '5000', '--reseed'] : process.argv.slice(sep + 1);
+let drillArgs = sep === -1 ? ['--subscribers', '5000', '--reseed'] : process.argv.slice(sep + 1);
 // The bench reads the drill's JSON report: options that change or replace it are refused.
 const refused = drillArgs.find((a) => /^(-o|--output|-h|--help)(=|$)/.test(a));
 if (refused) usage(`drill option ${refused} cannot be used here: the bench reads the drill's JSON report`);
@@ -141,6 +141,8 @@ try {
           process.exitCode = 1;
           break all;
         }
+        // --reseed once: the first drill replaces another population, the next ones find it (a reseed drops the tables).
+        drillArgs = drillArgs.filter((a) => a !== '--reseed');
         const d = JSON.parse(r.stdout) as DrillJson;
         const cold = (d.environments ?? []).reduce((n, e) => n + e.coldBeforeFirst, 0);
         const invocations = (d.environments ?? []).reduce((n, e) => n + e.invocations, 0);
