@@ -35,6 +35,12 @@ export interface WebhookSinkOptions {
   failMode?: boolean | FailMode;
   /** Answer every accepted POST only after this many ms: a slow receiver (it records on arrival). */
   slowMs?: number;
+  /**
+   * A receiver of bounded throughput: at most this many notifications per second, one batch after another. A batch
+   * waits for its turn, is recorded when its share of the capacity is used (`receivedAt`), then answered. Lets a
+   * benchmark hold the system to a stated rate (issue 16's back-of-envelope assumes 25,000/s) on any machine.
+   */
+  capacityPerSecond?: number;
 }
 
 export interface Receipt {
@@ -93,6 +99,10 @@ export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<W
   let failedRequests = 0;
   let failing: FailMode | undefined;
   let slowMs = opts.slowMs ?? 0;
+  const capacity = opts.capacityPerSecond;
+  if (capacity !== undefined && !(capacity > 0)) throw new RangeError(`capacityPerSecond ${capacity}: expected > 0`);
+  /** With `capacity`: when the receiver is next free (epoch ms). */
+  let nextFree = 0;
   const setFailing = (mode: boolean | FailMode) => {
     failing = mode === true ? {} : mode === false ? undefined : { ...mode };
   };
@@ -157,8 +167,15 @@ export async function startWebhookSink(opts: WebhookSinkOptions = {}): Promise<W
       }
       seenIds.add(messageId);
     }
-    const receivedAt = Date.now();
     const idempotencyKey = req.headers['idempotency-key'] as string | undefined;
+    if (capacity === undefined) return accept(res, notifications, path, idempotencyKey);
+    nextFree = Math.max(Date.now(), nextFree) + (notifications.length * 1000) / capacity;
+    setTimeout(() => accept(res, notifications, path, idempotencyKey), Math.max(0, nextFree - Date.now()));
+  };
+
+  /** Records a verified batch (first delivery of each id; the rest counted as duplicates) and answers it. */
+  const accept = (res: ServerResponse, notifications: Notification[], path: string, idempotencyKey?: string) => {
+    const receivedAt = Date.now();
     let fresh = 0;
     for (const n of notifications) {
       if (seen.has(n.id)) {
