@@ -17,6 +17,7 @@
  *
  *   node bench/fanout.ts [--sizes 10000,100000,1000000] [--skip-1m] [--layouts inside,country,city] [--parallelism 8]
  *     [--strategies geo,scan] [--repeat 1] [--max-segment-size 2000] [--no-warmup] [--count-calls] [--dump PREFIX] [--sink-capacity N]
+ * Each option is described where it is parsed (`parseBenchArgs` below); docs/fanout-benchmark.md gives the runs.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -114,6 +115,7 @@ const { values: args } = (() => {
 function parseBenchArgs() {
   return parseArgs({
     options: {
+      help: { type: 'boolean', short: 'h', default: false },
       /** Default: 10000,100000,1000000 (100000 when the only layout is `city`). */
       sizes: { type: 'string' },
       'skip-1m': { type: 'boolean', default: false },
@@ -158,7 +160,16 @@ function parseBenchArgs() {
     allowNegative: true,
   });
 }
+if (args.help) {
+  // The usage is this file's header comment, from its first line to the option list.
+  const { readFileSync } = await import('node:fs');
+  const header = readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0];
+  process.stdout.write(`${header.replace(/^\/\*\*\n?/, '').replace(/^ \* ?/gm, '')}\n`);
+  process.exit(0);
+}
 const layouts = args.layouts.split(',') as LayoutName[];
+// A layout or size twice would pair one run's city table with another's rows: --repeat repeats runs.
+if (new Set(layouts).size !== layouts.length) usage(`--layouts names a layout twice: use --repeat to run it again`);
 for (const l of layouts) {
   if (!['inside', 'country', 'city'].includes(l)) {
     process.stderr.write(`unknown layout "${l}": inside, country or city\n`);
@@ -267,6 +278,7 @@ const sizes = (args.sizes ?? (layouts.every((l) => l === 'city') ? '100000' : '1
   .split(',')
   .map((raw) => positiveIntOption('sizes', raw))
   .filter((n) => !(args['skip-1m'] && n >= 1_000_000));
+if (new Set(sizes).size !== sizes.length) usage(`--sizes names a size twice: use --repeat to run it again`);
 const P = positiveIntOption('parallelism', args.parallelism);
 const maxSegmentSize = positiveIntOption('max-segment-size', args['max-segment-size']);
 const PAGE = positiveIntOption('page-size', args['page-size']);
@@ -662,7 +674,7 @@ try {
 
 const fmt = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`);
 const lines = [
-  '| subscribers | layout | strategy | segments | eligible | delivered | dup | first | last | notifications/s | before S | peak RSS | geo speed-up (last) |',
+  '| subscribers | layout | strategy | segments | eligible | delivered | dup | first | last | notifications/s | before S (all eligible) | peak RSS | geo speed-up (last) |',
   '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 for (const r of rows) {

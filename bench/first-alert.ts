@@ -64,6 +64,7 @@ interface DrillJson {
   delivered: number;
   eligible: number;
   environments?: { function: string; invocations: number; cold: number; coldBeforeFirst: number }[];
+  population?: { asked: string; found: string; subscribers: number; reason?: string };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'quakectl-first-alert-'));
@@ -142,8 +143,15 @@ try {
           break all;
         }
         // --reseed once: the first drill replaces another population, the next ones find it (a reseed drops the tables).
+        const reseeded = drillArgs.includes('--reseed');
         drillArgs = drillArgs.filter((a) => a !== '--reseed');
         const d = JSON.parse(r.stdout) as DrillJson;
+        if (reseeded || d.population?.found === 'other') {
+          console.error(
+            `bench/first-alert.ts: the drills' population: ${d.population?.asked ?? '?'} (${d.population?.found ?? '?'}` +
+              `${reseeded ? ': --reseed replaced what the table held' : `: ${d.population?.reason}`})`,
+          );
+        }
         const cold = (d.environments ?? []).reduce((n, e) => n + e.coldBeforeFirst, 0);
         const invocations = (d.environments ?? []).reduce((n, e) => n + e.invocations, 0);
         rows.push([
@@ -177,7 +185,7 @@ const header = [
   'notifications/s',
   'delivered',
   'cold before first',
-  'load',
+  'load (1-min avg, before the drill)',
 ];
 console.log(`| ${header.join(' | ')} |`);
 console.log(`|${header.map(() => '---').join('|')}|`);
@@ -187,7 +195,9 @@ for (const prime of ['off', 'on']) {
     const firsts = rows.filter((r) => r[1] === prime && r[2] === kind).map((r) => Number.parseInt(r[4], 10));
     const when =
       kind === 'fresh' ? (settleS > 0 ? ` (${settleS} s after its deploy)` : ' (right after its deploy)') : '';
-    console.log(`priming ${prime}, ${kind}${when}: first ${firsts.join(', ')} ms (median ${median(firsts)} ms)`);
+    console.log(
+      `priming ${prime}, ${kind}${when}: first ${firsts.join(', ')} ms${firsts.length > 1 ? ` (median ${median(firsts)} ms)` : ''}`,
+    );
   }
 }
 

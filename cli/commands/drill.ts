@@ -324,7 +324,7 @@ export function renderStreamReport(r: import('../../shared/drill/stream.ts').Str
     `  eligible (last version) ${r.eligible}, alerted ${r.alerted}, notifications ${r.delivered} (${levels || '-'})`,
     `  missing ${r.missing}, same level twice ${r.levelTwice}, stray levels ${r.strayLevels}, repeated ids ${r.repeats} (de-duplicated by receivers)`,
     `  after the first solution was sent: first ${msText(r.firstDeliveryMs)}, p50 ${msText(r.p50DeliveryMs)}, last ${msText(r.lastDeliveryMs)}`,
-    `  notified before shaking ${r.notifiedBeforeShakingPct === null ? '-' : `${r.notifiedBeforeShakingPct}%`}`,
+    `  notified before shaking (every eligible subscriber, the blind zone included) ${r.notifiedBeforeShakingPct === null ? '-' : `${r.notifiedBeforeShakingPct}%`}`,
     r.passed
       ? c.green('  PASS: one event, everyone alerted at each level reached exactly once, nobody skipped')
       : c.red('  FAIL: see the counts above'),

@@ -204,13 +204,20 @@ export function renderReport(r: DrillReport): string {
   return [
     `${r.drill ? c.yellow('DRILL') : c.red.bold('LIVE')} ${c.bold(r.eventId)}  M${r.magnitude} ${r.place}`,
     `  state ${r.state}, strategy ${r.strategy ?? '-'}, segments ${r.segments.done}/${r.segments.total}`,
+    ...(r.population?.found === 'other'
+      ? [
+          c.yellow(
+            `  population: not the one asked for (${r.population.asked}): ${r.population.reason}; --reseed replaces it`,
+          ),
+        ]
+      : []),
     `  subscribers in footprint ${r.subscribersInFootprint ?? '-'}, eligible ${r.eligible}`,
     `  delivered ${r.delivered} (${where}), failed ${r.failed}, duplicates ${r.duplicates ?? '-'}` +
       (r.missing !== null ? `, missing ${r.missing}` : ''),
     `  after acceptance: first ${ms(r.firstDeliveryMs)}, p50 ${ms(r.p50DeliveryMs)}, p90 ${ms(r.p90DeliveryMs)}, ` +
       `p99 ${ms(r.p99DeliveryMs)}, last ${ms(r.lastDeliveryMs)}` +
       `${r.ratePerS !== null ? `, ${r.ratePerS} notifications/s` : ''}`,
-    `  notified before shaking ${r.notifiedBeforeShakingPct === null ? '-' : `${r.notifiedBeforeShakingPct}%`}`,
+    `  notified before shaking (every eligible subscriber, the blind zone included) ${r.notifiedBeforeShakingPct === null ? '-' : `${r.notifiedBeforeShakingPct}%`}`,
     ...bandLines(r),
     ...environmentLines(r),
     r.state === 'skipped'
@@ -238,7 +245,11 @@ function bandLines(r: DrillReport): string[] {
 /** Cold or warm (provisioned or reused) environments of the consumer and the segment worker. */
 function environmentLines(r: DrillReport): string[] {
   if (!r.environments) return [];
-  const path = r.environments.some((e) => (e.coldBeforeFirst ?? 0) > 0) ? 'cold' : 'warm';
+  // Warm: every environment on the path was initialised before the quake (a provisioned one, even never invoked
+  // before, as right after a deploy, counts: its init ran at publication, as on AWS).
+  const path = r.environments.some((e) => (e.coldBeforeFirst ?? 0) > 0)
+    ? 'cold'
+    : 'warm (no init on it: environments initialised beforehand, provisioned ones included)';
   return [
     `  first notification's path: ${path} (` +
       r.environments

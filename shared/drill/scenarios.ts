@@ -89,7 +89,8 @@ export const SCENARIOS: readonly Scenario[] = [
     source:
       'Planning scenario: Central Marmara segment of the North Anatolian Fault (Parsons 2004, JGR 109 B05304: ' +
       'M≥7 probability for İstanbul); hypocentre chosen 29 km from the city centre at 12 km, not a published solution',
-    // Issue 16's city: about 1% of İstanbul and its neighbours, within 80 km (bench/city.ts's default size and extent).
+    // Issue 16's city: about 1% of İstanbul and its neighbours, within 80 km of the epicentre (bench/city.ts's size and
+    // radius; bench/city.ts centres its exponential density on the city centre, the drill places by census population).
     drillPopulation: { subscribers: 100_000, radiusKm: 80 },
   },
 ];

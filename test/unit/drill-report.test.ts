@@ -182,3 +182,29 @@ describe('per-band table', () => {
     expect(r.p90DeliveryMs).not.toBeNull();
   });
 });
+
+describe('the drill report names the population it ran on', () => {
+  it('prints a warning line when the drill ran on another population than the one asked for, none otherwise', async () => {
+    const { renderReport } = await import('../../cli/commands/simulate.ts');
+    const r = buildReport({
+      eventId: quake.id,
+      quake,
+      record: record(),
+      receipts: sites.map((s) => ({ subscriberId: s.id, receivedAt: acceptedAt + 300 })),
+      duplicates: 0,
+      eligibleSites: sites,
+    });
+    expect(renderReport(r)).not.toMatch(/population:/);
+    r.population = { asked: '100000 subscribers within 80 km of X, seed 1', found: 'same', subscribers: 100_000 };
+    expect(renderReport(r)).not.toMatch(/population:/);
+    r.population = {
+      asked: '100000 subscribers within 80 km of X, seed 1',
+      found: 'other',
+      subscribers: 3,
+      reason: '3 subscribers, not 100000',
+    };
+    expect(renderReport(r)).toMatch(
+      /population: not the one asked for \(100000 subscribers within 80 km of X, seed 1\): 3 subscribers, not 100000; --reseed replaces it/,
+    );
+  });
+});
