@@ -249,16 +249,15 @@ function environmentLines(r: DrillReport): string[] {
   // before, as right after a deploy, counts: its init ran at publication, as on AWS).
   const path = r.environments.some((e) => (e.coldBeforeFirst ?? 0) > 0)
     ? 'cold'
-    : 'warm (no init on it: environments initialised beforehand, provisioned ones included)';
+    : 'warm, no environment initialised on it (provisioned ones initialise when published)';
   return [
-    `  first notification's path: ${path} (` +
+    `  first notification's path: ${path}; ` +
       r.environments
         .map(
           (e) =>
             `${e.function.replace(/^.*?-(consumer|segment-worker)$/, '$1')}: ${e.invocations} invocation(s), ` +
             `${e.cold} cold${e.cold ? ` (init up to ${Math.round(e.maxInitMs ?? 0)} ms; ${e.coldBeforeFirst ?? 0} before the first notification)` : ''}`,
         )
-        .join('; ') +
-      ')',
+        .join('; '),
   ];
 }

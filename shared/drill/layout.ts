@@ -18,8 +18,8 @@ export interface DrillLayout {
   radiusKm: number;
   seed: number;
   /**
-   * The webhook target every subscriber of the population has (the plain drill's receiver), compared too; absent for a
-   * channel drill, which gives them channels itself.
+   * The webhook target every subscriber of the population has between drills (the drill's receiver, whose port is in
+   * it), compared too; absent: channels are not compared.
    */
   webhook?: string;
   /** With `webhook`: the HMAC secret they sign with (the drill's receiver verifies every signature). */
@@ -135,8 +135,8 @@ export type PopulationAction =
  *   sample: a table changed by hand between the sampled ids can only be mended this way);
  * - the population asked for is used as it is;
  * - another population is refused when the operator named the population (`explicit`: the flags given, e.g.
- *   `--subscribers`) or the drill would change it (`channels`: a channel drill gives its own subscribers channels, and
- *   would move another population's); otherwise the drill runs with it and says so (an operator's own imported
+ *   `--subscribers`) or the drill would change it (`channels`: a channel drill gives its own subscribers channels and
+ *   puts them back on the drill's webhook afterwards, which would overwrite another population's targets); otherwise the drill runs with it and says so (an operator's own imported
  *   subscribers are a legitimate drill population).
  * `describe` names the population asked for, e.g. "100000 within 80 km of …, seed 1".
  */

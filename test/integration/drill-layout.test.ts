@@ -3,20 +3,17 @@
  * one, `dropSubscriberTables` empties the tables, and `quakectl drill` refuses another population before it deploys
  * anything when the operator named one (exit 2, the message saying how to replace it).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../shared/bundle/index.ts';
 import { type DrillLayout, drillLayoutState, dropSubscriberTables } from '../../shared/drill/layout.ts';
 import { findScenario } from '../../shared/drill/scenarios.ts';
 import { seedStore } from '../../shared/drill/subscribers.ts';
 import { resourceNames, TABLES } from '../../shared/infra/names.ts';
-import { tableDefinition } from '../../shared/infra/tables.ts';
 import { SubscriberStore } from '../../shared/segments/index.ts';
-import { localClients, localStack, uniqueName } from '../helpers/stack.ts';
+import { cliWithConfig, createTablesActive, localClients, uniqueName } from '../helpers/stack.ts';
 
 const clients = localClients();
 const prefix = uniqueName('dl');
@@ -27,26 +24,9 @@ const configFile = join(dir, 'quakectl.config.yaml');
 const vrancea = findScenario('vrancea-1977');
 const layout: DrillLayout = { count: 1500, center: { lat: vrancea.lat, lon: vrancea.lon }, radiusKm: 120, seed: 1 };
 
-async function createTables(roles: readonly (typeof TABLES)[number][]) {
-  for (const role of roles) await clients.dynamodb.send(new CreateTableCommand(tableDefinition(names, role)));
-  for (const role of roles) {
-    for (let i = 0; i < 100; i++) {
-      const t = await clients.dynamodb.send(new DescribeTableCommand({ TableName: names.table(role) }));
-      if (t.Table?.TableStatus === 'ACTIVE') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-function drill(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'quakectl'), 'drill', ...args], {
-    cwd: dir,
-    env: { ...process.env, QUAKECTL_CONFIG: configFile, QUAKECTL_STATE_DIR: localStack().stateDir, NO_COLOR: '1' },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const createTables = (roles: readonly (typeof TABLES)[number][]) => createTablesActive(clients, names, roles);
+const cli = cliWithConfig(dir, configFile);
+const drill = (...args: string[]) => cli('drill', ...args);
 
 beforeAll(async () => {
   writeFileSync(configFile, `profiles:\n  local:\n    type: local\n    prefix: ${prefix}\n`);

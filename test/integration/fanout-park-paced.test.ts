@@ -60,30 +60,40 @@ afterAll(async () => {
   await stack?.cleanup();
 });
 
+/**
+ * A drill quake with origin 4 s ago, planned on one chain and saved; which unit each shard is in; and a Deliverer
+ * whose Telegram pace is `telegramPerS` messages/s.
+ */
+async function plannedQuake(label: string, telegramPerS: number) {
+  const quake = drillQuake(`${label}-${randomBytes(3).toString('hex')}`, { originTime: Date.now() - 4000 });
+  const { ddb } = stack.clients;
+  const events: EventStore = { ddb, table: stack.names.table('events') };
+  const plan = await planFanout(quake, {
+    minSubscriberMmi: 3,
+    coveringCells,
+    segmentsForCells: (cells) => store.segmentsForCells(cells),
+  });
+  await savePlan(events, quake, { ...plan, chains: 1 });
+  const unitKeyOf = new Map<string, string>();
+  plan.units.forEach((start, u) => {
+    const shards = plan.segments.slice(start, plan.units[u + 1] ?? plan.segments.length);
+    for (const seg of shards) unitKeyOf.set(seg, unitKey(plan.segments, plan.units, u));
+  });
+  const telegram = { ...DEFAULT_FANOUT.channels.telegram, ratePerSecond: telegramPerS };
+  const deliverer = new Deliverer({
+    sqs: stack.clients.sqs,
+    names: stack.names,
+    allowPrivateTargets: true,
+    telegram: new TelegramSender({ token: TOKEN, apiBase: bot.url, paceBot: false }),
+    channels: { ...DEFAULT_FANOUT.channels, telegram },
+    journal: new DynamoSendJournal(ddb, stack.names.table('locks')),
+  });
+  return { quake, ddb, events, unitKeyOf, deliverer };
+}
+
 describe('parking with paced channels', () => {
   it('a parked unit’s Telegram part does not hold the chain’s next urgent unit; everyone reached once', async () => {
-    const quake = drillQuake(`parkp-${randomBytes(3).toString('hex')}`, { originTime: Date.now() - 4000 });
-    const { ddb } = stack.clients;
-    const events: EventStore = { ddb, table: stack.names.table('events') };
-    const plan = await planFanout(quake, {
-      minSubscriberMmi: 3,
-      coveringCells,
-      segmentsForCells: (cells) => store.segmentsForCells(cells),
-    });
-    await savePlan(events, quake, { ...plan, chains: 1 });
-    const unitKeyOf = new Map<string, string>();
-    plan.units.forEach((start, u) => {
-      const shards = plan.segments.slice(start, plan.units[u + 1] ?? plan.segments.length);
-      for (const seg of shards) unitKeyOf.set(seg, unitKey(plan.segments, plan.units, u));
-    });
-    const deliverer = new Deliverer({
-      sqs: stack.clients.sqs,
-      names: stack.names,
-      allowPrivateTargets: true,
-      telegram: new TelegramSender({ token: TOKEN, apiBase: bot.url, paceBot: false }),
-      channels: { ...DEFAULT_FANOUT.channels, telegram: { ...DEFAULT_FANOUT.channels.telegram, ratePerSecond: 4 } },
-      journal: new DynamoSendJournal(ddb, stack.names.table('locks')),
-    });
+    const { quake, ddb, events, unitKeyOf, deliverer } = await plannedQuake('parkp', 4);
     /** Every deliver call in the order made: its unit's shards, whether it is the paced part, and when it settled. */
     const calls: { unit: string; paced: boolean; done: boolean; doneAtCall?: number }[] = [];
     const parkedUnits: string[] = [];
@@ -168,28 +178,7 @@ describe('parking with paced channels', () => {
   });
 
   it('a parked unit whose pass 1 fails ends the invocation with that error; the retry reaches everyone, nobody lost', async () => {
-    const quake = drillQuake(`parkf-${randomBytes(3).toString('hex')}`, { originTime: Date.now() - 4000 });
-    const { ddb } = stack.clients;
-    const events: EventStore = { ddb, table: stack.names.table('events') };
-    const plan = await planFanout(quake, {
-      minSubscriberMmi: 3,
-      coveringCells,
-      segmentsForCells: (cells) => store.segmentsForCells(cells),
-    });
-    await savePlan(events, quake, { ...plan, chains: 1 });
-    const unitKeyOf = new Map<string, string>();
-    plan.units.forEach((start, u) => {
-      const shards = plan.segments.slice(start, plan.units[u + 1] ?? plan.segments.length);
-      for (const seg of shards) unitKeyOf.set(seg, unitKey(plan.segments, plan.units, u));
-    });
-    const deliverer = new Deliverer({
-      sqs: stack.clients.sqs,
-      names: stack.names,
-      allowPrivateTargets: true,
-      telegram: new TelegramSender({ token: TOKEN, apiBase: bot.url, paceBot: false }),
-      channels: { ...DEFAULT_FANOUT.channels, telegram: { ...DEFAULT_FANOUT.channels.telegram, ratePerSecond: 50 } },
-      journal: new DynamoSendJournal(ddb, stack.names.table('locks')),
-    });
+    const { quake, ddb, events, unitKeyOf, deliverer } = await plannedQuake('parkf', 50);
     const botBefore = bot.messages().length;
     const leaseMs = 1500;
     const parkedUnits = new Set<string>();

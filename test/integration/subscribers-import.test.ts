@@ -2,19 +2,16 @@
  * `quakectl subscribers import|seed|stats` against the local stack, through the real CLI (a config file gives this run
  * its own prefix) and through the functions it calls.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { cellToLatLng } from 'h3-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../shared/bundle/index.ts';
 import { resourceNames, TABLES } from '../../shared/infra/names.ts';
-import { tableDefinition } from '../../shared/infra/tables.ts';
 import { cellFor, segmentKey } from '../../shared/segments/index.ts';
-import { localClients, localStack, uniqueName } from '../helpers/stack.ts';
+import { cliWithConfig, createTablesActive, localClients, uniqueName } from '../helpers/stack.ts';
 
 const clients = localClients();
 const prefix = uniqueName('st');
@@ -22,26 +19,11 @@ const names = resourceNames(prefix);
 const dir = mkdtempSync(join(tmpdir(), 'quakectl-subs-'));
 const configFile = join(dir, 'quakectl.config.yaml');
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'quakectl'), ...args], {
-    cwd: dir,
-    env: { ...process.env, QUAKECTL_CONFIG: configFile, QUAKECTL_STATE_DIR: localStack().stateDir, NO_COLOR: '1' },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = cliWithConfig(dir, configFile);
 
 beforeAll(async () => {
   writeFileSync(configFile, `profiles:\n  local:\n    type: local\n    prefix: ${prefix}\n`);
-  for (const role of TABLES) await clients.dynamodb.send(new CreateTableCommand(tableDefinition(names, role)));
-  for (const role of TABLES) {
-    for (let i = 0; i < 100; i++) {
-      const t = await clients.dynamodb.send(new DescribeTableCommand({ TableName: names.table(role) }));
-      if (t.Table?.TableStatus === 'ACTIVE') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await createTablesActive(clients, names);
 });
 
 afterAll(async () => {
