@@ -24,7 +24,7 @@
 import { createHash } from 'node:crypto';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { ChannelDelivery, MixChannel } from '../shared/drill/channels.ts';
-import { portFromEnv, sinkUrl } from '../shared/drill/receiver.ts';
+import { intFromEnv, portFromEnv, sinkUrl } from '../shared/drill/receiver.ts';
 import { DEFAULT_DRILL_SECRET } from '../shared/drill/seed.ts';
 import type { PushPayload } from '../shared/notify/push.ts';
 import type { Channel } from '../shared/segments/types.ts';
@@ -103,7 +103,12 @@ const push: ReceiverPlugin = {
       keySeed: DRILL_PUSH_KEY_SEED,
       applicationServerKey: ctx.vapidPublicKey,
       // A push service's per-sender limit, to see throttling in a drill (none by default: push services publish none).
-      perSecond: portFromEnv(ctx.env, 'QUAKECTL_DRILL_PUSH_PER_SECOND', 0) || undefined,
+      perSecond:
+        intFromEnv(ctx.env, 'QUAKECTL_DRILL_PUSH_PER_SECOND', 0, {
+          min: 0,
+          max: Number.MAX_SAFE_INTEGER,
+          what: 'a whole number of messages per second (0: no limit)',
+        }) || undefined,
     });
     return {
       type: 'push',

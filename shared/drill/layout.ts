@@ -136,8 +136,8 @@ export type PopulationAction =
  * - the population asked for is used as it is;
  * - another population is refused when the operator named the population (`explicit`: the flags given, e.g.
  *   `--subscribers`) or the drill would change it (`channels`: a channel drill gives its own subscribers channels and
- *   puts them back on the drill's webhook afterwards, which would overwrite another population's targets); otherwise the drill runs with it and says so (an operator's own imported
- *   subscribers are a legitimate drill population).
+ *   puts them back on the drill's webhook afterwards, which would overwrite another population's targets); otherwise
+ *   the drill runs with it and says so (an operator's own imported subscribers are a legitimate drill population).
  * `describe` names the population asked for, e.g. "100000 within 80 km of …, seed 1".
  */
 export function populationAction(

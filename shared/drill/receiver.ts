@@ -8,17 +8,28 @@ export const DEFAULT_SINK_PORT = 19080;
 export const SINK_PATH = '/drill';
 
 /**
- * A drill receiver's port from environment variable `name` (1–65535), else `fallback`. A set but invalid value is a
- * UsageError naming the variable, not silently replaced: seeded subscribers keep the port in their target URL.
+ * An integer setting of the drill receivers from environment variable `name`, within [min, max], else `fallback` when
+ * unset or empty. A set but invalid value is a UsageError naming the variable and what it expects (`what`), never
+ * silently replaced: seeded subscribers keep a receiver's port in their target URL.
  */
-export function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+export function intFromEnv(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  range: { min: number; max: number; what: string },
+): number {
   const v = env[name];
   if (v === undefined || v.trim() === '') return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new UsageError(`${name}="${v}": expected a port from 1 to 65535`);
+  if (!Number.isInteger(n) || n < range.min || n > range.max) {
+    throw new UsageError(`${name}="${v}": expected ${range.what}`);
   }
   return n;
+}
+
+/** A drill receiver's port from environment variable `name` (1–65535), else `fallback` (`intFromEnv`'s errors). */
+export function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  return intFromEnv(env, name, fallback, { min: 1, max: 65535, what: 'a port from 1 to 65535' });
 }
 
 /** The webhook sink's port: QUAKECTL_DRILL_SINK_PORT, default 19080 (`portFromEnv`'s errors). */

@@ -1,7 +1,7 @@
 /** The drill's choice of population (shared/drill/layout.ts): pure decisions, no services. */
 import { describe, expect, it } from 'vitest';
 import { drillPopulation, type LayoutState, populationAction } from '../../shared/drill/layout.ts';
-import { portFromEnv, sinkPort } from '../../shared/drill/receiver.ts';
+import { intFromEnv, portFromEnv, sinkPort } from '../../shared/drill/receiver.ts';
 import { DEFAULT_DRILL_POPULATION, findScenario } from '../../shared/drill/scenarios.ts';
 
 const other: LayoutState = { kind: 'other', subscribers: 50_000, reason: '50000 subscribers, not 100000' };
@@ -93,6 +93,13 @@ describe("the drill receivers' ports from the environment", () => {
     }
     expect(() => portFromEnv({ QUAKECTL_DRILL_PUSH_PORT: 'x' }, 'QUAKECTL_DRILL_PUSH_PORT', 19081)).toThrow(
       /QUAKECTL_DRILL_PUSH_PORT="x"/,
+    );
+    // A rate is not a port: 100,000 messages/s is a valid push limit, a negative one is refused as a rate.
+    const rate = { min: 0, max: Number.MAX_SAFE_INTEGER, what: 'a whole number of messages per second' };
+    expect(intFromEnv({ R: '100000' }, 'R', 0, rate)).toBe(100_000);
+    expect(intFromEnv({}, 'R', 0, rate)).toBe(0);
+    expect(() => intFromEnv({ R: '-1' }, 'R', 0, rate)).toThrow(
+      'R="-1": expected a whole number of messages per second',
     );
   });
 });
